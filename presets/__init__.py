@@ -1,0 +1,1 @@
+"""Presets shipped with srlive: TOML files whose keys are the CLI's long options."""

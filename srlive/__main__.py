@@ -1,0 +1,5 @@
+import sys
+
+from srlive.cli import main
+
+sys.exit(main())

@@ -1,0 +1,112 @@
+"""The bar roll: an [88, 16] float32 array, the one picture of a bar every part shares.
+
+Pure: numbers in, numbers out (DESIGN.md, "The bar roll").
+
+- Row 0 is MIDI note 21 (A0), row 87 is note 108 (C8). Notes outside are folded by octaves.
+- Column k is the k-th sixteenth step of a 4-beat bar.
+- A cell holds velocity/127 for every step in which the note sounds (onset through the last
+  sounding step), 0 elsewhere. Where two notes of one pitch overlap, the louder wins.
+- Roll -> notes: a cell is on when its value >= threshold; a run of on-cells of one pitch is one
+  note whose velocity comes from its first cell; every note ends by the end of its bar.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+import numpy as np
+
+LOWEST_PITCH = 21
+HIGHEST_PITCH = 108
+N_PITCHES = 88
+STEPS = 16
+BEATS_PER_BAR = 4
+STEPS_PER_BEAT = STEPS // BEATS_PER_BAR
+LATENT = 128
+DEFAULT_THRESHOLD = 0.5
+
+
+class Note(NamedTuple):
+    """A note inside one bar, in steps: sounds on steps start .. end-1."""
+
+    pitch: int  # MIDI note number
+    start: int  # first step, 0..15
+    end: int  # one past the last sounding step, start+1..16
+    velocity: int  # 1..127
+
+
+def fold_pitch(pitch: int) -> int:
+    """Fold a MIDI note number into the 88 keys (21..108) by whole octaves."""
+    p = int(pitch)
+    while p < LOWEST_PITCH:
+        p += 12
+    while p > HIGHEST_PITCH:
+        p -= 12
+    return p
+
+
+def empty_roll() -> np.ndarray:
+    return np.zeros((N_PITCHES, STEPS), dtype=np.float32)
+
+
+def notes_to_roll(notes: Iterable[Note | tuple]) -> np.ndarray:
+    """Paint notes into a fresh roll. Starts/ends are clipped to the bar; pitches are folded.
+
+    A note always sounds for at least its onset step. Overlaps of one pitch keep the louder value.
+    """
+    roll = empty_roll()
+    for n in notes:
+        pitch, start, end, velocity = (int(v) for v in n)
+        if velocity <= 0:
+            continue
+        start = min(max(start, 0), STEPS - 1)
+        end = min(max(end, start + 1), STEPS)
+        row = fold_pitch(pitch) - LOWEST_PITCH
+        value = np.float32(min(velocity, 127) / 127.0)
+        seg = roll[row, start:end]
+        np.maximum(seg, value, out=seg)
+    return roll
+
+
+def roll_to_notes(roll: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> list[Note]:
+    """Read notes out of a roll: each run of cells >= threshold in one row is one note.
+
+    The velocity is the first cell's value * 127, rounded, kept in 1..127. Sorted by (start, pitch).
+    """
+    r = np.asarray(roll, dtype=np.float32).reshape(N_PITCHES, STEPS)
+    on = r >= threshold
+    notes: list[Note] = []
+    if not on.any():
+        return notes
+    padded = np.zeros((N_PITCHES, STEPS + 2), dtype=np.int8)
+    padded[:, 1:-1] = on
+    diff = np.diff(padded, axis=1)  # +1 at run start, -1 one past run end
+    rows_s, starts = np.nonzero(diff == 1)
+    rows_e, ends = np.nonzero(diff == -1)
+    # nonzero walks row-major, so starts and ends pair up in order
+    for row, start, end in zip(rows_s, starts, ends):
+        vel = int(round(float(r[row, start]) * 127.0))
+        notes.append(Note(int(row) + LOWEST_PITCH, int(start), int(end), min(max(vel, 1), 127)))
+    notes.sort(key=lambda n: (n.start, n.pitch))
+    return notes
+
+
+def transpose_roll(roll: np.ndarray, semitones: int) -> np.ndarray:
+    """Shift a roll (…, 88, 16) by semitones; rows pushed off either end fold back by an octave."""
+    r = np.asarray(roll)
+    k = int(semitones)
+    if k == 0:
+        return r.copy()
+    out = np.zeros_like(r)
+    for row in range(N_PITCHES):
+        dst = fold_pitch(row + LOWEST_PITCH + k) - LOWEST_PITCH
+        np.maximum(out[..., dst, :], r[..., row, :], out=out[..., dst, :])
+    return out
+
+
+def pitch_classes(notes: Iterable[Note]) -> np.ndarray:
+    """Count of notes per pitch class (C=0) — used by key-fit metrics and tests."""
+    counts = np.zeros(12, dtype=np.int64)
+    for n in notes:
+        counts[n.pitch % 12] += 1
+    return counts

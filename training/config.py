@@ -1,0 +1,95 @@
+"""Model configurations. A ModelConfig is a plain dataclass saved (as a dict) in every checkpoint
+and, as JSON, in every exported ONNX file's `srlive.config` metadata.
+
+- `paper`: Table 1 of Akbari & Liang (ICASSP 2018). E: conv 8-16-32, 5x5, stride 2, ELU, then a
+  fully connected layer of 256 = mu || eps. G: projection to 88x16x64, 3x3 stride-1 deconvolutions
+  32-16-8, a final convolution to 1 channel, tanh. D: 3x3 stride-1 convolutions 8-16-32-64,
+  LeakyReLU, sigmoid.
+- `live`: the same inputs and outputs, sized to train on two CPU cores and to run far under a
+  millisecond per bar: G projects to 22x4x32 and upsamples twice with stride-2 deconvolutions;
+  D uses stride-2 convolutions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+N_PITCHES = 88
+STEPS = 16
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "live"
+    latent: int = 128
+    # encoder
+    enc_channels: tuple[int, ...] = (8, 16, 32)
+    enc_kernel: int = 5
+    enc_stride: int = 2
+    # generator: projection of z to (C, H, W), then deconvolutions; with gen_stride 2 each one
+    # doubles H and W, so H * 2**len(gen_channels) must be 88 and W * 2**len(...) must be 16.
+    gen_proj: tuple[int, int, int] = (32, 22, 4)
+    gen_channels: tuple[int, ...] = (16, 8)
+    gen_kernel: int = 4
+    gen_stride: int = 2
+    # discriminator
+    disc_channels: tuple[int, ...] = (16, 32, 64)
+    disc_kernel: int = 3
+    disc_stride: int = 2
+    # index into disc_channels of the block whose output feeds the feature-matching loss L_l
+    feature_layer: int = -1
+
+    def __post_init__(self):
+        c, h, w = self.gen_proj
+        k = self.gen_stride ** len(self.gen_channels)
+        if h * k != N_PITCHES or w * k != STEPS:
+            raise ValueError(
+                f"gen_proj {self.gen_proj} with {len(self.gen_channels)} deconvolutions of stride "
+                f"{self.gen_stride} does not give {N_PITCHES}x{STEPS}"
+            )
+        if self.gen_stride == 2 and self.gen_kernel % 2:
+            raise ValueError("stride-2 deconvolutions need an even kernel (4 is usual)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kw)
+
+
+PAPER = ModelConfig(
+    name="paper",
+    enc_channels=(8, 16, 32),
+    enc_kernel=5,
+    enc_stride=2,
+    gen_proj=(64, 88, 16),
+    gen_channels=(32, 16, 8),
+    gen_kernel=3,
+    gen_stride=1,
+    disc_channels=(8, 16, 32, 64),
+    disc_kernel=3,
+    disc_stride=1,
+    feature_layer=-2,
+)
+
+LIVE = ModelConfig(name="live")
+
+CONFIGS = {"paper": PAPER, "live": LIVE}
+
+
+def get_config(name: str) -> ModelConfig:
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ValueError(f"unknown model config {name!r}; choose one of {sorted(CONFIGS)}") from None
