@@ -1,0 +1,95 @@
+"""The bar-roll codec (DESIGN.md, "The bar roll")."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from srlive.roll import (
+    HIGHEST_PITCH,
+    LOWEST_PITCH,
+    N_PITCHES,
+    STEPS,
+    Note,
+    fold_pitch,
+    notes_to_roll,
+    roll_to_notes,
+    transpose_roll,
+)
+
+
+def test_rows_are_piano_keys_and_columns_are_sixteenths():
+    roll = notes_to_roll([Note(21, 0, 1, 127), Note(108, 15, 16, 127)])
+    assert roll.shape == (N_PITCHES, STEPS) and roll.dtype == np.float32
+    assert roll[0, 0] == 1.0 and roll[87, 15] == 1.0
+    assert roll.sum() == 2.0
+
+
+def test_cell_holds_velocity_over_every_sounding_step():
+    roll = notes_to_roll([Note(60, 4, 8, 64)])
+    row = 60 - LOWEST_PITCH
+    np.testing.assert_allclose(roll[row, 4:8], 64 / 127)
+    assert roll[row, :4].sum() == 0 and roll[row, 8:].sum() == 0
+
+
+def test_overlapping_notes_of_one_pitch_louder_wins():
+    roll = notes_to_roll([Note(60, 0, 8, 40), Note(60, 4, 12, 100)])
+    row = 60 - LOWEST_PITCH
+    np.testing.assert_allclose(roll[row, 0:4], 40 / 127)
+    np.testing.assert_allclose(roll[row, 4:12], 100 / 127)
+
+
+def test_out_of_range_notes_fold_by_octaves():
+    assert fold_pitch(20) == 32
+    assert fold_pitch(0) == 24
+    assert fold_pitch(109) == 97
+    assert fold_pitch(127) == 103
+    for p in range(128):
+        f = fold_pitch(p)
+        assert LOWEST_PITCH <= f <= HIGHEST_PITCH and (f - p) % 12 == 0
+    roll = notes_to_roll([Note(12, 0, 2, 127)])
+    assert roll[fold_pitch(12) - LOWEST_PITCH, 0] == 1.0
+
+
+def test_notes_end_by_the_end_of_the_bar_and_sound_at_least_one_step():
+    roll = notes_to_roll([Note(60, 14, 40, 90), Note(62, 3, 3, 90)])
+    np.testing.assert_allclose(roll[60 - LOWEST_PITCH, 14:], 90 / 127)
+    notes = roll_to_notes(roll)
+    assert Note(60, 14, 16, 90) in notes and Note(62, 3, 4, 90) in notes
+
+
+def test_threshold_and_first_cell_velocity():
+    roll = np.zeros((N_PITCHES, STEPS), np.float32)
+    roll[39, 2:6] = [0.8, 0.3, 0.9, 0.9]
+    assert roll_to_notes(roll, threshold=0.5) == [Note(60, 2, 3, 102), Note(60, 4, 6, 114)]
+    assert roll_to_notes(roll, threshold=0.25) == [Note(60, 2, 6, 102)]
+    assert roll_to_notes(roll, threshold=0.95) == []
+
+
+def test_transpose_folds_rows_pushed_off_the_keyboard():
+    roll = notes_to_roll([Note(107, 0, 1, 127), Note(60, 0, 1, 127)])
+    up = transpose_roll(roll, 3)  # 107 + 3 = 110 -> 98
+    assert up[98 - LOWEST_PITCH, 0] == 1.0 and up[63 - LOWEST_PITCH, 0] == 1.0
+    assert up.sum() == 2.0
+    np.testing.assert_array_equal(transpose_roll(roll, 0), roll)
+
+
+@st.composite
+def constant_run_rolls(draw):
+    """Rolls made of non-touching constant-velocity runs: exactly what roll_to_notes can express."""
+    roll = np.zeros((N_PITCHES, STEPS), np.float32)
+    for row in draw(st.lists(st.integers(0, N_PITCHES - 1), max_size=12, unique=True)):
+        step = 0
+        while step < STEPS:
+            start = draw(st.integers(step, STEPS))
+            if start >= STEPS:
+                break
+            end = draw(st.integers(start + 1, STEPS))
+            roll[row, start:end] = draw(st.integers(64, 127)) / 127.0
+            step = end + 1
+    return roll
+
+
+@settings(max_examples=200, deadline=None)
+@given(constant_run_rolls())
+def test_roll_to_notes_to_roll_is_the_identity(roll):
+    np.testing.assert_array_equal(notes_to_roll(roll_to_notes(roll)), roll)
