@@ -14,7 +14,8 @@ def test_shapes_and_ranges(cfg):
     bars = torch.rand(3, 1, 88, 16)
     mu, log_scale = m.encoder(bars)
     assert mu.shape == (3, 128) and log_scale.shape == (3, 128)
-    out = m.generator(torch.randn(3, 128) * 5)
+    with torch.no_grad():
+        out = m.generator(torch.randn(3, 128) * 5)
     assert out.shape == (3, 1, 88, 16)
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     logit, feat = m.discriminator(out)
