@@ -1,0 +1,148 @@
+"""srlive-export: a training checkpoint → encoder.onnx, generator.onnx, step.onnx (+ export.json).
+
+    python -m export.cli runs/live/best.pt --data cache/bars.npz --out srlive/models/default
+    python -m export.cli --untrained live --out /tmp/model      # seed-0 untrained weights
+
+Steps: rebuild the model from the checkpoint, export the three graphs (export.onnx_export), stamp
+the srlive metadata (export.metadata), run onnx.checker on each, check parity against torch on
+1,000 real + 1,000 random bars (export.parity) and only then write — into a temporary folder beside
+the destination, renamed into place, so a failed export leaves no partial file. A model that fails
+parity is refused in one line saying by how much (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from srlive.errors import UserError
+
+PROG = "srlive-export"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Export a trained srlive checkpoint to ONNX, checked against torch.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("checkpoint", nargs="?", help="training checkpoint (.pt) written by srlive-train")
+    src.add_argument("--untrained", metavar="CONFIG", help="export untrained seed-0 weights of a model config (paper|live) instead")
+    p.add_argument("--out", default=None, help="destination folder (default: the package's shipped model, srlive/models/default)")
+    p.add_argument("--data", metavar="NPZ", help="prepared BarCorpus (.npz) whose test bars are the parity check's real bars")
+    p.add_argument("--n-real", type=int, default=1000, help="real bars in the parity check (default 1000)")
+    p.add_argument("--n-random", type=int, default=1000, help="random bars in the parity check (default 1000)")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |torch - onnx| (default 1e-4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights and the parity inputs")
+    return p
+
+
+def _load(args) -> tuple[object, dict]:
+    """(model, checkpoint-like dict with data_summary / step)."""
+    import torch
+
+    from training.config import get_config
+    from training.model import VAEGAN, load_checkpoint
+
+    if args.untrained:
+        try:
+            cfg = get_config(args.untrained)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        torch.manual_seed(args.seed)
+        return VAEGAN(cfg).eval(), {"data_summary": "untrained placeholder", "step": 0}
+    path = Path(args.checkpoint)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    try:
+        model, ckpt = load_checkpoint(path)
+    except Exception as e:  # torch.load / state_dict mismatch: one line, not a traceback
+        raise UserError(f"{path}: not a readable srlive checkpoint: {' '.join(str(e).split())[:200]}") from None
+    return model.eval(), ckpt
+
+
+def write_atomically(files: dict[str, bytes], out: Path) -> None:
+    """Write all files into a temp folder beside `out`, then move them into place.
+
+    A fresh `out` is one directory rename; into an existing folder each file is one os.replace (its
+    other files are left alone). Either way no reader ever sees a half-written file.
+    """
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a model folder is an ordinary one
+    try:
+        for name, data in files.items():
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        if not out.exists():
+            os.replace(tmp, out)
+            return
+        for name in files:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def export(args) -> int:
+    import onnx
+
+    from export.metadata import build_metadata, set_metadata
+    from export.onnx_export import OPSET, export_protos
+    from export.parity import check_parity, default_real_bars, parity_inputs
+    from srlive.runtime import default_model_path
+
+    out = Path(args.out) if args.out else default_model_path()
+    model, ckpt = _load(args)
+    cfg = model.config
+    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"))
+    protos = export_protos(model)
+    for name, proto in protos.items():
+        set_metadata(proto, props)
+        try:
+            onnx.checker.check_model(proto, full_check=True)
+        except onnx.checker.ValidationError as e:
+            print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
+            return 1
+    try:
+        real, source = default_real_bars(args.data, args.n_real, args.seed)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
+    bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed)
+    report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
+                          tolerance=args.tolerance)
+    if not report.ok:
+        print(f"{PROG}: {report.failure()}", file=sys.stderr)
+        return 1
+    record = {
+        "metadata": props,
+        "opset": OPSET,
+        "source": "untrained:" + args.untrained if args.untrained else str(args.checkpoint),
+        "parity": {"summary": report.summary(), "max_abs_diff": report.max_abs_diff, "flips": report.flips,
+                   "n_real": report.n_real, "n_random": report.n_random, "real_source": report.real_source,
+                   "files": {n: vars(f) for n, f in report.files.items()}},
+    }
+    files = {name: p.SerializeToString() for name, p in protos.items()}
+    files["export.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    write_atomically(files, out)
+    size = sum(len(b) for b in files.values()) / 1e6
+    print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET})")
+    print(report.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return export(args)
+    except UserError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

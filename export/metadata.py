@@ -1,0 +1,55 @@
+"""The srlive metadata props written into every exported ONNX file (DESIGN.md, "The model and its
+ONNX contract"). The key names and the format version live in srlive.runtime, which reads them;
+this module only builds and writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+import onnx
+
+from srlive import roll
+from srlive.runtime import FORMAT_VERSION, META
+
+
+def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None) -> dict[str, str]:
+    """The props, all strings (ONNX metadata is string → string).
+
+    `data_summary` is the checkpoint's description of its training data, stored as compact JSON;
+    a missing summary is recorded as such rather than invented.
+    """
+    if created is None:
+        created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    if data_summary is None:
+        data = "unknown (checkpoint has no data_summary)"
+    elif isinstance(data_summary, str):
+        data = data_summary
+    else:
+        data = json.dumps(data_summary, sort_keys=True, separators=(",", ":"), default=str)
+    return {
+        META["format"]: str(FORMAT_VERSION),
+        META["config"]: json.dumps(config, sort_keys=True, separators=(",", ":")),
+        META["lowest_pitch"]: str(roll.LOWEST_PITCH),
+        META["steps"]: str(roll.STEPS),
+        META["latent"]: str(int(config.get("latent", roll.LATENT))),
+        META["data"]: data,
+        META["trained_steps"]: str(int(trained_steps or 0)),
+        META["created"]: created,
+    }
+
+
+def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> onnx.ModelProto:
+    """Replace any srlive.* props on `model` with `props` (others are kept). Returns the model."""
+    keep = [p for p in model.metadata_props if not p.key.startswith("srlive.")]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model
+
+
+def read_metadata(model: onnx.ModelProto) -> dict[str, str]:
+    return {p.key: p.value for p in model.metadata_props}

@@ -1,0 +1,297 @@
+"""The inference runtime: one model step (previous bar → next bar) with onnxruntime and numpy.
+
+Never imports torch. DESIGN.md, "The model and its ONNX contract":
+
+    encoder.onnx    bar [N,1,88,16]                      → mu [N,L], log_scale [N,L]
+    generator.onnx  z [N,L]                              → bar [N,1,88,16] in [0, 1]
+    step.onnx       bar, noise [N,L], temperature [N,1]  → next_bar [N,1,88,16]
+
+`load_runtime(path, device)` opens step.onnx (or, failing that, the encoder + generator pair, with
+z = mu + temperature · noise · exp(log_scale) done in numpy), checks its metadata, names and shapes,
+and refuses anything else with one-line ModelError naming the file and the problem.
+
+Devices: "cpu"; "cuda" (onnxruntime-gpu and a usable NVIDIA GPU, else a UserError); "auto" = CUDA
+when both are really there, else CPU. Whether a GPU is usable is asked of the driver (libcuda)
+before the CUDA provider is ever touched, so CPU-only machines never load the CUDA provider's
+libraries (they cost start-up time and resident memory); after a CUDA session is made,
+session.get_providers() says whether CUDA actually runs. `Runtime.provider` is the provider that
+runs.
+
+The CPU session is tuned for one bar at a time: one intra-op thread, sequential execution, all
+graph optimisations, and input/output buffers bound once with I/O binding so a step allocates
+nothing but its returned copy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.resources
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from srlive import roll
+from srlive.errors import ModelError, UserError
+
+FORMAT_VERSION = 1
+META = {
+    k: f"srlive.{k}"
+    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created")
+}
+# file → (input names, output names), in order
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "encoder.onnx": (("bar",), ("mu", "log_scale")),
+    "generator.onnx": (("z",), ("bar",)),
+    "step.onnx": (("bar", "noise", "temperature"), ("next_bar",)),
+}
+BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)
+DEVICES = ("auto", "cpu", "cuda")
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+ort.set_default_logger_severity(3)  # errors only: no provider/fallback chatter on stderr
+
+
+def _item_shapes(latent: int) -> dict[str, tuple[int, ...]]:
+    """Per-item shape (after the batch dimension) of every tensor name in the contract."""
+    return {"bar": BAR_SHAPE, "next_bar": BAR_SHAPE, "z": (latent,), "noise": (latent,),
+            "mu": (latent,), "log_scale": (latent,), "temperature": (1,)}
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package (srlive/models/default)."""
+    return Path(str(importlib.resources.files("srlive").joinpath("models", "default")))
+
+
+# --- devices -------------------------------------------------------------------------------------
+def cuda_device_count() -> int:
+    """How many CUDA devices the driver reports; 0 when there is no driver or no GPU.
+
+    Asks libcuda directly (cuInit + cuDeviceGetCount) — cheap, and it doesn't load onnxruntime's
+    CUDA provider, whose libraries are big.
+    """
+    names = {"linux": ["libcuda.so.1", "libcuda.so"], "win32": ["nvcuda.dll"]}.get(sys.platform, [])
+    for name in names:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            if lib.cuInit(0) != 0:
+                return 0
+            count = ctypes.c_int(0)
+            if lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+            return int(count.value)
+        except (AttributeError, OSError):
+            return 0
+    return 0
+
+
+def _session_options() -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+def _open(file: Path, providers: list[str]) -> ort.InferenceSession:
+    if not file.is_file():
+        raise ModelError(f"{file}: model file not found")
+    if file.stat().st_size == 0:
+        raise ModelError(f"{file}: model file is empty")
+    try:
+        return ort.InferenceSession(str(file), _session_options(), providers=providers)
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/... classes
+        detail = " ".join(str(e).split())
+        if len(detail) > 160:
+            detail = detail[:157] + "..."
+        raise ModelError(f"{file}: not a readable ONNX model (truncated or corrupt?): {detail}") from None
+
+
+def _resolve(path: Path) -> dict[str, Path]:
+    """{"step.onnx": file} or {"encoder.onnx": ..., "generator.onnx": ...}."""
+    if path.is_dir():
+        if (path / "step.onnx").is_file():
+            return {"step.onnx": path / "step.onnx"}
+        if (path / "encoder.onnx").is_file() and (path / "generator.onnx").is_file():
+            return {"encoder.onnx": path / "encoder.onnx", "generator.onnx": path / "generator.onnx"}
+        raise ModelError(f"{path}: no step.onnx (nor encoder.onnx + generator.onnx) in this folder")
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file or folder")
+    return {"step.onnx": path}
+
+
+# --- checks --------------------------------------------------------------------------------------
+def read_metadata(session: ort.InferenceSession, file: Path) -> tuple[dict[str, str], dict, int]:
+    """(all metadata props, model config dict, latent size); ModelError if not an srlive model."""
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    if META["format"] not in meta:
+        raise ModelError(f"{file}: no srlive metadata (srlive.format) — not an srlive model; make one with srlive-export")
+    try:
+        fmt = int(meta[META["format"]])
+    except ValueError:
+        raise ModelError(f"{file}: srlive.format is {meta[META['format']]!r}, not a version number") from None
+    if fmt > FORMAT_VERSION:
+        raise ModelError(f"{file}: model format {fmt} is newer than this srlive reads ({FORMAT_VERSION}); upgrade srlive")
+    for key, want in (("lowest_pitch", roll.LOWEST_PITCH), ("steps", roll.STEPS)):
+        got = meta.get(META[key])
+        if got is None or not got.lstrip("-").isdigit() or int(got) != want:
+            raise ModelError(f"{file}: srlive.{key} is {got!r}, this srlive needs {want}")
+    try:
+        latent = int(meta.get(META["latent"], ""))
+        config = json.loads(meta.get(META["config"], ""))
+        if not isinstance(config, dict):
+            raise ValueError
+    except ValueError:
+        raise ModelError(f"{file}: srlive.latent/srlive.config metadata missing or unreadable") from None
+    return meta, config, latent
+
+
+def _fmt(shape) -> str:
+    return "[" + ",".join(d if isinstance(d, str) else "?" if d is None else str(d) for d in shape) + "]"
+
+
+def check_signature(session: ort.InferenceSession, file: Path, role: str, latent: int) -> None:
+    """Names, element types and shapes of `session` must be those of `role` (a CONTRACT key)."""
+    want_in, want_out = CONTRACT[role]
+    got_in = tuple(i.name for i in session.get_inputs())
+    got_out = tuple(o.name for o in session.get_outputs())
+    if got_in != want_in or got_out != want_out:
+        raise ModelError(
+            f"{file}: inputs {list(got_in)} → outputs {list(got_out)} are not {role}'s {list(want_in)} → {list(want_out)}"
+        )
+    shapes = _item_shapes(latent)
+    for arg in [*session.get_inputs(), *session.get_outputs()]:
+        if arg.type != "tensor(float)":
+            raise ModelError(f"{file}: {arg.name!r} is {arg.type}, expected tensor(float)")
+        shape = list(arg.shape)
+        want = shapes[arg.name]
+        ok = len(shape) == 1 + len(want) and not isinstance(shape[0], int) and tuple(shape[1:]) == want
+        if not ok:
+            raise ModelError(f"{file}: {arg.name!r} has shape {_fmt(shape)}, expected {_fmt(['N', *want])} with a dynamic batch N")
+
+
+# --- the runtime ---------------------------------------------------------------------------------
+class Runtime:
+    """One loaded model. `step` runs one bar; `step_batch` many at once."""
+
+    def __init__(self, sessions: dict[str, ort.InferenceSession], path: Path, files: dict[str, Path],
+                 metadata: dict[str, str], config: dict, latent: int, device: str):
+        self._sessions = sessions
+        self.path = path
+        self.files = files
+        self.metadata = metadata
+        self.config = config
+        self.latent = latent
+        first = next(iter(sessions.values()))
+        self.provider = first.get_providers()[0]
+        self._fused = "step.onnx" in sessions
+        self._device = "cuda" if self.provider == CUDA else "cpu"
+        # preallocated batch-1 buffers, bound once
+        self._bar = np.zeros((1, *BAR_SHAPE), np.float32)
+        self._noise = np.zeros((1, latent), np.float32)
+        self._temp = np.zeros((1, 1), np.float32)
+        self._out = np.zeros((1, *BAR_SHAPE), np.float32)
+        if self._fused:
+            self._binding = self._bind(sessions["step.onnx"])
+
+    def _bind(self, session: ort.InferenceSession) -> ort.IOBinding:
+        binding = session.io_binding()
+        if self._device == "cpu":
+            # OrtValues over our numpy buffers: writing the buffers is writing the inputs
+            self._in_values = [ort.OrtValue.ortvalue_from_numpy(a) for a in (self._bar, self._noise, self._temp)]
+            self._out_value = ort.OrtValue.ortvalue_from_numpy(self._out)
+        else:
+            self._in_values = [ort.OrtValue.ortvalue_from_shape_and_type(a.shape, np.float32, "cuda", 0)
+                               for a in (self._bar, self._noise, self._temp)]
+            self._out_value = ort.OrtValue.ortvalue_from_shape_and_type(self._out.shape, np.float32, "cuda", 0)
+        for name, value in zip(CONTRACT["step.onnx"][0], self._in_values):
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_ortvalue_output("next_bar", self._out_value)
+        return binding
+
+    def step(self, bar: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
+        """Previous bar (88, 16) in [0, 1], noise (latent,), temperature → next bar (88, 16) float32."""
+        if not self._fused:
+            return self.step_batch(np.asarray(bar)[None], np.asarray(noise)[None], temperature)[0]
+        np.copyto(self._bar[0, 0], bar)
+        np.copyto(self._noise[0], noise)
+        self._temp[0, 0] = temperature
+        if self._device == "cuda":
+            for value, host in zip(self._in_values, (self._bar, self._noise, self._temp)):
+                value.update_inplace(host)
+            self._sessions["step.onnx"].run_with_iobinding(self._binding)
+            return self._out_value.numpy()[0, 0]
+        self._sessions["step.onnx"].run_with_iobinding(self._binding)
+        return self._out[0, 0].copy()
+
+    def step_batch(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
+        """bars [N, 88, 16], noise [N, latent], temperature (scalar or [N]) → next bars [N, 88, 16]."""
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *BAR_SHAPE)
+        n = bars.shape[0]
+        noise = np.ascontiguousarray(noise, np.float32).reshape(n, self.latent)
+        temp = np.broadcast_to(np.asarray(temperature, np.float32).reshape(-1, 1), (n, 1)).copy()
+        if self._fused:
+            (out,) = self._sessions["step.onnx"].run(None, {"bar": bars, "noise": noise, "temperature": temp})
+        else:
+            mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars})
+            z = (mu + temp * noise * np.exp(log_scale)).astype(np.float32)
+            (out,) = self._sessions["generator.onnx"].run(None, {"z": z})
+        return out.reshape(n, roll.N_PITCHES, roll.STEPS)
+
+    def warmup(self, n: int = 20) -> None:
+        """Run `n` steps on throwaway input so the first real bar meets no cold caches."""
+        rng = np.random.default_rng(0)
+        for _ in range(n):
+            bar = (rng.random((roll.N_PITCHES, roll.STEPS)) < 0.05).astype(np.float32)
+            self.step(bar, rng.standard_normal(self.latent).astype(np.float32), 1.0)
+
+    def __repr__(self) -> str:
+        return f"Runtime({str(self.path)!r}, provider={self.provider!r}, latent={self.latent})"
+
+
+def _providers_for(device: str) -> list[str]:
+    if device not in DEVICES:
+        raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return [CPU]
+    has_ep = CUDA in ort.get_available_providers()
+    has_gpu = has_ep and cuda_device_count() > 0
+    if device == "cuda" and not has_ep:
+        raise UserError("--device cuda: this onnxruntime has no CUDA provider (install onnxruntime-gpu) — or use --device cpu")
+    if device == "cuda" and not has_gpu:
+        raise UserError("--device cuda: no usable NVIDIA GPU found (driver missing or no device) — use --device cpu or auto")
+    return [CUDA, CPU] if has_gpu else [CPU]
+
+
+def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") -> Runtime:
+    """Open and check a model (folder with step.onnx, or the pair; or a step.onnx file)."""
+    path = Path(path) if path is not None else default_model_path()
+    files = _resolve(path)
+    providers = _providers_for(device)
+    sessions = {role: _open(file, providers) for role, file in files.items()}
+    if device == "cuda":
+        for role, session in sessions.items():
+            if session.get_providers()[0] != CUDA:
+                raise UserError(f"--device cuda: onnxruntime could not start CUDA for {files[role]} — use --device cpu or auto")
+    meta = config = latent = None
+    for role, session in sessions.items():
+        m, c, lat = read_metadata(session, files[role])
+        check_signature(session, files[role], role, lat)
+        if meta is None:
+            meta, config, latent = m, c, lat
+        elif lat != latent:
+            raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
+    if device == "auto" and any(s.get_providers()[0] != CUDA for s in sessions.values()) and providers[0] == CUDA:
+        # CUDA was offered but did not take: run everything on the CPU, tuned for it
+        sessions = {role: _open(file, [CPU]) for role, file in files.items()}
+    return Runtime(sessions, path, files, meta, config, latent, device)
