@@ -1,0 +1,131 @@
+"""Bar roll → timed note events (pure: numbers in, numbers out).
+
+Each note of the roll (srlive.roll.roll_to_notes) becomes a note-on at ``T + start·step`` and its
+note-off at ``T + end·step``; a note that lasts to the end of the bar stops a hair (``HAIR``)
+before the bar line, so it is off before the next bar's note-ons of the same pitch.
+
+Velocity policy, applied after the roll is read:
+
+- ``model``: the velocity the model painted (the run's first cell).
+- ``follow``: the performer's mean note-on velocity in the previous bar (the model's own when the
+  performer played nothing yet).
+- ``N`` (1..127): that fixed velocity.
+
+``--transpose`` shifts the roll (pitches pushed off the keyboard fold back by an octave) before
+the notes are read, so two notes folded onto one key merge instead of clashing.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Union
+
+import numpy as np
+
+from srlive import roll as R
+
+HAIR = 0.001  # seconds: a bar-long note stops this much before the next bar line (at most step/8)
+
+Velocity = Union[str, int]  # "model", "follow" or 1..127
+
+# event kinds, in the order they go out when deadlines tie
+OFF, SWEEP, CC, ON = 0, 1, 2, 3
+KIND_NAMES = {OFF: "note_off", SWEEP: "sweep", CC: "control_change", ON: "note_on"}
+
+
+class Event(NamedTuple):
+    """One thing to send at an absolute deadline (seconds on the engine's clock).
+
+    kind OFF/ON: ``a`` = pitch, ``b`` = velocity. CC: ``a`` = control, ``b`` = value.
+    SWEEP: close every note still open from ``source`` (the end-of-bar guard).
+    """
+
+    time: float
+    kind: int
+    channel: int = 0  # 0..15
+    a: int = 0
+    b: int = 0
+    source: str = "srlive"
+    bar: int = -1
+
+    def sort_key(self):
+        return (self.time, self.kind)
+
+
+def parse_velocity(value) -> Velocity:
+    """'model' | 'follow' | an integer 1..127; ValueError otherwise."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("model", "follow"):
+            return v
+        value = v
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not model, follow or a velocity 1..127") from None
+    if not 1 <= n <= 127 or str(n) != str(value).strip():
+        raise ValueError(f"{value!r} is not model, follow or a velocity 1..127")
+    return n
+
+
+def note_velocity(model_velocity: int, policy: Velocity, follow: float | None) -> int:
+    if policy == "model":
+        return model_velocity
+    if policy == "follow":
+        return model_velocity if follow is None else int(min(max(round(follow), 1), 127))
+    return int(policy)
+
+
+def render_bar(
+    bar_roll: np.ndarray,
+    bar_start: float,
+    step: float,
+    *,
+    threshold: float = R.DEFAULT_THRESHOLD,
+    velocity: Velocity = "model",
+    follow: float | None = None,
+    transpose: int = 0,
+    channel: int = 0,
+    bar: int = -1,
+) -> list[Event]:
+    """The note events of one bar starting at ``bar_start``, sorted by deadline (offs first on ties)."""
+    r = R.transpose_roll(bar_roll, transpose) if transpose else bar_roll
+    hair = min(HAIR, step / 8)
+    bar_end = bar_start + R.STEPS * step - hair
+    events: list[Event] = []
+    for n in R.roll_to_notes(r, threshold):
+        vel = note_velocity(n.velocity, velocity, follow)
+        on = bar_start + n.start * step
+        off = min(bar_start + n.end * step, bar_end)
+        events.append(Event(on, ON, channel, n.pitch, vel, "srlive", bar))
+        events.append(Event(off, OFF, channel, n.pitch, 0, "srlive", bar))
+    events.append(Event(bar_end, SWEEP, channel, 0, 0, "srlive", bar))
+    events.sort(key=Event.sort_key)
+    return events
+
+
+def metronome_bar(bar_start: float, step: float, channel: int = 9, bar: int = -1) -> list[Event]:
+    """Four clicks (GM hi/lo wood block: 76 on the downbeat, 77 on the others), a step long each."""
+    events = []
+    for beat in range(R.BEATS_PER_BAR):
+        t = bar_start + beat * R.STEPS_PER_BEAT * step
+        pitch, vel = (76, 110) if beat == 0 else (77, 80)
+        events.append(Event(t, ON, channel, pitch, vel, "metronome", bar))
+        events.append(Event(t + step / 2, OFF, channel, pitch, 0, "metronome", bar))
+    return events
+
+
+def events_to_notes(events: list[Event], bar_start: float, step: float) -> list[R.Note]:
+    """Pair note-ons with note-offs and read them back as steps of the bar (for tests and metrics)."""
+    open_: dict[tuple[int, int], tuple[float, int]] = {}
+    notes = []
+    for e in sorted(events, key=Event.sort_key):
+        key = (e.channel, e.a)
+        if e.kind == ON:
+            open_[key] = (e.time, e.b)
+        elif e.kind == OFF and key in open_:
+            t0, vel = open_.pop(key)
+            start = int(round((t0 - bar_start) / step))
+            end = int(round((e.time - bar_start) / step))
+            notes.append(R.Note(e.a, start, max(end, start + 1), vel))
+    notes.sort(key=lambda n: (n.start, n.pitch))
+    return notes

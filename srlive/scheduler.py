@@ -1,0 +1,197 @@
+"""The scheduler: sends events at absolute deadlines and closes every note it opens.
+
+- Events (srlive.render.Event) carry absolute deadlines on the engine's clock. A thread waits on a
+  condition until ``spin`` seconds before the next deadline, then spins the rest with tiny sleeps
+  (each one releases the GIL, so the input callback thread is never starved).
+- A note-on whose send time is later than ``max_late`` after its deadline is dropped and counted;
+  a note-off is always sent.
+- Every note it sends is tracked (channel, pitch, source). SWEEP events (one per bar, a hair
+  before the bar line) close whatever that bar left open. ``all_notes_off()`` (mute, stop,
+  exit) and ``panic()`` (also CC 123 All Notes Off on every channel used) close everything.
+- now(), sleep() and wait() are injectable: tests drive ``dispatch_due()`` on a fake clock.
+
+``send(kind, channel, a, b)`` is the one output function (the port layer's, wrapped by the engine).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from typing import Callable
+
+from srlive.render import CC, KIND_NAMES, OFF, ON, SWEEP, Event
+
+Send = Callable[[int, int, int, int], None]  # (kind, channel, a, b)
+ALL_NOTES_OFF = 123
+
+DEFAULT_MAX_LATE = 0.010  # seconds: a note-on later than this is dropped
+DEFAULT_SPIN = 0.0015  # seconds before a deadline when waiting turns into spinning
+
+
+class Scheduler:
+    def __init__(self, send: Send, *, now: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep, max_late: float = DEFAULT_MAX_LATE,
+                 spin: float = DEFAULT_SPIN, on_sent: Callable[[Event, float], None] | None = None,
+                 on_dropped: Callable[[Event, float], None] | None = None):
+        self._send = send
+        self.now = now
+        self.sleep = sleep
+        self.max_late = float(max_late)
+        self.spin = float(spin)
+        self.on_sent = on_sent  # (event, send time) after each send
+        self.on_dropped = on_dropped
+        self._heap: list[tuple[float, int, int, Event]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition(threading.RLock())
+        self.open: dict[tuple[int, int], str] = {}  # (channel, pitch) -> source
+        self.channels_used: set[int] = set()
+        self.sent = 0
+        self.dropped = 0
+        self.send_errors = 0
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._muted_sources: set[str] = set()
+
+    # --- queue --------------------------------------------------------------------------------
+    def add(self, events) -> None:
+        with self._cond:
+            for e in events:
+                if e.kind == ON and e.source in self._muted_sources:
+                    continue
+                heapq.heappush(self._heap, (e.time, e.kind, next(self._seq), e))
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._heap)
+
+    def next_deadline(self) -> float | None:
+        with self._cond:
+            return self._heap[0][0] if self._heap else None
+
+    # --- sending ------------------------------------------------------------------------------
+    def _out(self, kind: int, channel: int, a: int, b: int, source: str) -> bool:
+        """Send one message and keep the open-note table; False if the port refused it."""
+        try:
+            self._send(kind, channel, a, b)
+        except Exception:  # a port that went away: keep time, count it, the engine reports it
+            self.send_errors += 1
+            ok = False
+        else:
+            ok = True
+        self.channels_used.add(channel)
+        key = (channel, a)
+        if kind == ON and ok:
+            self.open[key] = source
+        elif kind == OFF:
+            self.open.pop(key, None)
+        return ok
+
+    def send_now(self, kind: int, channel: int, a: int, b: int, source: str = "thru") -> None:
+        """Send at once (thru, live controls), tracked like scheduled notes."""
+        with self._cond:
+            if kind == ON and b == 0:
+                kind = OFF
+            self._out(kind, channel, a, b, source)
+
+    def _fire(self, e: Event, t: float) -> None:
+        if e.kind == SWEEP:
+            for (ch, pitch), src in list(self.open.items()):
+                if src == e.source:
+                    self._out(OFF, ch, pitch, 0, src)
+            return
+        if e.kind == ON and t - e.time > self.max_late:
+            self.dropped += 1
+            if self.on_dropped:
+                self.on_dropped(e, t)
+            return
+        if self._out(e.kind, e.channel, e.a, e.b, e.source):
+            self.sent += 1
+            if self.on_sent:
+                self.on_sent(e, t)
+
+    def dispatch_due(self) -> int:
+        """Send every event whose deadline has come; returns how many were handled."""
+        n = 0
+        with self._cond:
+            while self._heap and self._heap[0][0] <= self.now():
+                e = heapq.heappop(self._heap)[3]
+                self._fire(e, self.now())
+                n += 1
+        return n
+
+    # --- closing ------------------------------------------------------------------------------
+    def all_notes_off(self, source: str | None = None, drop_pending: bool = True) -> int:
+        """Close every open note (of one source, or all); pending note-ons are dropped too."""
+        with self._cond:
+            if drop_pending:
+                keep = [(d, k, s, e) for d, k, s, e in self._heap
+                        if not (source is None or e.source == source) or e.kind == CC]
+                self._heap = keep
+                heapq.heapify(self._heap)
+            closed = 0
+            for (ch, pitch), src in list(self.open.items()):
+                if source is None or src == source:
+                    self._out(OFF, ch, pitch, 0, src)
+                    closed += 1
+            return closed
+
+    def panic(self, channels=()) -> int:
+        """Close everything and send CC 123 (All Notes Off) on every channel used."""
+        with self._cond:
+            closed = self.all_notes_off()
+            for ch in sorted(self.channels_used | set(channels)):
+                self._out(CC, ch, ALL_NOTES_OFF, 0, "panic")
+            return closed
+
+    def mute(self, source: str = "srlive", on: bool = True) -> None:
+        with self._cond:
+            if on:
+                self._muted_sources.add(source)
+                self.all_notes_off(source)
+            else:
+                self._muted_sources.discard(source)
+
+    # --- the thread ---------------------------------------------------------------------------
+    def run(self) -> None:
+        """Loop until stop(): wait, then spin, then send what is due."""
+        cond = self._cond
+        while True:
+            with cond:
+                if self._stop:
+                    return
+                deadline = self._heap[0][0] if self._heap else None
+                gap = None if deadline is None else deadline - self.now()
+                if gap is None or gap > self.spin:
+                    cond.wait(timeout=0.05 if gap is None else min(gap - self.spin, 0.05))
+                    continue
+            # spin outside the lock, yielding the GIL each round
+            while True:
+                gap = deadline - self.now()
+                if gap <= 0:
+                    break
+                self.sleep(0.0002 if gap > 0.0005 else 0)
+            self.dispatch_due()
+
+    def start(self) -> "Scheduler":
+        self._thread = threading.Thread(target=self.run, name="srlive-scheduler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, panic: bool = True) -> None:
+        """Stop the thread, then close every note (and CC 123 when ``panic``)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+        if panic:
+            self.panic()
+        else:
+            self.all_notes_off()
+
+
+def describe(e: Event) -> str:
+    return f"{KIND_NAMES[e.kind]} ch{e.channel + 1} {e.a} {e.b} @{e.time:.4f}"

@@ -1,0 +1,93 @@
+"""Internal bar clock and the MIDI clock follower, driven by a fake time source."""
+
+import numpy as np
+import pytest
+
+from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower, bar_seconds
+
+
+def test_internal_clock_absolute_grid_no_drift():
+    c = InternalClock(180)
+    assert not c.ready
+    c.start(10.0)
+    assert c.bar_len == pytest.approx(4 * 60 / 180)
+    # bar 10000 is exactly origin + 10000 bars: computed, not accumulated
+    assert c.time_at(10000) == 10.0 + 10000 * 16 * c.step
+    assert c.time_at(3, 15.5) == pytest.approx(10.0 + 3 * c.bar_len + 15.5 * c.step)
+    assert c.bar_at(10.0 + 2.5 * c.bar_len) == 2 and c.bar_at(9.99) == -1
+
+
+@pytest.mark.parametrize("tempo", [19.9, 300.1, 0, -5])
+def test_internal_clock_refuses_impossible_tempo(tempo):
+    with pytest.raises(ValueError):
+        InternalClock(tempo)
+
+
+def feed_pulses(f, times, start_index=0):
+    for t in times:
+        f.feed("clock", t)
+
+
+def test_follower_start_aligns_bar_one_and_smooths_jitter():
+    rng = np.random.default_rng(1)
+    tempo = 120.0
+    period = 60 / tempo / 24
+    f = MidiClockFollower()
+    t0 = 5.0
+    f.feed("start", t0 - 0.001)
+    assert not f.ready
+    ideal = t0 + np.arange(2 * PULSES_PER_BAR) * period
+    jitter = rng.uniform(-0.05, 0.05, ideal.size) * period  # ±5 % of a pulse
+    errs = []
+    for i, t in enumerate(ideal + jitter):
+        f.feed("clock", t)
+        if i >= 24:
+            # predict the next bar line from what has been seen so far
+            nxt = (i // PULSES_PER_BAR + 1)
+            errs.append(abs(f.time_at(nxt) - (t0 + nxt * PULSES_PER_BAR * period)))
+    assert f.ready and f.tempo == pytest.approx(tempo, rel=0.01)
+    assert max(errs) < 0.002  # bar lines predicted within 2 ms despite jitter
+    assert f.time_at(1) == pytest.approx(t0 + bar_seconds(tempo), abs=0.001)  # bar 2 of the DAW
+    assert f.current_bar() == 2
+
+
+def test_follower_follows_a_tempo_change():
+    f = MidiClockFollower(window=48)
+    f.feed("start", 0.0)
+    t = 0.0
+    for _ in range(96):
+        f.feed("clock", t)
+        t += 60 / 100 / 24
+    assert f.tempo == pytest.approx(100, rel=1e-6)
+    for _ in range(60):  # 2.5 beats at the new tempo
+        f.feed("clock", t)
+        t += 60 / 140 / 24
+    assert f.tempo == pytest.approx(140, rel=1e-6)
+    # the next pulse is predicted one new period after the last
+    assert f.time_of_pulse(f.next_pulse) == pytest.approx(t, abs=1e-6)
+
+
+def test_follower_stop_continue_and_song_position_pointer():
+    stops, starts = [], []
+    f = MidiClockFollower(on_stop=lambda: stops.append(1), on_start=starts.append)
+    f.feed("start", 0.0)
+    period = 60 / 120 / 24
+    for i in range(50):
+        f.feed("clock", i * period)
+    f.feed("stop", 1.1)
+    assert stops == [1] and not f.running and not f.ready
+    f.feed("clock", 1.2)  # clocks while stopped are ignored
+    assert f.next_pulse == 50
+    f.feed("songpos", 1.3, pos=32)  # bar 3 (32 sixteenths)
+    f.feed("continue", 1.4)
+    assert starts == [0, 32 * 6]
+    for i in range(10):
+        f.feed("clock", 2.0 + i * period)
+    assert f.current_bar() == 2
+    # bar 3 (index 2) began on the first pulse after Continue
+    assert f.time_at(2) == pytest.approx(2.0, abs=1e-6)
+    assert f.time_at(2, 15.5) == pytest.approx(2.0 + 15.5 * 6 * period, abs=1e-6)
+    f.feed("start", 3.0)  # Start goes back to bar 1
+    f.feed("clock", 3.01)
+    f.feed("clock", 3.01 + period)
+    assert f.time_at(0) == pytest.approx(3.01)
