@@ -1,0 +1,10 @@
+"""Benchmarks of the live tool through real JACK ports (run as ``python -m srlive.benchmarks.<name>``).
+
+* ``timing`` — output onset deviation from the ideal sixteenth grid, stuck notes, drift of the last
+  bar line; with ``--sync``, against a jittered MIDI clock's grid.
+* ``load`` — the same while both CPU cores are saturated by other processes.
+* ``soak`` — a long run at 240 BPM: resident memory growth, drift, stuck notes.
+
+They print figures; none of them is a timed test. ``clients`` holds the helper JACK clients
+(performer, recorder, clock) that the real-port tests use too; ``analysis`` the pure maths.
+"""

@@ -1,0 +1,192 @@
+"""Helper JACK clients that stand in for a performer, a DAW's recorder and a DAW's clock.
+
+They are used by the real-port tests (tests/ports) and the timing benchmarks:
+
+* ``Performer`` — a JACK MIDI output ("performer:<port>") that srlive's ``--in`` reads; ``play()``
+  sends (time, bytes) events on absolute perf_counter deadlines (sleep, then spin the last ms).
+* ``Recorder`` — a JACK MIDI input ("recorder:<port>") that srlive's ``--out`` writes to; each
+  message is stamped with perf_counter() on arrival.
+* ``ClockSource`` — MIDI clock (24 per quarter) with Start/Stop/Song Position Pointer, optionally
+  with random jitter on each pulse, from a background thread; it keeps the ideal pulse times.
+
+Each helper gets a unique port name so parallel or leftover clients never make a name ambiguous;
+``query`` is the string to give srlive (matched by words).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import threading
+import time
+from typing import Iterable, Optional
+
+import rtmidi
+
+_counter = itertools.count(1)
+SPIN = 0.002  # spin the last 2 ms before a deadline
+
+
+def wait_until(deadline: float) -> float:
+    """Sleep until shortly before ``deadline`` (perf_counter), then spin; return the time reached."""
+    while True:
+        now = time.perf_counter()
+        left = deadline - now
+        if left <= 0:
+            return now
+        if left > SPIN:
+            time.sleep(left - SPIN)
+
+
+def _unique(base: str) -> str:
+    return f"{base}{os.getpid() % 10000}n{next(_counter)}"
+
+
+class _Client:
+    cls = rtmidi.MidiOut
+
+    def __init__(self, client: str, port: Optional[str] = None, target: Optional[str] = None):
+        """A virtual port, or with ``target`` (a full JACK port name) a port connected to it."""
+        self.client_name = client
+        self.port_name = port or _unique(client)
+        self.target = target
+        self.rt = None
+        self.reopen()
+
+    def _setup(self) -> None:
+        pass
+
+    @property
+    def query(self) -> str:
+        """What to give srlive's --in/--out to find this port (words of 'client:port')."""
+        return f"{self.client_name} {self.port_name}"
+
+    def close(self) -> None:
+        if self.rt is None:
+            return
+        try:
+            self.rt.close_port()
+        finally:
+            self.rt.delete()
+            self.rt = None
+
+    def reopen(self) -> None:
+        """Come back after close() under the same port name (a restarted DAW)."""
+        self.rt = self.cls(rtapi=rtmidi.API_UNIX_JACK, name=self.client_name)
+        self._setup()
+        if self.target is None:
+            self.rt.open_virtual_port(self.port_name)
+        else:
+            self.rt.open_port(self.rt.get_ports().index(self.target), self.port_name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Performer(_Client):
+    cls = rtmidi.MidiOut
+
+    def __init__(self, client: str = "performer", port: Optional[str] = None, target: Optional[str] = None):
+        self.sent: list[tuple[float, list[int]]] = []
+        super().__init__(client, port, target)
+
+    def send(self, data) -> float:
+        t = time.perf_counter()
+        self.rt.send_message(list(data))
+        self.sent.append((t, list(data)))
+        return t
+
+    def play(self, events: Iterable[tuple[float, list[int]]], origin: Optional[float] = None) -> float:
+        """Send each (seconds from origin, bytes) on time; returns the origin used."""
+        origin = time.perf_counter() + 0.05 if origin is None else origin
+        for offset, data in events:
+            wait_until(origin + offset)
+            self.send(data)
+        return origin
+
+
+class Recorder(_Client):
+    cls = rtmidi.MidiIn
+
+    def __init__(self, client: str = "recorder", port: Optional[str] = None, target: Optional[str] = None):
+        self.events: list[tuple[float, list[int]]] = []
+        self._lock = threading.Lock()
+        super().__init__(client, port, target)
+
+    def _setup(self) -> None:
+        self.rt.ignore_types(sysex=False, timing=False, active_sense=False)
+        self.rt.set_callback(self._on_event)
+
+    def _on_event(self, event, _data=None) -> None:
+        t = time.perf_counter()
+        with self._lock:
+            self.events.append((t, list(event[0])))
+
+    def snapshot(self) -> list[tuple[float, list[int]]]:
+        with self._lock:
+            return list(self.events)
+
+    def wait_for(self, predicate, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.snapshot()):
+                return True
+            time.sleep(0.01)
+        return predicate(self.snapshot())
+
+
+class ClockSource(Performer):
+    """MIDI clock from a thread: ``start(bpm, jitter=0.05)`` ... ``stop()``.
+
+    ``jitter`` is the largest shift of a pulse, as a fraction of the pulse period (uniform,
+    independent per pulse, so the grid itself never drifts). ``pulses`` holds the ideal times."""
+
+    def __init__(self, client: str = "daw", port: Optional[str] = None, target: Optional[str] = None):
+        super().__init__(client, port, target)
+        self.pulses: list[float] = []
+        self.origin: Optional[float] = None
+        self._thread: Optional[threading.Thread] = None
+        self._running = threading.Event()
+
+    def start(self, bpm: float, jitter: float = 0.0, position: int = 0, lead: float = 0.2, seed: int = 0,
+              continue_: bool = False) -> float:
+        """Send (SPP position, if any, then) Start/Continue at origin, pulses from there; return origin."""
+        period = 60.0 / bpm / 24
+        rng = random.Random(seed)
+        origin = time.perf_counter() + lead
+        self.origin = origin
+        self._running.set()
+        if position:
+            self.send([0xF2, position & 0x7F, (position >> 7) & 0x7F])
+
+        def run():
+            wait_until(origin)
+            self.send([0xFB] if (continue_ or position) else [0xFA])
+            for k in itertools.count():
+                ideal = origin + k * period
+                wait_until(ideal + rng.uniform(-jitter, jitter) * period)
+                if not self._running.is_set():
+                    return
+                self.send([0xF8])
+                self.pulses.append(ideal)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        return origin
+
+    def stop(self, send_stop: bool = True) -> None:
+        self._running.clear()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if send_stop and self.rt is not None:
+            self.send([0xFC])
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.stop(send_stop=False)
+        super().close()
