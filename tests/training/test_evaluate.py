@@ -1,0 +1,93 @@
+"""srlive-eval on a tiny corpus and a random-init checkpoint: every row and column, baselines
+that behave as they must."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from tiny_corpus import random_checkpoint, tiny_corpus
+
+from training import evaluate as E
+from training import metrics as M
+
+N = 40
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    d = tmp_path_factory.mktemp("eval")
+    tiny_corpus().save(d / "corpus.npz")
+    random_checkpoint(d / "rand.pt")
+    md, js = d / "eval.md", d / "eval.json"
+    rc = E.main(["--data", str(d / "corpus.npz"), "--checkpoint", str(d / "rand.pt"), "--name", "randinit",
+                 "--samples", str(N), "--model2", "--out-md", str(md), "--out-json", str(js), "--quiet"])
+    assert rc == 0
+    return md.read_text(), json.loads(js.read_text())
+
+
+def test_table_has_every_row_and_column(result):
+    md, js = result
+    names = [r["name"] for r in js["rows"]]
+    assert names == ["held-out real music", "randinit (model 1)", "randinit (model 2)",
+                     "baseline: random training bar", "baseline: repeat previous bar"]
+    header = next(line for line in md.splitlines() if line.startswith("| row |"))
+    for _, title, _ in E.COLUMNS:
+        assert title in header
+    for name in names + ["*paper (published)*"]:
+        assert f"| {name} |" in md
+    for key in M.PAPER_MEASURES + M.MUSEGAN_MEASURES + ("key_fit", "empty_answers", "context_sensitivity"):
+        assert js["rows"][1][key] is not None, key
+    assert "C-RNN-GAN" in md and "ORGAN 0.551" in md
+    assert js["settings"]["samples"] == N
+
+
+def test_real_music_and_baselines_behave(result):
+    rows = {r["name"]: r for r in result[1]["rows"]}
+    real, rand = rows["held-out real music"], rows["baseline: random training bar"]
+    repeat = rows["baseline: repeat previous bar"]
+    # every tune of the tiny corpus is in one major scale (4 context bars may not show all seven
+    # pitch classes, so other scales can tie with it and the key fit falls a little short of 1)
+    assert real["scale_consistency"] == 1.0 and real["key_fit"] > 0.9
+    assert real["empty_bars"] == 0.0 and real["empty_answers"] == 0.0
+    # the real continuation of another tune, in another key, does not fit
+    assert real["context_sensitivity"] > 0.25
+    # repeating the previous bar is as sensitive to it as can be; a random bar is not at all
+    assert repeat["key_fit"] == 1.0 and repeat["context_sensitivity"] > 0.25
+    assert rand["context_sensitivity"] == 0.0 and rand["key_fit"] < 0.8
+    assert repeat["recurrence"] > real["recurrence"] and repeat["uniqueness"] < real["uniqueness"]
+
+
+def test_verdict_checks_the_issue_targets(result):
+    md, js = result
+    v = js["verdicts"]["randinit (model 1)"]
+    assert set(v) == set(E.RELATIVE_CHECKS) | {"empty_bars", "key_fit", "context_sensitivity"}
+    assert not v["key_fit"]["ok"] and not v["context_sensitivity"]["ok"]  # a random model can't pass
+    assert "key_fit" not in js["verdicts"]["randinit (model 2)"]
+    assert "Targets for randinit (model 1)" in md
+    real = js["rows"][0]
+    fake = dict(real, kind="model", key_fit=0.95, context_sensitivity=0.3)
+    fake["tone_span"] = real["tone_span"] * 1.09
+    fake["empty_bars"] = real["empty_bars"] + 0.049
+    assert all(c["ok"] for c in E.verdict(fake, real).values())
+    fake["uniqueness"] = real["uniqueness"] * 0.89
+    fake["key_fit"] = math.nan
+    checks = E.verdict(fake, real)
+    assert not checks["uniqueness"]["ok"] and not checks["key_fit"]["ok"]
+
+
+def test_protocol_transposes_and_never_borrows_from_the_same_tune():
+    corpus = tiny_corpus()
+    proto = E.build_protocol(corpus, 20, 30, np.random.default_rng(0))
+    assert proto.samples.shape == (20, 5, 88, 16) and proto.context.shape == (30, 4, 88, 16)
+    # the previous bar fed in the true case is the last context bar; contexts come in many keys
+    roots = {int(np.argmax(p @ M.SCALE_MASKS.T)) for p in proto.profiles}
+    assert len(roots) > 3
+    # the foreign bars and their continuations are real consecutive bars (notes, not silence)
+    assert proto.foreign_prev.reshape(30, -1).any(1).all() and proto.foreign_next.reshape(30, -1).any(1).all()
+
+
+def test_missing_data_is_one_line(tmp_path, capsys):
+    assert E.main(["--data", str(tmp_path / "nope.npz"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("srlive-eval: ") and err.count("\n") == 1

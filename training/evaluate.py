@@ -1,0 +1,334 @@
+"""srlive-eval: one table comparing models with held-out real music and two baselines.
+
+    python -m training.evaluate --data CACHE.npz --checkpoint runs/live/last.pt \
+        --samples 2500 --out-md eval.md --out-json eval.json
+
+Rows: held-out real music (five consecutive bars of a test tune), each model (framework 1: five
+bars generated from a real test bar; with --model2 also a framework-2 row, starting from noise),
+and two baselines: each bar a random training bar, and repeating the previous bar.
+
+Columns (definitions in training/metrics.py):
+- the paper's measures (Akbari & Liang 2018, section 4.1), means over the five-bar samples:
+  scale consistency, tone span, uniqueness, velocity span, recurrence, and diversity between
+  samples;
+- MuseGAN's per-bar measures over all their bars: EB (empty bars), UPC, QN;
+- key fit: a test tune is transposed to a random key (-6..+5 semitones), the row answers bar t
+  from real bar t-1, and the answer is scored against the best-fitting scale of real bars
+  t-4..t-1 (answers without notes are left out and counted in "empty answers");
+- context sensitivity: key fit minus key fit when the bar answered is bar s-1 of another,
+  randomly transposed, test tune (scored against the same real context). Real music answers with
+  the bar that really followed; the random-bar baseline ignores the bar; the repeat baseline
+  answers with it.
+Real bars are read with every non-zero cell sounding; --threshold applies to model output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from srlive.errors import UserError
+from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
+from training import metrics as M
+from training.runner import generate, load_runner
+
+SAMPLE_BARS = 5
+CONTEXT_BARS = 4
+
+#: The paper's published figures (Akbari & Liang 2018, table 2) and the comparisons it quotes.
+ANCHORS = {
+    "scale_consistency": 0.87, "tone_span": (10, 21), "uniqueness": 0.37, "recurrence": 7, "diversity": 0.59,
+}
+ANCHOR_NOTE = ("published anchors (Akbari & Liang 2018): scale consistency ≈87% (C-RNN-GAN ≈75%), "
+               "uniqueness ≈37%, tone span 10–21, recurrence ≈7, diversity ≈0.59 (ORGAN 0.551)")
+
+#: Issue 2's targets for a model row.
+RELATIVE_TOLERANCE = 0.10  # of the held-out real music's value
+EB_TOLERANCE = 0.05  # absolute (5 points)
+KEY_FIT_TARGET = 0.90
+CONTEXT_TARGET = 0.25
+RELATIVE_CHECKS = ("scale_consistency", "tone_span", "uniqueness", "recurrence", "diversity",
+                   "used_pitch_classes", "qualified_notes")
+
+# (key, header, kind): kind "pct" shows a fraction as a percentage, "f1"/"f2"/"f3" decimals
+COLUMNS = (
+    ("scale_consistency", "scale cons. %", "pct"),
+    ("tone_span", "tone span", "f1"),
+    ("uniqueness", "uniq. %", "pct"),
+    ("velocity_span", "vel. span", "f1"),
+    ("recurrence", "recur.", "f2"),
+    ("diversity", "divers.", "f3"),
+    ("empty_bars", "EB %", "pct"),
+    ("used_pitch_classes", "UPC", "f2"),
+    ("qualified_notes", "QN %", "pct"),
+    ("key_fit", "key fit", "f3"),
+    ("empty_answers", "empty ans. %", "pct"),
+    ("context_sensitivity", "context sens.", "f3"),
+)
+
+
+@dataclass
+class Protocol:
+    """Everything drawn at random once, shared by every row so the rows are comparable."""
+
+    samples: np.ndarray  # [S, 5, 88, 16] real five-bar windows from test tunes
+    random_bars: np.ndarray  # [S, 5, 88, 16] random training bars
+    context: np.ndarray  # [K, 4, 88, 16] transposed real bars t-4..t-1
+    true_next: np.ndarray  # [K, 88, 16] transposed real bar t
+    foreign_prev: np.ndarray  # [K, 88, 16] bar s-1 of another test tune, transposed
+    foreign_next: np.ndarray  # [K, 88, 16] its bar s
+    random_answers: np.ndarray  # [K, 88, 16] random training bars (the random-bar baseline's answers)
+    profiles: np.ndarray = field(default=None)  # [K, 12] scale profile of each context
+    info: dict = field(default_factory=dict)
+
+
+def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generator) -> Protocol:
+    tunes = [t for t in corpus.tunes("test") if len(t) >= SAMPLE_BARS]
+    if len(tunes) < 2:
+        raise UserError(f"the corpus's test split has {len(tunes)} tunes of at least {SAMPLE_BARS} bars; "
+                        "at least 2 are needed (prepare more data)")
+    train = np.concatenate(corpus.tunes("train") or [np.zeros(0, np.int64)])
+    if len(train) == 0:
+        raise UserError("the corpus has no training bars for the random-bar baseline")
+    # five-bar windows, uniformly over every window of every test tune
+    starts = np.concatenate([t[: len(t) - SAMPLE_BARS + 1] for t in tunes])
+    pick = rng.choice(len(starts), size=n_samples, replace=n_samples > len(starts))
+    windows = starts[pick, None] + np.arange(SAMPLE_BARS)
+    samples = corpus.rolls(windows)
+    random_bars = corpus.rolls(rng.choice(train, size=(n_samples, SAMPLE_BARS)))
+
+    # key-fit items: bar t of a test tune (t >= 4), with its four real predecessors
+    lengths = np.array([len(t) for t in tunes])
+    which = rng.choice(len(tunes), size=n_keyfit, p=(lengths - CONTEXT_BARS) / (lengths - CONTEXT_BARS).sum())
+    t_pos = np.array([rng.integers(CONTEXT_BARS, lengths[w]) for w in which])
+    shift = rng.integers(-6, 6, size=n_keyfit)
+    other = (which + rng.integers(1, len(tunes), size=n_keyfit)) % len(tunes)  # never the same tune
+    s_pos = np.array([rng.integers(1, lengths[o]) for o in other])
+    other_shift = rng.integers(-6, 6, size=n_keyfit)
+    context = np.empty((n_keyfit, CONTEXT_BARS, 88, 16), np.float32)
+    true_next = np.empty((n_keyfit, 88, 16), np.float32)
+    foreign_prev = np.empty_like(true_next)
+    foreign_next = np.empty_like(true_next)
+    for k in range(n_keyfit):
+        own = corpus.rolls(tunes[which[k]][t_pos[k] - CONTEXT_BARS : t_pos[k] + 1])
+        own = transpose_roll(own, int(shift[k]))
+        context[k], true_next[k] = own[:CONTEXT_BARS], own[CONTEXT_BARS]
+        far = transpose_roll(corpus.rolls(tunes[other[k]][s_pos[k] - 1 : s_pos[k] + 1]), int(other_shift[k]))
+        foreign_prev[k], foreign_next[k] = far
+    random_answers = corpus.rolls(rng.choice(train, size=n_keyfit))
+    profiles = np.stack([M.context_profile(c) for c in context])
+    info = {"test_tunes": len(tunes), "windows": int(len(starts)), "train_bars": int(len(train)),
+            "samples": n_samples, "keyfit_items": n_keyfit}
+    return Protocol(samples, random_bars, context, true_next, foreign_prev, foreign_next, random_answers,
+                    profiles, info)
+
+
+def key_fit_scores(profiles: np.ndarray, answers: np.ndarray, threshold: float) -> np.ndarray:
+    return np.array([M.profile_fit(p, a, threshold) for p, a in zip(profiles, answers)])
+
+
+def listening_measures(proto: Protocol, answers: np.ndarray, foreign_answers: np.ndarray | None,
+                       threshold: float) -> dict:
+    """Key fit (NaN answers excluded), the empty-answer rate, and context sensitivity."""
+    fit = key_fit_scores(proto.profiles, answers, threshold)
+    out = {"key_fit": _nanmean(fit), "empty_answers": float(np.mean(np.isnan(fit)))}
+    if foreign_answers is not None:
+        foreign = key_fit_scores(proto.profiles, foreign_answers, threshold)
+        out["key_fit_foreign"] = _nanmean(foreign)
+        out["context_sensitivity"] = out["key_fit"] - out["key_fit_foreign"]
+    return out
+
+
+def _nanmean(x) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
+
+
+def _progress(desc: str, quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return lambda it: tqdm(it, desc=desc, unit="sample", leave=False, mininterval=0.5)
+
+
+def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rng, listening: dict | None,
+                 quiet: bool = True, **extra) -> dict:
+    t0 = time.perf_counter()
+    row = {"name": name, "kind": kind, **extra}
+    row.update(M.summarize_samples(samples, threshold, rng=rng, progress=_progress(name, quiet)))
+    row.update(listening or {})
+    row["seconds"] = round(time.perf_counter() - t0 + row.get("seconds", 0.0), 2)
+    return row
+
+
+def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
+             temperature: float = 1.0, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True) -> dict:
+    """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order."""
+    rng = np.random.default_rng(seed)
+    proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, rng)
+    real_t = M.REAL_THRESHOLD
+    rows = [
+        evaluate_row("held-out real music", "real", proto.samples, real_t, rng,
+                     listening_measures(proto, proto.true_next, proto.foreign_next, real_t), quiet),
+    ]
+    for runner in runners:
+        t0 = time.perf_counter()
+        gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temperature,
+                       threshold=threshold)
+        answers = runner.answer(proto.context[:, -1], rng, temperature)
+        foreign = runner.answer(proto.foreign_prev, rng, temperature)
+        rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, rng,
+                                 listening_measures(proto, answers, foreign, threshold), quiet,
+                                 framework=1, seconds=time.perf_counter() - t0))
+        if model2:
+            t0 = time.perf_counter()
+            gen = generate(runner, 2, SAMPLE_BARS, rng, n=n_samples, temperature=temperature, threshold=threshold)
+            rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, rng, None, quiet,
+                                     framework=2, seconds=time.perf_counter() - t0))
+    rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, rng,
+                             listening_measures(proto, proto.random_answers, proto.random_answers, real_t), quiet))
+    repeat = np.repeat(proto.samples[:, :1], SAMPLE_BARS, axis=1)
+    rows.append(evaluate_row("baseline: repeat previous bar", "baseline", repeat, real_t, rng,
+                             listening_measures(proto, proto.context[:, -1], proto.foreign_prev, real_t), quiet))
+    verdicts = {r["name"]: verdict(r, rows[0]) for r in rows if r["kind"] == "model"}
+    settings = {"seed": seed, "threshold": threshold, "temperature": temperature, **proto.info}
+    return {"settings": settings, "rows": rows, "verdicts": verdicts, "anchors": ANCHORS}
+
+
+def verdict(row: dict, real: dict) -> dict:
+    """Issue 2's targets: each paper and MuseGAN measure within 10% of the held-out real music
+    (EB within 5 points; velocity span reported only), key fit >= 0.90, context sensitivity >= 0.25.
+    Returns {measure: {"ok", "value", "low", "high"}}; a NaN value fails."""
+    checks = {}
+    for k in RELATIVE_CHECKS:
+        r = real.get(k, math.nan)
+        checks[k] = (r - RELATIVE_TOLERANCE * abs(r), r + RELATIVE_TOLERANCE * abs(r))
+    r = real.get("empty_bars", math.nan)
+    checks["empty_bars"] = (max(r - EB_TOLERANCE, 0.0), r + EB_TOLERANCE)
+    if "key_fit" in row:
+        checks["key_fit"] = (KEY_FIT_TARGET, math.inf)
+    if "context_sensitivity" in row:
+        checks["context_sensitivity"] = (CONTEXT_TARGET, math.inf)
+    out = {}
+    for k, (low, high) in checks.items():
+        v = row.get(k, math.nan)
+        ok = bool(np.isfinite(v) and np.isfinite(low) and low - 1e-12 <= v <= high + 1e-12)
+        out[k] = {"ok": ok, "value": v, "low": low, "high": high}
+    return out
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if kind == "pct":
+        return f"{100 * value:.1f}"
+    return f"{value:.{int(kind[1])}f}"
+
+
+def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
+    s = result["settings"]
+    lines = [
+        f"## {title}",
+        "",
+        f"{s['samples']} five-bar samples from {s['test_tunes']} held-out test tunes, {s['keyfit_items']} key-fit "
+        f"items; seed {s['seed']}, threshold {s['threshold']}, temperature {s['temperature']}.",
+        "",
+        "| row | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
+        "| --- | " + " | ".join("---:" for _ in COLUMNS) + " |",
+    ]
+    for r in result["rows"]:
+        lines.append(f"| {r['name']} | " + " | ".join(_fmt(r.get(k), kind) for k, _, kind in COLUMNS) + " |")
+    anchor = {"scale_consistency": "≈87", "tone_span": "10–21", "uniqueness": "≈37", "recurrence": "≈7",
+              "diversity": "≈0.59"}
+    lines.append("| *paper (published)* | " + " | ".join(anchor.get(k, "") for k, _, _ in COLUMNS) + " |")
+    lines += ["", f"*{ANCHOR_NOTE}.* Velocity span is reported only (the corpus has flat velocities).", ""]
+    kinds = {k: kind for k, _, kind in COLUMNS}
+    for name, checks in result["verdicts"].items():
+        passed = sum(c["ok"] for c in checks.values())
+        lines += [f"**Targets for {name}: {passed}/{len(checks)} met.**", ""]
+        for k, c in checks.items():
+            f = lambda v: _fmt(v, kinds[k])  # noqa: E731
+            target = f"≥ {f(c['low'])}" if math.isinf(c["high"]) else f"{f(c['low'])} … {f(c['high'])}"
+            lines.append(f"- {'✓' if c['ok'] else '✗'} {k.replace('_', ' ')}: {f(c['value'])} (target {target})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="srlive-eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="prepared corpus cache (.npz) whose test split is evaluated")
+    p.add_argument("--checkpoint", action="append", default=[],
+                   help="training checkpoint (.pt) or exported model directory; repeat for more rows")
+    p.add_argument("--name", action="append", default=[], help="row name for each --checkpoint (default: file stem)")
+    p.add_argument("--samples", type=int, default=2500, help="five-bar samples and key-fit items per row (default 2500)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds in model output")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--model2", action="store_true", help="add a framework-2 row (start from noise) per model")
+    p.add_argument("--out-md", help="write the markdown table here")
+    p.add_argument("--out-json", help="write the figures as JSON here")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    try:
+        args = parse_args(argv)
+        if args.samples < 2:
+            raise UserError(f"--samples must be at least 2, got {args.samples}")
+        if len(args.name) > len(args.checkpoint):
+            raise UserError("more --name than --checkpoint options")
+        from training.corpus import BarCorpus
+
+        if not Path(args.data).is_file():
+            raise UserError(f"corpus cache not found: {args.data}; run srlive-prepare first")
+        try:
+            corpus = BarCorpus.load(args.data)
+        except Exception as err:  # noqa: BLE001
+            raise UserError(f"cannot read corpus cache {args.data}: {type(err).__name__}") from None
+        names = args.name + [None] * (len(args.checkpoint) - len(args.name))
+        runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
+        t0 = time.perf_counter()
+        result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
+                          args.model2, quiet=args.quiet)
+        result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
+                                  seconds=round(time.perf_counter() - t0, 1))
+        md = to_markdown(result)
+        for path, text in ((args.out_md, md + "\n"), (args.out_json, json.dumps(_jsonable(result), indent=2) + "\n")):
+            if path:
+                Path(path).write_text(text)
+    except UserError as err:
+        print(f"srlive-eval: {err}", file=sys.stderr)
+        return err.exit_code
+    except OSError as err:
+        print(f"srlive-eval: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
+        return 2
+    print(md)
+    print(f"\n({result['settings']['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

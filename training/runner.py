@@ -1,0 +1,159 @@
+"""Model runners: one batched interface over a torch checkpoint or an exported ONNX model, used by
+sampling and evaluation.
+
+    runner = load_runner("runs/live/last.pt")          # or an export directory with step.onnx
+    nxt = runner.answer(prev_bars, rng, temperature)   # [N, 88, 16] -> [N, 88, 16] in [0, 1]
+    first = runner.from_noise(n, rng, temperature)     # G(temperature * z_p), z_p ~ N(0, I)
+
+All randomness comes from the numpy Generator passed in, so a seed fixes the result whatever the
+backend. `continue_bars` runs the paper's test frameworks: model 1 starts from real bars and each
+next bar comes from the encoding of the last; model 2 starts from noise, then goes on as model 1.
+A generated bar is fed back as it sounds: cells under the threshold are silenced first (what the
+live engine hears when it continues from its own last bar).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from srlive.errors import ModelError, UserError
+from srlive.roll import DEFAULT_THRESHOLD, LATENT, N_PITCHES, STEPS
+
+BATCH = 512
+
+
+def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.standard_normal((n, LATENT), dtype=np.float32)
+
+
+class TorchRunner:
+    """A VAEGAN from a training checkpoint, run in batches without gradients."""
+
+    def __init__(self, model, name: str = "model", device: str = "cpu", batch: int = BATCH):
+        import torch
+
+        self.torch = torch
+        self.model = model.to(device).eval()
+        self.name = name
+        self.device = device
+        self.batch = batch
+        self.config = model.config
+
+    def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+        noise = _noise(rng, len(prev))
+        out = np.empty_like(prev)
+        torch = self.torch
+        with torch.no_grad():
+            for a in range(0, len(prev), self.batch):
+                bar = torch.from_numpy(prev[a : a + self.batch, None]).to(self.device)
+                z = torch.from_numpy(noise[a : a + self.batch]).to(self.device)
+                out[a : a + self.batch] = self.model.step(bar, z, float(temperature))[:, 0].cpu().numpy()
+        return out
+
+    def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+        noise = _noise(rng, n) * np.float32(temperature)
+        out = np.empty((n, N_PITCHES, STEPS), dtype=np.float32)
+        torch = self.torch
+        with torch.no_grad():
+            for a in range(0, n, self.batch):
+                z = torch.from_numpy(noise[a : a + self.batch]).to(self.device)
+                out[a : a + self.batch] = self.model.generator(z)[:, 0].cpu().numpy()
+        return out
+
+
+class OnnxRunner:
+    """An exported model directory through srlive.runtime (one bar per call, as live)."""
+
+    def __init__(self, rt, path: Path, name: str = "model"):
+        self.rt = rt
+        self.path = Path(path)
+        self.name = name
+        self._generator = None
+
+    def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+        noise = _noise(rng, len(prev))
+        return np.stack([np.asarray(self.rt.step(b, z, float(temperature)), dtype=np.float32).reshape(N_PITCHES, STEPS)
+                         for b, z in zip(prev, noise)]) if len(prev) else prev.copy()
+
+    def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+        gen = self.path / "generator.onnx"
+        if not gen.is_file():
+            raise ModelError(f"{self.path} has no generator.onnx, which model 2 (start from noise) needs; use --framework 1")
+        if self._generator is None:
+            import onnxruntime as ort
+
+            self._generator = ort.InferenceSession(str(gen), providers=["CPUExecutionProvider"])
+        z = _noise(rng, n) * np.float32(temperature)
+        return self._generator.run(None, {"z": z})[0].reshape(n, N_PITCHES, STEPS).astype(np.float32)
+
+
+def load_runner(path, device: str = "cpu", name: str | None = None):
+    """A runner for a torch checkpoint (.pt) or an exported ONNX directory (or its step.onnx).
+    Raises ModelError (one line) when the file is missing or not a srlive model."""
+    p = Path(path)
+    name = name or (p.parent.name if p.name == "step.onnx" else p.stem if p.is_file() else p.name)
+    if not p.exists():
+        raise ModelError(f"model not found: {p}; pass a training checkpoint (.pt) or an exported model directory")
+    onnx_dir = p.parent if p.suffix == ".onnx" else p if p.is_dir() else None
+    if onnx_dir is not None:
+        if not (onnx_dir / "step.onnx").is_file():
+            raise ModelError(f"{onnx_dir} has no step.onnx; pass a training checkpoint (.pt) or an exported model directory")
+        try:
+            from srlive.runtime import load_runtime
+        except ImportError:
+            raise ModelError("this build has no ONNX runtime (srlive.runtime); evaluate the torch checkpoint instead") from None
+        try:
+            return OnnxRunner(load_runtime(onnx_dir, device), onnx_dir, name)
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure to load is the user's file
+            raise ModelError(f"cannot load the ONNX model in {onnx_dir}: {type(err).__name__}: {err}") from None
+    from training.model import load_checkpoint
+
+    try:
+        model, _ = load_checkpoint(p, map_location=device)
+    except Exception as err:  # noqa: BLE001 - truncated, foreign or mismatched files
+        msg = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise ModelError(f"cannot read checkpoint {p}: not a srlive training checkpoint or damaged ({msg})") from None
+    return TorchRunner(model, name=name, device=device)
+
+
+def as_heard(bars: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """The bar as it sounds: cells under the threshold silenced."""
+    bars = np.asarray(bars, dtype=np.float32)
+    return np.where(bars >= threshold, bars, np.float32(0))
+
+
+def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
+                  threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """From bars `first` [N, 88, 16], generate n_bars next bars each from the one before:
+    returns [N, n_bars, 88, 16] (the first bars themselves not included)."""
+    prev = np.asarray(first, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+    out = np.empty((len(prev), n_bars, N_PITCHES, STEPS), dtype=np.float32)
+    for t in range(n_bars):
+        out[:, t] = runner.answer(prev, rng, temperature)
+        prev = as_heard(out[:, t], threshold)
+    return out
+
+
+def generate(runner, framework: int, n_bars: int, rng: np.random.Generator, seeds: np.ndarray | None = None,
+             n: int | None = None, temperature: float = 1.0, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """The paper's test frameworks, batched: [N, n_bars, 88, 16].
+
+    framework 1: from real bars `seeds` [N, 88, 16], every bar answers the previous one.
+    framework 2: the first bar is G(z_p) (N = n), then every bar answers the previous one."""
+    if n_bars < 1:
+        return np.zeros((len(seeds) if seeds is not None else int(n or 0), 0, N_PITCHES, STEPS), dtype=np.float32)
+    if framework == 1:
+        if seeds is None:
+            raise ValueError("framework 1 needs seed bars")
+        return continue_bars(runner, seeds, n_bars, rng, temperature, threshold)
+    if framework == 2:
+        first = runner.from_noise(int(n if n is not None else len(seeds)), rng, temperature)
+        rest = continue_bars(runner, as_heard(first, threshold), n_bars - 1, rng, temperature, threshold)
+        return np.concatenate([first[:, None], rest], axis=1)
+    raise ValueError(f"framework must be 1 or 2, got {framework}")
