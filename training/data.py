@@ -14,10 +14,12 @@ Choices, as DESIGN.md leaves them to us
 * A bar is 4 quarter notes = 16 sixteenth steps, whatever the tune's meter. Bars are consecutive
   4-quarter windows starting at the tune's first full measure: a pickup (anacrusis) is skipped —
   only its notes still sounding at the first bar line show, from step 0.
-* Meters: a tune is kept only when every meter it uses has a full measure of 1, 2, 4, 8 or 16
-  quarters (2/4, 4/4, C, 2/2, C|, 4/2, 2/8, 4/8, 2/1, 4/1...), so that 4-quarter windows fall on
-  bar lines. Other meters (3/4, 6/8, 9/8, 3/2, 6/4, 5/4...) and tunes without a meter ("M: none",
-  free rhythm) are dropped, counted per reason ("meter 6/8", "no meter").
+* Meters: a tune is kept only when its meter has a full measure of 1, 2, 4, 8 or 16 quarters
+  (2/4, 4/4, C, 2/2, C|, 4/2, 2/8, 4/8, 2/1, 4/1...), so that 4-quarter windows fall on bar
+  lines. Tunes in other meters (3/4, 6/8, 9/8, 3/2, 6/4, 5/4...) and tunes without a meter
+  ("M: none", free rhythm) are dropped, counted per reason ("meter 6/8", "no meter"). A tune may
+  spend up to 10% of its length under another meter (an odd measure; or the 1/16, 1/8 meters
+  music21 invents for a stray short measure in ABC): bars re-anchor after it (next point).
 * Windows stay on bar lines across irregular measures: after each window the next starts 4
   quarters later if that point is a measure start (or a 4-quarter point inside a long measure);
   otherwise (e.g. a 3-beat first ending followed by a full second ending) it moves on to the
@@ -80,6 +82,7 @@ BAR_QUARTERS = 4.0
 MELODY_VELOCITY = 90
 CHORD_VELOCITY = 70
 ALLOWED_BAR_QUARTERS = (1.0, 2.0, 4.0, 8.0, 16.0)
+MAX_ODD_SHARE = 0.1  # of a tune's measured length that may be under another meter
 SPLIT_PER_MILLE = (900, 950)  # < 900 train, < 950 val, else test
 TUNES_PER_TASK = 20
 TUNE_TIMEOUT_S = 120
@@ -106,6 +109,7 @@ def settings_dict(sources: Sequence[str], max_tunes: int | None, seed: int) -> d
         "bach_velocity": MELODY_VELOCITY,
         "midi_velocity": "from file",
         "allowed_bar_quarters": list(ALLOWED_BAR_QUARTERS),
+        "max_odd_meter_share": MAX_ODD_SHARE,
         "split_rule": f"sha1('<seed>:<name>') % 1000: <{SPLIT_PER_MILLE[0]} train, "
         f"<{SPLIT_PER_MILLE[1]} val, else test",
         "dedupe": "bars identical up to transposition; first in source order kept",
@@ -123,7 +127,7 @@ def window_starts(measures: Sequence[tuple[float, float, float]], music_end: flo
     measures: (start, actual length, nominal bar length) in order. music_end: end of the last note.
     """
     ms = sorted(m for m in measures if m[1] > _EPS)
-    full = [m for m in ms if m[1] >= m[2] - _EPS]
+    full = [m for m in ms if m[1] >= m[2] - _EPS and _allowed(m[2])]
     if not full:
         return []
     ends = [m[0] + m[1] for m in ms]
@@ -145,6 +149,36 @@ def window_starts(measures: Sequence[tuple[float, float, float]], music_end: flo
             nxt = later[0] if later else nxt
         t = nxt
     return out
+
+
+def _allowed(bar_quarters: float) -> bool:
+    return any(abs(bar_quarters - a) < _EPS for a in ALLOWED_BAR_QUARTERS)
+
+
+def meter_problem(ev) -> str | None:
+    """Why a tune's meter rules it out, or None (see the module doc).
+
+    Measures under a meter we can't cut into 4-quarter bars may make up at most MAX_ODD_SHARE of
+    the tune: music21 gives a stray short measure in an ABC tune a meter of its own (1/16, 3/8...),
+    and an odd measure or two in a 4/4 tune only costs a re-anchoring of the bars.
+    """
+    if not ev.meters:
+        return "no meter"
+    ratio_of = {}
+    for ratio, length in zip(ev.meters, ev.bar_lengths):
+        ratio_of.setdefault(round(length, 6), ratio)
+    total = sum(m[1] for m in ev.measures)
+    odd: dict[float, float] = {}
+    for _, length, nominal in ev.measures:
+        if not _allowed(nominal):
+            odd[round(nominal, 6)] = odd.get(round(nominal, 6), 0.0) + length
+    if not ev.measures:  # nothing measured: judge the declared meters
+        odd = {round(l, 6): 1.0 for l in ev.bar_lengths if not _allowed(l)}
+        total = 1.0
+    if sum(odd.values()) > MAX_ODD_SHARE * total:
+        worst = max(odd, key=odd.get)
+        return f"meter {ratio_of.get(worst, f'of {worst:g} quarters')}"
+    return None
 
 
 def _step(q: np.ndarray) -> np.ndarray:
@@ -175,11 +209,9 @@ def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[fl
 
 def tune_bars(ev) -> tuple[np.ndarray | None, str | None]:
     """(bars, None) for a kept tune, or (None, reason) for a dropped one."""
-    if not ev.meters:
-        return None, "no meter"
-    for ratio, length in zip(ev.meters, ev.bar_lengths):
-        if not any(abs(length - a) < _EPS for a in ALLOWED_BAR_QUARTERS):
-            return None, f"meter {ratio}"
+    problem = meter_problem(ev)
+    if problem:
+        return None, problem
     if not ev.notes:
         return None, "no notes"
     music_end = max(n[2] for n in ev.notes)
