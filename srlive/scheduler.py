@@ -10,7 +10,7 @@
   exit) and ``panic()`` (also CC 123 All Notes Off on every channel used) close everything.
 - now(), sleep() and wait() are injectable: tests drive ``dispatch_due()`` on a fake clock.
 
-``send(kind, channel, a, b)`` is the one output function (the port layer's, wrapped by the engine).
+``send(kind, channel, a, b, source)`` is the one output function (the port layer's, wrapped by the engine).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Callable
 
 from srlive.render import CC, KIND_NAMES, OFF, ON, SWEEP, Event
 
-Send = Callable[[int, int, int, int], None]  # (kind, channel, a, b)
+Send = Callable[[int, int, int, int, str], None]  # (kind, channel, a, b, source)
 ALL_NOTES_OFF = 123
 
 DEFAULT_MAX_LATE = 0.010  # seconds: a note-on later than this is dropped
@@ -75,7 +75,7 @@ class Scheduler:
     def _out(self, kind: int, channel: int, a: int, b: int, source: str) -> bool:
         """Send one message and keep the open-note table; False if the port refused it."""
         try:
-            self._send(kind, channel, a, b)
+            self._send(kind, channel, a, b, source)
         except Exception:  # a port that went away: keep time, count it, the engine reports it
             self.send_errors += 1
             ok = False

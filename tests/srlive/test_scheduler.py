@@ -22,7 +22,7 @@ def make(max_late=0.010):
     clock = FakeClock()
     out = []
     sent = []
-    s = Scheduler(lambda k, ch, a, b: out.append((clock.t, k, ch, a, b)), now=clock.now, sleep=clock.sleep,
+    s = Scheduler(lambda k, ch, a, b, src: out.append((clock.t, k, ch, a, b)), now=clock.now, sleep=clock.sleep,
                   max_late=max_late, on_sent=lambda e, t: sent.append((e, t)))
     return s, clock, out, sent
 
@@ -122,7 +122,7 @@ def test_send_errors_are_counted_and_time_goes_on():
     clock = FakeClock()
     calls = []
 
-    def flaky(k, ch, a, b):
+    def flaky(k, ch, a, b, src):
         calls.append(a)
         if a == 60:
             raise OSError("port went away")
@@ -141,7 +141,7 @@ def test_thread_sends_and_stop_closes_with_cc123():
     out = []
     done = threading.Event()
 
-    def send(k, ch, a, b):
+    def send(k, ch, a, b, src):
         out.append((k, a))
         if k == ON and a == 61:
             done.set()

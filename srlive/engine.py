@@ -1,0 +1,440 @@
+"""The engine: wires capture, quantise, model step, render and scheduler (DESIGN.md "Data flow").
+
+At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, asks the
+mode which bar to answer from, runs one model step (noise from a seeded numpy Generator), renders
+bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k · step``.
+
+- A model step that raises, or that finishes after bar t+1 has begun, skips that bar (counted,
+  reported once); the next bar is worked out from its own window and plays on time.
+- Echo suppression (``allow_feedback``): a message that comes back on the input within
+  ECHO_WINDOW of srlive sending the same bytes is taken for srlive's own and ignored.
+- Live controls: a preset's ``[cc]`` table maps CC numbers to temperature (0..2), threshold
+  (0.05..0.95), mode (value in thirds: accompany / call-response / solo), mute (≥ 64 on) and panic
+  (≥ 64). Those CCs are consumed, not passed thru.
+- ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
+  simulated clock, the live loop (``run``) on perf_counter.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from srlive import roll as R
+from srlive.clock import InternalClock, MidiClockFollower
+from srlive.modes import MODES, make_mode
+from srlive.quantise import NoteMsg, Quantiser
+from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
+from srlive.scheduler import DEFAULT_MAX_LATE, Scheduler
+
+ECHO_WINDOW = 0.25  # seconds
+START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
+CONTROLS = ("temperature", "threshold", "mode", "mute", "panic")
+CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
+
+
+@dataclass
+class Settings:
+    """What the engine needs of the options (channels are 0-based here, 1-based on the CLI)."""
+
+    mode: str = "accompany"
+    tempo: float = 120.0
+    sync: bool = False
+    count_in: int = 0
+    metronome: bool = False
+    metronome_channel: int = 9
+    temperature: float = 1.0
+    threshold: float = R.DEFAULT_THRESHOLD
+    velocity: Velocity = "model"
+    transpose: int = 0
+    channel: int = 0
+    in_channel: int | None = None
+    thru: bool = False
+    seed: int | None = None
+    bars: int | None = None
+    max_late: float = DEFAULT_MAX_LATE
+    allow_feedback: bool = False
+    cc: dict[int, str] = field(default_factory=dict)
+
+
+def apply_control(settings: Settings, target: str, value: int) -> str | None:
+    """Set temperature/threshold/mode from a CC value; returns 'mute-on'/'mute-off'/'panic' for the engine."""
+    v = min(max(int(value), 0), 127)
+    if target == "temperature":
+        settings.temperature = round(v / 127 * 2.0, 3)
+    elif target == "threshold":
+        settings.threshold = round(0.05 + v / 127 * 0.9, 3)
+    elif target == "mode":
+        settings.mode = MODES[min(v * len(MODES) // 128, len(MODES) - 1)]
+    elif target == "mute":
+        return "mute-on" if v >= 64 else "mute-off"
+    elif target == "panic":
+        return "panic" if v >= 64 else None
+    return None
+
+
+class CaptureBuffer:
+    """Note messages stamped on arrival, waiting for their window to close (thread-safe)."""
+
+    def __init__(self):
+        self._items: list[NoteMsg] = []
+        self._lock = threading.Lock()
+
+    def append(self, m: NoteMsg) -> None:
+        with self._lock:
+            self._items.append(m)
+
+    def drain(self, until: float) -> list[NoteMsg]:
+        with self._lock:
+            out = [m for m in self._items if m.time < until]
+            self._items = [m for m in self._items if m.time >= until]
+        return out
+
+
+class EchoFilter:
+    """Recognises srlive's own messages coming back on its input (same port, --allow-feedback)."""
+
+    def __init__(self, window: float = ECHO_WINDOW):
+        self.window = window
+        self._sent: deque[tuple[float, bytes]] = deque()
+        self._lock = threading.Lock()
+
+    def sent(self, data: bytes, t: float) -> None:
+        with self._lock:
+            self._sent.append((t, bytes(data)))
+            while self._sent and self._sent[0][0] < t - self.window:
+                self._sent.popleft()
+
+    def is_echo(self, data: bytes, t: float) -> bool:
+        data = bytes(data)
+        with self._lock:
+            for i, (ts, d) in enumerate(self._sent):
+                if d == data and t - self.window <= ts <= t + 0.001:
+                    del self._sent[i]
+                    return True
+        return False
+
+
+def _bytes(kind: int, channel: int, a: int, b: int) -> bytes:
+    status = {ON: 0x90, OFF: 0x80, CC: 0xB0}[kind] | (channel & 0x0F)
+    return bytes([status, a & 0x7F, b & 0x7F])
+
+
+class Engine:
+    def __init__(self, runtime, settings: Settings, *, output=None, now: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
+                 seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None):
+        self.runtime = runtime
+        self.settings = settings
+        self.output = output
+        self.now = now
+        self.sleep = sleep
+        self.recorder = recorder
+        self.stats = stats
+        self.status = status
+        self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
+        self.seed_roll = seed_roll
+        if settings.sync:
+            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop)
+        else:
+            self.clock = InternalClock(settings.tempo)
+        self.quantiser = Quantiser()
+        self.mode = make_mode(settings.mode, seed_roll)
+        self.rng = np.random.default_rng(settings.seed)
+        self.latent = int(getattr(runtime, "latent", R.LATENT))
+        self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
+                                   on_sent=self._on_sent, on_dropped=self._on_dropped)
+        self.capture = CaptureBuffer()
+        self.echo = EchoFilter() if settings.allow_feedback else None
+        self.last_own: np.ndarray | None = None
+        self.follow: float | None = None
+        self.muted = False
+        self.skipped = 0
+        self.answered = 0
+        self.bar = 0  # the bar whose window is open
+        self.last_inference_ms: float | None = None
+        self.bar_lateness_ms = 0.0
+        self.stop_event = threading.Event()
+        self._warned: set[str] = set()
+        self._shut = False
+        self._lock = threading.RLock()
+
+    # --- output -------------------------------------------------------------------------------
+    def _send(self, kind: int, channel: int, a: int, b: int, source: str) -> None:
+        data = _bytes(kind, channel, a, b)
+        t = self.now()
+        if self.output is not None:
+            if self.echo is not None:
+                self.echo.sent(data, t)
+            self.output.send(_message(data))
+        if self.recorder is not None and source in ("srlive", "panic"):
+            self.recorder.add("srlive", t, data)
+
+    def _on_sent(self, e: Event, t: float) -> None:
+        late = (t - e.time) * 1000
+        if late > self.bar_lateness_ms:
+            self.bar_lateness_ms = late
+        if self.stats is not None:
+            self.stats.sent(e, t)
+
+    def _on_dropped(self, e: Event, t: float) -> None:
+        if self.stats is not None:
+            self.stats.dropped(e, t)
+        self.warn_once("late", f"dropped a note-on {1000 * (t - e.time):.1f} ms late (more than --max-late)")
+
+    def warn_once(self, key: str, msg: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.log(msg)
+
+    # --- input --------------------------------------------------------------------------------
+    def on_message(self, msg, t: float) -> None:
+        """The input port's callback: every message, stamped on arrival with the engine's clock."""
+        try:
+            self._on_message(msg, t)
+        except Exception as e:  # never let a bad message kill the port's thread
+            self.warn_once("input", f"ignored an input message that could not be handled ({e})")
+
+    def _on_message(self, msg, t: float) -> None:
+        typ = msg.type
+        if typ in CLOCK_TYPES:
+            if isinstance(self.clock, MidiClockFollower):
+                self.clock.feed(typ, t, getattr(msg, "pos", None))
+            return
+        if typ not in ("note_on", "note_off", "control_change"):
+            return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
+        data = bytes(msg.bytes())
+        if self.echo is not None and self.echo.is_echo(data, t):
+            return
+        s = self.settings
+        if s.in_channel is not None and msg.channel != s.in_channel:
+            return
+        if typ == "control_change":
+            target = s.cc.get(msg.control)
+            if target is not None:
+                self.control(target, msg.value)
+            elif s.thru:
+                self.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
+            return
+        vel = msg.velocity if typ == "note_on" else 0
+        if vel > 0 and isinstance(self.clock, InternalClock) and not self.clock.ready:
+            with self._lock:
+                if not self.clock.ready:
+                    self.start_clock(t)  # the performer's first note is bar 1's downbeat
+        self.capture.append(NoteMsg(t, msg.note, vel, msg.channel))
+        if self.recorder is not None:
+            self.recorder.add("performer", t, data)
+        if s.thru:
+            self.scheduler.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")
+
+    def control(self, target: str, value: int) -> None:
+        action = apply_control(self.settings, target, value)
+        if target == "mode" and self.settings.mode != self.mode.name:
+            self.mode = make_mode(self.settings.mode, self.seed_roll)
+        if action == "mute-on":
+            self.muted = True
+            self.scheduler.mute("srlive", True)
+        elif action == "mute-off":
+            self.muted = False
+            self.scheduler.mute("srlive", False)
+        elif action == "panic":
+            self.scheduler.panic([self.settings.channel])
+
+    def _on_clock_stop(self) -> None:
+        self.scheduler.all_notes_off()
+        self.quantiser.reset()
+
+    # --- the per-bar job ----------------------------------------------------------------------
+    def start_clock(self, origin: float) -> None:
+        self.clock.start(origin)
+        if self.recorder is not None:
+            self.recorder.set_origin(origin)
+        if self.stats is not None:
+            self.stats.origin = origin
+
+    def step_len(self, bar: int) -> float:
+        return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / R.STEPS
+
+    def generate(self, bar: int, source: np.ndarray) -> list[Event]:
+        """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
+        s = self.settings
+        noise = self.rng.standard_normal(self.latent).astype(np.float32)
+        t0 = self.now()
+        bar_start = self.clock.time_at(bar)
+        if t0 >= bar_start:
+            return self._skip(bar, None, "late")
+        try:
+            out = np.asarray(self.runtime.step(np.asarray(source, np.float32), noise, float(s.temperature)),
+                             np.float32).reshape(R.N_PITCHES, R.STEPS)
+        except Exception as e:
+            detail = " ".join(str(e).split())[:120] or type(e).__name__
+            self.warn_once("model", f"model step failed ({detail}); skipping that bar, the next plays on time")
+            return self._skip(bar, None, f"error: {detail}")
+        t1 = self.now()
+        ms = (t1 - t0) * 1000
+        self.last_inference_ms = ms
+        if t1 >= bar_start:
+            self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
+            return self._skip(bar, ms, "late")
+        notes = R.roll_to_notes(out, s.threshold)
+        self.last_own = R.notes_to_roll(notes)
+        self.answered += 1
+        if self.stats is not None:
+            self.stats.bar(bar, ms)
+        return render_bar(out, bar_start, self.step_len(bar), threshold=s.threshold, velocity=s.velocity,
+                          follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
+
+    def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
+        self.skipped += 1
+        if self.stats is not None:
+            self.stats.bar(bar, ms, why)
+        return []
+
+    def close_window(self, bar: int, messages, generate: bool = True) -> list[Event]:
+        """Bar ``bar``'s window has closed: quantise it and make bar+1's events."""
+        s = self.settings
+        cap = self.quantiser.close_bar(messages, self.clock.time_at(bar), self.step_len(bar))
+        if cap.mean_velocity is not None:
+            self.follow = cap.mean_velocity
+        if self.mode.name != s.mode:
+            self.mode = make_mode(s.mode, self.seed_roll)
+        source = self.mode.decide(bar, cap, self.last_own)
+        events: list[Event] = []
+        if generate and source is not None and not self.muted:
+            events = self.generate(bar + 1, source)
+        if generate and s.metronome:
+            events += metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1)
+        return events
+
+    def first_bar(self, bar: int = 0) -> list[Event]:
+        """Bar ``bar`` before any window closed (solo starts at once; count-in clicks)."""
+        s = self.settings
+        events: list[Event] = []
+        source = self.mode.start()
+        if source is not None and not self.muted:
+            events = self.generate(bar, source)
+        if s.metronome:
+            events += metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar)
+        return events
+
+    # --- the live loop ------------------------------------------------------------------------
+    def wait_until(self, deadline_fn: Callable[[], float]) -> bool:
+        """Sleep until deadline_fn() (re-read every few ms, the clock may move); False on stop."""
+        while not self.stop_event.is_set():
+            gap = deadline_fn() - self.now()
+            if gap <= 0:
+                return True
+            self.stop_event.wait(min(gap, 0.005 if self.settings.sync else 0.05))
+            if self.settings.sync and not self.clock.running:
+                return False
+        return False
+
+    def _begin(self) -> int:
+        """Start the internal clock the way the mode and count-in ask; returns bar to start from."""
+        s = self.settings
+        assert isinstance(self.clock, InternalClock)
+        if s.count_in > 0 or s.mode == "solo":
+            origin = self.now() + START_LEAD + s.count_in * self.clock.bar_len
+            self.start_clock(origin)
+            clicks = []
+            for b in range(-s.count_in, 0):
+                clicks += metronome_bar(self.clock.time_at(b), self.clock.step, s.metronome_channel, b)
+            self.scheduler.add(clicks)
+            self.scheduler.add(self.first_bar(0))
+        else:
+            while not self.clock.ready and not self.stop_event.is_set():
+                self.stop_event.wait(0.02)
+        return 0
+
+    def _sync_begin(self) -> int | None:
+        """Wait for MIDI clock; returns the bar whose window is still open, or None on stop."""
+        clock = self.clock
+        while not self.stop_event.is_set():
+            if clock.ready:
+                gen = clock.generation
+                bar = clock.current_bar()
+                if clock.time_at(bar, R.STEPS - 0.5) <= self.now():
+                    bar += 1
+                if self.recorder is not None and self.recorder.origin is None:
+                    self.recorder.set_origin(clock.time_at(0))
+                if self.stats is not None and not self.stats.origin:
+                    self.stats.origin = clock.time_at(0)
+                self._gen = gen
+                if self.settings.mode == "solo":
+                    self.scheduler.add(self.first_bar(bar))
+                return bar
+            self.stop_event.wait(0.005)
+        return None
+
+    def run(self) -> int:
+        """Play until --bars is reached or stop(); every note is closed however it ends."""
+        s = self.settings
+        self.scheduler.start()
+        try:
+            bar = self._sync_begin() if s.sync else self._begin()
+            while bar is not None and not self.stop_event.is_set():
+                if s.sync and (not self.clock.running or self.clock.generation != self._gen):
+                    bar = self._sync_begin()
+                    continue
+                self.bar = bar
+                if not self.wait_until(lambda: self.clock.time_at(bar, R.STEPS - 0.5)):
+                    continue
+                close = self.clock.time_at(bar, R.STEPS - 0.5)
+                last = s.bars is not None and bar + 1 >= s.bars
+                self.bar_lateness_ms = 0.0
+                events = self.close_window(bar, self.capture.drain(close), generate=not last)
+                self.scheduler.add(events)
+                if self.recorder is not None:
+                    self._record(close)
+                if self.status is not None:
+                    self.status.update(self)
+                if last:
+                    self.wait_until(lambda: self.clock.time_at(s.bars))
+                    break
+                bar += 1
+        finally:
+            self.shutdown()
+        return 0
+
+    def _record(self, until: float) -> None:
+        try:
+            self.recorder.write(until)
+        except OSError as e:
+            self.warn_once("record", f"could not rewrite the recording ({e.strerror}); still playing")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def shutdown(self) -> None:
+        """Idempotent: close every note (CC 123 too), write the take and the stats."""
+        with self._lock:
+            if self._shut:
+                return
+            self._shut = True
+        self.stop_event.set()
+        try:
+            self.scheduler.stop(panic=True)
+        finally:
+            if self.recorder is not None:
+                self._record(self.now())
+            if self.status is not None:
+                self.status.close()
+
+
+def _say(message: str, status) -> None:
+    if status is not None:
+        status.print(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _message(data: bytes):
+    import mido
+
+    return mido.Message.from_bytes(data)
