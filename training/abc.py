@@ -126,6 +126,12 @@ def score_events(score, melody_velocity: int, chord_velocity: int) -> TuneEvents
         if ts.ratioString not in ev.meters:
             ev.meters.append(ts.ratioString)
             ev.bar_lengths.append(float(ts.barDuration.quarterLength))
+    if not ev.measures and ev.bar_lengths and music_end > 0:
+        # music21 leaves a short one-line tune unmeasured: lay its first meter's bars from 0
+        length, t = ev.bar_lengths[0], 0.0
+        while t < music_end:
+            ev.measures.append((t, length, length))
+            t += length
     if symbols:
         chords = chord_track(symbols, music_end, chord_velocity)
         ev.n_chords = sum(1 for s in symbols if s[1] is not None)

@@ -531,6 +531,18 @@ def assemble(results: Sequence[TuneResult], files: Sequence[SourceFile], setting
     return corpus
 
 
+def build_corpus(files: Sequence[SourceFile], settings: dict, key: str, workers: int = 2,
+                 progress: bool = False) -> BarCorpus:
+    """Parse `files` (in parallel), cut and assemble the corpus; nothing is saved."""
+    t0 = time.perf_counter()
+    tasks, unreadable = make_tasks(files, settings.get("max_tunes_per_collection"))
+    results = sorted(unreadable + parse_all(tasks, workers, progress), key=lambda r: (r.file_index, r.number))
+    corpus = assemble(results, files, settings, key)
+    corpus.summary["prepare_seconds"] = round(time.perf_counter() - t0, 1)
+    corpus.summary["workers"] = workers
+    return corpus
+
+
 def split_names(corpus: BarCorpus) -> dict[str, list[str]]:
     """Tune names per split (also written beside the cache as bars-<key>.splits.json)."""
     return {s: [corpus.names[i] for i in corpus.tune_ids(s)] for s in SPLITS}
@@ -562,12 +574,7 @@ def prepare(
 ) -> BarCorpus:
     """Parse every input, cut the bars, split, and save the cache (always parses; see load_corpus)."""
     files, settings, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed)
-    t0 = time.perf_counter()
-    tasks, unreadable = make_tasks(files, max_tunes)
-    results = sorted(unreadable + parse_all(tasks, workers, progress), key=lambda r: (r.file_index, r.number))
-    corpus = assemble(results, files, settings, key)
-    corpus.summary["prepare_seconds"] = round(time.perf_counter() - t0, 1)
-    corpus.summary["workers"] = workers
+    corpus = build_corpus(files, settings, key, workers, progress)
     path = cache_path(cdir, key)
     corpus.summary["cache_path"] = str(path)
     corpus.save(path)
