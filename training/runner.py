@@ -65,17 +65,26 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """An exported model directory through srlive.runtime (one bar per call, as live)."""
+    """An exported model directory through srlive.runtime: batched with `rt.step_batch` when the
+    runtime has it, else one bar per `rt.step` call (as live)."""
 
-    def __init__(self, rt, path: Path, name: str = "model"):
+    def __init__(self, rt, path: Path, name: str = "model", batch: int = BATCH):
         self.rt = rt
         self.path = Path(path)
         self.name = name
+        self.batch = batch
         self._generator = None
 
     def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
         prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
         noise = _noise(rng, len(prev))
+        if hasattr(self.rt, "step_batch"):
+            out = np.empty_like(prev)
+            for a in range(0, len(prev), self.batch):
+                out[a : a + self.batch] = np.asarray(
+                    self.rt.step_batch(prev[a : a + self.batch], noise[a : a + self.batch], float(temperature))
+                ).reshape(-1, N_PITCHES, STEPS)
+            return out
         return np.stack([np.asarray(self.rt.step(b, z, float(temperature)), dtype=np.float32).reshape(N_PITCHES, STEPS)
                          for b, z in zip(prev, noise)]) if len(prev) else prev.copy()
 
@@ -100,7 +109,7 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
         raise ModelError(f"model not found: {p}; pass a training checkpoint (.pt) or an exported model directory")
     onnx_dir = p.parent if p.suffix == ".onnx" else p if p.is_dir() else None
     if onnx_dir is not None:
-        if not (onnx_dir / "step.onnx").is_file():
+        if not any((onnx_dir / f).is_file() for f in ("step.onnx", "encoder.onnx")):
             raise ModelError(f"{onnx_dir} has no step.onnx; pass a training checkpoint (.pt) or an exported model directory")
         try:
             from srlive.runtime import load_runtime

@@ -79,3 +79,17 @@ def test_missing_or_corrupt_checkpoint_is_one_line(files, bad, capsys):
 def test_framework_1_needs_a_real_bar(files, capsys):
     rc = sample.main(["--checkpoint", str(files / "rand.pt"), "--out", str(files / "y.mid")])
     assert rc == 2 and "--data" in capsys.readouterr().err
+
+
+def test_onnx_export_runs_like_the_checkpoint(files):
+    pytest.importorskip("srlive.runtime")
+    export_cli = pytest.importorskip("export.cli")
+    onnx_dir = files / "onnx"
+    assert export_cli.main([str(files / "rand.pt"), "--out", str(onnx_dir), "--n-real", "0", "--n-random", "8"]) == 0
+    torch_runner, onnx_runner = load_runner(files / "rand.pt"), load_runner(onnx_dir)
+    bars = tiny_corpus().rolls(np.arange(6))
+    a = torch_runner.answer(bars, np.random.default_rng(3), 0.8)
+    b = onnx_runner.answer(bars, np.random.default_rng(3), 0.8)
+    assert np.abs(a - b).max() < 1e-4
+    a = torch_runner.from_noise(4, np.random.default_rng(3))
+    assert np.abs(a - onnx_runner.from_noise(4, np.random.default_rng(3))).max() < 1e-4
