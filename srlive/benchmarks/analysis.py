@@ -1,0 +1,114 @@
+"""Pure maths for the real-port tests and benchmarks: what a recorder heard, against a grid.
+
+Events are ``(t, bytes)`` pairs (t in perf_counter seconds, bytes a list of ints) as
+``clients.Recorder`` stamps them. Nothing here touches ports or clocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+import numpy as np
+
+Raw = tuple[float, list[int]]
+
+
+@dataclass(frozen=True)
+class HeardNote:
+    on: float
+    off: float
+    channel: int  # 0-based
+    pitch: int
+    velocity: int
+
+
+@dataclass
+class Heard:
+    notes: list[HeardNote] = field(default_factory=list)
+    stuck: list[tuple[float, int, int]] = field(default_factory=list)  # (on, channel, pitch) never turned off
+    all_notes_off: list[tuple[float, int]] = field(default_factory=list)  # (t, channel) of CC 123
+    stray_offs: int = 0  # note-offs with no note-on open (harmless)
+    retriggers: int = 0  # note-on on a pitch already sounding (the first is closed there)
+
+    def onsets(self, channel: Optional[int] = None, pitch: Optional[int] = None) -> list[float]:
+        return [n.on for n in self.notes
+                if (channel is None or n.channel == channel) and (pitch is None or n.pitch == pitch)]
+
+
+def pair_notes(events: Iterable[Raw]) -> Heard:
+    """Pair note-ons with note-offs (note-on velocity 0 is a note-off). CC 123 does NOT count as
+    closing a note here: a note left for CC 123 to close is reported stuck, strictly."""
+    heard = Heard()
+    open_: dict[tuple[int, int], tuple[float, int]] = {}
+    for t, data in sorted(events, key=lambda e: e[0]):
+        if not data:
+            continue
+        status = data[0]
+        kind, ch = status & 0xF0, status & 0x0F
+        if kind == 0x90 and len(data) >= 3 and data[2] > 0:
+            key = (ch, data[1])
+            if key in open_:
+                heard.retriggers += 1
+                on, vel = open_.pop(key)
+                heard.notes.append(HeardNote(on, t, ch, data[1], vel))
+            open_[key] = (t, data[2])
+        elif (kind == 0x80 or kind == 0x90) and len(data) >= 3:
+            key = (ch, data[1])
+            if key in open_:
+                on, vel = open_.pop(key)
+                heard.notes.append(HeardNote(on, t, ch, data[1], vel))
+            else:
+                heard.stray_offs += 1
+        elif kind == 0xB0 and len(data) >= 3 and data[1] == 123:
+            heard.all_notes_off.append((t, ch))
+    heard.stuck = sorted((on, ch, pitch) for (ch, pitch), (on, _vel) in open_.items())
+    heard.notes.sort(key=lambda n: (n.on, n.channel, n.pitch))
+    return heard
+
+
+def grid_deviation(times: Iterable[float], origin: float, step: float) -> np.ndarray:
+    """Seconds from each time to the nearest grid point ``origin + k·step`` (signed)."""
+    t = np.asarray(list(times), dtype=np.float64)
+    if t.size == 0:
+        return t
+    k = np.round((t - origin) / step)
+    return t - (origin + k * step)
+
+
+def grid_index(times: Iterable[float], origin: float, step: float) -> np.ndarray:
+    t = np.asarray(list(times), dtype=np.float64)
+    return np.round((t - origin) / step).astype(np.int64)
+
+
+def figures_ms(seconds: Iterable[float]) -> dict:
+    """p50/p99/max of |x| in milliseconds, plus the count and the signed median."""
+    x = np.asarray(list(seconds), dtype=np.float64) * 1000.0
+    if x.size == 0:
+        return {"count": 0, "p50": None, "p99": None, "max": None, "median_signed": None}
+    a = np.abs(x)
+    return {
+        "count": int(x.size),
+        "p50": round(float(np.percentile(a, 50)), 3),
+        "p99": round(float(np.percentile(a, 99)), 3),
+        "max": round(float(a.max()), 3),
+        "median_signed": round(float(np.median(x)), 3),
+    }
+
+
+def drift(times: Iterable[float], origin: float, period: float) -> tuple[float, float]:
+    """Least-squares slope of grid deviation against time (s per s), and the fitted deviation at
+    the last time minus that at the first (s): how far the grid walked over the run."""
+    t = np.asarray(list(times), dtype=np.float64)
+    if t.size < 2:
+        return 0.0, 0.0
+    dev = grid_deviation(t, origin, period)
+    slope = float(np.polyfit(t - t[0], dev, 1)[0])
+    return slope, slope * float(t[-1] - t[0])
+
+
+def format_figures(name: str, fig: dict) -> str:
+    if not fig.get("count"):
+        return f"{name}: no events"
+    return (f"{name}: n={fig['count']} p50={fig['p50']:.3f} ms p99={fig['p99']:.3f} ms "
+            f"max={fig['max']:.3f} ms (signed median {fig['median_signed']:+.3f} ms)")
