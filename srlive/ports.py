@@ -190,6 +190,11 @@ def jack_running() -> bool:
     return _jack().running()
 
 
+def jack_connections(full_name: str) -> Optional[int]:
+    """How many connections a JACK port ("client:port") has; None when that can't be told."""
+    return _jack().connections(full_name)
+
+
 def alsa_available() -> bool:
     return os.path.exists(ALSA_SEQ)
 

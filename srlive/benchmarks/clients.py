@@ -58,6 +58,19 @@ class _Client:
         pass
 
     @property
+    def full_name(self) -> str:
+        """'client:port' as JACK shows it (JACK renames a second 'recorder' to 'recorder-01')."""
+        from srlive.ports import _jack
+
+        mine = [p for p in (_jack().midi_ports() or []) if p.endswith(":" + self.port_name)]
+        return mine[0] if len(mine) == 1 else f"{self.client_name}:{self.port_name}"
+
+    def connections(self) -> int:
+        from srlive.ports import jack_connections
+
+        return jack_connections(self.full_name) or 0
+
+    @property
     def query(self) -> str:
         """What to give srlive's --in/--out to find this port (words of 'client:port')."""
         return f"{self.client_name} {self.port_name}"
@@ -92,12 +105,14 @@ class Performer(_Client):
 
     def __init__(self, client: str = "performer", port: Optional[str] = None, target: Optional[str] = None):
         self.sent: list[tuple[float, list[int]]] = []
+        self._send_lock = threading.Lock()  # notes from one thread, clock from another
         super().__init__(client, port, target)
 
     def send(self, data) -> float:
-        t = time.perf_counter()
-        self.rt.send_message(list(data))
-        self.sent.append((t, list(data)))
+        with self._send_lock:
+            t = time.perf_counter()
+            self.rt.send_message(list(data))
+            self.sent.append((t, list(data)))
         return t
 
     def play(self, events: Iterable[tuple[float, list[int]]], origin: Optional[float] = None) -> float:

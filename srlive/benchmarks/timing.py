@@ -1,0 +1,232 @@
+"""Timing through real JACK ports: how close srlive's output lies to the ideal sixteenth grid.
+
+    python -m srlive.benchmarks.timing                    # 200 bars at 180 BPM (267 s)
+    python -m srlive.benchmarks.timing --bars 40          # shorter
+    python -m srlive.benchmarks.timing --sync --jitter 0.05   # follow a DAW clock with 5% jitter
+
+srlive runs as a real process (``python -m srlive --backend jack --metronome ...``) between two
+helper JACK clients: a performer plays a phrase into its input for the whole run (in ``--sync``, a
+DAW sends MIDI clock + Start and the phrase on one port), a recorder stamps every message srlive
+sends with perf_counter on arrival.
+
+Figures printed (all from what the recorder heard, except where said):
+
+* onset deviation — every note-on heard (srlive's and the metronome's) against the ideal grid
+  ``T_0 + k · step``; ``T_0`` is when the performer SENT its first note (internal clock) or the
+  clock source's ideal pulse 0 (``--sync``). So "raw" includes both JACK hops (performer → srlive,
+  srlive → recorder, about 0.5–1.3 ms together here: the dummy driver's 1.3 ms period). "jitter" is
+  the same minus its median: what is left once a constant latency is compensated, as a DAW does.
+* stuck notes — note-ons the recorder never saw turned off (CC 123 does not count as closing).
+* last bar line — the last metronome downbeat against where bar N belongs (raw, and relative to
+  the median downbeat offset), and the drift fitted over all downbeats.
+* srlive's own --stats: lateness of each send against its deadline, dropped note-ons, skipped bars,
+  inference time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+
+from srlive.benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
+from srlive.benchmarks.session import LiveSession, phrase, step_seconds
+
+METRONOME_CHANNEL = 9  # 0-based: MIDI channel 10
+DOWNBEAT = 76
+
+
+def _rss_sampler(pid: int, samples: list, stop: threading.Event, every: float = 1.0) -> threading.Thread:
+    import psutil
+
+    proc = psutil.Process(pid)
+
+    def run():
+        t0 = time.monotonic()
+        while not stop.wait(every):
+            try:
+                samples.append((time.monotonic() - t0, proc.memory_info().rss))
+            except psutil.Error:
+                return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _progress(total_s: float, label: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the live install has no tqdm: a line every 10 %
+        class _Bare:
+            def __init__(self):
+                self.n, self.next = 0, 0.1
+
+            def update(self, k):
+                self.n += k
+                if total_s and self.n / total_s >= self.next:
+                    print(f"{label}: {100 * self.next:.0f}%", file=sys.stderr, flush=True)
+                    self.next += 0.1
+
+            def close(self):
+                pass
+
+        return _Bare()
+    return tqdm(total=round(total_s), unit="s", desc=label, file=sys.stderr, leave=False)
+
+
+def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
+             extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
+             during=None, workdir: Optional[str] = None) -> dict:
+    """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
+    bar_len = 16 * step_seconds(tempo)
+    step = step_seconds(tempo)
+    perform_bars = bars if perform_bars is None else perform_bars
+    args = ["--metronome", "--seed", "0", *extra]
+    samples: list = []
+    with LiveSession(tempo=tempo, bars=bars, extra=args, sync=sync, workdir=workdir) as run:
+        run.wait_ready()
+        stop = threading.Event()
+        if rss:
+            _rss_sampler(run.proc.pid, samples, stop)
+        if during is not None:
+            during(run)
+        bar = _progress(bars * bar_len, label)
+        ticker_stop = threading.Event()
+
+        def tick():
+            while not ticker_stop.wait(1.0):
+                bar.update(1)
+
+        threading.Thread(target=tick, daemon=True).start()
+        if sync:
+            origin = run.clock.start(tempo, jitter=jitter, lead=0.3)
+            run.play(phrase(tempo, perform_bars), origin=origin)
+        else:
+            origin = run.play(phrase(tempo, perform_bars))
+        try:
+            code = run.wait(timeout=bars * bar_len + 60)
+        finally:
+            ticker_stop.set()
+            bar.close()
+            stop.set()
+            if sync:
+                run.clock.stop()
+        events = run.recorder.snapshot()
+        stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
+        first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
+        result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
+                  "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args[1:]}
+    grid_origin = origin if sync else first_sent
+    heard = pair_notes(events)
+    onsets = [n.on for n in heard.notes] + [t for t, _, _ in heard.stuck]
+    dev = grid_deviation(onsets, grid_origin, step)
+    result["onset_raw_ms"] = figures_ms(dev)
+    result["onset_jitter_ms"] = figures_ms(dev - np.median(dev)) if dev.size else figures_ms([])
+    srl = [n.on for n in heard.notes if n.channel != METRONOME_CHANNEL]
+    result["srlive_notes"] = len(srl)
+    result["metronome_notes"] = len(heard.notes) - len(srl)
+    result["srlive_onset_raw_ms"] = figures_ms(grid_deviation(srl, grid_origin, step))
+    result["stuck_notes"] = len(heard.stuck)
+    result["all_notes_off_cc123"] = len(heard.all_notes_off)
+    downs = heard.onsets(channel=METRONOME_CHANNEL, pitch=DOWNBEAT)
+    if downs:
+        idx = grid_index(downs, grid_origin, bar_len)
+        ddev = grid_deviation(downs, grid_origin, bar_len)
+        result["bar_lines"] = {
+            "count": len(downs),
+            "last_bar": int(idx[-1]) + 1,
+            "last_raw_ms": round(float(ddev[-1]) * 1000, 3),
+            "last_vs_median_ms": round(float(ddev[-1] - np.median(ddev)) * 1000, 3),
+            "fitted_drift_ms": round(drift(downs, grid_origin, bar_len)[1] * 1000, 3),
+        }
+    if stats:
+        result["stats"] = {k: stats.get(k) for k in ("lateness_ms", "inference_ms", "dropped", "skipped", "bars_played")}
+    if rss and samples:
+        warm = [r for t, r in samples if t >= 10] or [r for _, r in samples]
+        result["rss_mb"] = {"first": round(warm[0] / 2**20, 2), "last": round(samples[-1][1] / 2**20, 2),
+                            "max": round(max(r for _, r in samples) / 2**20, 2),
+                            "growth_after_10s": round((samples[-1][1] - warm[0]) / 2**20, 2)}
+    return result
+
+
+def report(result: dict, out=sys.stdout) -> None:
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    p(f"srlive {' '.join(result['args'])}")
+    p(f"tempo {result['tempo']:g} BPM, {result['bars']} bars, sync={result['sync']}"
+      + (f" (clock jitter ±{100 * result['jitter']:.0f}% of a pulse)" if result["sync"] else "")
+      + f", exit code {result['exit_code']}")
+    p(format_figures("onset deviation, raw (incl. both JACK hops)", result["onset_raw_ms"]))
+    p(format_figures("onset deviation, jitter (median removed)   ", result["onset_jitter_ms"]))
+    p(format_figures("srlive's own notes, raw                    ", result["srlive_onset_raw_ms"]))
+    p(f"notes heard: srlive {result['srlive_notes']}, metronome {result['metronome_notes']}; "
+      f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}")
+    if "bar_lines" in result:
+        b = result["bar_lines"]
+        p(f"last bar line (bar {b['last_bar']}): {b['last_raw_ms']:+.3f} ms raw, {b['last_vs_median_ms']:+.3f} ms "
+          f"vs the median bar line; fitted drift over the run {b['fitted_drift_ms']:+.3f} ms ({b['count']} bar lines)")
+    if "stats" in result:
+        s = result["stats"]
+        p(f"srlive --stats: lateness {s['lateness_ms']}, inference {s['inference_ms']}, dropped {s['dropped']}, "
+          f"skipped bars {s['skipped']}, bars played {s['bars_played']}")
+    if "rss_mb" in result:
+        p(f"resident memory (MB): {result['rss_mb']}")
+    if "load" in result:
+        p(f"load: {result['load']}")
+    if result["stderr"]:
+        p("srlive said: " + " | ".join(result["stderr"]))
+
+
+def parser(description: str, bars: int, tempo: float) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--bars", type=int, default=bars)
+    ap.add_argument("--tempo", type=float, default=tempo)
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--keep", help="keep srlive's stats/recording in this directory")
+    ap.add_argument("srlive_args", nargs=argparse.REMAINDER, help="after --: more srlive options")
+    return ap
+
+
+def finish(result: dict, args) -> int:
+    report(result)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0 if result["exit_code"] == 0 else 1
+
+
+def with_jack(fn):
+    from srlive.jackserver import JackUnavailable, start
+
+    try:
+        server = start()
+    except JackUnavailable as err:
+        print(f"benchmark: {err}", file=sys.stderr)
+        return 2
+    try:
+        return fn()
+    finally:
+        server.stop()
+
+
+def main(argv=None) -> int:
+    ap = parser("srlive timing through JACK", 200, 180.0)
+    ap.add_argument("--sync", action="store_true", help="follow a MIDI clock source instead of --tempo")
+    ap.add_argument("--jitter", type=float, default=0.05, help="clock jitter, fraction of a pulse (with --sync)")
+    args = ap.parse_args(argv)
+    extra = [a for a in args.srlive_args if a != "--"]
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+    return with_jack(lambda: finish(
+        run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, extra=tuple(extra),
+                 workdir=args.keep, label="sync" if args.sync else "timing"), args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
