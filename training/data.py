@@ -602,32 +602,29 @@ def load_corpus(
 # ------------------------------------------------------------------ augmentation and batches
 
 
-def _fold_layers(k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Row moves (src, dst) for a shift of k semitones, grouped so no layer writes a row twice."""
-    pairs = [(r, fold_pitch(r + LOWEST_PITCH + k) - LOWEST_PITCH) for r in range(N_PITCHES)]
-    layers = []
-    while pairs:
-        used, layer, rest = set(), [], []
-        for s, d in pairs:
-            (rest if d in used else layer).append((s, d))
-            used.add(d)
-        layers.append((np.array([s for s, _ in layer]), np.array([d for _, d in layer])))
-        pairs = rest
-    return layers
-
-
-_LAYERS = {k: _fold_layers(k) for k in range(-24, 25)}
+MAX_SHIFT = 12  # augment_transpose's limit: a row pushed off the keyboard folds back exactly once
 
 
 def _shift(x: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(x)
+    """Each x[i] ([..., 88, 16]) shifted by ks[i] semitones (|k| <= 12) — srlive.roll.transpose_roll
+    for a batch: rows pushed off the top come back an octave lower (and off the bottom, an octave
+    higher), keeping the louder value where they land on a sounding cell. One pass per interval."""
+    out = np.empty_like(x)
+    top = N_PITCHES - 12  # first row of the top octave
     for k in np.unique(ks):
+        k = int(k)
         sel = np.nonzero(ks == k)[0]
-        src_x = x[sel]
-        acc = np.zeros_like(src_x)
-        for src, dst in _LAYERS.get(int(k)) or _fold_layers(int(k)):
-            acc[..., dst, :] = np.maximum(acc[..., dst, :], src_x[..., src, :])
-        out[sel] = acc
+        xs = x[sel]
+        o = np.zeros_like(xs)
+        if k >= 0:
+            o[..., k:, :] = xs[..., : N_PITCHES - k, :]
+            seg = o[..., top : top + k, :]
+            np.maximum(seg, xs[..., N_PITCHES - k :, :], out=seg)
+        else:
+            o[..., : N_PITCHES + k, :] = xs[..., -k:, :]
+            seg = o[..., 12 + k : 12, :]
+            np.maximum(seg, xs[..., :-k, :], out=seg)
+        out[sel] = o
     return out
 
 
@@ -637,8 +634,14 @@ def augment_transpose(prev: np.ndarray, nxt: np.ndarray, rng: np.random.Generato
     Works on [N, 88, 16] or [N, 1, 88, 16]; rows pushed off the keyboard fold back by an octave
     (as srlive.roll.transpose_roll). Returns new arrays (prev, nxt) of the same shape and dtype.
     """
+    if not -MAX_SHIFT <= low < high <= MAX_SHIFT + 1:
+        raise ValueError(f"shifts must lie within ±{MAX_SHIFT} semitones, got [{low}, {high})")
+    prev, nxt = np.asarray(prev), np.asarray(nxt)
+    if prev.shape != nxt.shape:
+        raise ValueError(f"prev {prev.shape} and nxt {nxt.shape} differ")
     ks = rng.integers(low, high, size=len(prev))
-    return _shift(np.asarray(prev), ks), _shift(np.asarray(nxt), ks)
+    both = _shift(np.stack([prev, nxt], axis=1), ks)
+    return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
 
 
 def iterate_batches(

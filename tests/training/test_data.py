@@ -342,6 +342,17 @@ def test_augment_transpose_matches_transpose_roll_and_keeps_pairs_aligned():
     assert (prev[:, 0, 87] == 1).all()  # inputs untouched
 
 
+def test_shift_matches_transpose_roll_over_the_whole_range():
+    rng = np.random.default_rng(1)
+    x = (rng.random((250, 88, 16)) > 0.8).astype(np.float32) * rng.random((250, 88, 16)).astype(np.float32)
+    ks = np.tile(np.arange(-12, 13), 10)
+    y = data._shift(x, ks)
+    for i, k in enumerate(ks):
+        np.testing.assert_array_equal(y[i], transpose_roll(x[i], k))
+    with pytest.raises(ValueError):
+        data.augment_transpose(x, x, rng, low=-13, high=0)
+
+
 def id_corpus(tune_lengths) -> BarCorpus:
     """Bar i has one cell on: flat index i, so batches can be read back to bar ids."""
     n = sum(tune_lengths)
