@@ -38,6 +38,7 @@ from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from training import metrics as M
 from training.runner import generate, load_runner
+from training.sample import open_corpus
 
 SAMPLE_BARS = 5
 CONTEXT_BARS = 4
@@ -300,14 +301,7 @@ def main(argv=None) -> int:
             raise UserError(f"--samples must be at least 2, got {args.samples}")
         if len(args.name) > len(args.checkpoint):
             raise UserError("more --name than --checkpoint options")
-        from training.corpus import BarCorpus
-
-        if not Path(args.data).is_file():
-            raise UserError(f"corpus cache not found: {args.data}; run srlive-prepare first")
-        try:
-            corpus = BarCorpus.load(args.data)
-        except Exception as err:  # noqa: BLE001
-            raise UserError(f"cannot read corpus cache {args.data}: {type(err).__name__}") from None
+        corpus = open_corpus(args.data)
         names = args.name + [None] * (len(args.checkpoint) - len(args.name))
         runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
         t0 = time.perf_counter()

@@ -126,7 +126,7 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
     try:
         model, _ = load_checkpoint(p, map_location=device)
     except Exception as err:  # noqa: BLE001 - truncated, foreign or mismatched files
-        msg = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        msg = str(err).splitlines()[0].split(". ")[0][:120] if str(err).strip() else type(err).__name__
         raise ModelError(f"cannot read checkpoint {p}: not a srlive training checkpoint or damaged ({msg})") from None
     return TorchRunner(model, name=name, device=device)
 

@@ -88,16 +88,22 @@ def first_bar_of_midi(path) -> np.ndarray:
     return notes_to_roll(chosen)
 
 
-def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
-    """A random bar with notes from the test split of a prepared corpus cache."""
+def open_corpus(data):
+    """BarCorpus.load with one-line errors for a missing or foreign file."""
     from training.corpus import BarCorpus
 
+    if not Path(data).is_file():
+        raise UserError(f"corpus cache not found: {data}; run srlive-prepare first")
     try:
-        corpus = BarCorpus.load(data)
-    except FileNotFoundError:
-        raise UserError(f"corpus cache not found: {data}; run srlive-prepare first or pass --seed-file") from None
-    except Exception as err:  # noqa: BLE001
-        raise UserError(f"cannot read corpus cache {data}: {type(err).__name__}") from None
+        return BarCorpus.load(data)
+    except Exception as err:  # noqa: BLE001 - a foreign or damaged file
+        raise UserError(f"cannot read corpus cache {data}: not a corpus prepared by srlive-prepare "
+                        f"({type(err).__name__})") from None
+
+
+def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
+    """A random bar with notes from the test split of a prepared corpus cache."""
+    corpus = open_corpus(data)
     tunes = corpus.tunes("test") or corpus.tunes("val") or corpus.tunes("train")
     idx = np.concatenate(tunes) if tunes else np.zeros(0, dtype=np.int64)
     idx = idx[corpus.bars[idx].reshape(len(idx), -1).any(axis=1)] if len(idx) else idx

@@ -81,6 +81,7 @@ def test_framework_1_needs_a_real_bar(files, capsys):
     assert rc == 2 and "--data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_onnx_export_runs_like_the_checkpoint(files):
     pytest.importorskip("srlive.runtime")
     export_cli = pytest.importorskip("export.cli")
