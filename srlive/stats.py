@@ -78,6 +78,7 @@ class Stats:
         doc = self.summary()
         with self._lock:
             doc.update(bars=list(self.bars), events=list(self.events), dropped_events=list(self.dropped_events))
+        doc["origin_perf_counter"] = self.origin  # bar 1's start on time.perf_counter (benchmarks line up on it)
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
             json.dump(doc, f, indent=1)
