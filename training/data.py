@@ -683,6 +683,26 @@ def iterate_batches(
 # ------------------------------------------------------------------ CLI
 
 
+def preview_pngs(corpus: BarCorpus, out_dir: str | os.PathLike, n_bars: int = 4, seed: int = 0) -> list[Path]:
+    """One piano-roll PNG per collection: the first n_bars of a tune drawn at random (a look at
+    what the model is fed)."""
+    from training.plots import piano_roll_png
+
+    rng = np.random.default_rng(seed)
+    starts = np.searchsorted(corpus.tune, np.arange(corpus.n_tunes))
+    ends = np.searchsorted(corpus.tune, np.arange(corpus.n_tunes), side="right")
+    by_coll: dict[str, list[int]] = {}
+    for t, name in enumerate(corpus.names):
+        by_coll.setdefault(name.split("/", 1)[0], []).append(t)
+    out = []
+    for coll, tunes in by_coll.items():
+        t = int(rng.choice(tunes))
+        stop = min(ends[t], starts[t] + n_bars)
+        path = Path(out_dir) / f"{coll.replace(':', '_').replace('/', '_')}.png"
+        out.append(piano_roll_png(corpus.rolls(np.arange(starts[t], stop)), path, title=corpus.names[t]))
+    return out
+
+
 def format_table(summary: dict) -> str:
     rows = [("collection", "files", "tunes", "kept", "bars", "failed", "dropped (top reasons)")]
     for c, v in summary["per_collection"].items():
@@ -707,6 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="salt of the train/val/test split")
     p.add_argument("--force", action="store_true", help="prepare again even when the cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--preview", metavar="DIR", help="also write a piano-roll PNG of one tune per collection")
     return p
 
 
@@ -730,6 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{s['tunes']} tunes, {s['bars']} bars, {s['failed']} failed to parse, {s['duplicates']} duplicates; "
           f"prepared in {s.get('prepare_seconds', '?')} s")
     print(f"cache: {s.get('cache_path')}")
+    if args.preview:
+        for path in preview_pngs(corpus, args.preview, seed=args.seed):
+            print(f"preview: {path}")
     return 0
 
 

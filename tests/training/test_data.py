@@ -316,6 +316,14 @@ def test_cli_prints_counts_and_user_mistakes_exit_2(tmp_path, midi_dir, capsys):
         assert err.startswith("srlive-prepare: ") and word in err and err.count("\n") == 1
 
 
+def test_preview_draws_one_png_per_collection(tmp_path, midi_dir):
+    pytest.importorskip("training.plots")
+    argv = ["--sources", "--midi-dir", str(midi_dir), "--cache-dir", str(tmp_path), "--quiet"]
+    assert data.main(argv + ["--preview", str(tmp_path / "png")]) == 0
+    assert [p.name for p in (tmp_path / "png").iterdir()] == ["midi_midi.png"]
+    assert (tmp_path / "png" / "midi_midi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_cache_dir_defaults_to_env(monkeypatch, tmp_path):
     monkeypatch.setenv("SRLIVE_CACHE", str(tmp_path))
     assert data.default_cache_dir() == tmp_path
