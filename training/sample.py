@@ -21,15 +21,17 @@ import numpy as np
 
 from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, notes_to_roll, roll_to_notes
-from training.runner import generate, load_runner
+from training.metrics import REAL_THRESHOLD
+from training.runner import as_heard, generate, load_runner
 
 BPM = 120.0
 TICKS_PER_BEAT = 480
 TICKS_PER_STEP = TICKS_PER_BEAT // 4
 
 
-def rolls_to_midi(rolls: np.ndarray, path, threshold: float = DEFAULT_THRESHOLD, bpm: float = BPM) -> None:
-    """Write bars [T, 88, 16] as one piano track; the file lasts exactly T bars of 4/4."""
+def rolls_to_midi(rolls: np.ndarray, path, threshold: float = REAL_THRESHOLD, bpm: float = BPM) -> None:
+    """Write bars [T, 88, 16] as one piano track (every cell >= threshold sounds; by default every
+    non-zero cell); the file lasts exactly T bars of 4/4."""
     import mido
 
     events = []  # (tick, order, message); note-offs (order 0) before note-ons at one tick
@@ -58,10 +60,14 @@ def rolls_to_midi(rolls: np.ndarray, path, threshold: float = DEFAULT_THRESHOLD,
 def first_bar_of_midi(path) -> np.ndarray:
     """The first bar that has notes in a .mid file, as a roll [88, 16] (onsets to the nearest
     sixteenth of the file's own beat grid; drums left out)."""
+    import warnings
+
     import pretty_midi
 
     try:
-        pm = pretty_midi.PrettyMIDI(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pretty_midi's complaints about odd but readable files
+            pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as err:  # noqa: BLE001 - whatever pretty_midi/mido raise on a bad file
         raise UserError(f"cannot read seed file {path}: {type(err).__name__}") from None
     notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
@@ -176,12 +182,13 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
             raise UserError("framework 1 starts from a real bar: pass --data CACHE.npz or --seed-file FILE.mid")
     bars = generate(runner, args.framework, args.bars, rng, seeds=None if seed is None else seed[None], n=1,
                     temperature=args.temperature, threshold=args.threshold)[0]
+    bars = as_heard(bars, args.threshold)  # what sounds; a real seed bar sounds as it is
     if seed is not None and args.with_seed:
         bars = np.concatenate([seed[None], bars])
-    rolls_to_midi(bars, out, args.threshold)
+    rolls_to_midi(bars, out, REAL_THRESHOLD)
     png = out.with_suffix(".png")
     title = f"{runner.name}: model {args.framework}, {len(bars)} bars, T={args.temperature:g}, seed {args.seed}"
-    save_piano_roll(np.where(bars >= args.threshold, bars, 0), png, title)
+    save_piano_roll(bars, png, title)
     return out, png, bars
 
 

@@ -41,13 +41,13 @@ def test_sample_writes_a_midi_of_n_bars_and_a_png(files, framework, capsys):
 
 def test_seed_file_and_with_seed_put_the_seed_bar_first(files):
     seed = files / "seed.mid"
-    sample.rolls_to_midi(np.stack([notes_to_roll([(60, 0, 4, 100), (64, 4, 8, 100)]),
+    sample.rolls_to_midi(np.stack([notes_to_roll([(60, 0, 4, 100), (64, 4, 8, 60)]),
                                    notes_to_roll([(72, 0, 16, 100)])]), seed)
     roll = sample.first_bar_of_midi(seed)
-    assert roll[60 - 21, 0:4].min() > 0.7 and roll[64 - 21, 4:8].min() > 0.7 and roll[72 - 21].max() == 0
+    assert roll[60 - 21, 0:4].min() > 0.7 and roll[64 - 21, 4:8].min() > 0.4 and roll[72 - 21].max() == 0
     out = files / "seeded.mid"
     rc = sample.main(["--checkpoint", str(files / "rand.pt"), "--seed-file", str(seed), "--with-seed",
-                      "--bars", "2", "--out", str(out)])
+                      "--bars", "2", "--out", str(out), "--threshold", "0.9"])  # the real seed bar still sounds
     assert rc == 0 and _bars_in(out) == pytest.approx(3)
     first = [n for n in pretty_midi.PrettyMIDI(str(out)).instruments[0].notes if n.start < 2.0]
     assert {(n.pitch, n.start, n.end) for n in first} >= {(60, 0.0, 0.5), (64, 0.5, 1.0)}
