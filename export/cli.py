@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-real", type=int, default=1000, help="real bars in the parity check (default 1000)")
     p.add_argument("--n-random", type=int, default=1000, help="random bars in the parity check (default 1000)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |torch - onnx| (default 1e-4)")
+    p.add_argument("--plain", action="store_true", help="skip the exact speed rewrites of export.optimize (ELU as one op)")
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights and the parity inputs")
     return p
 
@@ -100,7 +101,7 @@ def export(args) -> int:
     model, ckpt = _load(args)
     cfg = model.config
     props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"))
-    protos = export_protos(model)
+    protos = export_protos(model, rewrite=not args.plain)
     for name, proto in protos.items():
         set_metadata(proto, props)
         try:
@@ -121,6 +122,7 @@ def export(args) -> int:
     record = {
         "metadata": props,
         "opset": OPSET,
+        "rewrites": [] if args.plain else ["elu"],
         "source": "untrained:" + args.untrained if args.untrained else str(args.checkpoint),
         "parity": {"summary": report.summary(), "max_abs_diff": report.max_abs_diff, "flips": report.flips,
                    "n_real": report.n_real, "n_random": report.n_random, "real_source": report.real_source,

@@ -19,6 +19,7 @@ import onnx
 import torch
 from torch import nn
 
+from export.optimize import rewrite_elu
 from srlive.runtime import CONTRACT
 from training.model import VAEGAN, StepModule
 
@@ -74,8 +75,10 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
     return proto
 
 
-def export_protos(model: VAEGAN) -> dict[str, onnx.ModelProto]:
-    """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ...}, without metadata yet."""
+def export_protos(model: VAEGAN, rewrite: bool = True) -> dict[str, onnx.ModelProto]:
+    """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ...}, without metadata yet.
+
+    With `rewrite`, the exact speed rewrites of export.optimize are applied."""
     latent = model.config.latent
     modules = {
         "encoder.onnx": model.encoder,
@@ -86,4 +89,6 @@ def export_protos(model: VAEGAN) -> dict[str, onnx.ModelProto]:
     for filename, module in modules.items():
         inputs, outputs = CONTRACT[filename]
         protos[filename] = to_onnx(module, list(inputs), list(outputs), latent)
+        if rewrite:
+            rewrite_elu(protos[filename])
     return protos

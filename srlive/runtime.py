@@ -273,12 +273,42 @@ def _providers_for(device: str) -> list[str]:
     return [CUDA, CPU] if has_gpu else [CPU]
 
 
+def _open_cuda_or_cpu(files: dict[str, Path], providers: list[str]) -> dict[str, ort.InferenceSession]:
+    """For "auto" with a GPU: CUDA if it really starts for every file, else all on the CPU.
+
+    CUDA can still fail with a GPU present (cuDNN/cuBLAS missing, driver too old): onnxruntime then
+    logs an error and falls back, or raises. "auto" falls back silently; the caller reports which
+    provider runs. A file that is broken fails again, with the proper message, on the CPU."""
+    try:
+        sessions = _open_quietly(files, providers)
+        if all(s.get_providers()[0] == CUDA for s in sessions.values()):
+            return sessions
+    except UserError:
+        pass
+    return {role: _open(file, [CPU]) for role, file in files.items()}
+
+
+def _open_quietly(files: dict[str, Path], providers: list[str]) -> dict[str, ort.InferenceSession]:
+    """Open with onnxruntime's own error log muted (a CUDA provider that can't start logs an error
+    line on stderr before it falls back; we say it in our own words instead)."""
+    ort.set_default_logger_severity(4)
+    try:
+        return {role: _open(file, providers) for role, file in files.items()}
+    finally:
+        ort.set_default_logger_severity(3)
+
+
 def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") -> Runtime:
     """Open and check a model (folder with step.onnx, or the pair; or a step.onnx file)."""
     path = Path(path) if path is not None else default_model_path()
     files = _resolve(path)
     providers = _providers_for(device)
-    sessions = {role: _open(file, providers) for role, file in files.items()}
+    if providers[0] != CUDA:
+        sessions = {role: _open(file, providers) for role, file in files.items()}
+    elif device == "auto":
+        sessions = _open_cuda_or_cpu(files, providers)
+    else:
+        sessions = _open_quietly(files, providers)
     if device == "cuda":
         for role, session in sessions.items():
             if session.get_providers()[0] != CUDA:
@@ -291,7 +321,4 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
             meta, config, latent = m, c, lat
         elif lat != latent:
             raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
-    if device == "auto" and any(s.get_providers()[0] != CUDA for s in sessions.values()) and providers[0] == CUDA:
-        # CUDA was offered but did not take: run everything on the CPU, tuned for it
-        sessions = {role: _open(file, [CPU]) for role, file in files.items()}
     return Runtime(sessions, path, files, meta, config, latent, device)

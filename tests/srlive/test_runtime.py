@@ -1,0 +1,175 @@
+"""srlive.runtime: loading, checks with one-line errors, devices, stepping — and never torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from srlive import runtime
+from srlive.errors import ModelError, UserError
+from srlive.runtime import CPU, load_runtime
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD_META = {
+    "srlive.format": "1", "srlive.config": json.dumps({"name": "toy", "latent": 128}), "srlive.lowest_pitch": "21",
+    "srlive.steps": "16", "srlive.latent": "128", "srlive.data": "toy", "srlive.trained_steps": "0",
+    "srlive.created": "2026-11-22T00:00:00+00:00",
+}
+
+
+def toy_step_model(path: Path, bar_shape=(1, 88, 16), names=("bar", "noise", "temperature"),
+                   meta: dict | None = GOOD_META) -> Path:
+    """A tiny step.onnx made by hand: next_bar = bar * temperature (noise unused)."""
+    bar, noise, temp = names
+    inputs = [
+        helper.make_tensor_value_info(bar, TensorProto.FLOAT, ["N", *bar_shape]),
+        helper.make_tensor_value_info(noise, TensorProto.FLOAT, ["N", 128]),
+        helper.make_tensor_value_info(temp, TensorProto.FLOAT, ["N", 1]),
+    ]
+    out = helper.make_tensor_value_info("next_bar", TensorProto.FLOAT, ["N", *bar_shape])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [4], [-1, 1, 1, 1])
+    nodes = [helper.make_node("Reshape", [temp, "shape"], ["t4"]), helper.make_node("Mul", [bar, "t4"], ["next_bar"])]
+    model = helper.make_model(helper.make_graph(nodes, "toy", inputs, [out], initializer=[shape]),
+                              opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+    for k, v in (meta or {}).items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def _one_line_error(path, match: str, cls=ModelError) -> str:
+    with pytest.raises(cls) as info:
+        load_runtime(path, device="cpu")
+    msg = str(info.value)
+    assert "\n" not in msg and match in msg, msg
+    return msg
+
+
+def test_default_model_ships_and_steps():
+    assert (runtime.default_model_path() / "step.onnx").is_file()
+    rt = load_runtime()
+    assert rt.provider == CPU and rt.latent == 128 and rt.metadata["srlive.format"] == "1"
+    rt.warmup(3)
+    rng = np.random.default_rng(0)
+    first = rt.step((rng.random((88, 16)) < 0.1).astype(np.float32), rng.standard_normal(128).astype(np.float32), 1.0)
+    kept = first.copy()
+    second = rt.step(np.zeros((88, 16), np.float32), rng.standard_normal(128).astype(np.float32), 1.0)
+    assert first.shape == (88, 16) and first.dtype == np.float32
+    assert 0.0 <= first.min() and first.max() <= 1.0
+    assert np.array_equal(first, kept)  # a returned bar is never overwritten by the next step
+    assert second is not first
+
+
+def test_hand_made_model_with_the_contract_loads(tmp_path):
+    rt = load_runtime(toy_step_model(tmp_path / "step.onnx"), device="cpu")
+    bar = np.random.default_rng(1).random((88, 16), dtype=np.float32)
+    np.testing.assert_allclose(rt.step(bar, np.zeros(128, np.float32), 0.5), bar * 0.5, rtol=1e-6)
+    assert rt.config == {"name": "toy", "latent": 128}
+
+
+def test_missing_model(tmp_path):
+    msg = _one_line_error(tmp_path / "nowhere", "no such model file or folder")
+    assert str(tmp_path / "nowhere") in msg
+    _one_line_error(tmp_path, "no step.onnx")
+
+
+def test_truncated_and_empty_files(tmp_path):
+    data = (runtime.default_model_path() / "step.onnx").read_bytes()
+    (tmp_path / "step.onnx").write_bytes(data[: len(data) // 2])
+    msg = _one_line_error(tmp_path, "truncated or corrupt")
+    assert str(tmp_path / "step.onnx") in msg
+    (tmp_path / "step.onnx").write_bytes(b"")
+    _one_line_error(tmp_path / "step.onnx", "is empty")
+
+
+def test_wrong_shape(tmp_path):
+    path = toy_step_model(tmp_path / "step.onnx", bar_shape=(1, 64, 16))
+    msg = _one_line_error(path, "'bar' has shape [N,1,64,16], expected [N,1,88,16]")
+    assert str(path) in msg
+
+
+def test_without_srlive_metadata(tmp_path):
+    path = toy_step_model(tmp_path / "step.onnx", meta=None)
+    _one_line_error(path, "no srlive metadata")
+
+
+def test_foreign_names(tmp_path):
+    path = toy_step_model(tmp_path / "step.onnx", names=("input", "noise", "temperature"))
+    _one_line_error(path, "are not step.onnx's ['bar', 'noise', 'temperature']")
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("srlive.format", "2", "newer than this srlive reads"),
+    ("srlive.lowest_pitch", "24", "srlive.lowest_pitch is '24'"),
+    ("srlive.latent", "64", "'noise' has shape [N,128], expected [N,64]"),
+    ("srlive.config", "{oops", "unreadable"),
+])
+def test_metadata_that_does_not_match(tmp_path, key, value, match):
+    path = toy_step_model(tmp_path / "step.onnx", meta={**GOOD_META, key: value})
+    _one_line_error(path, match)
+
+
+def test_cpu_is_chosen_when_no_gpu(monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_device_count", lambda: 0)
+    assert load_runtime(device="auto").provider == CPU
+    with pytest.raises(UserError, match="no usable NVIDIA GPU") as info:
+        load_runtime(device="cuda")
+    assert "\n" not in str(info.value)
+    with pytest.raises(UserError, match="unknown device"):
+        load_runtime(device="tpu")
+
+
+@pytest.mark.skipif(runtime.cuda_device_count() > 0, reason="a real GPU is here")
+def test_auto_falls_back_quietly_when_cuda_cannot_start(monkeypatch, capfd):
+    """The driver claims a GPU but the CUDA provider can't run here: auto says CPU, prints nothing."""
+    monkeypatch.setattr(runtime, "cuda_device_count", lambda: 1)
+    if runtime.CUDA not in runtime.ort.get_available_providers():
+        pytest.skip("this onnxruntime has no CUDA provider to fail")
+    rt = load_runtime(device="auto")
+    assert rt.provider == CPU
+    rt.step(np.zeros((88, 16), np.float32), np.zeros(128, np.float32), 1.0)
+    assert capfd.readouterr().err == ""
+    with pytest.raises(UserError, match="could not start CUDA"):
+        load_runtime(device="cuda")
+
+
+NO_TORCH = textwrap.dedent("""
+    import importlib.util, sys
+    class BlockTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch is blocked in this test")
+            return None
+    sys.meta_path.insert(0, BlockTorch())
+    import numpy as np
+    import srlive.runtime, srlive.bench
+    if importlib.util.find_spec("srlive.cli") is not None:
+        import srlive.cli
+    rt = srlive.runtime.load_runtime(device="auto")
+    rt.warmup(2)
+    out = rt.step(np.zeros((88, 16), np.float32), np.zeros(128, np.float32), 1.0)
+    assert out.shape == (88, 16)
+    assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
+    maps = open("/proc/self/maps").read() if sys.platform == "linux" else ""
+    print(rt.provider, "cuda-provider-loaded" if "providers_cuda" in maps else "cuda-provider-not-loaded")
+""")
+
+
+def test_live_package_runs_a_step_without_torch():
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == CPU
+    if sys.platform == "linux" and runtime.cuda_device_count() == 0:
+        assert "cuda-provider-not-loaded" in proc.stdout  # CPU-only start never maps the CUDA libraries
+    assert proc.stderr == ""
