@@ -23,6 +23,18 @@ from typing import Iterator, Optional
 from srlive.ports import jack_running
 
 DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
+# A private realtime server for timing benchmarks (what stage setups run: qjackctl's default is
+# realtime). Clients find it through JACK_DEFAULT_SERVER, which use_private_rt_server() sets.
+BENCH_SERVER = "srlive-bench"
+RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
+
+
+def use_private_rt_server() -> "JackServer":
+    """Start (or reuse) the realtime dummy server BENCH_SERVER and point every client at it."""
+    import os
+
+    os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
+    return start(RT_COMMAND)
 
 
 class JackUnavailable(RuntimeError):
@@ -41,6 +53,9 @@ class JackServer:
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
+        from srlive.ports import _jack
+
+        _jack().close()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)

@@ -155,6 +155,13 @@ class _LibJack:
         self.lib.jack_free(ctypes.cast(array, ctypes.c_void_p))
         return out
 
+    def close(self) -> None:
+        """Drop the watching client (before stopping a server we started, to keep libjack quiet)."""
+        with self.lock:
+            if self.lib is not None and self.client:
+                self.lib.jack_client_close(self.client)
+            self.client = None
+
     def midi_ports(self) -> Optional[list[str]]:
         """Every MIDI port's full name, or None when libjack or the server isn't there."""
         with self.lock:

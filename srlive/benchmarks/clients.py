@@ -26,17 +26,26 @@ import rtmidi
 
 _counter = itertools.count(1)
 SPIN = 0.002  # spin the last 2 ms before a deadline
+BURST_GAP = 0.0003  # rtmidi delta below this: same JACK period as the previous message
+BURST_SPAN = 0.005  # ... as long as the burst has not lasted longer than this
 
 
 def wait_until(deadline: float) -> float:
-    """Sleep until shortly before ``deadline`` (perf_counter), then spin; return the time reached."""
+    """Sleep until shortly before ``deadline`` (perf_counter), then spin releasing the GIL each
+    round (so a Recorder's callback in this process is never kept waiting); return the time."""
     while True:
         now = time.perf_counter()
         left = deadline - now
         if left <= 0:
             return now
-        if left > SPIN:
-            time.sleep(left - SPIN)
+        time.sleep(left - SPIN if left > SPIN else 0)
+
+
+def quick_gil_handover(interval: float = 0.0002) -> None:
+    """Hand the GIL over within ``interval`` s (default 5 ms) so stamps on arrival stay honest."""
+    import sys
+
+    sys.setswitchinterval(interval)
 
 
 def _unique(base: str) -> str:
@@ -128,6 +137,7 @@ class Recorder(_Client):
     cls = rtmidi.MidiIn
 
     def __init__(self, client: str = "recorder", port: Optional[str] = None, target: Optional[str] = None):
+        quick_gil_handover()
         self.events: list[tuple[float, list[int]]] = []
         self._lock = threading.Lock()
         super().__init__(client, port, target)
@@ -138,8 +148,14 @@ class Recorder(_Client):
 
     def _on_event(self, event, _data=None) -> None:
         t = time.perf_counter()
+        data, delta = event
         with self._lock:
-            self.events.append((t, list(event[0])))
+            # Messages JACK delivers in one period come through one by one, each after the
+            # previous callback returned (rtmidi's delta is that gap, a few µs). A DAW stamps
+            # them all with the period's time, so the first one's arrival stands for the burst.
+            if self.events and delta < BURST_GAP and t - self.events[-1][0] < BURST_SPAN:
+                t = self.events[-1][0]
+            self.events.append((t, list(data)))
 
     def snapshot(self) -> list[tuple[float, list[int]]]:
         with self._lock:

@@ -45,7 +45,7 @@ def main(argv=None) -> int:
         result["load"] = f"{args.busy} busy-loop processes ('while True: pass') for the whole run"
         return finish(result, args)
 
-    return with_jack(measure)
+    return with_jack(measure, args.rt_server)
 
 
 if __name__ == "__main__":

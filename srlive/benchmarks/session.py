@@ -50,7 +50,7 @@ class LiveSession:
 
     def __init__(self, tempo: float = 180.0, bars: Optional[int] = 8, extra: Sequence[str] = (),
                  sync: bool = False, workdir: Optional[str] = None, stats: bool = True,
-                 python: str = sys.executable):
+                 command: Optional[Sequence[str]] = None):
         self.tempo = tempo
         self.bars = bars
         self.sync = sync
@@ -58,7 +58,9 @@ class LiveSession:
         self.stats_path = self.workdir / "stats.json" if stats else None
         self.performer: Performer = ClockSource() if sync else Performer()
         self.recorder = Recorder()
-        args = [python, "-m", "srlive", "--in", self.performer.query, "--out", self.recorder.query,
+        if command is None:  # SRLIVE_COMMAND="srlive" measures an installed console script instead
+            command = os.environ.get("SRLIVE_COMMAND", "").split() or [sys.executable, "-m", "srlive"]
+        args = [*command, "--in", self.performer.query, "--out", self.recorder.query,
                 "--backend", "jack", "--tempo", f"{tempo:g}"]
         if bars is not None:
             args += ["--bars", str(bars)]

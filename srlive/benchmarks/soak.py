@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     args = ap.parse_args(argv)
     extra = tuple(a for a in args.srlive_args if a != "--")
-    return with_jack(lambda: finish(soak(args.minutes, args.tempo, extra, args.keep), args))
+    return with_jack(lambda: finish(soak(args.minutes, args.tempo, extra, args.keep), args), args.rt_server)
 
 
 if __name__ == "__main__":

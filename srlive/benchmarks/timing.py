@@ -63,6 +63,9 @@ def _rss_sampler(pid: int, samples: list, stop: threading.Event, every: float = 
 def _progress(total_s: float, label: str):
     try:
         from tqdm import tqdm
+
+        if not sys.stderr.isatty():
+            raise ImportError
     except ImportError:  # the live install has no tqdm: a line every 10 %
         class _Bare:
             def __init__(self):
@@ -78,7 +81,7 @@ def _progress(total_s: float, label: str):
                 pass
 
         return _Bare()
-    return tqdm(total=round(total_s), unit="s", desc=label, file=sys.stderr, leave=False)
+    return tqdm(total=round(total_s), unit="s", desc=label, file=sys.stderr, leave=False)  # noqa
 
 
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
@@ -122,17 +125,31 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
         first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
         result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
-                  "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args[1:]}
-    grid_origin = origin if sync else first_sent
+                  "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args}
+    own_origin = stats.get("origin_perf_counter") if stats else None
+    if sync:
+        grid_origin, grid_name = origin, "the clock source's ideal grid"
+    elif own_origin:
+        grid_origin, grid_name = own_origin, "srlive's own bar clock (T_0 = its stamp of the first note)"
+    else:
+        grid_origin, grid_name = first_sent, "the performer's first note as sent"
+    result["grid"] = grid_name
     heard = pair_notes(events)
     onsets = [n.on for n in heard.notes] + [t for t, _, _ in heard.stuck]
     dev = grid_deviation(onsets, grid_origin, step)
-    result["onset_raw_ms"] = figures_ms(dev)
+    result["onset_ms"] = figures_ms(dev)
     result["onset_jitter_ms"] = figures_ms(dev - np.median(dev)) if dev.size else figures_ms([])
+    if not sync:
+        result["onset_vs_performer_send_ms"] = figures_ms(grid_deviation(onsets, first_sent, step))
+        if own_origin:
+            result["input_hop_ms"] = round((own_origin - first_sent) * 1000, 3)
     srl = [n.on for n in heard.notes if n.channel != METRONOME_CHANNEL]
     result["srlive_notes"] = len(srl)
     result["metronome_notes"] = len(heard.notes) - len(srl)
-    result["srlive_onset_raw_ms"] = figures_ms(grid_deviation(srl, grid_origin, step))
+    result["srlive_onset_ms"] = figures_ms(grid_deviation(srl, grid_origin, step))
+    if workdir:
+        with open(os.path.join(workdir, "heard.json"), "w") as f:
+            json.dump({"grid_origin": grid_origin, "step": step, "events": events}, f)
     result["stuck_notes"] = len(heard.stuck)
     result["all_notes_off_cc123"] = len(heard.all_notes_off)
     downs = heard.onsets(channel=METRONOME_CHANNEL, pitch=DOWNBEAT)
@@ -158,13 +175,19 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
 
 def report(result: dict, out=sys.stdout) -> None:
     p = lambda *a: print(*a, file=out)  # noqa: E731
-    p(f"srlive {' '.join(result['args'])}")
+    p(" ".join(result["args"]))
+    p(f"JACK server: {result.get('jack_server', '?')}")
     p(f"tempo {result['tempo']:g} BPM, {result['bars']} bars, sync={result['sync']}"
       + (f" (clock jitter ±{100 * result['jitter']:.0f}% of a pulse)" if result["sync"] else "")
       + f", exit code {result['exit_code']}")
-    p(format_figures("onset deviation, raw (incl. both JACK hops)", result["onset_raw_ms"]))
-    p(format_figures("onset deviation, jitter (median removed)   ", result["onset_jitter_ms"]))
-    p(format_figures("srlive's own notes, raw                    ", result["srlive_onset_raw_ms"]))
+    p(f"grid: {result['grid']}")
+    p(format_figures("onset deviation (all note-ons heard)     ", result["onset_ms"]))
+    p(format_figures("  minus its median (latency compensated) ", result["onset_jitter_ms"]))
+    p(format_figures("  srlive's notes only                    ", result["srlive_onset_ms"]))
+    if "onset_vs_performer_send_ms" in result:
+        p(format_figures("  vs the performer's first note as sent  ", result["onset_vs_performer_send_ms"]))
+    if "input_hop_ms" in result:
+        p(f"  (performer -> srlive hop for the first note: {result['input_hop_ms']:.3f} ms)")
     p(f"notes heard: srlive {result['srlive_notes']}, metronome {result['metronome_notes']}; "
       f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}")
     if "bar_lines" in result:
@@ -189,11 +212,17 @@ def parser(description: str, bars: int, tempo: float) -> argparse.ArgumentParser
     ap.add_argument("--tempo", type=float, default=tempo)
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--keep", help="keep srlive's stats/recording in this directory")
+    ap.add_argument("--rt-server", action="store_true",
+                    help="run on a private realtime JACK dummy server (srlive-bench) instead of the running one")
     ap.add_argument("srlive_args", nargs=argparse.REMAINDER, help="after --: more srlive options")
     return ap
 
 
 def finish(result: dict, args) -> int:
+    import os as _os
+
+    result["jack_server"] = _os.environ.get("JACK_DEFAULT_SERVER", "default") + (
+        " (private, realtime)" if getattr(args, "rt_server", False) else " (the running one)")
     report(result)
     if args.json:
         with open(args.json, "w") as f:
@@ -201,11 +230,11 @@ def finish(result: dict, args) -> int:
     return 0 if result["exit_code"] == 0 else 1
 
 
-def with_jack(fn):
-    from srlive.jackserver import JackUnavailable, start
+def with_jack(fn, rt_server: bool = False):
+    from srlive.jackserver import JackUnavailable, start, use_private_rt_server
 
     try:
-        server = start()
+        server = use_private_rt_server() if rt_server else start()
     except JackUnavailable as err:
         print(f"benchmark: {err}", file=sys.stderr)
         return 2
@@ -225,7 +254,7 @@ def main(argv=None) -> int:
         os.makedirs(args.keep, exist_ok=True)
     return with_jack(lambda: finish(
         run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, extra=tuple(extra),
-                 workdir=args.keep, label="sync" if args.sync else "timing"), args))
+                 workdir=args.keep, label="sync" if args.sync else "timing"), args), args.rt_server)
 
 
 if __name__ == "__main__":
