@@ -14,6 +14,22 @@ from srlive import roll
 from srlive.runtime import FORMAT_VERSION, META
 
 
+MAX_LIST = 8  # longer lists in the data summary (failed files, duplicate examples) are cut to this
+
+
+def compact(value, max_list: int = MAX_LIST):
+    """The data summary without its long tails: lists cut to `max_list` items plus a count of the
+    rest, so the metadata says what the model was trained on without carrying a file list."""
+    if isinstance(value, dict):
+        return {str(k): compact(v, max_list) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [compact(v, max_list) for v in value[:max_list]]
+        if len(value) > max_list:
+            items.append(f"... {len(value) - max_list} more")
+        return items
+    return value
+
+
 def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None) -> dict[str, str]:
     """The props, all strings (ONNX metadata is string → string).
 
@@ -27,7 +43,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
     elif isinstance(data_summary, str):
         data = data_summary
     else:
-        data = json.dumps(data_summary, sort_keys=True, separators=(",", ":"), default=str)
+        data = json.dumps(compact(data_summary), sort_keys=True, separators=(",", ":"), default=str)
     return {
         META["format"]: str(FORMAT_VERSION),
         META["config"]: json.dumps(config, sort_keys=True, separators=(",", ":")),

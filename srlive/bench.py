@@ -112,6 +112,30 @@ def torch_twin(onnx_file: Path):
     return step, ""
 
 
+_STARTUP = (
+    "import time; t0 = time.perf_counter()\n"
+    "import srlive.runtime as r\n"
+    "rt = r.load_runtime({path!r}, {device!r}); rt.warmup()\n"
+    "print((time.perf_counter() - t0) * 1e3)\n"
+)
+
+
+def startup_ms(model_path, device: str) -> tuple[float | None, float | None]:
+    """(import srlive.runtime + load + warm-up, whole fresh process) in ms, from a new interpreter."""
+    import subprocess
+
+    code = _STARTUP.format(path=None if model_path is None else str(model_path), device=device)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    wall = (time.perf_counter() - t0) * 1e3
+    try:
+        return float(proc.stdout.strip().splitlines()[-1]), wall
+    except (ValueError, IndexError):
+        return None, None
+
+
 def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int = 2000, out=None,
         with_torch: bool = True, block: int = 50) -> int:
     """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code."""
@@ -125,6 +149,7 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     rt.warmup()
     t2 = time.perf_counter()
     rss = rss_mb()
+    start_ms, process_ms = startup_ms(model_path, device)
     torch_loaded = "torch" in sys.modules  # then rss is not the live tool's own footprint
 
     rng = np.random.default_rng(0)
@@ -175,12 +200,17 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
         "provider": rt.provider, "steps": steps, "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
         "max_ms": round(pmax, 4), "rss_mb": round(rss, 1), "torch_p50_ms": None, "torch_p99_ms": None,
         "speedup": None, "torch_max_ms": None, "load_ms": round((t1 - t0) * 1e3, 1),
-        "warmup_ms": round((t2 - t1) * 1e3, 1), "model": str(rt.path),
+        "warmup_ms": round((t2 - t1) * 1e3, 1),
+        "startup_ms": None if start_ms is None else round(start_ms, 1),
+        "process_startup_ms": None if process_ms is None else round(process_ms, 1), "model": str(rt.path),
         "model_config": rt.config.get("name"), "trained_steps": rt.metadata.get("srlive.trained_steps"),
         "torch_onnx_max_abs_diff": same, "block": block, "rss_includes_torch": torch_loaded,
     }
     print(f"model     {rt.path} ({rt.config.get('name')}, trained steps {rt.metadata.get('srlive.trained_steps')})", file=out)
     print(f"provider  {rt.provider}; load {result['load_ms']} ms, warm-up {result['warmup_ms']} ms", file=out)
+    if start_ms is not None:
+        print(f"start-up  {start_ms:.0f} ms to import the runtime, load and warm up in a fresh process "
+              f"({process_ms:.0f} ms with the interpreter's own start)", file=out)
     print(f"onnx      {steps} steps, batch 1: p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {pmax:.3f} ms", file=out)
     print(f"memory    {rss:.1f} MB resident" + (" (torch was already imported)" if torch_loaded else " (before torch is imported)"), file=out)
     if torch_times:

@@ -193,3 +193,28 @@ def test_paper_config_exports_with_parity(tmp_path, capsys):
     assert rt.config["name"] == "paper" and rt.metadata["srlive.data"] == "untrained placeholder"
     with capsys.disabled():
         print(f"\npaper: {report['summary']} ({time.perf_counter() - t0:.1f} s)")
+
+
+def test_real_bars_come_from_the_test_split_first(tmp_path):
+    from export.parity import real_bars_from_corpus
+    from training.corpus import BarCorpus
+
+    bars = np.zeros((9, 88, 16), np.uint8)
+    tune = np.repeat(np.arange(3), 3).astype(np.int32)
+    bars[:, 40, 0] = (tune + 1) * 40  # tune 0 (train) 40, tune 1 (val) 80, tune 2 (test) 120
+    BarCorpus(bars, tune, np.array([0, 1, 2], np.int8), ["a", "b", "c"]).save(tmp_path / "c.npz")
+    rng = np.random.default_rng(0)
+    got = real_bars_from_corpus(tmp_path / "c.npz", 3, rng)
+    assert sorted(np.round(got[:, 40, 0] * 127).astype(int)) == [120, 120, 120]
+    got = real_bars_from_corpus(tmp_path / "c.npz", 5, rng)
+    assert sorted(np.round(got[:, 40, 0] * 127).astype(int)) == [80, 80, 120, 120, 120]
+
+
+def test_data_summary_is_compacted_in_metadata():
+    from export.metadata import build_metadata
+
+    summary = {"tunes": 3, "failures": [f"f{i}.mid" for i in range(200)], "per_split": {"test": {"bars": 4}}}
+    data = json.loads(build_metadata(LIVE.to_dict(), summary, 7)["srlive.data"])
+    assert data["tunes"] == 3 and data["per_split"] == {"test": {"bars": 4}}
+    assert data["failures"][:2] == ["f0.mid", "f1.mid"] and data["failures"][-1] == "... 192 more"
+    assert len(data["failures"]) == 9
