@@ -73,6 +73,8 @@ def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator) ->
     from training.corpus import BarCorpus
 
     corpus = BarCorpus.load(path)
+    if n <= 0:
+        return np.zeros((0, roll.N_PITCHES, roll.STEPS), np.float32)
     chosen: list[np.ndarray] = []
     have = 0
     for split in ("test", "val", "train"):

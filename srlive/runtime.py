@@ -182,10 +182,13 @@ def check_signature(session: ort.InferenceSession, file: Path, role: str, latent
 
 # --- the runtime ---------------------------------------------------------------------------------
 class Runtime:
-    """One loaded model. `step` runs one bar; `step_batch` many at once."""
+    """One loaded model. `step` runs one bar; `step_batch` many at once.
+
+    `step` reuses buffers bound once, so one Runtime serves one thread (the engine's model thread);
+    the array it returns is the caller's own."""
 
     def __init__(self, sessions: dict[str, ort.InferenceSession], path: Path, files: dict[str, Path],
-                 metadata: dict[str, str], config: dict, latent: int, device: str):
+                 metadata: dict[str, str], config: dict, latent: int):
         self._sessions = sessions
         self.path = path
         self.files = files
@@ -321,4 +324,4 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
             meta, config, latent = m, c, lat
         elif lat != latent:
             raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
-    return Runtime(sessions, path, files, meta, config, latent, device)
+    return Runtime(sessions, path, files, meta, config, latent)
