@@ -1,0 +1,86 @@
+"""The paper's losses (training/losses.py) on hand-made inputs with known answers."""
+
+import math
+
+import pytest
+import torch
+
+from training import losses as L
+
+
+def test_prior_is_zero_at_the_prior_and_positive_elsewhere():
+    mu, eps = torch.zeros(4, 128), torch.zeros(4, 128)
+    for kind in ("paper", "exact"):
+        assert float(L.prior_loss(mu, eps, kind)) == pytest.approx(0.0, abs=1e-7)
+        assert float(L.prior_loss(mu + 0.3, eps, kind)) > 0
+        assert float(L.prior_loss(mu, eps - 0.3, kind)) > 0
+
+
+def test_prior_paper_formula_by_hand():
+    # one example, two latents: mu = (1, 0), eps = (0, ln 2)
+    mu = torch.tensor([[1.0, 0.0]])
+    eps = torch.tensor([[0.0, math.log(2.0)]])
+    expect = 0.5 * (1.0 + (1 - 0 - 1) + (2.0 - math.log(2.0) - 1))
+    assert float(L.prior_loss(mu, eps, "paper")) == pytest.approx(expect, rel=1e-6)
+
+
+def test_prior_exact_is_the_kl_of_a_log_scale_gaussian():
+    torch.manual_seed(0)
+    mu, eps = torch.randn(5, 7), 0.5 * torch.randn(5, 7)
+    q = torch.distributions.Normal(mu, torch.exp(eps))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = torch.distributions.kl_divergence(q, p).sum(1).mean()
+    assert float(L.prior_loss(mu, eps, "exact")) == pytest.approx(float(kl), rel=1e-5)
+
+
+def test_prior_batch_mean_and_free_bits():
+    mu = torch.tensor([[2.0, 0.0], [0.0, 0.0]])  # per-example sums: 2 and 0 -> mean 1
+    eps = torch.zeros(2, 2)
+    assert float(L.prior_loss(mu, eps)) == pytest.approx(1.0)
+    # per-dimension batch means are (1, 0); free bits 0.25 floors the second at 0.25
+    assert float(L.prior_loss(mu, eps, free_bits=0.25)) == pytest.approx(1.25)
+    with pytest.raises(ValueError):
+        L.prior_loss(mu, eps, "nope")
+
+
+def test_feature_matching_zero_when_equal_and_half_squared_norm_otherwise():
+    f = torch.randn(3, 10)
+    assert float(L.feature_matching_loss(f, f.clone(), f.clone())) == 0.0
+    real = torch.zeros(2, 4)
+    rec = torch.ones(2, 4)  # 1/2 * 4 per example
+    pri = torch.full((2, 4), 2.0)  # 1/2 * 16 per example
+    assert float(L.feature_matching_loss(real, rec, pri)) == pytest.approx(2.0 + 8.0)
+
+
+def test_feature_matching_does_not_move_the_real_features():
+    real = torch.randn(2, 3, requires_grad=True)
+    rec = torch.randn(2, 3, requires_grad=True)
+    L.feature_matching_loss(real, rec, rec.detach()).backward()
+    assert real.grad is None and rec.grad is not None
+
+
+def test_discriminator_and_generator_losses_match_the_log_formulas():
+    a, b, c = torch.tensor([[0.3], [-1.2]]), torch.tensor([[0.7], [0.1]]), torch.tensor([[-2.0], [1.5]])
+    s = torch.sigmoid
+    ld = -(torch.log(s(a)) + torch.log(1 - s(b)) + torch.log(1 - s(c))).mean()
+    lg = -(torch.log(s(b)) + torch.log(s(c))).mean()
+    assert float(L.discriminator_loss(a, b, c)) == pytest.approx(float(ld), rel=1e-6)
+    assert float(L.generator_adversarial_loss(b, c)) == pytest.approx(float(lg), rel=1e-6)
+
+
+def test_losses_stay_finite_for_saturated_logits():
+    big = torch.tensor([[200.0], [-200.0]])
+    assert math.isfinite(float(L.discriminator_loss(big, -big, big)))
+    assert math.isfinite(float(L.generator_adversarial_loss(-big, big)))
+    # a perfect D costs nothing
+    assert float(L.discriminator_loss(big.abs(), -big.abs(), -big.abs())) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_reconstruction_is_finite_and_smallest_at_the_target():
+    x = torch.zeros(2, 1, 88, 16)
+    x[:, 0, 40, :4] = 1.0
+    assert float(L.reconstruction_loss(x.clone(), x)) < 0.01
+    wrong = 1.0 - x
+    val = float(L.reconstruction_loss(wrong, x))
+    assert math.isfinite(val) and val > 100  # 1408 cells, each maximally wrong
+    assert float(L.reconstruction_loss(torch.full_like(x, 0.5), x)) == pytest.approx(88 * 16 * math.log(2), rel=1e-4)

@@ -1,0 +1,182 @@
+"""The training loop and CLI (training/train.py) on a tiny synthetic corpus, CPU only."""
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tiny_corpus import tiny_corpus
+from training import train as T
+from training.model import VAEGAN, load_checkpoint
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest (and steadiest on a shared machine) on one thread."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def corpus():
+    c = tiny_corpus(n_tunes=12, bars=8, seed=1)
+    c.split[:] = 0
+    c.split[-3:] = 1  # three validation tunes: the listening check can swap contexts
+    return c
+
+
+def small(**kw) -> T.TrainConfig:
+    base = dict(config="live", batch_size=8, val_every=0, log_every=2, val_batches=1, val_answers=12)
+    base.update(kw)
+    return dataclasses.replace(T.TRAIN_PRESETS["live"], **base)
+
+
+def params(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_every_network_learns_and_the_encoder_is_in_the_optimiser():
+    torch.manual_seed(0)
+    init = params(VAEGAN(T.TRAIN_PRESETS["live"] and __import__("training.config").config.get_config("live")))
+    res = T.run_training(corpus(), small(seed=0), None, steps=3, progress=False)
+    after = params(res.model)
+    for net in ("encoder", "generator", "discriminator"):
+        keys = [k for k in after if k.startswith(net + ".")]
+        assert keys
+        # every weight tensor of every network moved (the authors' E never did)
+        assert all(not torch.equal(init[k], after[k]) for k in keys), net
+
+
+def test_encoder_learns_with_the_exact_paper_losses_too():
+    tc = small(config="paper", prior="paper", recon_weight=0.0, kl_warmup_steps=0, free_bits=0.0)
+    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), tc, torch.device("cpu"))
+    e_params = {id(p) for p in trainer.model.encoder.parameters()}
+    in_opt = {id(p) for g in trainer.opt_eg.param_groups for p in g["params"]}
+    assert e_params <= in_opt
+    before = params(trainer.model.encoder)
+    prev, nxt = (torch.as_tensor(a) for a in next(iter_batches(corpus(), 8)))
+    trainer.train_step(prev, nxt)
+    after = params(trainer.model.encoder)
+    assert all(not torch.equal(before[k], after[k]) for k in before)
+
+
+def iter_batches(c, bs):
+    from training.data import iterate_batches
+
+    return iterate_batches(c, "train", bs, np.random.default_rng(0), augment=False)
+
+
+def test_a_few_steps_on_a_fixed_batch_reduce_the_loss():
+    torch.manual_seed(0)
+    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(), torch.device("cpu"))
+    prev, nxt = (torch.as_tensor(a) for a in next(iter_batches(corpus(), 8)))
+    hist = [trainer.train_step(prev, nxt) for _ in range(20)]
+    early = np.mean([h["loss_recon"] for h in hist[:5]])
+    late = np.mean([h["loss_recon"] for h in hist[-5:]])
+    assert late < 0.7 * early, (early, late)
+    assert all(np.isfinite(list(h.values())).all() for h in hist)
+
+
+def test_the_paper_losses_alone_reduce_feature_matching():
+    torch.manual_seed(0)
+    tc = small(config="paper", recon_weight=0.0, kl_warmup_steps=0)
+    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), tc, torch.device("cpu"))
+    prev, nxt = (torch.as_tensor(a) for a in next(iter_batches(corpus(), 8)))
+    hist = [trainer.train_step(prev, nxt)["loss_feat"] for _ in range(20)]
+    assert np.mean(hist[-5:]) < 0.8 * np.mean(hist[:5]), hist
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    c = corpus()
+    a = params(T.run_training(c, small(seed=3), None, steps=4, progress=False).model)
+    b = params(T.run_training(c, small(seed=3), None, steps=4, progress=False).model)
+    d = params(T.run_training(c, small(seed=4), None, steps=4, progress=False).model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], d[k]) for k in a)
+
+
+def test_resume_continues_exactly(tmp_path):
+    c = corpus()
+    tc = small(seed=5)
+    whole = T.run_training(c, tc, tmp_path / "whole", steps=8, progress=False)
+    T.run_training(c, tc, tmp_path / "split", steps=4, progress=False)
+    resumed = T.run_training(c, tc, tmp_path / "split", steps=8, resume=True, progress=False)
+    assert resumed.step == whole.step == 8
+    a, b = params(whole.model), params(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # the log continues: one header, steps in order
+    with open(tmp_path / "split" / "train_log.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f)]
+    assert steps == sorted(steps) and steps[-1] == 8
+
+
+def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
+    data = tmp_path / "corpus.npz"
+    corpus().save(data)
+    out = tmp_path / "run"
+    rc = T.main(["--config", "live", "--data", str(data), "--out", str(out), "--steps", "4", "--batch-size", "8",
+                 "--val-every", "2", "--seed", "1", "--threads", "1", "--no-progress"])
+    assert rc == 0
+    for name in ("last.pt", "best.pt", "train_log.csv", "loss_curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    model, ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["step"] == 4 and ckpt["config"]["name"] == "live"
+    assert ckpt["train_config"]["recon_weight"] == T.TRAIN_PRESETS["live"].recon_weight
+    assert ckpt["data_summary"]["train_pairs"] > 0 and "deviations" in ckpt
+    with open(out / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows if r["val_key_fit"]] == ["2", "4"]
+    assert all(float(r["bars_per_sec"]) > 0 for r in rows)
+    assert "bars/s" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--config", "nope"], "unknown config"),
+    (["--data", "{tmp}/missing.npz"], "no corpus"),
+    (["--out", "{tmp}/afile/sub"], "cannot write"),
+    (["--steps", None], "how long"),
+])
+def test_cli_user_mistakes_are_one_line_and_exit_2(tmp_path, capsys, args, words):
+    data = tmp_path / "corpus.npz"
+    corpus().save(data)
+    (tmp_path / "afile").write_text("not a folder")
+    argv = {"--config": "live", "--data": str(data), "--out": str(tmp_path / "o"), "--steps": "1"}
+    for k, v in zip(args[::2], args[1::2]):
+        argv[k] = v.format(tmp=tmp_path) if v is not None else None
+    flat = [x for k, v in argv.items() if v is not None for x in (k, v)]
+    assert T.main(flat + ["--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err and err.startswith("srlive-train:")
+
+
+def test_resume_without_a_checkpoint_is_a_user_error(tmp_path, capsys):
+    data = tmp_path / "corpus.npz"
+    corpus().save(data)
+    rc = T.main(["--data", str(data), "--out", str(tmp_path / "o"), "--steps", "1", "--resume", "--batch-size", "8",
+                 "--no-progress"])
+    assert rc == 2 and "nothing to resume" in capsys.readouterr().err
+
+
+def test_listening_check_scores_a_copying_model_and_a_deaf_one():
+    """Known answers: a 'model' that copies its input bar plays the context's key (key fit 1 on
+    this one-scale-per-tune corpus) and so answers another tune out of key."""
+    c = corpus()
+
+    class Copy(torch.nn.Module):
+        config = __import__("training.config").config.get_config("live")
+
+        def step(self, bar, noise, temperature):
+            return bar
+
+        def eval(self):
+            return self
+
+    v = T.listening_check(Copy(), c, n=30, seed=0)
+    assert v["key_fit"] == pytest.approx(1.0)
+    assert v["context"] > 0.2
+    assert v["empty"] == v["real_empty"] == 0.0
+    assert v["density"] == pytest.approx(v["real_density"], rel=0.3)
+    assert T.listening_score(v) > T.listening_score({**v, "context": 0.0})

@@ -1,0 +1,81 @@
+"""Losses of the semi-recurrent VAE-GAN: the paper's equations 5-10 (Akbari & Liang, ICASSP 2018),
+plus the switchable deviations the shipped `live` model trains with (see training/train.py).
+
+Notation: x = x^t (the real next bar), x_rec = x~^t = G(z) with z = mu + z_p * exp(eps) and
+(mu, eps) = E(x^{t-1}), x_p = x~_p = G(z_p). D returns (logit, features of one intermediate block).
+
+    L_prior = 1/2 (mu'mu + sum(exp(eps) - eps - 1))                                   (eq. 5/6)
+    L_l     = 1/2 ||D_l(x) - D_l(x_rec)||^2 + 1/2 ||D_l(x) - D_l(x_p)||^2            (eq. 7)
+    L_E     = L_l + L_prior                                                          (eq. 8)
+    L_D     = -(log D(x) + log(1 - D(x_rec)) + log(1 - D(x_p)))                      (eq. 9)
+    L_G     = -(log D(x_rec) + log D(x_p)) + L_l                                     (eq. 10)
+
+Normalisation (our choice, the paper does not say): every term is a per-example quantity —
+summed over its latent dimensions, feature elements or roll cells, as the equations are written
+— and then MEANED over the batch. So L_prior and L_l are sums over 128 latents / F features of
+one bar; the log-terms are per-bar log-probabilities. Weights between terms are TrainConfig's.
+
+The D/G log-terms are computed from D's logits with softplus (= BCE with logits), which is
+exact and stable: -log sigmoid(l) = softplus(-l), -log(1 - sigmoid(l)) = softplus(l).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def prior_loss(mu: torch.Tensor, eps: torch.Tensor, kind: str = "paper", free_bits: float = 0.0) -> torch.Tensor:
+    """L_prior per example, meaned over the batch.
+
+    kind="paper": 1/2 (mu^2 + exp(eps) - eps - 1), literally as the paper writes it. That is the
+      exact KL(N(mu, sigma^2) || N(0, 1)) when eps = log sigma^2 (a log-variance).
+    kind="exact": our sampling is z = mu + z_p * exp(eps), so eps is the log of the SCALE sigma and
+      the exact KL is 1/2 (mu^2 + exp(2 eps) - 2 eps - 1). Same minimum (mu = 0, eps = 0).
+    free_bits > 0: each latent dimension's term (meaned over the batch) is floored at free_bits
+      nats, so the encoder may spend that much information per dimension for free (Kingma et al.
+      2016); 0 gives the plain loss.
+    """
+    if kind == "paper":
+        per_dim = 0.5 * (mu.pow(2) + torch.exp(eps) - eps - 1.0)
+    elif kind == "exact":
+        per_dim = 0.5 * (mu.pow(2) + torch.exp(2.0 * eps) - 2.0 * eps - 1.0)
+    else:
+        raise ValueError(f"unknown prior kind {kind!r}; use 'paper' or 'exact'")
+    if free_bits > 0:
+        return torch.clamp(per_dim.mean(0), min=free_bits).sum()
+    return per_dim.sum(1).mean()
+
+
+def feature_matching_loss(f_real: torch.Tensor, f_rec: torch.Tensor, f_prior: torch.Tensor) -> torch.Tensor:
+    """L_l, pair-wise: each generated bar's features against its own real x^t's features.
+
+    The real features are the target: gradients flow into the generated side only (D is not
+    trained on L_l, and x^t is data)."""
+    target = f_real.detach()
+    rec = 0.5 * (target - f_rec).pow(2).flatten(1).sum(1)
+    pri = 0.5 * (target - f_prior).pow(2).flatten(1).sum(1)
+    return (rec + pri).mean()
+
+
+def discriminator_loss(logit_real: torch.Tensor, logit_rec: torch.Tensor, logit_prior: torch.Tensor) -> torch.Tensor:
+    """L_D = -(log D(x) + log(1 - D(x_rec)) + log(1 - D(x_p))), meaned over the batch."""
+    return (F.softplus(-logit_real) + F.softplus(logit_rec) + F.softplus(logit_prior)).mean()
+
+
+def generator_adversarial_loss(logit_rec: torch.Tensor, logit_prior: torch.Tensor) -> torch.Tensor:
+    """The GAN part of L_G: -(log D(x_rec) + log D(x_p)), meaned over the batch."""
+    return (F.softplus(-logit_rec) + F.softplus(-logit_prior)).mean()
+
+
+def reconstruction_loss(x_rec: torch.Tensor, x: torch.Tensor, pos_weight: float = 1.0) -> torch.Tensor:
+    """Deviation (not in the paper): BCE between x~^t and the real x^t, summed over the 88x16 cells,
+    meaned over the batch. x holds velocity/127 in [0, 1], so the target is the cell's value.
+
+    pos_weight w weighs the sounding part: -(w x log p + (1 - x) log(1 - p)). Its minimiser is
+    p* = w q / (w q + 1 - q) for a cell that sounds with probability q, so a cell is read as a
+    note (p* >= 0.5) once q >= 1 / (w + 1): w calibrates how many notes survive the 0.5 threshold
+    (w = 1: only cells more likely on than off, which leaves most answers empty)."""
+    x_rec = x_rec.clamp(1e-6, 1.0 - 1e-6)
+    bce = -(pos_weight * x * torch.log(x_rec) + (1.0 - x) * torch.log1p(-x_rec))
+    return bce.flatten(1).sum(1).mean()

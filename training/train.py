@@ -1,0 +1,790 @@
+"""Train the semi-recurrent CNN VAE-GAN: `python -m training.train` / `srlive-train`.
+
+    python -m training.train --config live --data CACHE.npz --out runs/live --minutes 55
+    python -m training.train --config live --data CACHE.npz --out runs/live --steps 20000 --resume
+    torchrun --nproc-per-node 2 -m training.train --config paper --data CACHE.npz --out runs/p --steps 1000
+
+One training STEP = one update of D and `eg_updates_per_d` (2, the paper) updates of E and G, all
+on one mini-batch of (x^{t-1}, x^t) pairs of the train split (fresh noise each update). Bars per
+second counts those pairs: steps * batch * world_size / training seconds.
+
+Losses are training/losses.py (the paper's equations 5-10). Each network gets exactly its own
+loss: D <- L_D; E <- L_E = L_l + L_prior; G <- L_G = L_adv + L_l. E and G share one Adam with one
+parameter group each, built from module.parameters() — so E IS updated (the authors' released
+code missed E's variables when it split the optimisers by name; tests/training/test_train.py
+proves E's weights change). To keep the adversarial term out of E's gradient (eq. 8 has none),
+G is run on [z, z.detach(), z_p] in one batch: the adversarial loss reads G(z.detach()), L_l and
+the reconstruction read G(z).
+
+Deviations from the paper (TrainConfig fields; `TRAIN_PRESETS["paper"]` keeps all of them off, so
+`--config paper` trains exactly eqs. 5-10 with the paper's optimiser settings):
+
+- recon_weight: + w * BCE(x~^t, x^t), summed over cells — a direct "answer the bar you heard"
+  term that makes E carry the key and register of x^{t-1} into z. Added to L_E and L_G.
+- kl_weight / kl_warmup_steps / free_bits: scale L_prior (ramping up linearly from 0 over the
+  warm-up), and let each latent dimension keep `free_bits` nats, so the prior cannot squeeze z
+  down to "ignore the input" early in a short CPU run.
+- prior = "exact": the exact KL for a log-SCALE eps (the paper's formula treats eps as a log-
+  variance; see losses.prior_loss).
+- feature_weight / adv_weight: weights of L_l and the adversarial term.
+
+The shipped `live` preset's choices are in TRAIN_PRESETS below and are saved in every checkpoint
+("train_config", "deviations").
+
+Validation (every --val-every steps, rank 0): the losses on a fixed set of validation batches,
+and a quick listening check on ~200 validation answers (`listening_check`): key fit (share of the
+answer's notes in the best scale of the 4 real bars before it, training.metrics.key_fit, held-out
+tune transposed to a random key), context sensitivity (key fit minus key fit when the previous
+bar comes from another tune), and empty-bar rate / note density against the real next bars.
+best.pt keeps the checkpoint with the best `listening_score`.
+
+Several processes (torchrun): WORLD_SIZE/RANK/LOCAL_RANK are read from the environment; the
+process group uses nccl on CUDA and gloo on CPU; E, G, D are each wrapped in
+DistributedDataParallel; each rank trains on its own shard of every epoch (iterate_batches'
+rank/world_size); only rank 0 writes the log, the PNG and checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import dataclasses
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from srlive.errors import UserError
+from training import losses as L
+from training.config import CONFIGS, ModelConfig, get_config
+from training.corpus import BarCorpus
+from training.model import VAEGAN, sample_z
+
+PROG = "srlive-train"
+
+
+@dataclass
+class TrainConfig:
+    config: str = "paper"  # model config name (training/config.py)
+    batch_size: int = 64
+    lr_e: float = 5e-4
+    lr_g: float = 5e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    eg_updates_per_d: int = 2
+    # --- loss weights and deviations (paper: prior "paper", weights 1, the rest off)
+    prior: str = "paper"
+    kl_weight: float = 1.0
+    kl_warmup_steps: int = 0
+    free_bits: float = 0.0
+    feature_weight: float = 1.0
+    adv_weight: float = 1.0
+    recon_weight: float = 0.0
+    recon_pos_weight: float = 1.0  # weight of the sounding cells in the reconstruction BCE
+    # True: the adversarial term's gradient also reaches E through z (cheaper: G runs on 2 batches,
+    # D on 3, not 3 and 4); False: E's gradient is exactly that of L_E (eq. 8)
+    encoder_adv_grad: bool = False
+    # Initialisation (fresh runs only): start G's output at this density (the final layer's bias
+    # set so every cell reads p0), instead of tanh(0) = 0.5 everywhere. Real bars are ~1% sounding
+    # cells; from 0.5, Adam at lr 5e-4 needs thousands of steps just to reach silence. None: off.
+    init_output_density: float | None = None
+    # --- data
+    augment: bool = True
+    seed: int = 0
+    # --- bookkeeping
+    log_every: int = 50
+    val_every: int = 500
+    val_batches: int = 8
+    val_answers: int = 200
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def deviations(self) -> list[str]:
+        """Plain words for every setting that differs from the paper's eqs. 5-10 / section 4."""
+        ref = TrainConfig()
+        out = []
+        for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
+                  "recon_weight", "recon_pos_weight", "encoder_adv_grad", "init_output_density", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+            if getattr(self, f) != getattr(ref, f):
+                out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
+        return out
+
+
+#: The training settings each `--config` starts from (CLI flags override batch size and seed).
+TRAIN_PRESETS: dict[str, TrainConfig] = {
+    "paper": TrainConfig(config="paper"),
+    # Chosen by short trial runs on the full corpus (see the module docstring and the report):
+    "live": TrainConfig(config="live", recon_weight=1.0, kl_weight=1.0, kl_warmup_steps=2000, free_bits=0.0,
+                        prior="paper"),
+}
+
+
+# ----------------------------------------------------------------------------- data stream
+
+
+class BatchStream:
+    """Endless train batches from training.data.iterate_batches, one epoch after another, with a
+    resumable position: the data rng's state at the start of the epoch plus the number of batches
+    already taken from it (restoring replays the epoch's first batches to reach the same state)."""
+
+    def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1):
+        self.corpus, self.batch_size, self.augment = corpus, batch_size, augment
+        self.rank, self.world_size = rank, world_size
+        self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
+        self.epoch = 0
+        self.pos = 0
+        self.epoch_state = None
+        self._it = None
+
+    def _start_epoch(self):
+        from training.data import iterate_batches
+
+        self.epoch_state = copy.deepcopy(self.rng.bit_generator.state)
+        self.pos = 0
+        self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
+                                        rank=self.rank, world_size=self.world_size, drop_last=True))
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._it is None:
+            self._start_epoch()
+        for _ in range(2):
+            try:
+                batch = next(self._it)
+                self.pos += 1
+                return batch
+            except StopIteration:
+                self.epoch += 1
+                self._start_epoch()
+        raise UserError(f"the train split has fewer than {self.batch_size * self.world_size} pairs of bars "
+                        "for one batch on every rank; use a smaller --batch-size or more data")
+
+    def state(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos, "epoch_state": self.epoch_state}
+
+    def restore(self, st: dict) -> None:
+        if st.get("epoch_state") is None:
+            return
+        self.rng.bit_generator.state = copy.deepcopy(st["epoch_state"])
+        self.epoch = st["epoch"]
+        self._start_epoch()
+        for _ in range(st["pos"]):
+            next(self._it)
+            self.pos += 1
+
+
+# ----------------------------------------------------------------------------- the trainer
+
+
+def _mean_sigmoid(logit: torch.Tensor) -> float:
+    return float(torch.sigmoid(logit.detach()).mean())
+
+
+class Trainer:
+    """E, G, D (optionally DDP-wrapped), their optimisers and the noise generator; one `train_step`
+    is one D update and `eg_updates_per_d` E+G updates on one batch."""
+
+    def __init__(self, model: VAEGAN, tc: TrainConfig, device: torch.device, rank: int = 0, distributed: bool = False):
+        self.model = model.to(device)
+        self.tc, self.device, self.rank, self.distributed = tc, device, rank, distributed
+        E, G, D = model.encoder, model.generator, model.discriminator
+        if distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            self.E, self.G, self.D = (DDP(m, device_ids=ids) for m in (E, G, D))
+        else:
+            self.E, self.G, self.D = E, G, D
+        betas = (tc.beta1, tc.beta2)
+        # E gets its own parameter group, built from the module itself (not from names).
+        self.opt_eg = torch.optim.Adam([{"params": list(E.parameters()), "lr": tc.lr_e},
+                                        {"params": list(G.parameters()), "lr": tc.lr_g}], betas=betas)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=tc.lr_d, betas=betas)
+        self.noise = torch.Generator().manual_seed(tc.seed * 1000 + rank + 1)
+        self.step = 0
+
+    def randn(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.model.config.latent, generator=self.noise).to(self.device)
+
+    def kl_weight(self) -> float:
+        w = self.tc.kl_weight
+        if self.tc.kl_warmup_steps > 0:
+            w *= min(1.0, self.step / self.tc.kl_warmup_steps)
+        return w
+
+    def _d_features(self, x: torch.Tensor):
+        """D's (logit, features) with D's weights frozen (detached): gradients reach the bars only."""
+        D = self.model.discriminator
+        params = {k: v.detach() for k, v in D.named_parameters()}
+        return torch.func.functional_call(D, params, (x,))
+
+    def train_step(self, prev: torch.Tensor, nxt: torch.Tensor) -> dict[str, float]:
+        tc, n = self.tc, prev.shape[0]
+        E, G = self.model.encoder, self.model.generator
+        # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
+        with torch.no_grad():
+            mu, eps = E(prev)
+            zp = self.randn(n)
+            fakes = G(torch.cat([sample_z(mu, eps, zp, 1.0), zp]))
+        logits, _ = self.D(torch.cat([nxt, fakes]))
+        l_real, l_rec, l_p = logits.split([n, n, n])
+        loss_d = L.discriminator_loss(l_real, l_rec, l_p)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        out = {"loss_d": float(loss_d.detach()), "d_real": _mean_sigmoid(l_real), "d_fake": _mean_sigmoid(l_rec)}
+        # ---- E and G: L_E = L_l + L_prior, L_G = L_adv + L_l (+ deviations), twice
+        klw = self.kl_weight()
+        for _ in range(tc.eg_updates_per_d):
+            mu, eps = self.E(prev)
+            zp = self.randn(n)
+            z = sample_z(mu, eps, zp, 1.0)
+            if tc.encoder_adv_grad:
+                x_rec, x_p = self.G(torch.cat([z, zp])).split([n, n])
+                logits, feats = self._d_features(torch.cat([nxt, x_rec, x_p]))
+                f_real, f_rec, f_p = feats.split([n, n, n])
+                _, l_rec_g, l_p = logits.split([n, n, n])
+            else:
+                x_rec, x_rec_g, x_p = self.G(torch.cat([z, z.detach(), zp])).split([n, n, n])
+                logits, feats = self._d_features(torch.cat([nxt, x_rec, x_rec_g, x_p]))
+                f_real, f_rec, _, f_p = feats.split([n, n, n, n])
+                _, _, l_rec_g, l_p = logits.split([n, n, n, n])
+            prior = L.prior_loss(mu, eps, tc.prior, tc.free_bits)
+            feat = L.feature_matching_loss(f_real, f_rec, f_p)
+            adv = L.generator_adversarial_loss(l_rec_g, l_p)
+            recon = L.reconstruction_loss(x_rec, nxt, tc.recon_pos_weight) if tc.recon_weight > 0 else torch.zeros((), device=prev.device)
+            # E's gradient comes from feat, prior, recon; G's from feat, adv, recon (see docstring)
+            total = tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
+            self.opt_eg.zero_grad(set_to_none=True)
+            total.backward()
+            self.opt_eg.step()
+        prior, feat, adv, recon = (float(t.detach()) for t in (prior, feat, adv, recon))
+        out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon,
+                   loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
+        self.step += 1
+        return out
+
+    @torch.no_grad()
+    def validation_losses(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+        """The same losses on fixed validation batches with fixed noise (no updates)."""
+        E, G, D = self.model.encoder, self.model.generator, self.model.discriminator
+        gen = torch.Generator().manual_seed(12345)
+        sums: dict[str, float] = {}
+        for prev, nxt in batches:
+            prev, nxt = _to_tensor(prev, self.device), _to_tensor(nxt, self.device)
+            n = prev.shape[0]
+            mu, eps = E(prev)
+            zp = torch.randn(n, self.model.config.latent, generator=gen).to(self.device)
+            x_rec, x_p = G(torch.cat([sample_z(mu, eps, zp, 1.0), zp])).split([n, n])
+            logits, feats = D(torch.cat([nxt, x_rec, x_p]))
+            l_real, l_rec, l_p = logits.split([n, n, n])
+            f_real, f_rec, f_p = feats.split([n, n, n])
+            vals = {
+                "val_loss_d": L.discriminator_loss(l_real, l_rec, l_p),
+                "val_loss_adv": L.generator_adversarial_loss(l_rec, l_p),
+                "val_loss_feat": L.feature_matching_loss(f_real, f_rec, f_p),
+                "val_loss_prior": L.prior_loss(mu, eps, self.tc.prior, 0.0),
+                "val_loss_recon": L.reconstruction_loss(x_rec, nxt, self.tc.recon_pos_weight),
+            }
+            for k, v in vals.items():
+                sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
+        return sums
+
+    # --- state for resuming
+    def state_dict(self) -> dict:
+        return {"opt_eg": self.opt_eg.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load_state_dict(self, st: dict) -> None:
+        self.opt_eg.load_state_dict(st["opt_eg"])
+        self.opt_d.load_state_dict(st["opt_d"])
+
+
+@torch.no_grad()
+def init_output_density(model: VAEGAN, p0: float) -> None:
+    """Set the bias of G's last layer so that G's output (tanh(a) + 1) / 2 = sigmoid(2a) starts
+    near p0 in every cell: a = logit(p0) / 2."""
+    last = [m for m in model.generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
+    last.bias.fill_(0.5 * math.log(p0 / (1.0 - p0)))
+
+
+def _to_tensor(a, device) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(a, dtype=np.float32))
+    if t.dim() == 3:
+        t = t.unsqueeze(1)
+    return t.to(device)
+
+
+# ----------------------------------------------------------------------------- listening check
+
+
+def _answer_positions(corpus: BarCorpus, split: str = "val") -> np.ndarray:
+    """Bar indices j with 4 earlier bars of the same tune: the answer to bar j-1, context j-4..j-1."""
+    t = corpus.tune
+    j = np.arange(4, len(t))
+    ok = (t[j - 4] == t[j]) & (corpus.split[t[j]] == {"train": 0, "val": 1, "test": 2}[split])
+    return j[ok]
+
+
+@torch.no_grad()
+def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 0, split: str = "val",
+                    threshold: float = 0.5, device="cpu") -> dict[str, float]:
+    """Quick jam-partner figures on `n` answers of the `split`: each held-out tune transposed to a
+    random key, the model answers bar j from the real bar j-1.
+
+    key_fit: mean over non-empty answers of training.metrics.key_fit(4 real bars before, answer);
+    context: key_fit minus the key fit of answers to a bar from ANOTHER tune (also in a random key)
+    judged against the same 4 real bars; empty / real_empty: share of empty answers / real next bars;
+    density / real_density: sounding cells per bar."""
+    from srlive.roll import transpose_roll
+    from training.metrics import REAL_THRESHOLD, key_fit
+
+    pos = _answer_positions(corpus, split)
+    if len(pos) == 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(pos, size=min(n, len(pos)), replace=False)
+    keys = rng.integers(-6, 6, size=len(pick))
+    other_keys = rng.integers(-6, 6, size=len(pick))
+    # a bar from another tune of the split for each answer (None when the split has one tune)
+    others = []
+    for j in pick:
+        cand = pos[corpus.tune[pos] != corpus.tune[j]]
+        others.append(int(rng.choice(cand)) - 1 if len(cand) else -1)
+    ctx = np.stack([transpose_roll(corpus.rolls(np.arange(j - 4, j)), k) for j, k in zip(pick, keys)])
+    real_next = np.stack([transpose_roll(corpus.rolls(j), k) for j, k in zip(pick, keys)])
+    have_other = all(o >= 0 for o in others)
+    other_prev = (np.stack([transpose_roll(corpus.rolls(o), k) for o, k in zip(others, other_keys)])
+                  if have_other else None)
+    gen = torch.Generator().manual_seed(seed + 1)
+    model = model.eval()
+
+    def answer(prev: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(prev[:, None]).to(device)
+        noise = torch.randn(len(prev), model.config.latent, generator=gen).to(device)
+        return model.step(x, noise, 1.0)[:, 0].cpu().numpy()
+
+    ans = answer(ctx[:, -1])
+    kf = np.array([key_fit(c, a, threshold) for c, a in zip(ctx, ans)])
+    out = {
+        "key_fit": float(np.nanmean(kf)) if np.isfinite(kf).any() else float("nan"),
+        "empty": float(np.mean(ans.reshape(len(ans), -1).max(1) < threshold)),
+        "real_empty": float(np.mean(real_next.reshape(len(ans), -1).max(1) < REAL_THRESHOLD)),
+        "density": float(np.mean((ans >= threshold).sum((1, 2)))),
+        "real_density": float(np.mean((real_next >= REAL_THRESHOLD).sum((1, 2)))),
+    }
+    if have_other:
+        ans_o = answer(other_prev)
+        kf_o = np.array([key_fit(c, a, threshold) for c, a in zip(ctx, ans_o)])
+        out["key_fit_other"] = float(np.nanmean(kf_o)) if np.isfinite(kf_o).any() else float("nan")
+        out["context"] = out["key_fit"] - out["key_fit_other"]
+    else:
+        out["key_fit_other"] = out["context"] = float("nan")
+    return out
+
+
+def listening_score(v: dict) -> float:
+    """One number to keep best.pt by: key fit + context sensitivity, minus the miss in empty-bar
+    rate and half the log-ratio miss in note density (higher is better; NaN -> -inf)."""
+    try:
+        s = (v["key_fit"] + v["context"] - abs(v["empty"] - v["real_empty"])
+             - 0.5 * abs(math.log(max(v["density"], 1e-3) / max(v["real_density"], 1e-3))))
+    except (KeyError, TypeError, ValueError):
+        return -math.inf
+    return s if math.isfinite(s) else -math.inf
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "loss_g", "loss_prior", "loss_feat",
+               "loss_adv", "loss_recon", "d_real", "d_fake", "kl_weight",
+               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon",
+               "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
+               "val_real_density", "val_score"]
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_from_env() -> Dist:
+    ws = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return Dist(rank, ws, int(os.environ.get("LOCAL_RANK", str(rank))))
+
+
+@dataclass
+class RunResult:
+    model: VAEGAN
+    step: int
+    seconds: float
+    bars_per_sec: float
+    last: dict
+    val: dict
+    out_dir: Path | None
+
+
+def _fixed_val_batches(corpus: BarCorpus, tc: TrainConfig) -> list:
+    from training.data import iterate_batches
+
+    rng = np.random.default_rng(4242)
+    batches = []
+    if len(corpus.pairs("val")) < tc.batch_size:
+        return batches
+    for b in iterate_batches(corpus, "val", tc.batch_size, rng, augment=False, drop_last=True):
+        batches.append(b)
+        if len(batches) >= tc.val_batches:
+            break
+    return batches
+
+
+def run_training(
+    corpus: BarCorpus,
+    tc: TrainConfig,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    steps: int | None = None,
+    minutes: float | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = False,
+    dist: Dist | None = None,
+    progress: bool = True,
+    now: Callable[[], float] = time.monotonic,
+    model_config: ModelConfig | None = None,
+) -> RunResult:
+    """Train until `steps` total steps (counting resumed ones) or `minutes` of this call, whichever
+    comes first. Writes (rank 0, when out_dir is given) train_log.csv, loss_curves.png, last.pt,
+    best.pt. Returns the trained model and the last figures."""
+    dist = dist or Dist()
+    device = torch.device(device)
+    out = Path(out_dir) if out_dir is not None else None
+    cfg = model_config or get_config(tc.config)
+    ckpt = None
+    if resume:
+        if out is None or not (out / "last.pt").exists():
+            raise UserError(f"nothing to resume: {out}/last.pt does not exist; drop --resume to start afresh")
+        ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        tc = TrainConfig.from_dict(ckpt["train_config"])
+        cfg = ModelConfig.from_dict(ckpt["config"])
+    torch.manual_seed(tc.seed)  # same initial weights on every rank
+    model = VAEGAN(cfg)
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+    elif tc.init_output_density is not None:
+        init_output_density(model, tc.init_output_density)
+    trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
+    stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size)
+    best = -math.inf
+    elapsed_before = 0.0
+    if ckpt is not None:
+        trainer.load_state_dict(ckpt["optimizers"])
+        trainer.step = int(ckpt["step"])
+        rngs = ckpt["rng"]
+        trainer.noise.set_state(rngs["noise"][dist.rank])
+        stream.restore(rngs["data"])
+        best = float(ckpt.get("best_score", -math.inf))
+        elapsed_before = float(ckpt.get("train_seconds", 0.0))
+
+    writer = out is not None and dist.main
+    csv_path = out / "train_log.csv" if out is not None else None
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume or not csv_path.exists():
+            with open(csv_path, "w", newline="") as f:
+                csv.writer(f).writerow(LOG_COLUMNS)
+    val_batches = _fixed_val_batches(corpus, tc) if dist.main else []
+    data_summary = dict(corpus.summary or {})
+    data_summary.setdefault("bars", int(len(corpus.bars)))
+    data_summary.setdefault("tunes", int(corpus.n_tunes))
+    data_summary["train_pairs"] = int(len(corpus.pairs("train")))
+
+    def checkpoint_extra(score_val: dict) -> dict:
+        noise_states = [trainer.noise.get_state()]
+        if dist.enabled:
+            import torch.distributed as tdist
+
+            gathered = [None] * dist.world_size
+            tdist.all_gather_object(gathered, trainer.noise.get_state())
+            noise_states = gathered
+        return {
+            "step": trainer.step,
+            "epoch": stream.epoch,
+            "optimizers": trainer.state_dict(),
+            "rng": {"data": stream.state(), "noise": noise_states},
+            "train_config": tc.to_dict(),
+            "deviations": tc.deviations(),
+            "data_summary": data_summary,
+            "train_seconds": elapsed_before + train_seconds,
+            "world_size": dist.world_size,
+            "val": score_val,
+        }
+
+    def save(name: str, extra: dict) -> None:
+        from training.model import save_checkpoint
+
+        save_checkpoint(out / name, model, **extra)
+
+    train_seconds = 0.0
+    t_start = now()
+    window = {"n": 0, "t": 0.0}
+    sums: dict[str, float] = {}
+    last: dict[str, float] = {}
+    val: dict[str, float] = {}
+    bar = None
+    if progress and dist.main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=steps, initial=min(trainer.step, steps or trainer.step), desc="train", unit="step",
+                   mininterval=2.0, dynamic_ncols=True, file=sys.stderr)
+
+    def should_stop() -> bool:
+        stop = (steps is not None and trainer.step >= steps) or (
+            minutes is not None and now() - t_start >= minutes * 60.0)
+        if dist.enabled:  # every rank stops at the same step: rank 0's clock decides
+            import torch.distributed as tdist
+
+            flag = torch.tensor([1.0 if stop else 0.0])
+            tdist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        return stop
+
+    def validate() -> dict:
+        v = {}
+        if not dist.main:
+            return v
+        model.eval()
+        v.update(trainer.validation_losses(val_batches) if val_batches else {})
+        lc = listening_check(model, corpus, n=tc.val_answers, seed=tc.seed, device=device)
+        v.update({f"val_{k}": x for k, x in lc.items()})
+        v["val_score"] = listening_score(lc)
+        model.train()
+        return v
+
+    def write_row(row: dict) -> None:
+        if writer:
+            with open(csv_path, "a", newline="") as f:
+                csv.writer(f).writerow(["" if row.get(c) is None else (f"{row[c]:.6g}" if isinstance(row[c], float) else row[c])
+                                        for c in LOG_COLUMNS])
+
+    while not should_stop():
+        t0 = now()
+        prev, nxt = stream.next()
+        last = trainer.train_step(_to_tensor(prev, device), _to_tensor(nxt, device))
+        dt = now() - t0
+        train_seconds += dt
+        window["n"] += 1
+        window["t"] += dt
+        for k, v in last.items():
+            sums[k] = sums.get(k, 0.0) + v
+        if bar is not None:
+            bar.update(1)
+            if trainer.step % 10 == 0:
+                bar.set_postfix(D=f"{last['loss_d']:.3f}", adv=f"{last['loss_adv']:.3f}", Ll=f"{last['loss_feat']:.3g}",
+                                prior=f"{last['loss_prior']:.3g}", rec=f"{last['loss_recon']:.3g}", refresh=False)
+        is_val = tc.val_every > 0 and trainer.step % tc.val_every == 0
+        if trainer.step % tc.log_every == 0 or is_val:
+            bps = window["n"] * tc.batch_size * dist.world_size / max(window["t"], 1e-9)
+            row = {k: v / window["n"] for k, v in sums.items()}
+            row.update(step=trainer.step, time=round(elapsed_before + train_seconds, 2), epoch=stream.epoch,
+                       bars_per_sec=bps)
+            if is_val:
+                val = validate()
+                row.update(val)
+                if bar is not None:
+                    bar.write(_val_line(trainer.step, bps, val))
+                elif dist.main:
+                    print(_val_line(trainer.step, bps, val), file=sys.stderr, flush=True)
+            write_row(row)
+            sums, window = {}, {"n": 0, "t": 0.0}
+            if is_val and out is not None:
+                extra = checkpoint_extra(val)  # collective under DDP: every rank takes part
+                if writer:
+                    score = val.get("val_score", -math.inf)
+                    extra["best_score"] = max(best, score)
+                    save("last.pt", extra)
+                    if score > best:
+                        best = score
+                        save("best.pt", extra)
+                    _plot(csv_path, out, cfg.name)
+    if bar is not None:
+        bar.close()
+    # final validation and checkpoint (unless the last step just did both)
+    if trainer.step > 0 and not (tc.val_every > 0 and trainer.step % tc.val_every == 0):
+        val = validate()
+        bps = window["n"] * tc.batch_size * dist.world_size / max(window["t"], 1e-9) if window["n"] else 0.0
+        row = {k: v / window["n"] for k, v in sums.items()} if window["n"] else {}
+        row.update(step=trainer.step, time=round(elapsed_before + train_seconds, 2), epoch=stream.epoch,
+                   bars_per_sec=bps, **val)
+        write_row(row)
+        if out is not None:
+            extra = checkpoint_extra(val)
+            if writer:
+                score = val.get("val_score", -math.inf)
+                extra["best_score"] = max(best, score)
+                save("last.pt", extra)
+                if score > best or not (out / "best.pt").exists():
+                    best = max(best, score)
+                    save("best.pt", extra)
+                _plot(csv_path, out, cfg.name)
+    bars_per_sec = trainer.step * tc.batch_size * dist.world_size / max(elapsed_before + train_seconds, 1e-9)
+    return RunResult(model, trainer.step, elapsed_before + train_seconds, bars_per_sec, last, val, out)
+
+
+def _val_line(step: int, bps: float, v: dict) -> str:
+    def f(k):
+        x = v.get(k)
+        return "nan" if x is None or not math.isfinite(x) else f"{x:.3f}"
+
+    return (f"step {step}: {bps:.0f} bars/s | val L_D {f('val_loss_d')} L_l {f('val_loss_feat')} "
+            f"prior {f('val_loss_prior')} recon {f('val_loss_recon')} | key fit {f('val_key_fit')} "
+            f"context {f('val_context')} empty {f('val_empty')} (real {f('val_real_empty')}) "
+            f"density {f('val_density')} (real {f('val_real_density')}) score {f('val_score')}")
+
+
+def _plot(csv_path: Path, out: Path, name: str) -> None:
+    from training.plots import loss_curves_png
+
+    try:
+        loss_curves_png(csv_path, out / "loss_curves.png", title=f"srlive training ({name})")
+    except Exception as e:  # a picture must never stop a training run
+        print(f"{PROG}: could not draw the loss curves: {e}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _load_data(path: str | None) -> BarCorpus:
+    if path is None:
+        from training.data import load_corpus
+
+        return load_corpus()
+    p = Path(path)
+    if p.is_file():
+        try:
+            return BarCorpus.load(p)
+        except Exception as e:
+            raise UserError(f"cannot read the corpus {p}: {type(e).__name__}: {e}; prepare it with srlive-prepare") from None
+    if p.is_dir():
+        npz = sorted(p.glob("*.npz"))
+        if len(npz) == 1:
+            return _load_data(str(npz[0]))
+        from training.data import load_corpus
+
+        return load_corpus(cache_dir=p)
+    raise UserError(f"no corpus at {p}: give a prepared .npz or a cache folder (srlive-prepare makes one)")
+
+
+def _check_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to the output folder {out}: {e.strerror or e}; choose another --out") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Train srlive's semi-recurrent CNN VAE-GAN.")
+    p.add_argument("--config", default="live", help=f"model and training preset: {', '.join(sorted(CONFIGS))}")
+    p.add_argument("--data", help="prepared corpus: a BarCorpus .npz or a cache folder (default: prepare/load the default cache)")
+    p.add_argument("--out", required=True, help="output folder: train_log.csv, loss_curves.png, last.pt, best.pt")
+    p.add_argument("--steps", type=int, help="train until this many steps in total (one D + two E/G updates each)")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes of this run")
+    p.add_argument("--batch-size", type=int, help="pairs per batch and rank (default: the preset's, 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")
+    p.add_argument("--val-every", type=int, help="validate (and checkpoint) every N steps (default 500)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    dist = dist_from_env()
+    try:
+        if args.config not in TRAIN_PRESETS:
+            raise UserError(f"unknown config {args.config!r}; choose one of {', '.join(sorted(TRAIN_PRESETS))}")
+        if args.steps is None and args.minutes is None:
+            raise UserError("say how long to train: --steps N and/or --minutes M")
+        if (args.steps is not None and args.steps < 0) or (args.minutes is not None and args.minutes <= 0):
+            raise UserError("--steps must be >= 0 and --minutes > 0")
+        if args.batch_size is not None and args.batch_size < 1:
+            raise UserError("--batch-size must be at least 1")
+        if args.device == "cuda" and not torch.cuda.is_available():
+            raise UserError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
+        use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+        device = torch.device(f"cuda:{dist.local_rank}" if use_cuda else "cpu")
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        out = Path(args.out)
+        if dist.main:
+            _check_out_dir(out)
+        tc = dataclasses.replace(TRAIN_PRESETS[args.config], seed=args.seed)
+        if args.batch_size is not None:
+            tc = dataclasses.replace(tc, batch_size=args.batch_size)
+        if args.val_every is not None:
+            tc = dataclasses.replace(tc, val_every=args.val_every)
+        corpus = _load_data(args.data)
+        if len(corpus.pairs("train")) < tc.batch_size * dist.world_size:
+            raise UserError(f"the corpus has {len(corpus.pairs('train'))} training pairs, fewer than one batch of "
+                            f"{tc.batch_size} per rank; use a smaller --batch-size or more data")
+        if dist.enabled:
+            import torch.distributed as tdist
+
+            if use_cuda:
+                torch.cuda.set_device(dist.local_rank)
+            tdist.init_process_group("nccl" if use_cuda else "gloo")
+        if dist.main:
+            print(f"{PROG}: config {args.config}, {len(corpus.pairs('train'))} training pairs, device {device}, "
+                  f"world size {dist.world_size}, deviations: {'; '.join(tc.deviations()) or 'none'}", file=sys.stderr)
+        try:
+            res = run_training(corpus, tc, out, steps=args.steps, minutes=args.minutes, device=device,
+                               resume=args.resume, dist=dist, progress=not args.no_progress)
+        finally:
+            if dist.enabled:
+                import torch.distributed as tdist
+
+                tdist.destroy_process_group()
+        if dist.main:
+            last = " ".join(f"{k} {v:.4g}" for k, v in res.last.items())
+            print(f"{PROG}: {res.step} steps in {res.seconds:.0f} s of training, {res.bars_per_sec:.0f} bars/s; "
+                  f"last losses: {last}", file=sys.stderr)
+            if res.val:
+                print(f"{PROG}: " + _val_line(res.step, res.bars_per_sec, res.val), file=sys.stderr)
+            print(f"{PROG}: wrote {out / 'last.pt'}, {out / 'best.pt'}, {out / 'train_log.csv'}, "
+                  f"{out / 'loss_curves.png'}", file=sys.stderr)
+        return 0
+    except UserError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
