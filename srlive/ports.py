@@ -67,6 +67,7 @@ HINTS = {
     "windows": "create the port in loopMIDI (https://www.tobias-erichsen.de/software/loopmidi.html) and name it here",
 }
 ALSA_SEQ = "/dev/snd/seq"
+UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts as lost
 
 # Injectable for tests: the rtmidi module, the platform, and the clock that stamps arrivals.
 _rtmidi = rtmidi
@@ -364,6 +365,7 @@ class _Port:
         self._closed = False
         self._state: Optional[bool] = True if target is not None else None
         self._was_connected = target is not None
+        self._unlinked_since: Optional[float] = None
 
     # -- connection state ----------------------------------------------------------------
 
@@ -386,7 +388,15 @@ class _Port:
         if not present:
             return False
         count = self._peer_count()
-        return True if count is None else count > 0
+        if count is None or count > 0:
+            self._unlinked_since = None
+            return True
+        # JACK shows a new connection to other clients only from its next cycle on, so a
+        # missing link counts once it has lasted UNLINKED_GRACE (a peer restarted between polls).
+        now = time.monotonic()
+        if self._unlinked_since is None:
+            self._unlinked_since = now
+        return now - self._unlinked_since < UNLINKED_GRACE
 
     def _reconnect(self) -> bool:
         try:
@@ -398,6 +408,7 @@ class _Port:
                 self._rt.open_port(ports.index(self._target), self._local)
             if self.backend == "jack":
                 self.full_name = _find_own_port(self._local, self.full_name)
+            self._unlinked_since = None
             return True
         except Exception:  # noqa: BLE001 - try again next poll
             return False
@@ -407,9 +418,9 @@ class _Port:
         if self._closed:
             return None
         state = self.connected()
-        if state is False and not self.virtual:
-            if self._reconnect():
-                state = self.connected()
+        if not self.virtual and (state is False or self._state is False):
+            # Lost (or known lost and the port is listed again): link anew when the port is there.
+            state = self._reconnect()
         previous, self._state = self._state, state
         if state is None or state == previous:
             return None

@@ -93,6 +93,7 @@ class LiveSession:
                 self.wait(0)
                 raise RuntimeError(f"srlive exited {self.returncode} before connecting: {self.stderr.strip()}")
             if self.performer.connections() > 0 and self.recorder.connections() > 0:
+                time.sleep(0.1)  # a few JACK periods on the new graph before the first message
                 return
             time.sleep(0.02)
         self.kill()

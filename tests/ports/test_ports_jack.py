@@ -24,6 +24,14 @@ def settle(predicate, timeout=2.0):
     return predicate()
 
 
+def linked(port) -> bool:
+    """The port is connected, and JACK has run a few periods on the new graph: messages sent in
+    the very period a connection is made can be lost or garbled (seen on JACK 1.9.21)."""
+    ok = settle(lambda: port.connected() is True)
+    time.sleep(0.05)
+    return ok
+
+
 def test_auto_picks_jack_when_a_server_runs():
     assert ports.jack_running()
     assert ports.resolve_backend("auto") == "jack"
@@ -34,7 +42,7 @@ def test_output_found_by_words_reaches_the_recorder(jack_clients):
     out = ports.open_output(rec.query, backend="auto")
     try:
         assert not out.virtual and out.name == f"recorder:{rec.port_name}"
-        assert out.connected() is True
+        assert linked(out)
         notes = [mido.Message("note_on", note=60 + k, velocity=100) for k in range(5)]
         for msg in notes:
             out.send(msg)
@@ -54,7 +62,7 @@ def test_input_virtual_port_receives_what_the_performer_plays_stamped_on_arrival
         assert port.virtual and port.name == name and port.full_name.endswith(":" + name)
         port.set_callback(lambda msg, t: got.append((msg, t)))
         perf = Performer(target=port.full_name)
-        assert settle(lambda: port.connected() is True)
+        assert linked(port)
         assert port.poll() is None  # a first peer connecting is the normal start: nothing said
         sent = [
             perf.send([0x90, 64, 80]),
@@ -87,7 +95,7 @@ def test_a_named_output_that_goes_away_is_said_once_and_reconnected(jack_clients
         out.send(mido.Message("note_on", note=61))  # into nothing: harmless
         rec.reopen()
         assert settle(lambda: out.poll() is not None)  # "is back", reconnected
-        assert out.connected() is True
+        assert linked(out)
         out.send(mido.Message("note_on", note=62))
         assert rec.wait_for(lambda ev: [0x90, 62, 64] in [d for _, d in ev], 2.0)
         assert [0x90, 61, 64] not in [d for _, d in rec.snapshot()]
