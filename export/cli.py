@@ -96,26 +96,31 @@ def export(args) -> int:
     from export.onnx_export import OPSET, export_protos
     from export.parity import check_parity, default_real_bars, parity_inputs
     from srlive.runtime import default_model_path
+    from tqdm import tqdm
 
     out = Path(args.out) if args.out else default_model_path()
     model, ckpt = _load(args)
     cfg = model.config
-    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"))
-    protos = export_protos(model, rewrite=not args.plain)
-    for name, proto in protos.items():
-        set_metadata(proto, props)
-        try:
-            onnx.checker.check_model(proto, full_check=True)
-        except onnx.checker.ValidationError as e:
-            print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
-            return 1
-    try:
+    try:  # read the real bars first: a bad --data fails before the slow export
         real, source = default_real_bars(args.data, args.n_real, args.seed)
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
-    bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed)
-    report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
-                          tolerance=args.tolerance)
+    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"))
+    with tqdm(total=4, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
+        protos = export_protos(model, rewrite=not args.plain,
+                               progress=lambda name: (bar.set_postfix_str(name), bar.update()))
+        for name, proto in protos.items():
+            set_metadata(proto, props)
+            try:
+                onnx.checker.check_model(proto, full_check=True)
+            except onnx.checker.ValidationError as e:
+                print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
+                return 1
+        bar.set_postfix_str("parity vs torch")
+        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed)
+        report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
+                              tolerance=args.tolerance)
+        bar.update()
     if not report.ok:
         print(f"{PROG}: {report.failure()}", file=sys.stderr)
         return 1

@@ -75,10 +75,11 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
     return proto
 
 
-def export_protos(model: VAEGAN, rewrite: bool = True) -> dict[str, onnx.ModelProto]:
+def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[str, onnx.ModelProto]:
     """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ...}, without metadata yet.
 
-    With `rewrite`, the exact speed rewrites of export.optimize are applied."""
+    With `rewrite`, the exact speed rewrites of export.optimize are applied; `progress(filename)`,
+    if given, is called as each file is done."""
     latent = model.config.latent
     modules = {
         "encoder.onnx": model.encoder,
@@ -91,4 +92,6 @@ def export_protos(model: VAEGAN, rewrite: bool = True) -> dict[str, onnx.ModelPr
         protos[filename] = to_onnx(module, list(inputs), list(outputs), latent)
         if rewrite:
             rewrite_elu(protos[filename])
+        if progress is not None:
+            progress(filename)
     return protos

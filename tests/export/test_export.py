@@ -148,7 +148,7 @@ def test_parity_check_passes_the_export_and_catches_other_weights(trained):
 def test_failed_export_writes_nothing_and_says_by_how_much(trained, tmp_path, monkeypatch, capsys):
     import export.onnx_export as oe
 
-    monkeypatch.setattr(oe, "export_protos", lambda model, rewrite=True: _exported_protos(trained[2], bump=3e-3))
+    monkeypatch.setattr(oe, "export_protos", lambda model, **kw: _exported_protos(trained[2], bump=3e-3))
     out = tmp_path / "refused"
     code = cli.main([str(trained[1]), "--out", str(out), "--n-real", "20", "--n-random", "20"])
     err = capsys.readouterr().err.strip()
