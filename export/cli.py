@@ -99,6 +99,8 @@ def export(args) -> int:
     from tqdm import tqdm
 
     out = Path(args.out) if args.out else default_model_path()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a folder")
     model, ckpt = _load(args)
     cfg = model.config
     try:  # read the real bars first: a bad --data fails before the slow export
@@ -135,7 +137,10 @@ def export(args) -> int:
     }
     files = {name: p.SerializeToString() for name, p in protos.items()}
     files["export.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
-    write_atomically(files, out)
+    try:
+        write_atomically(files, out)
+    except OSError as e:
+        raise UserError(f"--out {out}: can't write the model: {e.strerror or e}") from None
     size = sum(len(b) for b in files.values()) / 1e6
     print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET})")
     print(report.summary())

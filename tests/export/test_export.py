@@ -218,3 +218,9 @@ def test_data_summary_is_compacted_in_metadata():
     assert data["tunes"] == 3 and data["per_split"] == {"test": {"bars": 4}}
     assert data["failures"][:2] == ["f0.mid", "f1.mid"] and data["failures"][-1] == "... 192 more"
     assert len(data["failures"]) == 9
+
+
+def test_out_that_is_a_file_is_refused_before_exporting(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert cli.main(["--untrained", "live", "--out", str(tmp_path / "f")]) == 2
+    assert "is a file" in capsys.readouterr().err
