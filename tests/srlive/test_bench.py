@@ -25,6 +25,7 @@ def test_json_has_all_keys_with_torch():
     assert KEYS <= set(result)
     assert result["provider"] == "CPUExecutionProvider" and result["steps"] == 40
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert 0 <= result["cpu_p50_ms"] <= result["cpu_p99_ms"]
     assert result["rss_mb"] > 10
     assert result["torch_p50_ms"] > 0 and result["speedup"] > 0
     assert result["torch_onnx_max_abs_diff"] <= 1e-4  # the torch twin really has the same weights
