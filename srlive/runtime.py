@@ -127,6 +127,8 @@ def _resolve(path: Path) -> dict[str, Path]:
         raise ModelError(f"{path}: no step.onnx (nor encoder.onnx + generator.onnx) in this folder")
     if not path.exists():
         raise ModelError(f"{path}: no such model file or folder")
+    if path.suffix in (".pt", ".pth", ".ckpt"):
+        raise ModelError(f"{path}: a training checkpoint, not an exported model; export it with srlive-export")
     return {"step.onnx": path}
 
 

@@ -81,6 +81,8 @@ def test_missing_model(tmp_path):
     msg = _one_line_error(tmp_path / "nowhere", "no such model file or folder")
     assert str(tmp_path / "nowhere") in msg
     _one_line_error(tmp_path, "no step.onnx")
+    (tmp_path / "best.pt").write_bytes(b"not onnx")
+    _one_line_error(tmp_path / "best.pt", "export it with srlive-export")
 
 
 def test_truncated_and_empty_files(tmp_path):
