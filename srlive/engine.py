@@ -129,11 +129,13 @@ def _bytes(kind: int, channel: int, a: int, b: int) -> bytes:
 class Engine:
     def __init__(self, runtime, settings: Settings, *, output=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
-                 seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None):
+                 seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
+                 timer: Callable[[], float] | None = None):
         self.runtime = runtime
         self.settings = settings
         self.output = output
         self.now = now
+        self.timer = timer or now  # measures inference time (file mode: wall clock, not simulated)
         self.sleep = sleep
         self.recorder = recorder
         self.stats = stats
@@ -157,6 +159,7 @@ class Engine:
         self.muted = False
         self.skipped = 0
         self.answered = 0
+        self.notes_sent = 0
         self.bar = 0  # the bar whose window is open
         self.last_inference_ms: float | None = None
         self.bar_lateness_ms = 0.0
@@ -177,6 +180,8 @@ class Engine:
             self.recorder.add("srlive", t, data)
 
     def _on_sent(self, e: Event, t: float) -> None:
+        if e.kind == ON and e.source == "srlive":
+            self.notes_sent += 1
         late = (t - e.time) * 1000
         if late > self.bar_lateness_ms:
             self.bar_lateness_ms = late
@@ -265,9 +270,9 @@ class Engine:
         """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
         s = self.settings
         noise = self.rng.standard_normal(self.latent).astype(np.float32)
-        t0 = self.now()
+        w0 = self.timer()
         bar_start = self.clock.time_at(bar)
-        if t0 >= bar_start:
+        if self.now() >= bar_start:
             return self._skip(bar, None, "late")
         try:
             out = np.asarray(self.runtime.step(np.asarray(source, np.float32), noise, float(s.temperature)),
@@ -276,10 +281,9 @@ class Engine:
             detail = " ".join(str(e).split())[:120] or type(e).__name__
             self.warn_once("model", f"model step failed ({detail}); skipping that bar, the next plays on time")
             return self._skip(bar, None, f"error: {detail}")
-        t1 = self.now()
-        ms = (t1 - t0) * 1000
+        ms = (self.timer() - w0) * 1000
         self.last_inference_ms = ms
-        if t1 >= bar_start:
+        if self.now() >= bar_start:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
         notes = R.roll_to_notes(out, s.threshold)
