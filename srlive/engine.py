@@ -127,13 +127,15 @@ def _bytes(kind: int, channel: int, a: int, b: int) -> bytes:
 
 
 class Engine:
-    def __init__(self, runtime, settings: Settings, *, output=None, now: Callable[[], float] = time.perf_counter,
+    def __init__(self, runtime, settings: Settings, *, output=None, input=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
                  seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
                  timer: Callable[[], float] | None = None):
         self.runtime = runtime
         self.settings = settings
         self.output = output
+        self.input = input
+        self._send_bytes = getattr(output, "send_bytes", None)
         self.now = now
         self.timer = timer or now  # measures inference time (file mode: wall clock, not simulated)
         self.sleep = sleep
@@ -175,7 +177,10 @@ class Engine:
         if self.output is not None:
             if self.echo is not None:
                 self.echo.sent(data, t)
-            self.output.send(_message(data))
+            if self._send_bytes is not None:
+                self._send_bytes(data)
+            else:
+                self.output.send(_message(data))
         if self.recorder is not None and source in ("srlive", "panic"):
             self.recorder.add("srlive", t, data)
 
@@ -396,6 +401,7 @@ class Engine:
                 self.scheduler.add(events)
                 if self.recorder is not None:
                     self._record(close)
+                self._poll_ports()
                 if self.status is not None:
                     self.status.update(self)
                 if last:
@@ -405,6 +411,19 @@ class Engine:
         finally:
             self.shutdown()
         return 0
+
+    def _poll_ports(self) -> None:
+        """Once a bar, off the hot path: has a port's other end gone or come back? Say so once."""
+        for port in (self.output, self.input):
+            poll = getattr(port, "poll", None)
+            if poll is None:
+                continue
+            try:
+                news = poll()
+            except Exception:  # a port that can't tell: nothing to say
+                news = None
+            if news:
+                self.log(news)
 
     def _record(self, until: float) -> None:
         try:

@@ -22,6 +22,7 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from srlive import roll as R
+from srlive.options import parse_velocity  # noqa: F401  (re-exported: the one velocity parser)
 
 HAIR = 0.001  # seconds: a bar-long note stops this much before the next bar line (at most step/8)
 
@@ -49,22 +50,6 @@ class Event(NamedTuple):
 
     def sort_key(self):
         return (self.time, self.kind)
-
-
-def parse_velocity(value) -> Velocity:
-    """'model' | 'follow' | an integer 1..127; ValueError otherwise."""
-    if isinstance(value, str):
-        v = value.strip().lower()
-        if v in ("model", "follow"):
-            return v
-        value = v
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not model, follow or a velocity 1..127") from None
-    if not 1 <= n <= 127 or str(n) != str(value).strip():
-        raise ValueError(f"{value!r} is not model, follow or a velocity 1..127")
-    return n
 
 
 def note_velocity(model_velocity: int, policy: Velocity, follow: float | None) -> int:

@@ -1,0 +1,213 @@
+"""`srlive`: the command performers run.
+
+    srlive --demo                                   # answer the shipped take offline → answer.mid
+    srlive --in "IAC Bus 1" --out "IAC Bus 2" --tempo 110
+    srlive --in take.mid --out answer.mid          # file mode
+    srlive --preset jam --in "IAC Bus 1"
+    srlive --list-ports | --bench [--json]
+
+Options come from srlive.options (the same table the presets use). Heavy modules (numpy, mido,
+onnxruntime, rtmidi) are imported only after the command line is parsed, so --help is instant.
+Every user mistake is one line on stderr, ``srlive: ...`` naming the fix, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from srlive import options
+from srlive.errors import UserError
+
+SWITCH_INTERVAL = 0.0005  # seconds: how long a thread may hold the GIL while the scheduler waits for it
+
+
+def say(message: str) -> None:
+    print(f"srlive: {message}", file=sys.stderr, flush=True)
+
+
+def settings_from(cfg: dict):
+    """The engine's Settings from resolved options (1-based channels → 0-based)."""
+    from srlive.engine import Settings
+
+    return Settings(
+        mode=cfg["mode"], tempo=cfg["tempo"] or 120.0, sync=cfg["sync"], count_in=cfg["count-in"],
+        metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
+        temperature=cfg["temperature"], threshold=cfg["threshold"], velocity=cfg["velocity"],
+        transpose=cfg["transpose"], channel=cfg["channel"] - 1,
+        in_channel=None if cfg["in-channel"] is None else cfg["in-channel"] - 1, thru=cfg["thru"],
+        seed=cfg["seed"], bars=cfg["bars"], max_late=cfg["max-late"] / 1000.0,
+        allow_feedback=cfg["allow-feedback"], cc=dict(cfg["cc"]),
+    )
+
+
+def load_model(cfg: dict):
+    from srlive.runtime import load_runtime
+
+    rt = load_runtime(cfg["model"], cfg["device"])
+    rt.warmup()
+    return rt
+
+
+def make_stats(cfg: dict):
+    if not cfg["stats"]:
+        return None
+    from srlive.recorder import check_writable
+    from srlive.stats import Stats
+
+    check_writable(cfg["stats"])
+    st = Stats()
+    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"]}
+    return st
+
+
+def seed_roll_of(cfg: dict):
+    if not cfg["seed-file"]:
+        return None
+    from srlive.filemode import seed_roll
+
+    return seed_roll(cfg["seed-file"], cfg["tempo"])
+
+
+# --- file mode -----------------------------------------------------------------------------------
+def run_file_mode(cfg: dict, take, out) -> int:
+    from srlive.filemode import run_file
+    from srlive.recorder import check_writable
+
+    check_writable(out)
+    stats = make_stats(cfg)
+    seed = seed_roll_of(cfg)
+    runtime = load_model(cfg)
+    t0 = time.perf_counter()
+    res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
+                   tempo_given=cfg["tempo"] is not None)
+    if stats is not None:
+        stats.meta["tempo"] = res.tempo
+        stats.write(cfg["stats"])
+    print(f"srlive: wrote {res.out} — {res.summary()}; took {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+# --- live ----------------------------------------------------------------------------------------
+def run_live(cfg: dict) -> int:
+    import atexit
+    import signal
+
+    from srlive import ports
+    from srlive.engine import Engine
+    from srlive.recorder import Recorder
+    from srlive.status import StatusLine
+
+    settings = settings_from(cfg)
+    in_name, out_name = cfg["in"], cfg["out"] or "srlive out"
+    if in_name is None and settings.mode != "solo" and not settings.sync:
+        raise UserError("no input: give --in PORT (see srlive --list-ports), --in take.mid for file mode, "
+                        "or --mode solo to play without one")
+    if settings.sync and in_name is None:
+        raise UserError("--sync follows MIDI clock on the input: give --in PORT")
+    if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not settings.allow_feedback:
+        raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
+                        "choose two ports or add --allow-feedback")
+    recorder = Recorder(cfg["record"], settings.tempo) if cfg["record"] else None
+    stats = make_stats(cfg)
+    seed = seed_roll_of(cfg)
+    t_start = time.perf_counter()
+    runtime = load_model(cfg)
+    backend = ports.resolve_backend(cfg["backend"])
+    output = ports.open_output(out_name, backend=backend, client_name="srlive")
+    inp = None
+    try:
+        if in_name is not None:
+            inp = ports.open_input(in_name, backend=backend, client_name="srlive")
+        status = StatusLine()
+        engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
+                        status=status, seed_roll=seed)
+        stopped = []
+
+        def on_signal(signum, _frame):
+            stopped.append(signum)
+            engine.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, on_signal)
+        atexit.register(engine.shutdown)
+        if inp is not None:
+            inp.set_callback(engine.on_message)
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
+        start = {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
+        if settings.count_in:
+            start = f"{settings.count_in}-bar count-in"
+        if settings.sync:
+            start = "waiting for Start from the DAW"
+        say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
+            f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
+            f"model on {runtime.provider}; {start} (Ctrl-C stops)")
+        engine.run()
+    finally:
+        if inp is not None:
+            inp.set_callback(None)
+            inp.close()
+        output.close()
+        if stats is not None:
+            try:
+                stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)
+                stats.write(cfg["stats"])
+            except OSError as e:
+                say(f"could not write --stats {cfg['stats']} ({e.strerror})")
+    if recorder is not None:
+        say(f"recorded {recorder.path}")
+    return 0
+
+
+# --- entry point ---------------------------------------------------------------------------------
+def run(argv=None) -> int:
+    given = options.from_command_line(argv)
+    if given.get("bench"):
+        from srlive import bench
+
+        return bench.run(model_path=given.get("model"), device=given.get("device", "auto"),
+                         as_json=given.get("json", False))
+    if given.get("list-ports"):
+        from srlive import ports
+
+        backend = ports.resolve_backend(given.get("backend", "auto"))
+        ins, outs = ports.list_ports(backend)
+        if given.get("json"):
+            print(json.dumps({"backend": backend, "inputs": ins, "outputs": outs}))
+        else:
+            print(f"backend: {backend} ({ports.describe_backend(backend)})")
+            print("inputs (srlive --in):  " + ("; ".join(ins) if ins else "none"))
+            print("outputs (srlive --out): " + ("; ".join(outs) if outs else "none"))
+        return 0
+    preset = None
+    if given.get("preset"):
+        from srlive.preset_loader import load_preset
+
+        preset = load_preset(given["preset"])
+    cfg = options.resolve(given, preset)
+    if "demo" in given:
+        from srlive.filemode import example_take
+
+        return run_file_mode(cfg, example_take(), given["demo"])
+    from srlive.filemode import looks_like_midi_file
+
+    if cfg["in"] is not None and looks_like_midi_file(cfg["in"]):
+        return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid")
+    return run_live(cfg)
+
+
+def main(argv=None) -> int:
+    try:
+        return run(argv)
+    except UserError as e:  # ModelError, PortError, PresetError too
+        say(str(e))
+        return 2
+    except KeyboardInterrupt:
+        say("stopped")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
