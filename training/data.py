@@ -215,7 +215,10 @@ def tune_bars(ev) -> tuple[np.ndarray | None, str | None]:
     if not ev.notes:
         return None, "no notes"
     music_end = max(n[2] for n in ev.notes)
-    bars = cut_bars(ev.notes, window_starts(ev.measures, music_end))
+    starts = window_starts(ev.measures, music_end)
+    if not starts:  # e.g. an ABC tune without L: whose default note length halves every measure
+        return None, "no full measure"
+    bars = cut_bars(ev.notes, starts)
     filled = np.nonzero(bars.reshape(len(bars), -1).any(axis=1))[0]
     if len(filled) < 2:
         return None, "too short"

@@ -123,6 +123,14 @@ def test_odd_meters_are_dropped_and_counted(tmp_path, meter, reason):
     assert corpus.summary["per_collection"]["test"]["dropped"] == {reason: 1}
 
 
+def test_tune_without_a_full_measure_is_dropped_not_failed(tmp_path):
+    # no L: in 2/4 means sixteenths (ABC's default), so every measure is half a 2/4 bar
+    tune = "X:1\nT:x\nM:2/4\nK:D\nA|dd/f/ e/d/c/B/|AA AF|D/F/A/F/ D/F/A/F/|GF/G/ EA|]\n"
+    corpus = build([abc_file(tmp_path, tune)])
+    assert corpus.n_tunes == 0 and corpus.summary["failed"] == 0
+    assert corpus.summary["per_collection"]["test"]["dropped"] == {"no full measure": 1}
+
+
 def test_long_meter_measures_split_into_two_bars(tmp_path):
     tune = "X:1\nT:x\nM:4/2\nL:1/4\nK:C\nc2 d2 e2 f2|g8|]\n"  # 8 quarters per measure
     corpus = build([abc_file(tmp_path, tune)])
