@@ -394,21 +394,27 @@ def run_task(job: tuple[int, Task]) -> list[TuneResult]:
     file_index, task = job
     f = task.file
     out = []
-    warnings.simplefilter("ignore")
-    for number, text in task.items:
-        name = f"{f.collection}/{f.rel}" + (f"#{number}" if f.kind == "abc" else "")
-        res = TuneResult(f.collection, file_index, number, name)
-        old = _alarm(TUNE_TIMEOUT_S)
-        try:
-            ev = parse_tune(f, text)
-            res.bars, res.reason = tune_bars(ev)
-            res.n_chords = ev.n_chords
-        except Exception as exc:  # noqa: BLE001 - any failure of a third-party parser is counted
-            res.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
-        finally:
-            _clear_alarm(old)
-        out.append(res)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # music21 warns about every oddity of every ABC tune
+        for number, text in task.items:
+            out.append(_run_one(f, file_index, number, text))
     return out
+
+
+def _run_one(f: SourceFile, file_index: int, number: int, text: str | None) -> TuneResult:
+    """Parse and cut one tune; any failure is recorded in the result, never raised."""
+    name = f"{f.collection}/{f.rel}" + (f"#{number}" if f.kind == "abc" else "")
+    res = TuneResult(f.collection, file_index, number, name)
+    old = _alarm(TUNE_TIMEOUT_S)
+    try:
+        ev = parse_tune(f, text)
+        res.bars, res.reason = tune_bars(ev)
+        res.n_chords = ev.n_chords
+    except Exception as exc:  # noqa: BLE001 - any failure of a third-party parser is counted
+        res.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    finally:
+        _clear_alarm(old)
+    return res
 
 
 def make_tasks(files: Sequence[SourceFile], max_tunes: int | None) -> tuple[list[tuple[int, Task]], list[TuneResult]]:
