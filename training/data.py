@@ -30,7 +30,8 @@ Choices, as DESIGN.md leaves them to us
   folded into the keyboard. A note that crosses a bar line is still sounding in the next bar, so
   it appears in both: to the end of the first, and from step 0 of the next.
 * Empty bars at the start and the end of a tune are dropped (silence inside a tune is kept);
-  tunes with fewer than 2 bars are dropped ("too short"): they give no pair.
+  tunes with fewer than 2 bars are dropped ("too short"): they give no pair; so are tunes with
+  no full measure ("no full measure": e.g. ABC without L: whose default halves every measure).
 * Velocities: ABC and MusicXML carry none, so every note of the melody (and every voice of a
   Bach chorale) has velocity 90 and the chord-symbol accompaniment 70; .mid files keep theirs.
   Chord symbols become a closed root-position block chord around MIDI 48-60 that sounds until the
@@ -50,6 +51,12 @@ Choices, as DESIGN.md leaves them to us
   to $SRLIVE_CACHE, else ~/.cache/srlive.
 
 For the trainer: `load_corpus(...)`, `iterate_batches(...)`, `augment_transpose(...)`.
+
+Measured (music21 10.5.1, all six sources, 2 workers on a shared 2-core machine: 18 min): 13,177
+tunes found → 7,662 kept, 96,099 bars; 90/5/5 split = 6,910/371/381 tunes, 79,816/4,398/4,223
+pairs. Most drops are meters (essenFolksong 3/4 1,686 and 6/8 936; oneills1850 6/8 664), 150
+duplicates (mostly O'Neill's overlapping files), 4 tunes failed. Chord symbols are rare in this
+corpus: only the 2 nottingham-dataset tunes and 6 O'Neill/Ryan tunes carry them. The cache is 1 MB.
 """
 
 from __future__ import annotations
@@ -61,14 +68,14 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from srlive.errors import UserError
-from srlive.roll import LOWEST_PITCH, N_PITCHES, STEPS, Note, fold_pitch, notes_to_roll
+from srlive.roll import LOWEST_PITCH, N_PITCHES, STEPS, Note, notes_to_roll
 from training.corpus import SPLITS, BarCorpus
 
 FORMAT = 1  # bump when the bars this module makes change for the same inputs and settings
