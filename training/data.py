@@ -55,7 +55,8 @@ For the trainer: `load_corpus(...)`, `iterate_batches(...)`, `augment_transpose(
 Measured (music21 10.5.1, all six sources, 2 workers on a shared 2-core machine: 18 min): 13,177
 tunes found → 7,662 kept, 96,099 bars; 90/5/5 split = 6,910/371/381 tunes, 79,816/4,398/4,223
 pairs. Most drops are meters (essenFolksong 3/4 1,686 and 6/8 936; oneills1850 6/8 664), 150
-duplicates (mostly O'Neill's overlapping files), 4 tunes failed. Chord symbols are rare in this
+duplicates (mostly O'Neill's overlapping files), 1 tune failed to parse (that cache's summary says 4:
+3 O'Neill tunes without L: were counted as failures before they became "no full measure" drops). Chord symbols are rare in this
 corpus: only the 2 nottingham-dataset tunes and 6 O'Neill/Ryan tunes carry them. The cache is 1 MB.
 """
 
