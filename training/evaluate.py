@@ -172,32 +172,37 @@ def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rn
 
 def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
              temperature: float = 1.0, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True) -> dict:
-    """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order."""
-    rng = np.random.default_rng(seed)
-    proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, rng)
+    """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order.
+
+    Every row sees the same protocol (drawn from `seed`), its diversity the same pairs, and every
+    model the same noise, so a row's figures don't depend on which other rows are in the table."""
+    proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, np.random.default_rng(seed))
+    pairs = lambda: np.random.default_rng([seed, 1])  # noqa: E731 - diversity's pair draw, per row
     real_t = M.REAL_THRESHOLD
     rows = [
-        evaluate_row("held-out real music", "real", proto.samples, real_t, rng,
+        evaluate_row("held-out real music", "real", proto.samples, real_t, pairs(),
                      listening_measures(proto, proto.true_next, proto.foreign_next, real_t), quiet),
     ]
     for runner in runners:
         t0 = time.perf_counter()
+        rng = np.random.default_rng([seed, 2])
         gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temperature,
                        threshold=threshold)
         answers = runner.answer(proto.context[:, -1], rng, temperature)
         foreign = runner.answer(proto.foreign_prev, rng, temperature)
-        rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, rng,
+        rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, pairs(),
                                  listening_measures(proto, answers, foreign, threshold), quiet,
                                  framework=1, seconds=time.perf_counter() - t0))
         if model2:
             t0 = time.perf_counter()
-            gen = generate(runner, 2, SAMPLE_BARS, rng, n=n_samples, temperature=temperature, threshold=threshold)
-            rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, rng, None, quiet,
+            gen = generate(runner, 2, SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
+                           temperature=temperature, threshold=threshold)
+            rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, pairs(), None, quiet,
                                      framework=2, seconds=time.perf_counter() - t0))
-    rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, rng,
+    rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, pairs(),
                              listening_measures(proto, proto.random_answers, proto.random_answers, real_t), quiet))
     repeat = np.repeat(proto.samples[:, :1], SAMPLE_BARS, axis=1)
-    rows.append(evaluate_row("baseline: repeat previous bar", "baseline", repeat, real_t, rng,
+    rows.append(evaluate_row("baseline: repeat previous bar", "baseline", repeat, real_t, pairs(),
                              listening_measures(proto, proto.context[:, -1], proto.foreign_prev, real_t), quiet))
     verdicts = {r["name"]: verdict(r, rows[0]) for r in rows if r["kind"] == "model"}
     settings = {"seed": seed, "threshold": threshold, "temperature": temperature, **proto.info}

@@ -91,3 +91,14 @@ def test_missing_data_is_one_line(tmp_path, capsys):
     assert E.main(["--data", str(tmp_path / "nope.npz"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("srlive-eval: ") and err.count("\n") == 1
+
+
+def test_rows_do_not_depend_on_the_other_rows(result):
+    with_models = {r["name"]: r for r in result[1]["rows"]}
+    alone = {r["name"]: r for r in E.evaluate(tiny_corpus(), [], n_samples=N, seed=0)["rows"]}
+    assert list(alone) == ["held-out real music", "baseline: random training bar", "baseline: repeat previous bar"]
+    for name, row in alone.items():
+        for key in M.PAPER_MEASURES + M.MUSEGAN_MEASURES + ("key_fit", "context_sensitivity"):
+            assert row[key] == pytest.approx(with_models[name][key], nan_ok=True), (name, key)
+    other = E.evaluate(tiny_corpus(), [], n_samples=N, seed=5)["rows"][0]
+    assert other["diversity"] != alone["held-out real music"]["diversity"]
