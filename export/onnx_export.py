@@ -24,6 +24,9 @@ from srlive.runtime import CONTRACT
 from training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as DESIGN.md asks; the dynamo exporter's own baseline
+# IR version 9 (ONNX 1.15) is what onnxruntime 1.17, the oldest pyproject allows, reads; the graphs
+# use nothing newer (no 4-bit types, no function overloads), and onnx.checker confirms it.
+IR_VERSION = 9
 EXAMPLE_BATCH = 3  # not 0 or 1, so torch.export cannot specialise the batch dimension
 
 
@@ -68,6 +71,7 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
             verbose=False,
         )
     proto = program.model_proto
+    proto.ir_version = min(proto.ir_version, IR_VERSION)
     got_in = [i.name for i in proto.graph.input]
     got_out = [o.name for o in proto.graph.output]
     if got_in != inputs or got_out != outputs:

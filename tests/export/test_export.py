@@ -59,6 +59,7 @@ def test_export_writes_three_checked_files_and_a_record(trained):
         proto = onnx.load(str(out / name))
         onnx.checker.check_model(proto, full_check=True)
         assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
+        assert proto.ir_version <= 9  # readable by onnxruntime 1.17, the oldest pyproject allows
     record = json.loads((out / "export.json").read_text())
     assert record["parity"]["flips"] == 0 and record["parity"]["max_abs_diff"] <= 1e-4
 
