@@ -160,6 +160,22 @@ def _progress(desc: str, quiet: bool):
     return lambda it: tqdm(it, desc=desc, unit="sample", leave=False, mininterval=0.5)
 
 
+def _step_progress(desc: str, total: int, quiet: bool):
+    """A callable that advances a progress bar of `total` batched model steps (closes at the end)."""
+    if quiet:
+        return lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+
+    def done():
+        bar.update()
+        if bar.n >= total:
+            bar.close()
+
+    return done
+
+
 def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rng, listening: dict | None,
                  quiet: bool = True, **extra) -> dict:
     t0 = time.perf_counter()
@@ -186,17 +202,21 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
     for runner in runners:
         t0 = time.perf_counter()
         rng = np.random.default_rng([seed, 2])
+        bar_done = _step_progress(f"{runner.name}: model 1 steps", SAMPLE_BARS + 2, quiet)
         gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temperature,
-                       threshold=threshold)
+                       threshold=threshold, on_bar=bar_done)
         answers = runner.answer(proto.context[:, -1], rng, temperature)
+        bar_done()
         foreign = runner.answer(proto.foreign_prev, rng, temperature)
+        bar_done()
         rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, pairs(),
                                  listening_measures(proto, answers, foreign, threshold), quiet,
                                  framework=1, seconds=time.perf_counter() - t0))
         if model2:
             t0 = time.perf_counter()
             gen = generate(runner, 2, SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
-                           temperature=temperature, threshold=threshold)
+                           temperature=temperature, threshold=threshold,
+                           on_bar=_step_progress(f"{runner.name}: model 2 steps", SAMPLE_BARS, quiet))
             rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, pairs(), None, quiet,
                                      framework=2, seconds=time.perf_counter() - t0))
     rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, pairs(),

@@ -138,19 +138,23 @@ def as_heard(bars: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarr
 
 
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
-                  threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+                  threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
     """From bars `first` [N, 88, 16], generate n_bars next bars each from the one before:
-    returns [N, n_bars, 88, 16] (the first bars themselves not included)."""
+    returns [N, n_bars, 88, 16] (the first bars themselves not included). `on_bar()` is called
+    after each bar (progress)."""
     prev = np.asarray(first, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
     out = np.empty((len(prev), n_bars, N_PITCHES, STEPS), dtype=np.float32)
     for t in range(n_bars):
         out[:, t] = runner.answer(prev, rng, temperature)
         prev = as_heard(out[:, t], threshold)
+        if on_bar is not None:
+            on_bar()
     return out
 
 
 def generate(runner, framework: int, n_bars: int, rng: np.random.Generator, seeds: np.ndarray | None = None,
-             n: int | None = None, temperature: float = 1.0, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+             n: int | None = None, temperature: float = 1.0, threshold: float = DEFAULT_THRESHOLD,
+             on_bar=None) -> np.ndarray:
     """The paper's test frameworks, batched: [N, n_bars, 88, 16].
 
     framework 1: from real bars `seeds` [N, 88, 16], every bar answers the previous one.
@@ -160,9 +164,11 @@ def generate(runner, framework: int, n_bars: int, rng: np.random.Generator, seed
     if framework == 1:
         if seeds is None:
             raise ValueError("framework 1 needs seed bars")
-        return continue_bars(runner, seeds, n_bars, rng, temperature, threshold)
+        return continue_bars(runner, seeds, n_bars, rng, temperature, threshold, on_bar)
     if framework == 2:
         first = runner.from_noise(int(n if n is not None else len(seeds)), rng, temperature)
-        rest = continue_bars(runner, as_heard(first, threshold), n_bars - 1, rng, temperature, threshold)
+        if on_bar is not None:
+            on_bar()
+        rest = continue_bars(runner, as_heard(first, threshold), n_bars - 1, rng, temperature, threshold, on_bar)
         return np.concatenate([first[:, None], rest], axis=1)
     raise ValueError(f"framework must be 1 or 2, got {framework}")
