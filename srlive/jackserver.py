@@ -23,18 +23,36 @@ from typing import Iterator, Optional
 from srlive.ports import jack_running
 
 DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
-# A private realtime server for timing benchmarks (what stage setups run: qjackctl's default is
-# realtime). Clients find it through JACK_DEFAULT_SERVER, which use_private_rt_server() sets.
+# The real-port tests run on their own server, in JACK's synchronous mode (-S): there the server
+# waits for every client to finish a period before starting the next. In the default asynchronous
+# mode a client that runs late (a Python callback on a loaded machine) reads a port buffer its
+# writer is already refilling: repeated and lost MIDI messages were seen that way (JACK 1.9.21).
+# Clients find it through JACK_DEFAULT_SERVER, which use_server() sets for this process and its
+# children. .ci/run starts the same server before the tests.
+TEST_SERVER = "srlive-test"
+TEST_COMMAND = ["jackd", "-n", TEST_SERVER, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
+# A private realtime one for timing benchmarks (what stage setups run: qjackctl's default is realtime).
 BENCH_SERVER = "srlive-bench"
-RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
+RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "-S", "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
+
+
+def use_server(name: str, command: list[str]) -> "JackServer":
+    """Point this process and its children at the JACK server ``name``; start it if not running."""
+    import os
+
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    from srlive.ports import _jack
+
+    _jack().close()  # a watching client opened on another server must not be reused
+    return start(command)
 
 
 def use_private_rt_server() -> "JackServer":
-    """Start (or reuse) the realtime dummy server BENCH_SERVER and point every client at it."""
-    import os
+    return use_server(BENCH_SERVER, RT_COMMAND)
 
-    os.environ["JACK_DEFAULT_SERVER"] = BENCH_SERVER
-    return start(RT_COMMAND)
+
+def use_test_server() -> "JackServer":
+    return use_server(TEST_SERVER, TEST_COMMAND)
 
 
 class JackUnavailable(RuntimeError):

@@ -1,8 +1,11 @@
 """Shared fixtures.
 
-Tests marked ``jack`` get a JACK server: the one running, or ``jackd --no-realtime -d dummy -r 48000
--p 64`` started for the session and stopped at its end. Real-port tests are part of the suite and
-run in CI: when jackd is missing or won't start they FAIL with the fix, they are never skipped.
+Tests marked ``jack`` get a JACK server: ``jackd -n srlive-test -S --no-realtime -d dummy -r 48000
+-p 64`` — used when it runs (.ci/run starts it), else started for the session and stopped at its
+end. Its own name keeps the tests off other JACK users' graphs, and synchronous mode (-S) keeps a
+late client from reading half-rewritten buffers (see srlive/jackserver.py). Real-port tests are
+part of the suite and run in CI: when jackd is missing or won't start they FAIL with the fix,
+they are never skipped.
 
 ``jack_clients`` makes the helper JACK clients a real-port test needs: a ``performer`` (an output
 that plays into srlive's input), a ``recorder`` (an input that receives srlive's output, stamping
@@ -19,7 +22,7 @@ def jack_server():
     from srlive import jackserver
 
     try:
-        server = jackserver.start()
+        server = jackserver.use_test_server()
     except jackserver.JackUnavailable as err:
         pytest.fail(f"real-port tests need a JACK server: {err}", pytrace=False)
     yield server
@@ -49,7 +52,7 @@ class JackClients:
     def close(self):
         for client in [self.performer, self.recorder, *self._extra]:
             try:
-                client.close()
+                getattr(client, "shutdown", client.close)()
             except Exception:  # noqa: BLE001 - a test may have closed it already
                 pass
 

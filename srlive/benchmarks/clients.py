@@ -26,7 +26,7 @@ import rtmidi
 
 _counter = itertools.count(1)
 SPIN = 0.002  # spin the last 2 ms before a deadline
-BURST_GAP = 0.0003  # rtmidi delta below this: same JACK period as the previous message
+BURST_GAP = 0.0001  # rtmidi delta (and stamp gap) below this: same JACK period as the previous message
 BURST_SPAN = 0.005  # ... as long as the burst has not lasted longer than this
 
 
@@ -133,13 +133,15 @@ class Performer(_Client):
         return origin
 
 
-class Recorder(_Client):
+class _RecorderCore(_Client):
+    """The recording client itself; runs in its own process (see Recorder), stamping arrivals."""
+
     cls = rtmidi.MidiIn
 
     def __init__(self, client: str = "recorder", port: Optional[str] = None, target: Optional[str] = None):
-        quick_gil_handover()
         self.events: list[tuple[float, list[int]]] = []
         self._lock = threading.Lock()
+        self._prev_raw = self._last_raw = 0.0
         super().__init__(client, port, target)
 
     def _setup(self) -> None:
@@ -153,13 +155,85 @@ class Recorder(_Client):
             # Messages JACK delivers in one period come through one by one, each after the
             # previous callback returned (rtmidi's delta is that gap, a few µs). A DAW stamps
             # them all with the period's time, so the first one's arrival stands for the burst.
-            if self.events and delta < BURST_GAP and t - self.events[-1][0] < BURST_SPAN:
+            raw, self._last_raw = t, t
+            if self.events and delta < BURST_GAP and raw - self._prev_raw < BURST_GAP \
+                    and t - self.events[-1][0] < BURST_SPAN:
                 t = self.events[-1][0]
+            self._prev_raw = raw
             self.events.append((t, list(data)))
 
-    def snapshot(self) -> list[tuple[float, list[int]]]:
+    def since(self, n: int) -> list[tuple[float, list[int]]]:
         with self._lock:
-            return list(self.events)
+            return self.events[n:]
+
+
+def _serve_recorder(client: str, port: str, target: Optional[str]) -> int:
+    """The recorder process: nothing but the JACK callback runs Python here while it records."""
+    import json
+    import sys
+
+    core = _RecorderCore(client, port, target or None)
+    out = sys.stdout
+    out.write("ready\n")
+    out.flush()
+    for line in sys.stdin:
+        cmd, _, arg = line.strip().partition(" ")
+        if cmd == "dump":
+            out.write(json.dumps(core.since(int(arg or 0))) + "\n")
+        elif cmd == "close":
+            core.close()
+            out.write("ok\n")
+        elif cmd == "reopen":
+            core.reopen()
+            out.write("ok\n")
+        else:
+            out.write(f"unknown {cmd}\n")
+        out.flush()
+    core.close()
+    return 0
+
+
+class Recorder(_Client):
+    """A recording JACK input port, run in a child process so that nothing else in the test or
+    benchmark (players, clocks, spinning waits) delays its callbacks. A callback late by more than
+    a JACK period reads a buffer its writer is already refilling (garbled, repeated messages were
+    seen on JACK 1.9.21 that way), so the recorder must be quick; its own process makes it so."""
+
+    def __init__(self, client: str = "recorder", port: Optional[str] = None, target: Optional[str] = None):
+        import subprocess
+        import sys
+
+        self.client_name = client
+        self.port_name = port or _unique(client)
+        self.target = target
+        self._events: list[tuple[float, list[int]]] = []
+        self._io_lock = threading.Lock()
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "srlive.benchmarks.clients", "record", client, self.port_name, target or ""],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        if self._proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the recorder process did not start")
+        self.rt = self._proc  # "open" for _Client's bookkeeping
+
+    def _ask(self, line: str) -> str:
+        with self._io_lock:
+            self._proc.stdin.write(line + "\n")
+            self._proc.stdin.flush()
+            return self._proc.stdout.readline()
+
+    def snapshot(self) -> list[tuple[float, list[int]]]:
+        import json
+
+        if self._proc.poll() is None:
+            fresh = json.loads(self._ask(f"dump {len(self._events)}"))
+            self._events.extend((t, d) for t, d in fresh)
+        return list(self._events)
+
+    @property
+    def events(self) -> list[tuple[float, list[int]]]:
+        return self.snapshot()
 
     def wait_for(self, predicate, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -168,6 +242,35 @@ class Recorder(_Client):
                 return True
             time.sleep(0.01)
         return predicate(self.snapshot())
+
+    def close(self) -> None:
+        """The port goes away (the process stays, so what it recorded can still be read)."""
+        if self._proc.poll() is None:
+            self._ask("close")
+
+    def reopen(self) -> None:
+        if hasattr(self, "_proc") and self._proc.poll() is None:
+            self._ask("reopen")
+
+    def shutdown(self) -> None:
+        if self._proc.poll() is None:
+            self.snapshot()
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(5)
+            except Exception:  # noqa: BLE001
+                self._proc.kill()
+                self._proc.wait()
+
+    def __exit__(self, *exc):
+        self.shutdown()
+
+    def __del__(self):
+        try:
+            if self._proc.poll() is None:
+                self._proc.kill()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 class ClockSource(Performer):
@@ -221,3 +324,11 @@ class ClockSource(Performer):
         if self._thread is not None:
             self.stop(send_stop=False)
         super().close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) >= 4 and sys.argv[1] == "record":
+        sys.exit(_serve_recorder(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))
+    sys.exit("usage: python -m srlive.benchmarks.clients record CLIENT PORT [TARGET]")

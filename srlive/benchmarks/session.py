@@ -134,7 +134,7 @@ class LiveSession:
         self.kill()
         for client in (self.performer, self.recorder):
             try:
-                client.close()
+                getattr(client, "shutdown", client.close)()
             except Exception:  # noqa: BLE001
                 pass
 

@@ -126,4 +126,4 @@ def test_ambiguous_name_is_refused_listing_the_ports(jack_server):
         out.close()
     finally:
         for extra in extras:
-            extra.close()
+            extra.shutdown()
