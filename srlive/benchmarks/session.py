@@ -80,7 +80,10 @@ class LiveSession:
         return self.performer
 
     def start(self) -> "LiveSession":
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The srlive these helpers come from (the checkout under test), whatever the cwd.
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONUNBUFFERED="1",
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env, cwd=str(self.workdir))
         return self
@@ -90,7 +93,7 @@ class LiveSession:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                self.wait(0)
+                self.wait(None)
                 raise RuntimeError(f"srlive exited {self.returncode} before connecting: {self.stderr.strip()}")
             if self.performer.connections() > 0 and self.recorder.connections() > 0:
                 time.sleep(0.1)  # a few JACK periods on the new graph before the first message
