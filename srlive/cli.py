@@ -92,6 +92,7 @@ def run_file_mode(cfg: dict, take, out) -> int:
 # --- live ----------------------------------------------------------------------------------------
 def run_live(cfg: dict) -> int:
     import atexit
+    import gc
     import signal
 
     from srlive import ports
@@ -122,7 +123,7 @@ def run_live(cfg: dict) -> int:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
         status = StatusLine()
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
-                        status=status, seed_roll=seed)
+                        status=status, seed_roll=seed, realtime=True)
         stopped = []
 
         def on_signal(signum, _frame):
@@ -135,6 +136,8 @@ def run_live(cfg: dict) -> int:
         if inp is not None:
             inp.set_callback(engine.on_message)
         sys.setswitchinterval(SWITCH_INTERVAL)
+        gc.collect()
+        gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
         start = {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
         if settings.count_in:

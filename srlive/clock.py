@@ -11,6 +11,8 @@ deadline is computed from an absolute origin, never by chaining sleeps, so nothi
   Pointer of p sixteenths makes the next pulse 6·p. Pulse times are smoothed against jitter by a
   least-squares line over the last ``window`` pulses (48 = two beats: steady against jitter, and
   it follows a tempo change within about a beat); times ahead are extrapolated along that line.
+  Until three pulses are in, ``--tempo`` is the guess (so solo's first bar after Start is placed
+  at that tempo: give the DAW's tempo to have it exact).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class MidiClockFollower:
         self.pulses: deque[tuple[int, float]] = deque(maxlen=self.window)
         self._fit: tuple[float, float, float] | None = None  # (pulse mean, time mean, period)
         self.generation = 0  # bumps on every Start/Continue, so waiters know to re-align
+        self.pulse_zero: float | None = None  # stamp of pulse 0 (bar 1's downbeat) once seen
         self._lock = threading.Lock()
 
     # --- input --------------------------------------------------------------------------------
@@ -87,6 +90,8 @@ class MidiClockFollower:
             if kind == "clock":
                 if not self.running:
                     return
+                if self.next_pulse == 0:
+                    self.pulse_zero = float(t)
                 self.pulses.append((self.next_pulse, float(t)))
                 self.next_pulse += 1
                 self._refit()

@@ -130,7 +130,7 @@ class Engine:
     def __init__(self, runtime, settings: Settings, *, output=None, input=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
                  seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-                 timer: Callable[[], float] | None = None):
+                 timer: Callable[[], float] | None = None, realtime: bool = False):
         self.runtime = runtime
         self.settings = settings
         self.output = output
@@ -153,7 +153,7 @@ class Engine:
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", R.LATENT))
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
-                                   on_sent=self._on_sent, on_dropped=self._on_dropped)
+                                   on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
         self.last_own: np.ndarray | None = None
@@ -370,10 +370,11 @@ class Engine:
                 bar = clock.current_bar()
                 if clock.time_at(bar, R.STEPS - 0.5) <= self.now():
                     bar += 1
+                zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
                 if self.recorder is not None and self.recorder.origin is None:
-                    self.recorder.set_origin(clock.time_at(0))
+                    self.recorder.set_origin(zero)
                 if self.stats is not None and not self.stats.origin:
-                    self.stats.origin = clock.time_at(0)
+                    self.stats.origin = zero
                 self._gen = gen
                 if self.settings.mode == "solo":
                     self.scheduler.add(self.first_bar(bar))
@@ -385,6 +386,12 @@ class Engine:
         """Play until --bars is reached or stop(); every note is closed however it ends."""
         s = self.settings
         self.scheduler.start()
+        if self.scheduler.realtime:
+            # this thread holds the GIL while it closes a window; if the OS preempted it then, the
+            # scheduler would wait for the GIL: so it gets a real-time priority too (below the sender's)
+            from srlive.scheduler import raise_priority
+
+            self.priority = raise_priority(10)
         try:
             bar = self._sync_begin() if s.sync else self._begin()
             while bar is not None and not self.stop_event.is_set():

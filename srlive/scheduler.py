@@ -34,7 +34,7 @@ class Scheduler:
     def __init__(self, send: Send, *, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, max_late: float = DEFAULT_MAX_LATE,
                  spin: float = DEFAULT_SPIN, on_sent: Callable[[Event, float], None] | None = None,
-                 on_dropped: Callable[[Event, float], None] | None = None):
+                 on_dropped: Callable[[Event, float], None] | None = None, realtime: bool = False):
         self._send = send
         self.now = now
         self.sleep = sleep
@@ -53,6 +53,8 @@ class Scheduler:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._muted_sources: set[str] = set()
+        self.realtime = realtime  # ask the OS for a real-time priority for the sending thread
+        self.priority = "normal"
 
     # --- queue --------------------------------------------------------------------------------
     def add(self, events) -> None:
@@ -157,6 +159,8 @@ class Scheduler:
     # --- the thread ---------------------------------------------------------------------------
     def run(self) -> None:
         """Loop until stop(): wait, then spin, then send what is due."""
+        if self.realtime:
+            self.priority = raise_priority()
         cond = self._cond
         while True:
             with cond:
@@ -191,6 +195,24 @@ class Scheduler:
             self.panic()
         else:
             self.all_notes_off()
+
+
+def raise_priority(level: int = 20) -> str:
+    """Best effort: SCHED_FIFO for the calling thread (Linux, with rtprio rights, e.g. the audio
+    group JACK setups use), else a lower nice value, else nothing. Returns what it got."""
+    import os
+
+    tid = threading.get_native_id()
+    try:
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(level))
+        return f"SCHED_FIFO {level}"
+    except (AttributeError, OSError, PermissionError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, -10)
+        return "nice -10"
+    except (AttributeError, OSError, PermissionError):
+        return "normal"
 
 
 def describe(e: Event) -> str:

@@ -37,8 +37,8 @@ def percentiles(values) -> dict:
 class Stats:
     def __init__(self):
         self.bars: list[dict] = []
-        self.events: list[dict] = []
-        self.dropped_events: list[dict] = []
+        self._sent: list[tuple[Event, float]] = []
+        self._dropped: list[tuple[Event, float]] = []
         self.origin = 0.0
         self.meta: dict = {}
         self._lock = threading.Lock()
@@ -53,31 +53,37 @@ class Stats:
                 "deadline": round(e.time - self.origin, 6), "lateness_ms": round((t - e.time) * 1000, 4)}
 
     def sent(self, e: Event, t: float) -> None:
-        if e.kind == SWEEP:
-            return
-        with self._lock:
-            self.events.append(self._row(e, t))
+        if e.kind != SWEEP:
+            self._sent.append((e, t))  # list.append is atomic; rows are made at write time
 
     def dropped(self, e: Event, t: float) -> None:
-        with self._lock:
-            self.dropped_events.append(self._row(e, t))
+        self._dropped.append((e, t))
+
+    @property
+    def events(self) -> list[dict]:
+        return [self._row(e, t) for e, t in list(self._sent)]
+
+    @property
+    def dropped_events(self) -> list[dict]:
+        return [self._row(e, t) for e, t in list(self._dropped)]
 
     @property
     def skipped(self) -> int:
         return sum(1 for b in self.bars if b["skipped"])
 
     def summary(self) -> dict:
+        late = [(t - e.time) * 1000 for e, t in list(self._sent)]
         with self._lock:
-            late = [e["lateness_ms"] for e in self.events]
             inf = [b["inference_ms"] for b in self.bars if b["inference_ms"] is not None]
             return {**self.meta, "bars_played": sum(1 for b in self.bars if b["inference_ms"] is not None and not b["skipped"]),
-                    "skipped": sum(1 for b in self.bars if b["skipped"]), "dropped": len(self.dropped_events),
+                    "skipped": sum(1 for b in self.bars if b["skipped"]), "dropped": len(self._dropped),
                     "lateness_ms": percentiles(late), "inference_ms": percentiles(inf)}
 
     def write(self, path) -> None:
         doc = self.summary()
         with self._lock:
-            doc.update(bars=list(self.bars), events=list(self.events), dropped_events=list(self.dropped_events))
+            doc.update(bars=list(self.bars))
+        doc.update(events=self.events, dropped_events=self.dropped_events)
         doc["origin_perf_counter"] = self.origin  # bar 1's start on time.perf_counter (benchmarks line up on it)
         tmp = f"{path}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
