@@ -23,17 +23,34 @@ from typing import Iterator, Optional
 from srlive.ports import jack_running
 
 DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
-# The real-port tests run on their own server, in JACK's synchronous mode (-S): there the server
-# waits for every client to finish a period before starting the next. In the default asynchronous
-# mode a client that runs late (a Python callback on a loaded machine) reads a port buffer its
-# writer is already refilling: repeated and lost MIDI messages were seen that way (JACK 1.9.21).
-# Clients find it through JACK_DEFAULT_SERVER, which use_server() sets for this process and its
-# children. .ci/run starts the same server before the tests.
+# The real-port tests run on their own server (its own name keeps them off other JACK users'
+# graphs). Realtime where the machine allows it: in JACK's default asynchronous mode a client that
+# runs late — a non-realtime client thread preempted on a loaded machine — reads a port buffer its
+# writer is already refilling, and repeated or lost MIDI messages were seen that way (JACK 1.9.21).
+# Realtime client threads aren't preempted by ordinary load. Without realtime permission the
+# server runs in synchronous mode (-S) instead: it waits for every client each period, so nothing
+# is garbled, but a client killed outright stalls it for many seconds.
 TEST_SERVER = "srlive-test"
-TEST_COMMAND = ["jackd", "-n", TEST_SERVER, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
+TEST_COMMAND_RT = ["jackd", "-n", TEST_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
+TEST_COMMAND_SYNC = ["jackd", "-n", TEST_SERVER, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
+
+
+def realtime_allowed() -> bool:
+    """Can this user give a thread SCHED_FIFO priority (what jackd --realtime needs)?"""
+    probe = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
+    try:
+        return subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def test_command() -> list[str]:
+    return TEST_COMMAND_RT if realtime_allowed() else TEST_COMMAND_SYNC
+
+
 # A private realtime one for timing benchmarks (what stage setups run: qjackctl's default is realtime).
 BENCH_SERVER = "srlive-bench"
-RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "-S", "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
+RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
 
 
 def use_server(name: str, command: list[str]) -> "JackServer":
@@ -52,7 +69,7 @@ def use_private_rt_server() -> "JackServer":
 
 
 def use_test_server() -> "JackServer":
-    return use_server(TEST_SERVER, TEST_COMMAND)
+    return use_server(TEST_SERVER, test_command())
 
 
 class JackUnavailable(RuntimeError):
@@ -124,15 +141,26 @@ def jack_server(command: list[str] = DUMMY_COMMAND) -> Iterator[JackServer]:
 
 
 def main(argv=None) -> int:
+    """``python -m srlive.jackserver [test]``: run a dummy JACK server in the foreground until
+    Ctrl-C or SIGTERM (``test``: the real-port tests' server, as .ci/run starts it)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["test"]:
+        import os
+
+        os.environ["JACK_DEFAULT_SERVER"] = TEST_SERVER
+        command = test_command()
+    else:
+        command = DUMMY_COMMAND
     if jack_running():
-        print("a JACK server is running")
+        print("a JACK server is running", flush=True)
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        server = start()
+        server = start(command)
     except JackUnavailable as err:
         print(f"srlive.jackserver: {err}", file=sys.stderr)
         return 2
-    print(f"started {' '.join(DUMMY_COMMAND)} (pid {server.process.pid}); Ctrl-C stops it")
+    print(f"started {' '.join(command)} (pid {server.process.pid}); Ctrl-C stops it", flush=True)
     try:
         server.process.wait()
     except KeyboardInterrupt:

@@ -1,9 +1,9 @@
 """Shared fixtures.
 
-Tests marked ``jack`` get a JACK server: ``jackd -n srlive-test -S --no-realtime -d dummy -r 48000
--p 64`` — used when it runs (.ci/run starts it), else started for the session and stopped at its
-end. Its own name keeps the tests off other JACK users' graphs, and synchronous mode (-S) keeps a
-late client from reading half-rewritten buffers (see srlive/jackserver.py). Real-port tests are
+Tests marked ``jack`` get a JACK server named ``srlive-test`` (dummy driver, 48 kHz, 64 frames;
+realtime where allowed, else synchronous mode — srlive/jackserver.py says why) — used when it runs
+(.ci/run starts it with ``python -m srlive.jackserver test``), else started for the session and
+stopped at its end. Its own name keeps the tests off other JACK users' graphs. Real-port tests are
 part of the suite and run in CI: when jackd is missing or won't start they FAIL with the fix,
 they are never skipped.
 
