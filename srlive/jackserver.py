@@ -12,6 +12,7 @@ periods). A server we started is stopped on exit; one that was already running i
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -49,14 +50,12 @@ def test_command() -> list[str]:
 
 
 # A private realtime one for timing benchmarks (what stage setups run: qjackctl's default is realtime).
-BENCH_SERVER = "srlive-bench"
+BENCH_SERVER = os.environ.get("SRLIVE_BENCH_SERVER", "srlive-bench")
 RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "64"]
 
 
 def use_server(name: str, command: list[str]) -> "JackServer":
     """Point this process and its children at the JACK server ``name``; start it if not running."""
-    import os
-
     os.environ["JACK_DEFAULT_SERVER"] = name
     from srlive.ports import _jack
 
@@ -145,8 +144,6 @@ def main(argv=None) -> int:
     Ctrl-C or SIGTERM (``test``: the real-port tests' server, as .ci/run starts it)."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["test"]:
-        import os
-
         os.environ["JACK_DEFAULT_SERVER"] = TEST_SERVER
         command = test_command()
     else:

@@ -273,6 +273,44 @@ class Recorder(_Client):
             pass
 
 
+# What a flood sends, round and round: mostly what srlive must ignore or survive — other channels,
+# pitch bend, aftertouch, active sensing, SysEx, a bare running-status pair — with, once a cycle,
+# notes on channel 1 outside the 88 keys, a note-on never turned off and a plain note (a player
+# can't play 10,000 notes a second; a broken controller can send that much of everything else).
+_JUNK = (
+    [0x91, 60, 100], [0x81, 60, 0],  # channel 2: filtered by --in-channel 1
+    [0xE0, 0, 64], [0xE0, 127, 127],  # pitch bend
+    [0xD0, 50], [0xA0, 60, 50],  # channel and poly aftertouch
+    [0xFE],  # active sensing
+    [0xF0, 0x7D, 1, 2, 3, 4, 5, 0xF7],  # SysEx
+    [60, 100],  # running status: data bytes without their status byte
+    [0x9F, 64, 100], [0xBF, 7, 100],  # channel 16
+)
+FLOOD_CYCLE = _JUNK * 9 + (
+    [0x90, 5, 90], [0x80, 5, 0], [0x90, 120, 90], [0x80, 120, 0],  # outside the 88 keys
+    [0x90, 62, 70], [0x80, 62, 0],  # a plain note on channel 1
+    [0x90, 71, 80],  # a note-on without its note-off
+)
+
+
+def flood(performer: "Performer", rate: float, seconds: float, chunk: int = 10) -> int:
+    """Send FLOOD_CYCLE round and round at ``rate`` messages a second for ``seconds``; returns
+    how many were sent. Chunks of ``chunk`` messages go out on absolute deadlines."""
+    start = time.perf_counter()
+    period = chunk / rate
+    sent = 0
+    k = 0
+    while True:
+        now = wait_until(start + k * period)
+        if now - start >= seconds:
+            return sent
+        with performer._send_lock:  # the phrase may be playing from another thread
+            for _ in range(chunk):
+                performer.rt.send_message(FLOOD_CYCLE[sent % len(FLOOD_CYCLE)])
+                sent += 1
+        k += 1
+
+
 class ClockSource(Performer):
     """MIDI clock from a thread: ``start(bpm, jitter=0.05)`` ... ``stop()``.
 

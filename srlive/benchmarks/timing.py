@@ -86,7 +86,7 @@ def _progress(total_s: float, label: str):
 
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
-             during=None, workdir: Optional[str] = None) -> dict:
+             during=None, workdir: Optional[str] = None, flood_rate: float = 0.0) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
@@ -108,6 +108,12 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
                 bar.update(1)
 
         threading.Thread(target=tick, daemon=True).start()
+        flooded: list[int] = []
+        if flood_rate:
+            from srlive.benchmarks.clients import flood
+
+            threading.Thread(target=lambda: flooded.append(flood(run.performer, flood_rate, bars * bar_len)),
+                             daemon=True).start()
         if sync:
             origin = run.clock.start(tempo, jitter=jitter, lead=0.3)
             run.play(phrase(tempo, perform_bars), origin=origin)
@@ -124,7 +130,10 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         events = run.recorder.snapshot()
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
         first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
+        if flood_rate:
+            time.sleep(0.5)
         result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
+                  "flood": f"{flooded[0] if flooded else '?'} messages at {flood_rate:g}/s" if flood_rate else None,
                   "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args}
     own_origin = stats.get("origin_perf_counter") if stats else None
     if sync:
@@ -202,6 +211,8 @@ def report(result: dict, out=sys.stdout) -> None:
         p(f"resident memory (MB): {result['rss_mb']}")
     if "load" in result:
         p(f"load: {result['load']}")
+    if result.get("flood"):
+        p(f"flood on the input: {result['flood']} (srlive.benchmarks.clients.FLOOD_CYCLE)")
     if result["stderr"]:
         p("srlive said: " + " | ".join(result["stderr"]))
 
@@ -248,13 +259,16 @@ def main(argv=None) -> int:
     ap = parser("srlive timing through JACK", 200, 180.0)
     ap.add_argument("--sync", action="store_true", help="follow a MIDI clock source instead of --tempo")
     ap.add_argument("--jitter", type=float, default=0.05, help="clock jitter, fraction of a pulse (with --sync)")
+    ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
+                    help="also flood srlive's input with RATE junk messages a second (issue 5: 10000)")
     args = ap.parse_args(argv)
     extra = [a for a in args.srlive_args if a != "--"]
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
     return with_jack(lambda: finish(
         run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, extra=tuple(extra),
-                 workdir=args.keep, label="sync" if args.sync else "timing"), args), args.rt_server)
+                 workdir=args.keep, label="sync" if args.sync else "timing", flood_rate=args.flood), args),
+        args.rt_server)
 
 
 if __name__ == "__main__":
