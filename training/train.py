@@ -89,6 +89,8 @@ class TrainConfig:
     adv_weight: float = 1.0
     recon_weight: float = 0.0
     recon_pos_weight: float = 1.0  # weight of the sounding cells in the reconstruction BCE
+    pitch_class_weight: float = 0.0  # + w * pitch-class profile cross-entropy (losses.pitch_class_loss)
+    density_weight: float = 0.0  # + w * squared log-ratio of sounding mass (losses.density_loss)
     # True: the adversarial term's gradient also reaches E through z (cheaper: G runs on 2 batches,
     # D on 3, not 3 and 4); False: E's gradient is exactly that of L_E (eq. 8)
     encoder_adv_grad: bool = False
@@ -96,6 +98,9 @@ class TrainConfig:
     # set so every cell reads p0), instead of tanh(0) = 0.5 everywhere. Real bars are ~1% sounding
     # cells; from 0.5, Adam at lr 5e-4 needs thousands of steps just to reach silence. None: off.
     init_output_density: float | None = None
+    # ... and start E's eps (log scale) output at this value (the bias of its eps half), so that
+    # early on z = mu + z_p * exp(eps) is not all noise and G can see what E heard. None: off.
+    init_log_scale: float | None = None
     # --- data
     augment: bool = True
     seed: int = 0
@@ -118,7 +123,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "encoder_adv_grad", "init_output_density", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "density_weight", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -266,13 +271,17 @@ class Trainer:
             feat = L.feature_matching_loss(f_real, f_rec, f_p)
             adv = L.generator_adversarial_loss(l_rec_g, l_p)
             recon = L.reconstruction_loss(x_rec, nxt, tc.recon_pos_weight) if tc.recon_weight > 0 else torch.zeros((), device=prev.device)
-            # E's gradient comes from feat, prior, recon; G's from feat, adv, recon (see docstring)
-            total = tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
+            zero = torch.zeros((), device=prev.device)
+            pcl = L.pitch_class_loss(x_rec, nxt) if tc.pitch_class_weight > 0 else zero
+            dens = L.density_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt])) if tc.density_weight > 0 else zero
+            # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
+            total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
+                     + tc.pitch_class_weight * pcl + tc.density_weight * dens)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
             self.opt_eg.step()
-        prior, feat, adv, recon = (float(t.detach()) for t in (prior, feat, adv, recon))
-        out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon,
+        prior, feat, adv, recon, pcl, dens = (float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens))
+        out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon, loss_pc=pcl, loss_density=dens,
                    loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
         self.step += 1
         return out
@@ -298,6 +307,8 @@ class Trainer:
                 "val_loss_feat": L.feature_matching_loss(f_real, f_rec, f_p),
                 "val_loss_prior": L.prior_loss(mu, eps, self.tc.prior, 0.0),
                 "val_loss_recon": L.reconstruction_loss(x_rec, nxt, self.tc.recon_pos_weight),
+                "val_loss_pc": L.pitch_class_loss(x_rec, nxt),
+                "val_loss_density": L.density_loss(x_rec, nxt),
             }
             for k, v in vals.items():
                 sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
@@ -410,8 +421,8 @@ def listening_score(v: dict) -> float:
 
 
 LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "loss_g", "loss_prior", "loss_feat",
-               "loss_adv", "loss_recon", "d_real", "d_fake", "kl_weight",
-               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon",
+               "loss_adv", "loss_recon", "loss_pc", "loss_density", "d_real", "d_fake", "kl_weight",
+               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density",
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
                "val_real_density", "val_score"]
 
@@ -494,8 +505,12 @@ def run_training(
     model = VAEGAN(cfg)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-    elif tc.init_output_density is not None:
-        init_output_density(model, tc.init_output_density)
+    else:
+        if tc.init_output_density is not None:
+            init_output_density(model, tc.init_output_density)
+        if tc.init_log_scale is not None:
+            with torch.no_grad():
+                model.encoder.fc.bias[cfg.latent:].fill_(tc.init_log_scale)
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
     stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size)
     best = -math.inf
@@ -660,7 +675,7 @@ def _val_line(step: int, bps: float, v: dict) -> str:
         return "nan" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
     return (f"step {step}: {bps:.0f} bars/s | val L_D {f('val_loss_d')} L_l {f('val_loss_feat')} "
-            f"prior {f('val_loss_prior')} recon {f('val_loss_recon')} | key fit {f('val_key_fit')} "
+            f"prior {f('val_loss_prior')} recon {f('val_loss_recon')} pc {f('val_loss_pc')} | key fit {f('val_key_fit')} "
             f"context {f('val_context')} empty {f('val_empty')} (real {f('val_real_empty')}) "
             f"density {f('val_density')} (real {f('val_real_density')}) score {f('val_score')}")
 

@@ -84,3 +84,40 @@ def test_reconstruction_is_finite_and_smallest_at_the_target():
     val = float(L.reconstruction_loss(wrong, x))
     assert math.isfinite(val) and val > 100  # 1408 cells, each maximally wrong
     assert float(L.reconstruction_loss(torch.full_like(x, 0.5), x)) == pytest.approx(88 * 16 * math.log(2), rel=1e-4)
+
+
+def test_pitch_class_profile_counts_mass_per_pitch_class():
+    x = torch.zeros(1, 1, 88, 16)
+    x[0, 0, 60 - 21, :4] = 1.0  # C4, 4 steps
+    x[0, 0, 76 - 21, :12] = 1.0  # E5, 12 steps
+    p = L.pitch_class_profile(x)
+    assert float(p.sum()) == pytest.approx(1.0)
+    assert float(p[0, 0]) == pytest.approx(0.25, abs=1e-3) and float(p[0, 4]) == pytest.approx(0.75, abs=1e-3)
+    # a faint background (generated bars) hardly counts with power 2
+    faint = x + 0.01
+    assert float(L.pitch_class_profile(faint)[0, 4]) == pytest.approx(0.75, abs=0.02)
+
+
+def test_pitch_class_loss_prefers_the_real_bars_key_and_pulls_mass_into_it():
+    real = torch.zeros(1, 1, 88, 16)
+    real[0, 0, 60 - 21, :8] = 0.8  # C
+    real[0, 0, 67 - 21, 8:] = 0.8  # G
+    in_key = real.clone()
+    in_key[0, 0, 72 - 21, :] = 0.8  # another C: same pitch classes
+    out_key = real.clone()
+    out_key[0, 0, 61 - 21, :] = 0.8  # C#: foreign
+    assert float(L.pitch_class_loss(in_key, real)) < float(L.pitch_class_loss(out_key, real))
+    gen = torch.full_like(real, 0.3, requires_grad=True)
+    L.pitch_class_loss(gen, real).backward()
+    g = gen.grad[0, 0]
+    assert float(g[61 - 21].sum()) > 0 > float(g[60 - 21].sum())  # descent lowers C#, raises C
+
+
+def test_density_loss_is_zero_at_the_real_mass_and_punishes_empty_and_crowded_bars():
+    real = torch.zeros(2, 1, 88, 16)
+    real[:, 0, 40:43, :] = 0.8
+    assert float(L.density_loss(real.clone(), real)) == pytest.approx(0.0, abs=1e-7)
+    empty = torch.zeros_like(real)
+    crowded = torch.full_like(real, 0.8)
+    assert float(L.density_loss(empty, real)) > 1.0 and float(L.density_loss(crowded, real)) > 1.0
+    assert float(L.density_loss(real * 0.95, real)) < float(L.density_loss(real * 0.5, real))
