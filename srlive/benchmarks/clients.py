@@ -172,6 +172,12 @@ def _serve_recorder(client: str, port: str, target: Optional[str]) -> int:
     import json
     import sys
 
+    import gc
+
+    # The callback runs inside JACK's process cycle: a garbage-collector pass over the growing
+    # event list there (tens of ms late) lets the writer refill the buffer being read — repeated
+    # and lost messages. Nothing here makes reference cycles, so the collector can stay off.
+    gc.disable()
     core = _RecorderCore(client, port, target or None)
     out = sys.stdout
     out.write("ready\n")

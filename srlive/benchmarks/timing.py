@@ -86,14 +86,14 @@ def _progress(total_s: float, label: str):
 
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
-             during=None, workdir: Optional[str] = None, flood_rate: float = 0.0) -> dict:
+             during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
     perform_bars = bars if perform_bars is None else perform_bars
     args = ["--metronome", "--seed", "0", *extra]
     samples: list = []
-    with LiveSession(tempo=tempo, bars=bars, extra=args, sync=sync, workdir=workdir) as run:
+    with LiveSession(tempo=tempo, bars=bars, extra=args, sync=sync, workdir=workdir, stats=with_stats) as run:
         run.wait_ready()
         stop = threading.Event()
         if rss:
@@ -160,6 +160,10 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         with open(os.path.join(workdir, "heard.json"), "w") as f:
             json.dump({"grid_origin": grid_origin, "step": step, "events": events}, f)
     result["stuck_notes"] = len(heard.stuck)
+    # A note-on heard for a pitch already sounding, and a note-off for one not sounding: srlive
+    # never sends those (its scheduler closes before it reopens), so these count transport damage.
+    result["retriggers_heard"] = heard.retriggers
+    result["stray_note_offs_heard"] = heard.stray_offs
     result["all_notes_off_cc123"] = len(heard.all_notes_off)
     downs = heard.onsets(channel=METRONOME_CHANNEL, pitch=DOWNBEAT)
     if downs:
@@ -174,6 +178,9 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         }
     if stats:
         result["stats"] = {k: stats.get(k) for k in ("lateness_ms", "inference_ms", "dropped", "skipped", "bars_played")}
+        # srlive's own metronome deadlines (s from bar 1): exact multiples of the bar unless it drifts
+        result["deadlines"] = [{"note": e["note"], "channel": e["channel"], "deadline": e["deadline"]}
+                               for e in stats.get("events", []) if e["kind"] == "note_on" and e["channel"] == 10]
     if rss and samples:
         warm = [r for t, r in samples if t >= 10] or [r for _, r in samples]
         result["rss_mb"] = {"first": round(warm[0] / 2**20, 2), "last": round(samples[-1][1] / 2**20, 2),
@@ -198,7 +205,8 @@ def report(result: dict, out=sys.stdout) -> None:
     if "input_hop_ms" in result:
         p(f"  (performer -> srlive hop for the first note: {result['input_hop_ms']:.3f} ms)")
     p(f"notes heard: srlive {result['srlive_notes']}, metronome {result['metronome_notes']}; "
-      f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}")
+      f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}; "
+      f"re-triggers/stray note-offs heard: {result['retriggers_heard']}/{result['stray_note_offs_heard']}")
     if "bar_lines" in result:
         b = result["bar_lines"]
         p(f"last bar line (bar {b['last_bar']}): {b['last_raw_ms']:+.3f} ms raw, {b['last_vs_median_ms']:+.3f} ms "
