@@ -156,6 +156,11 @@ def run_live(cfg: dict) -> int:
         if stats is not None:
             try:
                 stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)
+                if settings.sync:
+                    clk = engine.clock
+                    stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,
+                                           "generation": clk.generation, "tempo": round(clk.tempo, 3),
+                                           "renumbered": clk.renumbered}
                 stats.write(cfg["stats"])
             except OSError as e:
                 say(f"could not write --stats {cfg['stats']} ({e.strerror})")

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from srlive import roll as R
-from srlive.clock import InternalClock, MidiClockFollower
+from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
 from srlive.modes import MODES, make_mode
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
@@ -153,7 +153,8 @@ class Engine:
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", R.LATENT))
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
-                                   on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime)
+                                   on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
+                                   retime=self.clock.time_of_pulse if settings.sync else None)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
         self.last_own: np.ndarray | None = None
@@ -296,8 +297,15 @@ class Engine:
         self.answered += 1
         if self.stats is not None:
             self.stats.bar(bar, ms)
-        return render_bar(out, bar_start, self.step_len(bar), threshold=s.threshold, velocity=s.velocity,
-                          follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
+        events = render_bar(out, bar_start, self.step_len(bar), threshold=s.threshold, velocity=s.velocity,
+                            follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
+        return self._positions(events, bar) if s.sync else events
+
+    def _positions(self, events: list[Event], bar: int) -> list[Event]:
+        """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it."""
+        t0, step = self.clock.time_at(bar), self.step_len(bar)
+        per_step = PULSES_PER_BAR / R.STEPS
+        return [e._replace(pos=(bar * R.STEPS + (e.time - t0) / step) * per_step) for e in events]
 
     def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
         self.skipped += 1
@@ -318,7 +326,8 @@ class Engine:
         if generate and source is not None and not self.muted:
             events = self.generate(bar + 1, source)
         if generate and s.metronome:
-            events += metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1)
+            clicks = metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1)
+            events += self._positions(clicks, bar + 1) if s.sync else clicks
         return events
 
     def first_bar(self, bar: int = 0) -> list[Event]:
@@ -329,7 +338,8 @@ class Engine:
         if source is not None and not self.muted:
             events = self.generate(bar, source)
         if s.metronome:
-            events += metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar)
+            clicks = metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar)
+            events += self._positions(clicks, bar) if s.sync else clicks
         return events
 
     # --- the live loop ------------------------------------------------------------------------

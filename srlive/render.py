@@ -47,6 +47,7 @@ class Event(NamedTuple):
     b: int = 0
     source: str = "srlive"
     bar: int = -1
+    pos: float = -1.0  # --sync: the MIDI clock pulse it belongs to (the scheduler re-times it), else -1
 
     def sort_key(self):
         return (self.time, self.kind)

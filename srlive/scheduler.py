@@ -8,7 +8,11 @@
 - Every note it sends is tracked (channel, pitch, source). SWEEP events (one per bar, a hair
   before the bar line) close whatever that bar left open. ``all_notes_off()`` (mute, stop,
   exit) and ``panic()`` (also CC 123 All Notes Off on every channel used) close everything.
-- now(), sleep() and wait() are injectable: tests drive ``dispatch_due()`` on a fake clock.
+- With ``retime`` (``--sync``), an event that carries a clock position (``Event.pos``, in pulses)
+  is sent at ``retime(pos)``, asked afresh while it is waited for: the smoothed MIDI clock's latest
+  estimate, not the one made a bar earlier. Positions and times order alike, so the queue's order
+  holds.
+- now() and sleep() are injectable: tests drive ``dispatch_due()`` on a fake clock.
 
 ``send(kind, channel, a, b, source)`` is the one output function (the port layer's, wrapped by the engine).
 """
@@ -34,7 +38,8 @@ class Scheduler:
     def __init__(self, send: Send, *, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, max_late: float = DEFAULT_MAX_LATE,
                  spin: float = DEFAULT_SPIN, on_sent: Callable[[Event, float], None] | None = None,
-                 on_dropped: Callable[[Event, float], None] | None = None, realtime: bool = False):
+                 on_dropped: Callable[[Event, float], None] | None = None, realtime: bool = False,
+                 retime: Callable[[float], float] | None = None):
         self._send = send
         self.now = now
         self.sleep = sleep
@@ -54,6 +59,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._muted_sources: set[str] = set()
         self.realtime = realtime  # ask the OS for a real-time priority for the sending thread
+        self.retime = retime
         self.priority = "normal"
 
     # --- queue --------------------------------------------------------------------------------
@@ -69,9 +75,17 @@ class Scheduler:
         with self._cond:
             return len(self._heap)
 
+    def _deadline(self, e: Event) -> float:
+        if e.pos >= 0 and self.retime is not None:
+            try:
+                return self.retime(e.pos)
+            except Exception:  # no clock estimate (stopped): keep the time it was given
+                return e.time
+        return e.time
+
     def next_deadline(self) -> float | None:
         with self._cond:
-            return self._heap[0][0] if self._heap else None
+            return self._deadline(self._heap[0][3]) if self._heap else None
 
     # --- sending ------------------------------------------------------------------------------
     def _out(self, kind: int, channel: int, a: int, b: int, source: str) -> bool:
@@ -118,9 +132,13 @@ class Scheduler:
         """Send every event whose deadline has come; returns how many were handled."""
         n = 0
         with self._cond:
-            while self._heap and self._heap[0][0] <= self.now():
-                e = heapq.heappop(self._heap)[3]
-                self._fire(e, self.now())
+            while self._heap:
+                e = self._heap[0][3]
+                deadline = self._deadline(e)
+                if deadline > self.now():
+                    break
+                heapq.heappop(self._heap)
+                self._fire(e if deadline == e.time else e._replace(time=deadline), self.now())
                 n += 1
         return n
 
@@ -166,7 +184,7 @@ class Scheduler:
             with cond:
                 if self._stop:
                     return
-                deadline = self._heap[0][0] if self._heap else None
+                deadline = self._deadline(self._heap[0][3]) if self._heap else None
                 gap = None if deadline is None else deadline - self.now()
                 if gap is None or gap > self.spin:
                     cond.wait(timeout=0.05 if gap is None else min(gap - self.spin, 0.05))
@@ -199,9 +217,12 @@ class Scheduler:
 
 def raise_priority(level: int = 20) -> str:
     """Best effort: SCHED_FIFO for the calling thread (Linux, with rtprio rights, e.g. the audio
-    group JACK setups use), else a lower nice value, else nothing. Returns what it got."""
+    group JACK setups use), else a lower nice value, else nothing; none of it when the environment
+    has SRLIVE_NO_REALTIME set. Returns what it got."""
     import os
 
+    if os.environ.get("SRLIVE_NO_REALTIME"):  # opt out (e.g. to compare, or a kernel that misbehaves)
+        return "normal"
     tid = threading.get_native_id()
     try:
         os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(level))

@@ -51,15 +51,16 @@ def test_follower_start_aligns_bar_one_and_smooths_jitter():
     assert f.current_bar() == 2
 
 
-def test_follower_follows_a_tempo_change():
-    f = MidiClockFollower(window=48)
+@pytest.mark.parametrize("window", [48, 96])
+def test_follower_follows_a_tempo_change(window):
+    f = MidiClockFollower(window=window)
     f.feed("start", 0.0)
     t = 0.0
     for _ in range(96):
         f.feed("clock", t)
         t += 60 / 100 / 24
     assert f.tempo == pytest.approx(100, rel=1e-6)
-    for _ in range(60):  # 2.5 beats at the new tempo
+    for _ in range(12):  # half a beat at the new tempo
         f.feed("clock", t)
         t += 60 / 140 / 24
     assert f.tempo == pytest.approx(140, rel=1e-6)
@@ -91,3 +92,60 @@ def test_follower_stop_continue_and_song_position_pointer():
     f.feed("clock", 3.01)
     f.feed("clock", 3.01 + period)
     assert f.time_at(0) == pytest.approx(3.01)
+
+
+def test_follower_shrugs_off_a_stall_and_jitter():
+    """A run of pulses delivered late (a busy machine) must not tilt the tempo or the grid."""
+    rng = np.random.default_rng(5)
+    period = 60 / 180 / 24
+    ideal = np.arange(600) * period
+    times = ideal + rng.uniform(-0.05, 0.05, ideal.size) * period
+    times[300:312] += np.linspace(0.025, 0.002, 12)  # 25 ms late, catching up
+    f = MidiClockFollower()
+    f.feed("start", -0.01)
+    errs = []
+    for p in range(590):
+        f.feed("clock", times[p])
+        if p >= 312:
+            errs.append(abs(f.time_of_pulse(p + 6) - ideal[p + 6]))
+    assert max(errs) < 0.001 and f.tempo == pytest.approx(180, rel=0.002)
+
+
+@pytest.mark.parametrize("lost", [1, 3])
+def test_follower_counts_in_pulses_that_never_arrived(lost):
+    rng = np.random.default_rng(7)
+    period = 60 / 120 / 24
+    ideal = np.arange(400) * period
+    times = ideal + rng.uniform(-0.05, 0.05, ideal.size) * period
+    f = MidiClockFollower()
+    f.feed("start", -0.01)
+    keep = [i for i in range(400) if not 200 <= i < 200 + lost]
+    for i in keep[:-20]:
+        f.feed("clock", times[i])
+    assert f.renumbered == lost
+    assert f.next_pulse == keep[-20]
+    assert f.time_at(4) == pytest.approx(ideal[4 * 96], abs=0.0005)  # bar 5 where the DAW has it
+
+
+def test_follower_does_not_renumber_a_stall():
+    period = 60 / 120 / 24
+    times = np.arange(400) * period
+    times[200:215] = times[214] + np.arange(15) * 0.0001  # 14 pulses held back, then a burst
+    f = MidiClockFollower()
+    f.feed("start", -0.01)
+    for t in times:
+        f.feed("clock", t)
+    assert f.renumbered == 0 and f.next_pulse == 400
+    assert f.time_of_pulse(400) == pytest.approx(400 * period, abs=0.0005)
+
+
+def test_follower_counts_in_a_pulse_lost_right_after_start():
+    period = 60 / 120 / 24
+    ideal = np.arange(200) * period
+    f = MidiClockFollower()
+    f.feed("start", -0.01)
+    for i in range(200):
+        if i != 8:
+            f.feed("clock", ideal[i])
+    assert f.renumbered == 1 and f.next_pulse == 200
+    assert f.time_at(2) == pytest.approx(ideal[192], abs=1e-6)

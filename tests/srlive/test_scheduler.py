@@ -152,3 +152,25 @@ def test_thread_sends_and_stop_closes_with_cc123():
     assert done.wait(5)
     s.stop()
     assert (OFF, 60) in out and (OFF, 61) in out and (CC, 123) in out
+
+
+def test_retime_follows_the_clock_estimate_at_send_time():
+    """--sync: an event with a clock position goes out when the clock's latest estimate says."""
+    clock = FakeClock()
+    out, sent = [], []
+    period = {"p": 0.01}
+    s = Scheduler(lambda k, ch, a, b, src: out.append((clock.t, a)), now=clock.now, sleep=clock.sleep,
+                  retime=lambda pos: pos * period["p"], on_sent=lambda e, t: sent.append(e))
+    s.add([Event(0.96, ON, 0, 60, 90, pos=96), Event(1.92, ON, 0, 62, 90, pos=192), Event(1.5, ON, 0, 64, 90)])
+    period["p"] = 0.011  # the DAW slowed down after the bar was scheduled
+    clock.t = 0.97
+    s.dispatch_due()
+    assert out == []  # pulse 96 is now expected at 1.056
+    clock.t = 1.056
+    s.dispatch_due()
+    assert [a for _, a in out] == [60] and sent[0].time == 1.056  # lateness is against the new estimate
+    clock.t = 1.5
+    s.dispatch_due()
+    clock.t = 2.112
+    s.dispatch_due()
+    assert [a for _, a in out] == [60, 64, 62]
