@@ -215,6 +215,15 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         say("stopped")
         return 130
+    except Exception as e:  # a bug or an error from below (port library, onnxruntime): one line
+        import os
+
+        if os.environ.get("SRLIVE_TRACEBACK"):
+            raise
+        detail = " ".join(str(e).split())[:200]
+        say(f"unexpected error: {type(e).__name__}: {detail} (run again with SRLIVE_TRACEBACK=1 for the "
+            "details, and report it)")
+        return 1
 
 
 if __name__ == "__main__":

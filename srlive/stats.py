@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from array import array
 
 from srlive.render import KIND_NAMES, SWEEP, Event
 
@@ -34,11 +35,35 @@ def percentiles(values) -> dict:
     return {"count": len(v), "p50": q(0.5), "p99": q(0.99), "max": round(v[-1], 4)}
 
 
+class _Log:
+    """Events kept compact (24 bytes each: an hour of playing fits in a few MB)."""
+
+    def __init__(self):
+        self.times = array("d")  # deadline, send time, deadline, send time, ...
+        self.ints = array("q")  # (bar + 1) << 16 | kind << 12 | channel << 8 | note, ...
+        self._lock = threading.Lock()
+
+    def add(self, e: Event, t: float) -> None:
+        with self._lock:
+            self.times.extend((e.time, t))
+            self.ints.append((e.bar + 1) << 16 | e.kind << 12 | e.channel << 8 | e.a)
+
+    def __len__(self) -> int:
+        return len(self.times) // 2
+
+    def __iter__(self):
+        with self._lock:
+            times, ints = self.times[:], self.ints[:]
+        for i, v in enumerate(ints):
+            e = Event(times[2 * i], (v >> 12) & 0xF, (v >> 8) & 0xF, v & 0xFF, 0, "", (v >> 16) - 1)
+            yield e, times[2 * i + 1]
+
+
 class Stats:
     def __init__(self):
         self.bars: list[dict] = []
-        self._sent: list[tuple[Event, float]] = []
-        self._dropped: list[tuple[Event, float]] = []
+        self._sent = _Log()
+        self._dropped = _Log()
         self.origin = 0.0
         self.meta: dict = {}
         self._lock = threading.Lock()
@@ -54,25 +79,25 @@ class Stats:
 
     def sent(self, e: Event, t: float) -> None:
         if e.kind != SWEEP:
-            self._sent.append((e, t))  # list.append is atomic; rows are made at write time
+            self._sent.add(e, t)  # rows are made at write time
 
     def dropped(self, e: Event, t: float) -> None:
-        self._dropped.append((e, t))
+        self._dropped.add(e, t)
 
     @property
     def events(self) -> list[dict]:
-        return [self._row(e, t) for e, t in list(self._sent)]
+        return [self._row(e, t) for e, t in self._sent]
 
     @property
     def dropped_events(self) -> list[dict]:
-        return [self._row(e, t) for e, t in list(self._dropped)]
+        return [self._row(e, t) for e, t in self._dropped]
 
     @property
     def skipped(self) -> int:
         return sum(1 for b in self.bars if b["skipped"])
 
     def summary(self) -> dict:
-        late = [(t - e.time) * 1000 for e, t in list(self._sent)]
+        late = [(t - e.time) * 1000 for e, t in self._sent]
         with self._lock:
             inf = [b["inference_ms"] for b in self.bars if b["inference_ms"] is not None]
             return {**self.meta, "bars_played": sum(1 for b in self.bars if b["inference_ms"] is not None and not b["skipped"]),

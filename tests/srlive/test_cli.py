@@ -88,3 +88,14 @@ def test_console_script_entry_point_exit_code():
     res = subprocess.run([sys.executable, "-m", "srlive", "--tempo", "5", "--demo"], capture_output=True, text=True,
                          cwd=REPO, timeout=60)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and res.stderr.startswith("srlive: --tempo 5")
+
+
+def test_unexpected_errors_are_one_line_too(monkeypatch, capsys, tmp_path):
+    import srlive.filemode
+
+    def boom(*a, **k):
+        raise RuntimeError("the onnxruntime\nexploded")
+
+    monkeypatch.setattr(srlive.filemode, "run_file", boom)
+    code, out, err = run_main(capsys, "--demo", str(tmp_path / "x.mid"))
+    assert code == 1 and err.count("\n") == 1 and "RuntimeError: the onnxruntime exploded" in err
