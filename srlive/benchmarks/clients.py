@@ -26,8 +26,6 @@ import rtmidi
 
 _counter = itertools.count(1)
 SPIN = 0.002  # spin the last 2 ms before a deadline
-BURST_GAP = 0.0001  # rtmidi delta (and stamp gap) below this: same JACK period as the previous message
-BURST_SPAN = 0.005  # ... as long as the burst has not lasted longer than this
 
 
 def wait_until(deadline: float) -> float:
@@ -134,37 +132,74 @@ class Performer(_Client):
 
 
 class _RecorderCore(_Client):
-    """The recording client itself; runs in its own process (see Recorder), stamping arrivals."""
+    """The recording client itself; runs in its own process (see Recorder).
+
+    No Python runs inside JACK's cycle: python-rtmidi queues each message in C++ with its JACK
+    time (as a delta from the previous one), and a thread here drains the queue every 0.2 ms.
+    A Python callback in the cycle costs ~10 µs a message, so a burst of ~150 messages outlasts a
+    1.3 ms period, and the writer then refills the buffer being read: repeated and lost messages
+    were seen that way (JACK 1.9.21, async mode). Arrival times come from the JACK times: each
+    message keeps (segment, JACK time since the segment's first message, time it was drained);
+    the segment's origin is the least (drained − JACK time) seen, so stamps keep JACK's µs
+    spacing and sit within a drain's latency (tens of µs) of true arrival on perf_counter."""
 
     cls = rtmidi.MidiIn
+    QUEUE = 8192
 
     def __init__(self, client: str = "recorder", port: Optional[str] = None, target: Optional[str] = None):
-        self.events: list[tuple[float, list[int]]] = []
+        self.raw: list[tuple[int, float, float, list[int]]] = []
         self._lock = threading.Lock()
-        self._prev_raw = self._last_raw = 0.0
+        self._segment = 0
+        self._cum = 0.0
+        self._stop = threading.Event()
         super().__init__(client, port, target)
+        threading.Thread(target=self._drain, daemon=True).start()
 
-    def _setup(self) -> None:
-        self.rt.ignore_types(sysex=False, timing=False, active_sense=False)
-        self.rt.set_callback(self._on_event)
+    def reopen(self) -> None:
+        with self._lock_or_none():
+            self.rt = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=self.client_name, queue_size_limit=self.QUEUE)
+            self.rt.ignore_types(sysex=False, timing=False, active_sense=False)
+            self._segment += 1
+            self._cum = 0.0
+            if self.target is None:
+                self.rt.open_virtual_port(self.port_name)
+            else:
+                self.rt.open_port(self.rt.get_ports().index(self.target), self.port_name)
 
-    def _on_event(self, event, _data=None) -> None:
-        t = time.perf_counter()
-        data, delta = event
+    def _lock_or_none(self):
+        import contextlib
+
+        return self._lock if hasattr(self, "_lock") else contextlib.nullcontext()
+
+    def close(self) -> None:
         with self._lock:
-            # Messages JACK delivers in one period come through one by one, each after the
-            # previous callback returned (rtmidi's delta is that gap, a few µs). A DAW stamps
-            # them all with the period's time, so the first one's arrival stands for the burst.
-            raw, self._last_raw = t, t
-            if self.events and delta < BURST_GAP and raw - self._prev_raw < BURST_GAP \
-                    and t - self.events[-1][0] < BURST_SPAN:
-                t = self.events[-1][0]
-            self._prev_raw = raw
-            self.events.append((t, list(data)))
+            super().close()
 
-    def since(self, n: int) -> list[tuple[float, list[int]]]:
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                msg = self.rt.get_message() if self.rt is not None else None
+                if msg is not None:
+                    polled = time.perf_counter()
+                    data, delta = msg
+                    self._cum += delta
+                    self.raw.append((self._segment, self._cum, polled, data))
+            if msg is None:
+                time.sleep(0.0002)
+
+    def since(self, n: int) -> list:
         with self._lock:
-            return self.events[n:]
+            return self.raw[n:]
+
+
+def stamp(raw: list) -> list[tuple[float, list[int]]]:
+    """(arrival on perf_counter, bytes) from the recorder's (segment, JACK time, drained, bytes)."""
+    origin: dict[int, float] = {}
+    for seg, cum, polled, _ in raw:
+        o = polled - cum
+        if seg not in origin or o < origin[seg]:
+            origin[seg] = o
+    return [(origin[seg] + cum, data) for seg, cum, _, data in raw]
 
 
 def _serve_recorder(client: str, port: str, target: Optional[str]) -> int:
@@ -233,9 +268,8 @@ class Recorder(_Client):
         import json
 
         if self._proc.poll() is None:
-            fresh = json.loads(self._ask(f"dump {len(self._events)}"))
-            self._events.extend((t, d) for t, d in fresh)
-        return list(self._events)
+            self._events.extend(json.loads(self._ask(f"dump {len(self._events)}")))
+        return stamp(self._events)
 
     @property
     def events(self) -> list[tuple[float, list[int]]]:
