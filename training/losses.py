@@ -92,21 +92,35 @@ def pitch_class_profile(x: torch.Tensor, power: float = 2.0) -> torch.Tensor:
     return (pc + 1e-4) / (pc.sum(1, keepdim=True) + 12e-4)
 
 
-def pitch_class_loss(x_rec: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def pitch_class_loss(x_rec: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
+                     prev_share: float = 0.0) -> torch.Tensor:
     """Deviation (not in the paper): cross-entropy of the real next bar's pitch-class profile
     against the generated bar's, -sum_c p_real(c) log q_gen(c), meaned over the batch. It asks the
     answer to spend its notes in the pitch classes of the bar that really followed (its key), and
-    leaves where and how many notes to the adversarial terms, so it does not blur the bar."""
+    leaves where and how many notes to the adversarial terms, so it does not blur the bar.
+
+    With x_prev and prev_share = a > 0 the target is (1 - a) p(x^t) + a p(x^{t-1}): the pitch
+    classes of the two real bars together, a fuller picture of the key than one bar gives."""
     target = pitch_class_profile(x.detach(), power=1.0)
+    if x_prev is not None and prev_share > 0:
+        target = (1.0 - prev_share) * target + prev_share * pitch_class_profile(x_prev.detach(), power=1.0)
     return -(target * torch.log(pitch_class_profile(x_rec))).sum(1).mean()
 
 
-def density_loss(x_rec: torch.Tensor, x: torch.Tensor, power: float = 4.0) -> torch.Tensor:
+def density_loss(x_rec: torch.Tensor, x: torch.Tensor, power: float = 4.0, sharpness: float = 0.0) -> torch.Tensor:
     """Deviation (not in the paper): squared log-ratio of the generated bar's sounding mass to the
     real next bar's, (log(1 + sum x~^p) - log(1 + sum x^p))^2, meaned over the batch. It holds the
     number of notes near the music's (and away from the empty bar a GAN can collapse to) without
     saying which cells sound. The power p = 4 makes the mass count cells near note values (a real
-    note is ~0.55-0.8) far more than a faint background or a blur below the 0.5 threshold."""
-    m_gen = x_rec.pow(power).flatten(1).sum(1)
-    m_real = x.detach().pow(power).flatten(1).sum(1)
+    note is ~0.55-0.8) far more than a faint background or a blur below the 0.5 threshold.
+
+    sharpness k > 0 compares soft COUNTS of sounding cells instead: sum sigmoid(k (x~ - 0.5)) for
+    the generated bar against the number of non-zero cells of the real one — the note density
+    the 0.5 threshold will read."""
+    if sharpness > 0:
+        m_gen = torch.sigmoid(sharpness * (x_rec - 0.5)).flatten(1).sum(1)
+        m_real = (x.detach() > 0).to(x_rec.dtype).flatten(1).sum(1)
+    else:
+        m_gen = x_rec.pow(power).flatten(1).sum(1)
+        m_real = x.detach().pow(power).flatten(1).sum(1)
     return (torch.log1p(m_gen) - torch.log1p(m_real)).pow(2).mean()

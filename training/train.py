@@ -90,7 +90,9 @@ class TrainConfig:
     recon_weight: float = 0.0
     recon_pos_weight: float = 1.0  # weight of the sounding cells in the reconstruction BCE
     pitch_class_weight: float = 0.0  # + w * pitch-class profile cross-entropy (losses.pitch_class_loss)
+    pitch_class_prev_share: float = 0.0  # share of x^{t-1}'s profile in the pitch-class target
     density_weight: float = 0.0  # + w * squared log-ratio of sounding mass (losses.density_loss)
+    density_sharpness: float = 0.0  # > 0: compare soft counts of cells over 0.5 instead of mass
     # True: the adversarial term's gradient also reaches E through z (cheaper: G runs on 2 batches,
     # D on 3, not 3 and 4); False: E's gradient is exactly that of L_E (eq. 8)
     encoder_adv_grad: bool = False
@@ -123,7 +125,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "density_weight", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -132,9 +134,17 @@ class TrainConfig:
 #: The training settings each `--config` starts from (CLI flags override batch size and seed).
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     "paper": TrainConfig(config="paper"),
-    # Chosen by short trial runs on the full corpus (see the module docstring and the report):
-    "live": TrainConfig(config="live", recon_weight=1.0, kl_weight=1.0, kl_warmup_steps=2000, free_bits=0.0,
-                        prior="paper"),
+    # The shipped model. Chosen by 5-10 minute trial runs (2026-11-22, 1 CPU thread, full corpus and
+    # a small proxy of it): with a cell-wise reconstruction BCE (weights 0.1-1, pos_weight 1-20)
+    # the answers stayed empty or, once they had notes, in a random key (key fit ~0.58, context
+    # ~0). The pitch-class term alone gave key fit ~0.8 but the GAN swung between empty and crowded
+    # bars; the density term steadied the note count; with the prior at full weight E gave up the
+    # input (prior -> 0.5 nats, context -> 0) until free bits (0.1 nat per latent) let it keep
+    # ~13 nats; taking half the pitch-class target from x^{t-1} raised key fit to ~0.86-0.89 and
+    # context sensitivity to ~0.25-0.27 within 600 steps.
+    "live": TrainConfig(config="live", pitch_class_weight=30.0, pitch_class_prev_share=0.5, density_weight=5.0,
+                        free_bits=0.1, kl_warmup_steps=1000, encoder_adv_grad=True, init_output_density=0.02,
+                        val_every=250),
 }
 
 
@@ -272,8 +282,10 @@ class Trainer:
             adv = L.generator_adversarial_loss(l_rec_g, l_p)
             recon = L.reconstruction_loss(x_rec, nxt, tc.recon_pos_weight) if tc.recon_weight > 0 else torch.zeros((), device=prev.device)
             zero = torch.zeros((), device=prev.device)
-            pcl = L.pitch_class_loss(x_rec, nxt) if tc.pitch_class_weight > 0 else zero
-            dens = L.density_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt])) if tc.density_weight > 0 else zero
+            pcl = (L.pitch_class_loss(x_rec, nxt, prev, tc.pitch_class_prev_share) if tc.pitch_class_weight > 0
+                   else zero)
+            dens = (L.density_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt]), sharpness=tc.density_sharpness)
+                    if tc.density_weight > 0 else zero)
             # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
             total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
                      + tc.pitch_class_weight * pcl + tc.density_weight * dens)
@@ -308,7 +320,7 @@ class Trainer:
                 "val_loss_prior": L.prior_loss(mu, eps, self.tc.prior, 0.0),
                 "val_loss_recon": L.reconstruction_loss(x_rec, nxt, self.tc.recon_pos_weight),
                 "val_loss_pc": L.pitch_class_loss(x_rec, nxt),
-                "val_loss_density": L.density_loss(x_rec, nxt),
+                "val_loss_density": L.density_loss(x_rec, nxt, sharpness=self.tc.density_sharpness),
             }
             for k, v in vals.items():
                 sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
@@ -641,8 +653,8 @@ def run_training(
                     score = val.get("val_score", -math.inf)
                     extra["best_score"] = max(best, score)
                     save("last.pt", extra)
-                    if score > best:
-                        best = score
+                    if score > best or not (out / "best.pt").exists():
+                        best = max(best, score)
                         save("best.pt", extra)
                     _plot(csv_path, out, cfg.name)
     if bar is not None:

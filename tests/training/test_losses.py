@@ -121,3 +121,13 @@ def test_density_loss_is_zero_at_the_real_mass_and_punishes_empty_and_crowded_ba
     crowded = torch.full_like(real, 0.8)
     assert float(L.density_loss(empty, real)) > 1.0 and float(L.density_loss(crowded, real)) > 1.0
     assert float(L.density_loss(real * 0.95, real)) < float(L.density_loss(real * 0.5, real))
+
+
+def test_density_loss_with_sharpness_counts_cells_over_the_threshold():
+    real = torch.zeros(1, 1, 88, 16)
+    real[0, 0, 40, :8] = 0.7  # 8 sounding cells
+    bright = real / 0.7  # same cells at 1.0: soft count ~8
+    faint = torch.full_like(real, 0.3)  # 1408 cells just under the threshold
+    assert float(L.density_loss(bright, real, sharpness=20)) < 1e-3
+    assert float(L.density_loss(torch.zeros_like(real), real, sharpness=20)) > 4.0
+    assert float(L.density_loss(faint, real, sharpness=20)) > 1.0
