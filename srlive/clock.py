@@ -39,6 +39,7 @@ PPQN = 24
 PULSES_PER_STEP = PPQN * BEATS_PER_BAR // STEPS  # 6
 PULSES_PER_BAR = PPQN * BEATS_PER_BAR  # 96
 RECENT = 8  # pulses that, on a line of their own at another tempo, mean the tempo changed
+MAX_LOST = 24  # the most pulses (a beat) found missing at once and counted in
 
 
 def _line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
@@ -196,7 +197,7 @@ class MidiClockFollower:
     def _lost_pulses(self, p, t) -> bool:
         """Pulses that never arrived (an input that missed a cycle) shift every later index.
 
-        Seen when the last RECENT pulses all sit a whole number k (1..4) of periods late against
+        Seen when the last RECENT pulses all sit a whole number k (1..MAX_LOST) of periods late against
         the line of the pulses before them, each within a quarter period: then k pulses went
         missing, and those after the gap and every pulse to come are renumbered k on. (A stall's
         late pulses catch up, so they aren't a whole number of periods late all alike; a tempo
@@ -208,7 +209,7 @@ class MidiClockFollower:
             return False
         late = (t - (tm + (p - pm) * period)) / period
         k = round(float(np.median(late[-RECENT:])))
-        if not 1 <= k <= 4 or np.abs(late[-RECENT:] - k).max() > 0.25:
+        if not 1 <= k <= MAX_LOST or np.abs(late[-RECENT:] - k).max() > 0.25:
             return False
         first = len(late) - RECENT
         while first > 0 and abs(late[first - 1] - k) <= 0.25:

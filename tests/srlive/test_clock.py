@@ -111,7 +111,7 @@ def test_follower_shrugs_off_a_stall_and_jitter():
     assert max(errs) < 0.001 and f.tempo == pytest.approx(180, rel=0.002)
 
 
-@pytest.mark.parametrize("lost", [1, 3])
+@pytest.mark.parametrize("lost", [1, 3, 9])
 def test_follower_counts_in_pulses_that_never_arrived(lost):
     rng = np.random.default_rng(7)
     period = 60 / 120 / 24
