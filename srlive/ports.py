@@ -26,7 +26,9 @@ Choices written down here (DESIGN.md is silent on them):
 * Input. Nothing is filtered at the port: SysEx, clock and active sensing pass (``--sync`` needs
   clock); the engine filters. Bytes that are not one valid MIDI message are dropped and counted
   (``bad_messages``); an exception in the callback is counted (``callback_errors``) and kept in
-  ``last_error``, never raised into the MIDI thread.
+  ``last_error``, never raised into the MIDI thread. Under JACK no Python runs inside JACK's
+  process cycle: a thread drains python-rtmidi's queue and stamps from JACK's own times
+  (MidiInput says why).
 * Disconnection. ``poll()`` (call it about once a bar from a non-real-time thread) checks whether
   the other end is still there, reconnects a named port that came back, and returns ONE line the
   first time the state changes ("went away" / "is back"), else None. ``connected()`` returns
@@ -68,6 +70,8 @@ HINTS = {
 }
 ALSA_SEQ = "/dev/snd/seq"
 UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts as lost
+INPUT_QUEUE = 8192  # messages python-rtmidi may hold for the draining thread (JACK input)
+DRAIN_EVERY = 0.00025  # seconds between looks at the JACK input queue when it is empty
 
 # Injectable for tests: the rtmidi module, the platform, and the clock that stamps arrivals.
 _rtmidi = rtmidi
@@ -269,9 +273,11 @@ def describe_backend(backend: str) -> str:
 
 
 def _new(kind: str, backend: str, client_name: str):
-    cls = _rtmidi.MidiIn if kind == "in" else _rtmidi.MidiOut
+    api = getattr(_rtmidi, _API_NAMES[backend])
     try:
-        return cls(rtapi=getattr(_rtmidi, _API_NAMES[backend]), name=client_name)
+        if kind == "in":
+            return _rtmidi.MidiIn(rtapi=api, name=client_name, queue_size_limit=INPUT_QUEUE)
+        return _rtmidi.MidiOut(rtapi=api, name=client_name)
     except _rtmidi.RtMidiError as err:
         raise PortError(f"can't open {LABELS[backend]}: {_one_line(err)}; {HINTS[backend]}") from None
 
@@ -456,7 +462,35 @@ class _Port:
         return f"<{type(self).__name__} {how} '{self.name}' on {self.backend}>"
 
 
+class ArrivalClock:
+    """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
+    drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
+    delta). The origin is the least (drained − JACK time) seen: a message can't be drained before
+    it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
+
+    def __init__(self):
+        self.jack_time = 0.0
+        self.origin: Optional[float] = None
+
+    def __call__(self, delta: float, drained: float) -> float:
+        self.jack_time += delta
+        origin = drained - self.jack_time
+        if self.origin is None or origin < self.origin:
+            self.origin = origin
+        return self.origin + self.jack_time
+
+
 class MidiInput(_Port):
+    """An input port. ``set_callback(fn)``: fn(msg, t) for every message, t on perf_counter.
+
+    ALSA, CoreMIDI, Windows: python-rtmidi calls back from its own thread; t is taken first thing.
+    JACK: no Python runs inside JACK's process cycle. A callback there (~20 µs a message, more
+    when it waits for the GIL) can outlast the 1.3 ms period with a burst, and in JACK's default
+    asynchronous mode the sender then refills the buffer being read: repeated and lost messages.
+    So python-rtmidi queues each message in C++ with its JACK time, and a thread drains the queue
+    every 0.25 ms; t = origin + the message's JACK time, the origin being the least (drain time −
+    JACK time) seen so far: exact spacing between messages, within a drain of true arrival."""
+
     kind = "input"
 
     def __init__(self, *args, **kwargs):
@@ -466,19 +500,41 @@ class MidiInput(_Port):
         self.callback_errors = 0
         self.last_error: Optional[BaseException] = None
         self._rt.ignore_types(sysex=False, timing=False, active_sense=False)
-        self._rt.set_callback(self._on_event)
+        self._drainer: Optional[threading.Thread] = None
+        if self.backend == "jack":
+            self.arrival = ArrivalClock()
+            self._drainer = threading.Thread(target=self._drain, name="srlive-midi-in", daemon=True)
+            self._drainer.start()
+        else:
+            self._rt.set_callback(self._on_event)
 
     def set_callback(self, fn: Optional[Callable[[mido.Message, float], None]]) -> None:
-        """fn(msg, t) for every message; t = perf_counter() taken first thing on arrival."""
+        """fn(msg, t) for every message; t = perf_counter() of its arrival."""
         self._fn = fn
 
     def _on_event(self, event, _data=None) -> None:
-        t = _now()
+        self._deliver(event[0], _now())
+
+    def _drain(self) -> None:
+        while not self._closed:
+            try:
+                with self._lock:
+                    event = None if self._closed else self._rt.get_message()
+                if event is None:
+                    time.sleep(DRAIN_EVERY)
+                    continue
+                self._deliver(event[0], self.arrival(event[1], _now()))
+            except Exception as err:  # noqa: BLE001 - the input must outlive any one message
+                self.callback_errors += 1
+                self.last_error = err
+                time.sleep(DRAIN_EVERY)
+
+    def _deliver(self, data, t: float) -> None:
         fn = self._fn
         if fn is None:
             return
         try:
-            msg = mido.Message.from_bytes(event[0])
+            msg = mido.Message.from_bytes(data)
         except (ValueError, TypeError, IndexError):
             self.bad_messages += 1
             return
@@ -498,12 +554,14 @@ class MidiInput(_Port):
 
     def close(self) -> None:
         self._fn = None
-        if not self._closed:
+        if not self._closed and self._drainer is None:
             try:
                 self._rt.cancel_callback()
             except Exception:  # noqa: BLE001
                 pass
         super().close()
+        if self._drainer is not None and self._drainer is not threading.current_thread():
+            self._drainer.join(timeout=1.0)
 
 
 class MidiOutput(_Port):

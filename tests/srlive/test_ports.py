@@ -21,6 +21,7 @@ class FakeWorld:
         self.sources = list(sources)
         self.destinations = list(destinations)
         self.created = []  # (class, api, client name)
+        self.queued = []  # what a JACK input's queue holds: (bytes, delta)
 
 
 class FakeRtmidi:
@@ -55,8 +56,15 @@ class FakeRtmidi:
                 self.deleted = True
 
         class MidiIn(_Base):
+            def __init__(self, rtapi=None, name=None, queue_size_limit=1024):
+                super().__init__(rtapi, name)
+                self.queue = list(fake.world.queued)
+
             def get_ports(self):
                 return list(fake.world.sources)
+
+            def get_message(self):
+                return self.queue.pop(0) if self.queue else None
 
             def ignore_types(self, **kw):
                 self.ignored = kw
@@ -324,3 +332,42 @@ def test_virtual_port_reports_only_losing_a_peer_it_had(world, monkeypatch):
     assert "nothing is listening" in out.poll()
     assert out.poll() is None
     assert "listener again" in out.poll()
+
+
+# -- JACK input: drained from rtmidi's queue, stamped from JACK times --------------------------
+
+
+def test_arrival_clock_keeps_jack_spacing_and_the_tightest_origin():
+    clock = ports.ArrivalClock()
+    # drained late (100.0030 for a message that came at 100.0000), then promptly
+    assert clock(0.0, 100.0030) == pytest.approx(100.0030)
+    assert clock(0.5, 100.5001) == pytest.approx(100.5001)  # origin now 100.0001
+    assert clock(0.25, 100.7600) == pytest.approx(100.7501)  # a late drain doesn't move it
+    assert clock.origin == pytest.approx(100.0001)
+
+
+def test_jack_input_is_drained_by_a_thread_and_never_calls_back_inside_jack(world, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(ports, "jack_running", lambda: True)
+    monkeypatch.setattr(ports, "_find_own_port", lambda local, previous=None, before=None: f"srlive:{local}")
+    monkeypatch.setattr(ports._jack(), "midi_ports", lambda: [])
+    queued = [([0x90, 60, 100], 0.0), ([0x80, 60, 0], 0.25), ([0xF8], 0.01)]
+    got, done = [], threading.Event()
+
+    def fn(msg, t):
+        got.append((msg, t))
+        if len(got) == 3:
+            done.set()
+
+    drained = iter([10.003, 10.2501, 10.2602])  # arrivals 10.0, 10.25, 10.26, drained a bit later
+    monkeypatch.setattr(ports, "_now", lambda: next(drained))
+    port = ports.open_input("keys", backend="jack")
+    port.set_callback(fn)
+    port._rt.queue = queued  # arrive once the callback is set
+    assert done.wait(5)
+    port.close()
+    assert port._rt.callback is None  # no rtmidi callback: nothing runs in JACK's thread
+    assert [m.type for m, _ in got] == ["note_on", "note_off", "clock"]
+    # the first is stamped when drained; once a prompt drain bounds the origin, JACK's spacing holds
+    assert [t for _, t in got] == pytest.approx([10.003, 10.2501, 10.2601])
