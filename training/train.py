@@ -14,22 +14,30 @@ parameter group each, built from module.parameters() — so E IS updated (the au
 code missed E's variables when it split the optimisers by name; tests/training/test_train.py
 proves E's weights change). To keep the adversarial term out of E's gradient (eq. 8 has none),
 G is run on [z, z.detach(), z_p] in one batch: the adversarial loss reads G(z.detach()), L_l and
-the reconstruction read G(z).
+the reconstruction read G(z). (encoder_adv_grad=True, used by `live` for speed, skips the split.)
 
-Deviations from the paper (TrainConfig fields; `TRAIN_PRESETS["paper"]` keeps all of them off, so
-`--config paper` trains exactly eqs. 5-10 with the paper's optimiser settings):
+Deviations from the paper (TrainConfig fields; `TRAIN_PRESETS["paper"]` keeps every one of them
+off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser settings). The shipped
+`live` preset uses those marked *; its list is also saved in every checkpoint ("deviations"):
 
-- recon_weight: + w * BCE(x~^t, x^t), summed over cells — a direct "answer the bar you heard"
-  term that makes E carry the key and register of x^{t-1} into z. Added to L_E and L_G.
-- kl_weight / kl_warmup_steps / free_bits: scale L_prior (ramping up linearly from 0 over the
-  warm-up), and let each latent dimension keep `free_bits` nats, so the prior cannot squeeze z
-  down to "ignore the input" early in a short CPU run.
-- prior = "exact": the exact KL for a log-SCALE eps (the paper's formula treats eps as a log-
-  variance; see losses.prior_loss).
-- feature_weight / adv_weight: weights of L_l and the adversarial term.
-
-The shipped `live` preset's choices are in TRAIN_PRESETS below and are saved in every checkpoint
-("train_config", "deviations").
+* pitch_class_weight (50) / pitch_class_prev_share (0.5): + w * cross-entropy between the pitch-
+  class profile of the real bars (half x^t, half x^{t-1}) and that of x~^t (losses.pitch_class_loss).
+  This is what made E carry the key of what it heard into z and G answer in it, in trials. (Our
+  guess at why eqs. 5-10 alone did not: D's strided-convolution features see pitch only coarsely,
+  so L_l hardly asks for the right pitch classes.)
+* density_weight (10): + w * squared log-ratio of the sounding mass (cell value^4) of x~^t and of
+  x~_p against x^t's (losses.density_loss): keeps the note count near the music's and away from
+  the empty bar the GAN tends to collapse to. (density_sharpness > 0: soft counts; not used.)
+* free_bits (0.1) / kl_warmup_steps (1000): each latent dimension keeps 0.1 nat for free and the
+  prior's weight ramps from 0 to kl_weight (1) over the first 1000 steps, so E does not give up
+  the input when the prior reaches full weight.
+* encoder_adv_grad (True): the adversarial term's gradient also reaches E through z (saves a
+  third of G's and a quarter of D's work per E/G update; the paper's E sees only L_E).
+* init_output_density (0.02): G's last bias starts so every cell reads 0.02 rather than 0.5.
+- recon_weight / recon_pos_weight: + w * (pos-weighted) BCE(x~^t, x^t). Off: in trials it drowned
+  the conditioning (answers in a random key).
+- prior = "exact": the exact KL for a log-SCALE eps (see losses.prior_loss). Off ("paper").
+- init_log_scale, feature_weight, adv_weight: other knobs, left at the paper's values.
 
 Validation (every --val-every steps, rank 0): the losses on a fixed set of validation batches,
 and a quick listening check on ~200 validation answers (`listening_check`): key fit (share of the
@@ -632,8 +640,12 @@ def run_training(
         if bar is not None:
             bar.update(1)
             if trainer.step % 10 == 0:
-                bar.set_postfix(D=f"{last['loss_d']:.3f}", adv=f"{last['loss_adv']:.3f}", Ll=f"{last['loss_feat']:.3g}",
-                                prior=f"{last['loss_prior']:.3g}", rec=f"{last['loss_recon']:.3g}", refresh=False)
+                post = dict(D=f"{last['loss_d']:.3f}", adv=f"{last['loss_adv']:.3f}", Ll=f"{last['loss_feat']:.3g}",
+                            prior=f"{last['loss_prior']:.3g}")
+                for key, name in (("loss_recon", "rec"), ("loss_pc", "pc"), ("loss_density", "dens")):
+                    if last.get(key):
+                        post[name] = f"{last[key]:.3g}"
+                bar.set_postfix(post, refresh=False)
         is_val = tc.val_every > 0 and trainer.step % tc.val_every == 0
         if trainer.step % tc.log_every == 0 or is_val:
             bps = window["n"] * tc.batch_size * dist.world_size / max(window["t"], 1e-9)

@@ -185,3 +185,22 @@ def test_listening_check_scores_a_copying_model_and_a_deaf_one():
     assert v["empty"] == v["real_empty"] == 0.0
     assert v["density"] == pytest.approx(v["real_density"], rel=0.3)
     assert T.listening_score(v) > T.listening_score({**v, "context": 0.0})
+
+
+def test_pictures_are_written(tmp_path):
+    from training.plots import loss_curves_png, piano_roll_png, read_log
+
+    log = tmp_path / "log.csv"
+    with open(log, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(T.LOG_COLUMNS)
+        for step in (1, 2, 3):
+            row = {"step": step, "loss_d": 1.0 / step, "loss_feat": 2.0, "val_key_fit": 0.9 if step == 3 else None}
+            w.writerow(["" if row.get(c) is None else row[c] for c in T.LOG_COLUMNS])
+    cols = read_log(log)
+    assert list(cols["step"]) == [1, 2, 3] and np.isnan(cols["val_key_fit"][0])
+    png = loss_curves_png(log, tmp_path / "curves.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    rolls = corpus().rolls(np.arange(4))
+    out = piano_roll_png(rolls, tmp_path / "sub" / "roll.png", title="four bars")
+    assert out.read_bytes()[:4] == b"\x89PNG"
