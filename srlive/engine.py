@@ -369,6 +369,11 @@ class Engine:
         else:
             while not self.clock.ready and not self.stop_event.is_set():
                 self.stop_event.wait(0.02)
+            if s.metronome and self.clock.ready:  # the beats of bar 1 still to come
+                soon = self.now() + 0.002
+                clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0)
+                pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
+                self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])
         return 0
 
     def _sync_begin(self) -> int | None:

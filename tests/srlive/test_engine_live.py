@@ -110,3 +110,17 @@ def test_sync_stop_closes_every_note_and_song_position_realigns():
     later = [e for e in stats.events if e["kind"] == "note_on" and e["bar"] >= 5]
     assert later and min(e["bar"] for e in later) in (5, 6)  # bars counted from the SPP
     assert not sounding_after(out.sent)
+
+
+def test_metronome_clicks_the_rest_of_bar_one_after_the_first_note():
+    eng, out, stats, th = start_engine(Settings(mode="accompany", tempo=300, bars=2, metronome=True))
+    t0 = time.perf_counter() + 0.05
+    sleep_until(t0)
+    eng.on_message(mido.Message("note_on", note=60, velocity=90), t0)
+    eng.on_message(mido.Message("note_off", note=60), t0 + 0.01)
+    th.join(10)
+    clicks = [e for e in stats.events if e["kind"] == "note_on" and e["channel"] == 10]
+    step = 60 / 300 / 4
+    # beats 2-4 of bar 1 (its downbeat was the performer's note) and all of bar 2
+    assert [round(e["deadline"] / step) for e in clicks] == [4, 8, 12, 16, 20, 24, 28]
+    assert stats.dropped_events == []
