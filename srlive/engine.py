@@ -80,15 +80,25 @@ def apply_control(settings: Settings, target: str, value: int) -> str | None:
 
 
 class CaptureBuffer:
-    """Note messages stamped on arrival, waiting for their window to close (thread-safe)."""
+    """Note messages stamped on arrival, waiting for their window to close (thread-safe).
 
-    def __init__(self):
+    A flood (a stuck controller, a feedback loop) is cut off at ``max_items`` waiting messages —
+    far more than anyone plays in a bar — so quantising a window stays within its budget; the
+    rest are counted in ``overflow`` and ignored."""
+
+    def __init__(self, max_items: int = 2048):
         self._items: list[NoteMsg] = []
         self._lock = threading.Lock()
+        self.max_items = max_items
+        self.overflow = 0
 
-    def append(self, m: NoteMsg) -> None:
+    def append(self, m: NoteMsg) -> bool:
         with self._lock:
+            if len(self._items) >= self.max_items:
+                self.overflow += 1
+                return False
             self._items.append(m)
+            return True
 
     def drain(self, until: float) -> list[NoteMsg]:
         with self._lock:
@@ -238,7 +248,9 @@ class Engine:
             with self._lock:
                 if not self.clock.ready:
                     self.start_clock(t)  # the performer's first note is bar 1's downbeat
-        self.capture.append(NoteMsg(t, msg.note, vel, msg.channel))
+        if not self.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
+            self.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
+            return
         if self.recorder is not None:
             self.recorder.add("performer", t, data)
         if s.thru:

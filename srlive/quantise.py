@@ -45,6 +45,10 @@ class _Open:
     carried: bool = False  # held from an earlier window
 
 
+def _time(m) -> float:
+    return m[0]
+
+
 def nearest_step(time: float, bar_start: float, step: float) -> int:
     """The step index nearest to ``time`` (round half up, so −0.5 → 0 and 15.5 → 16)."""
     return int(math.floor((time - bar_start) / step + 0.5))
@@ -77,23 +81,25 @@ class Quantiser:
         """
         lo = bar_start - step / 2
         hi = bar_start + (R.STEPS - 0.5) * step
+        last = R.STEPS - 1
         notes: list[R.Note] = []
         onset_vels: list[int] = []
         # notes held from earlier windows sound from step 0
         open_ = {key: [_Open(0, o.velocity, o.bars, True) for o in os_] for key, os_ in self.held.items()}
-        for m in sorted(messages, key=lambda m: m.time):
-            if not (lo <= m.time < hi):
+        for t, pitch, velocity, channel in sorted(messages, key=_time):
+            if not lo <= t < hi:
                 continue
-            key = (int(m.channel), int(m.pitch))
-            k = min(max(nearest_step(m.time, bar_start, step), 0), R.STEPS - 1)
-            if m.velocity > 0:
-                open_.setdefault(key, []).append(_Open(k, int(m.velocity)))
-                onset_vels.append(int(m.velocity))
+            key = (channel, pitch)
+            k = int(math.floor((t - bar_start) / step + 0.5))  # nearest_step, inlined: floods are long
+            k = 0 if k < 0 else (last if k > last else k)
+            if velocity > 0:
+                open_.setdefault(key, []).append(_Open(k, velocity))
+                onset_vels.append(velocity)
                 continue
-            for o in open_.pop(key, []):
+            for o in open_.pop(key, ()):
                 if o.carried and k == 0:
                     continue  # released within half a step of the bar line: it ended there
-                notes.append(R.Note(key[1], o.start, max(k, o.start + 1), o.velocity))
+                notes.append(R.Note(pitch, o.start, max(k, o.start + 1), o.velocity))
         # whatever is still open sounds to the end of this bar and carries into the next
         self.held = {}
         for key, os_ in open_.items():
@@ -101,7 +107,9 @@ class Quantiser:
                 notes.append(R.Note(key[1], o.start, R.STEPS, o.velocity))
             kept = [o for o in os_ if o.bars + 1 <= self.max_hold_bars]
             if kept:
-                self.held[key] = [_Open(0, o.velocity, o.bars + 1, True) for o in kept]
+                # all of them sound from step 0 of the next bar: one held note, the loudest, the
+                # oldest (a flood of note-ons never turned off can't pile up across bars)
+                self.held[key] = [_Open(0, max(o.velocity for o in kept), max(o.bars for o in kept) + 1, True)]
         notes.sort(key=lambda n: (n.start, n.pitch))
         mean_vel = float(np.mean(onset_vels)) if onset_vels else None
         return CapturedBar(R.notes_to_roll(notes), notes, len(onset_vels), mean_vel)
