@@ -161,7 +161,7 @@ def test_live_loop_solo_plays_bars_then_stops_cleanly_with_every_note_closed():
     """The real loop and scheduler thread at 300 BPM for 3 bars (~2.7 s of wall time)."""
     out = FakeOutput()
     stats = Stats()
-    eng = Engine(FakeRuntime(), Settings(mode="solo", tempo=300, bars=3, seed=3), output=out, stats=stats,
+    eng = Engine(FakeRuntime(), Settings(mode="solo", tempo=300, bars=3, seed=3, max_late=1.0), output=out, stats=stats,
                  log=lambda m: None)
     t = threading.Thread(target=eng.run)
     t.start()
@@ -185,11 +185,9 @@ def test_a_flood_is_cut_off_and_the_bar_still_quantises():
     clock = FakeClock(0.0)
     eng = Engine(FakeRuntime(), Settings(tempo=180), now=clock.now, sleep=clock.sleep, log=logs.append)
     eng.start_clock(0.0)
-    step = eng.clock.step
     for i in range(5000):
         eng.on_message(mido.Message("note_on", note=21 + i % 88, velocity=1 + i % 127), i * 1e-4)
     assert eng.capture.overflow == 5000 - 2048 and len(logs) == 1 and "flood" in logs[0]
     clock.t = eng.clock.time_at(0, 15.5)
     events = eng.close_window(0, eng.capture.drain(clock.t))
     assert events and eng.skipped == 0
-    assert step > 0
