@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import sys
 import threading
 import time
 from typing import Callable
@@ -222,6 +223,8 @@ def raise_priority(level: int = 20) -> str:
     import os
 
     if os.environ.get("SRLIVE_NO_REALTIME"):  # opt out (e.g. to compare, or a kernel that misbehaves)
+        return "normal"
+    if not sys.platform.startswith("linux"):  # thread ids are not pids elsewhere: leave it to the OS
         return "normal"
     tid = threading.get_native_id()
     try:
