@@ -343,10 +343,13 @@ class Engine:
         return events
 
     def first_bar(self, bar: int = 0) -> list[Event]:
-        """Bar ``bar`` before any window closed (solo starts at once; count-in clicks)."""
+        """Bar ``bar`` before any window closed (solo starts at once, or goes on after the DAW's
+        Continue from its own last bar; count-in clicks)."""
         s = self.settings
         events: list[Event] = []
         source = self.mode.start()
+        if source is not None and self.last_own is not None:
+            source = self.last_own
         if source is not None and not self.muted:
             events = self.generate(bar, source)
         if s.metronome:
