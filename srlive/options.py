@@ -262,7 +262,8 @@ def build_parser():
         elif o.flag:
             p.add_argument(flag, action="store_true", help=o.help)
         else:
-            p.add_argument(flag, metavar=o.metavar, help=o.help)
+            metavar = o.metavar or ("|".join(o.choices) if o.choices else None)
+            p.add_argument(flag, metavar=metavar, help=o.help)
     return p
 
 
