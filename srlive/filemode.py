@@ -27,7 +27,7 @@ import numpy as np
 
 from srlive import roll as R
 from srlive.clock import bar_seconds
-from srlive.engine import CaptureBuffer, Engine, Settings
+from srlive.engine import Engine, Settings
 from srlive.errors import UserError
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.recorder import Recorder, check_writable
@@ -151,10 +151,16 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     clock = engine.clock
     for t, data in take.raw:
         recorder.add("performer", t, data)
-    capture = CaptureBuffer()
-    for m in take.notes:
-        if settings.in_channel is None or m.channel == settings.in_channel:
-            capture.append(m)
+    notes = sorted((m for m in take.notes if settings.in_channel is None or m.channel == settings.in_channel),
+                   key=lambda m: m.time)
+    next_note = 0
+
+    def drain(until: float) -> list[NoteMsg]:
+        nonlocal next_note
+        first = next_note
+        while next_note < len(notes) and notes[next_note].time < until:
+            next_note += 1
+        return notes[first:next_note]
     take_bars = max(1, math.ceil(take.end / clock.bar_len - 1e-9))
     total = settings.bars
     sched = engine.scheduler
@@ -173,7 +179,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
             bar + 1 >= take_bars + 1 and not (engine.mode.busy and bar + 1 < take_bars + MAX_EXTRA_BARS))
         close = clock.time_at(bar, R.STEPS - 0.5)
         play_until(close)
-        sched.add(engine.close_window(bar, capture.drain(close), generate=not done))
+        sched.add(engine.close_window(bar, drain(close), generate=not done))
         bar += 1
         if done:
             break

@@ -123,3 +123,11 @@ def test_seed_roll_is_the_last_bar_with_notes(tmp_path):
     take = write_take(tmp_path / "s.mid", [[(60, 0, 4)], [(67, 4, 8)], []])
     r = seed_roll(take)
     assert R.roll_to_notes(r, 0.1) == [R.Note(67, 4, 8, 90)]
+
+
+def test_a_long_take_is_answered_whole(tmp_path):
+    """More notes than the live input's flood limit: file mode reads them all."""
+    bars = [[(60 + (k % 12), k, k + 1) for k in range(16)] for _ in range(160)]  # 2560 notes
+    take = write_take(tmp_path / "long.mid", bars, tempo=200)
+    res = run_file(take, tmp_path / "a.mid", FakeRuntime(), Settings())
+    assert res.performer_notes == 2560 and res.answered == 160 and res.bars == 161
