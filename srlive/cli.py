@@ -121,6 +121,9 @@ def run_live(cfg: dict) -> int:
     try:
         if in_name is not None:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
+            ignore = getattr(inp, "ignore", None)
+            if ignore is not None:  # what the engine ignores anyway, dropped unparsed (floods)
+                ignore("pitchwheel", "aftertouch", "polytouch", "program_change", "active_sensing", "sysex")
         status = StatusLine()
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
                         status=status, seed_roll=seed, realtime=True)

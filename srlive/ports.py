@@ -462,6 +462,15 @@ class _Port:
         return f"<{type(self).__name__} {how} '{self.name}' on {self.backend}>"
 
 
+# Status byte (channel bits cleared) of each mido message type, for MidiInput.ignore().
+_STATUS_OF = {
+    "note_off": 0x80, "note_on": 0x90, "polytouch": 0xA0, "control_change": 0xB0, "program_change": 0xC0,
+    "aftertouch": 0xD0, "pitchwheel": 0xE0, "sysex": 0xF0, "quarter_frame": 0xF1, "songpos": 0xF2,
+    "song_select": 0xF3, "tune_request": 0xF6, "clock": 0xF8, "start": 0xFA, "continue": 0xFB, "stop": 0xFC,
+    "active_sensing": 0xFE, "reset": 0xFF,
+}
+
+
 class ArrivalClock:
     """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
     drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
@@ -499,6 +508,7 @@ class MidiInput(_Port):
         self.bad_messages = 0
         self.callback_errors = 0
         self.last_error: Optional[BaseException] = None
+        self._dropped_status: frozenset[int] = frozenset()
         self._rt.ignore_types(sysex=False, timing=False, active_sense=False)
         self._drainer: Optional[threading.Thread] = None
         if self.backend == "jack":
@@ -511,6 +521,14 @@ class MidiInput(_Port):
     def set_callback(self, fn: Optional[Callable[[mido.Message, float], None]]) -> None:
         """fn(msg, t) for every message; t = perf_counter() of its arrival."""
         self._fn = fn
+
+    def ignore(self, *types: str) -> None:
+        """Drop these mido message types ("pitchwheel", "aftertouch", "active_sensing", ...) by
+        their status byte before anything is parsed: a flood of them then costs next to nothing."""
+        unknown = [t for t in types if t not in _STATUS_OF]
+        if unknown:
+            raise ValueError(f"unknown message types {unknown}; known: {sorted(_STATUS_OF)}")
+        self._dropped_status = frozenset(self._dropped_status | {_STATUS_OF[t] for t in types})
 
     def _on_event(self, event, _data=None) -> None:
         self._deliver(event[0], _now())
@@ -531,7 +549,13 @@ class MidiInput(_Port):
 
     def _deliver(self, data, t: float) -> None:
         fn = self._fn
-        if fn is None:
+        if fn is None or not data:
+            return
+        status = data[0]
+        if status < 0x80:  # data bytes without a status byte (a broken running status)
+            self.bad_messages += 1
+            return
+        if (status if status >= 0xF0 else status & 0xF0) in self._dropped_status:
             return
         try:
             msg = mido.Message.from_bytes(data)

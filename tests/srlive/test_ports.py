@@ -371,3 +371,17 @@ def test_jack_input_is_drained_by_a_thread_and_never_calls_back_inside_jack(worl
     assert [m.type for m, _ in got] == ["note_on", "note_off", "clock"]
     # the first is stamped when drained; once a prompt drain bounds the origin, JACK's spacing holds
     assert [t for _, t in got] == pytest.approx([10.003, 10.2501, 10.2601])
+
+
+def test_ignored_types_are_dropped_by_status_before_parsing(world):
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.type))
+    port.ignore("pitchwheel", "aftertouch", "polytouch", "active_sensing", "sysex")
+    for data in ([0xE3, 0, 64], [0xD0, 5], [0xA1, 60, 5], [0xFE], [0xF0, 1, 0xF7], [0x90, 60, 9], [0xF8],
+                 [60, 100]):
+        port._rt.callback((data, 0.0), None)
+    assert got == ["note_on", "clock"]
+    assert port.bad_messages == 1  # the bare running-status pair
+    with pytest.raises(ValueError, match="pitchbend"):
+        port.ignore("pitchbend")
