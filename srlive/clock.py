@@ -167,10 +167,15 @@ class MidiClockFollower:
             return
         p = np.fromiter((q for q, _ in self.pulses), float, n)
         t = np.fromiter((u for _, u in self.pulses), float, n)
-        if self._lost_pulses(p, t):
+        # the newest pulse near the line so far (the common case): no lost pulses, no tempo change
+        unusual = True
+        if self._fit is not None and n >= 2 * RECENT:
+            pm, tm, period = self._fit
+            unusual = abs(t[-1] - (tm + (p[-1] - pm) * period)) > 0.15 * period
+        if unusual and self._lost_pulses(p, t):
             return self._refit()
         pm, tm, period = _trimmed_line(p, t)
-        if n >= 2 * RECENT:
+        if unusual and n >= 2 * RECENT:
             # a tempo change: the last RECENT pulses lie on a line of their own, of another tempo
             # (3 % or more apart, which jitter of ±5 % a pulse can't fake over 8 pulses). Keep only
             # them.
