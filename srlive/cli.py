@@ -71,7 +71,9 @@ def seed_roll_of(cfg: dict):
 
 
 # --- file mode -----------------------------------------------------------------------------------
-def run_file_mode(cfg: dict, take, out) -> int:
+def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
+    """Answer a take offline. Its tempo is the file's unless --tempo was given on the command line
+    (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it)."""
     from srlive.filemode import run_file
     from srlive.recorder import check_writable
 
@@ -81,7 +83,7 @@ def run_file_mode(cfg: dict, take, out) -> int:
     runtime = load_model(cfg)
     t0 = time.perf_counter()
     res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
-                   tempo_given=cfg["tempo"] is not None)
+                   tempo_given=tempo_given)
     if stats is not None:
         stats.meta["tempo"] = res.tempo
         stats.write(cfg["stats"])
@@ -201,11 +203,11 @@ def run(argv=None) -> int:
     if "demo" in given:
         from srlive.filemode import example_take
 
-        return run_file_mode(cfg, example_take(), given["demo"])
+        return run_file_mode(cfg, example_take(), given["demo"], "tempo" in given)
     from srlive.filemode import looks_like_midi_file
 
     if cfg["in"] is not None and looks_like_midi_file(cfg["in"]):
-        return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid")
+        return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid", "tempo" in given)
     return run_live(cfg)
 
 

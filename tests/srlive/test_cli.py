@@ -53,7 +53,9 @@ def test_file_mode_with_preset_and_stats(tmp_path, capsys):
     code, stdout, err = run_main(capsys, "--in", str(take), "--out", str(out), "--preset", "sparse",
                                  "--stats", str(stats), "--bars", "4")
     assert code == 0, err
-    assert "4 bars" in stdout and out.exists() and stats.exists()
+    assert "4 bars at 110 BPM" in stdout and out.exists() and stats.exists()  # the take's tempo, not sparse's 90
+    code, stdout, err = run_main(capsys, "--in", str(take), "--out", str(out), "--tempo", "95", "--bars", "2")
+    assert code == 0 and "2 bars at 95 BPM" in stdout
 
 
 @pytest.mark.parametrize("argv, words", [
