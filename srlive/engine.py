@@ -409,6 +409,7 @@ class Engine:
                 if self.settings.mode == "solo":
                     self.scheduler.add(self.first_bar(bar))
                 return bar
+            self.capture.drain(self.now() - 1.0)  # what is played while the DAW is stopped is let go
             self.stop_event.wait(0.005)
         return None
 
