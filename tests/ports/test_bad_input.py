@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+import mido
 import pytest
 from live_helpers import DENSE, TEMPO, Outcome
 
@@ -44,3 +45,10 @@ def test_a_flood_of_every_kind_of_message_is_survived(tmp_path):
     assert out.answered_bars() == set(range(1, bars)), out.stats["bars"]
     assert out.bars_played() <= set(range(1, bars))
     assert origin > 0
+    # what srlive took from the flood (its take's performer track): channel 1 notes only — other
+    # channels filtered, bend, aftertouch, active sensing, SysEx and the bare data bytes ignored
+    performer = next(tr for tr in mido.MidiFile(take).tracks if tr.name == "performer")
+    kinds = {(m.type, getattr(m, "channel", None)) for m in performer if not m.is_meta}
+    assert kinds <= {("note_on", 0), ("note_off", 0)}, kinds
+    played = {m.note for m in performer if m.type == "note_on" and m.velocity}
+    assert {60, 62, 71} <= played and played <= {5, 60, 62, 64, 67, 71, 72, 120}
