@@ -68,3 +68,12 @@ def test_checkpoint_round_trip(tmp_path):
     assert m2.config == LIVE
     for (k, v), (k2, v2) in zip(m.state_dict().items(), m2.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
+
+
+def test_log_scale_is_capped_when_sampling_z():
+    from training.model import LOG_SCALE_MAX, sample_z
+
+    mu = torch.zeros(1, 4)
+    noise = torch.ones(1, 4)
+    z = sample_z(mu, torch.tensor([[-1.0, 0.0, LOG_SCALE_MAX, 6.0]]), noise, 1.0)
+    torch.testing.assert_close(z, torch.exp(torch.tensor([[-1.0, 0.0, LOG_SCALE_MAX, LOG_SCALE_MAX]])))
