@@ -62,7 +62,8 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.proj(z).view(z.shape[0], *self.proj_shape)
-        return (torch.tanh(self.body(x)) + 1.0) * 0.5
+        # clamped: onnxruntime's fast tanh can return -1 - 6e-8, and the contract is [0, 1]
+        return torch.clamp((torch.tanh(self.body(x)) + 1.0) * 0.5, 0.0, 1.0)
 
 
 class Discriminator(nn.Module):
