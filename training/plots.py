@@ -16,6 +16,8 @@ LOSS_PANELS = (
     ("feature matching L_l", (("loss_feat", "train L_l"), ("val_loss_feat", "val L_l"))),
     ("prior L_prior", (("loss_prior", "train L_prior"), ("val_loss_prior", "val L_prior"))),
     ("reconstruction (BCE)", (("loss_recon", "train recon"), ("val_loss_recon", "val recon"))),
+    ("pitch-class profile", (("loss_pc", "train"), ("val_loss_pc", "val"))),
+    ("density (log mass ratio squared)", (("loss_density", "train"), ("val_loss_density", "val"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),
                                 ("val_empty", "empty bars"), ("val_real_empty", "empty bars, real"))),
 )
@@ -54,8 +56,13 @@ def loss_curves_png(csv_path, png_path, title: str = "training") -> Path:
     plt = _mpl()
     cols = read_log(csv_path)
     step = cols.get("step", np.zeros(0))
-    panels = [(name, [(c, lab) for c, lab in series if c in cols and np.isfinite(cols[c]).any()])
-              for name, series in LOSS_PANELS]
+    def drawn(c):  # a column with values, not all zero (a switched-off loss term)
+        y = cols.get(c)
+        if y is None or not np.isfinite(y).any():
+            return False
+        return not c.startswith(("loss_", "val_loss_")) or np.nanmax(np.abs(y)) > 0
+
+    panels = [(name, [(c, lab) for c, lab in series if drawn(c)]) for name, series in LOSS_PANELS]
     panels = [p for p in panels if p[1]]
     n = max(1, len(panels))
     ncol = 2 if n > 1 else 1
