@@ -101,6 +101,7 @@ class TrainConfig:
     pitch_class_prev_share: float = 0.0  # share of x^{t-1}'s profile in the pitch-class target
     density_weight: float = 0.0  # + w * squared log-ratio of sounding mass (losses.density_loss)
     density_sharpness: float = 0.0  # > 0: compare soft counts of cells over 0.5 instead of mass
+    structure_weight: float = 0.0  # + w * note length / distinct pitches / spread (losses.structure_loss)
     # True: the adversarial term's gradient also reaches E through z (cheaper: G runs on 2 batches,
     # D on 3, not 3 and 4); False: E's gradient is exactly that of L_E (eq. 8)
     encoder_adv_grad: bool = False
@@ -133,7 +134,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -296,14 +297,17 @@ class Trainer:
                    else zero)
             dens = (L.density_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt]), sharpness=tc.density_sharpness)
                     if tc.density_weight > 0 else zero)
+            struct = (L.structure_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt]))
+                      if tc.structure_weight > 0 else zero)
             # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
             total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
-                     + tc.pitch_class_weight * pcl + tc.density_weight * dens)
+                     + tc.pitch_class_weight * pcl + tc.density_weight * dens + tc.structure_weight * struct)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
             self.opt_eg.step()
-        prior, feat, adv, recon, pcl, dens = (float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens))
+        prior, feat, adv, recon, pcl, dens, struct = (float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct))
         out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon, loss_pc=pcl, loss_density=dens,
+                   loss_struct=struct,
                    loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
         self.step += 1
         return out
@@ -331,6 +335,7 @@ class Trainer:
                 "val_loss_recon": L.reconstruction_loss(x_rec, nxt, self.tc.recon_pos_weight),
                 "val_loss_pc": L.pitch_class_loss(x_rec, nxt),
                 "val_loss_density": L.density_loss(x_rec, nxt, sharpness=self.tc.density_sharpness),
+                "val_loss_struct": L.structure_loss(x_rec, nxt),
             }
             for k, v in vals.items():
                 sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
@@ -417,6 +422,10 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
         "real_empty": float(np.mean(real_next.reshape(len(ans), -1).max(1) < REAL_THRESHOLD)),
         "density": float(np.mean((ans >= threshold).sum((1, 2)))),
         "real_density": float(np.mean((real_next >= REAL_THRESHOLD).sum((1, 2)))),
+        "note_len": _mean_note_length(ans, threshold),
+        "real_note_len": _mean_note_length(real_next, REAL_THRESHOLD),
+        "pitches": float(np.mean((ans >= threshold).any(2).sum(1))),
+        "real_pitches": float(np.mean((real_next >= REAL_THRESHOLD).any(2).sum(1))),
     }
     if have_other:
         ans_o = answer(other_prev)
@@ -428,12 +437,27 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
     return out
 
 
+def _mean_note_length(bars: np.ndarray, threshold: float) -> float:
+    """Sounding cells per note (a note = a run of cells >= threshold in one row), over all bars."""
+    on = np.asarray(bars) >= threshold
+    cells = int(on.sum())
+    onsets = int((on[..., :1]).sum() + (on[..., 1:] & ~on[..., :-1]).sum())
+    return cells / onsets if onsets else float("nan")
+
+
 def listening_score(v: dict) -> float:
     """One number to keep best.pt by: key fit + context sensitivity, minus the miss in empty-bar
-    rate and half the log-ratio miss in note density (higher is better; NaN -> -inf)."""
+    rate and half the log-ratio misses in note density, and (when measured) in note length and
+    distinct pitches per bar (higher is better; NaN -> -inf)."""
+
+    def miss(a: str, b: str) -> float:
+        return abs(math.log(max(v[a], 1e-3) / max(v[b], 1e-3)))
+
     try:
-        s = (v["key_fit"] + v["context"] - abs(v["empty"] - v["real_empty"])
-             - 0.5 * abs(math.log(max(v["density"], 1e-3) / max(v["real_density"], 1e-3))))
+        s = v["key_fit"] + v["context"] - abs(v["empty"] - v["real_empty"]) - 0.5 * miss("density", "real_density")
+        for a, b in (("note_len", "real_note_len"), ("pitches", "real_pitches")):
+            if a in v and b in v:
+                s -= 0.5 * miss(a, b)
     except (KeyError, TypeError, ValueError):
         return -math.inf
     return s if math.isfinite(s) else -math.inf
@@ -443,10 +467,10 @@ def listening_score(v: dict) -> float:
 
 
 LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "loss_g", "loss_prior", "loss_feat",
-               "loss_adv", "loss_recon", "loss_pc", "loss_density", "d_real", "d_fake", "kl_weight",
-               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density",
+               "loss_adv", "loss_recon", "loss_pc", "loss_density", "loss_struct", "d_real", "d_fake", "kl_weight",
+               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density", "val_loss_struct",
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
-               "val_real_density", "val_score"]
+               "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score"]
 
 
 @dataclass
@@ -703,7 +727,9 @@ def _val_line(step: int, bps: float, v: dict) -> str:
     return (f"step {step}: {bps:.0f} bars/s | val L_D {f('val_loss_d')} L_l {f('val_loss_feat')} "
             f"prior {f('val_loss_prior')} recon {f('val_loss_recon')} pc {f('val_loss_pc')} | key fit {f('val_key_fit')} "
             f"context {f('val_context')} empty {f('val_empty')} (real {f('val_real_empty')}) "
-            f"density {f('val_density')} (real {f('val_real_density')}) score {f('val_score')}")
+            f"density {f('val_density')} (real {f('val_real_density')}) note len {f('val_note_len')} "
+            f"(real {f('val_real_note_len')}) pitches {f('val_pitches')} (real {f('val_real_pitches')}) "
+            f"score {f('val_score')}")
 
 
 def _plot(csv_path: Path, out: Path, name: str) -> None:
@@ -763,7 +789,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, help="validate (and checkpoint) every N steps (default 500)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one training setting of the preset, e.g. --set structure_weight=20 (repeatable)")
     return p
+
+
+def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
+    """--set KEY=VALUE on a TrainConfig: the value is parsed as the field's type."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields or key in ("config",):
+            raise UserError(f"--set {item!r}: give KEY=VALUE with KEY one of {', '.join(sorted(set(fields) - {'config'}))}")
+        current = getattr(tc, key)
+        try:
+            if isinstance(current, bool):
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                value = raw.lower() in ("true", "1")
+            elif isinstance(current, int):
+                value = int(raw)
+            elif isinstance(current, float) or current is None:
+                value = None if raw.lower() == "none" else float(raw)
+            else:
+                value = type(current)(raw)
+        except ValueError:
+            raise UserError(f"--set {key}={raw}: not a valid {type(current).__name__}") from None
+        tc = dataclasses.replace(tc, **{key: value})
+    return tc
 
 
 def main(argv=None) -> int:
@@ -792,6 +846,7 @@ def main(argv=None) -> int:
             tc = dataclasses.replace(tc, batch_size=args.batch_size)
         if args.val_every is not None:
             tc = dataclasses.replace(tc, val_every=args.val_every)
+        tc = apply_overrides(tc, args.set)
         corpus = _load_data(args.data)
         if len(corpus.pairs("train")) < tc.batch_size * dist.world_size:
             raise UserError(f"the corpus has {len(corpus.pairs('train'))} training pairs, fewer than one batch of "

@@ -131,3 +131,43 @@ def test_density_loss_with_sharpness_counts_cells_over_the_threshold():
     assert float(L.density_loss(bright, real, sharpness=20)) < 1e-3
     assert float(L.density_loss(torch.zeros_like(real), real, sharpness=20)) > 4.0
     assert float(L.density_loss(faint, real, sharpness=20)) > 1.0
+
+
+def _bar(notes, value=0.7):
+    """[1, 1, 88, 16] roll with (row, start, end) notes."""
+    x = torch.zeros(1, 1, 88, 16)
+    for row, a, b in notes:
+        x[0, 0, row, a:b] = value
+    return x
+
+
+
+def test_soft_count_is_one_over_the_threshold_and_vanishes_below():
+    x = torch.tensor([0.0, 0.02, 0.25, 0.5, 0.63, 0.95])
+    assert L.soft_count(x).tolist() == pytest.approx([0.0, 0.04 ** 4, 0.5 ** 4, 1.0, 1.065, 1.225])
+
+
+def test_bar_structure_counts_cells_notes_distinct_pitches_and_spread():
+    # two notes of 4 steps on row 40, one of 8 steps on row 52: 16 cells, 3 onsets, 2 pitches
+    cells, onset, pitches, spread = L.bar_structure(_bar([(40, 0, 4), (40, 8, 12), (52, 4, 12)], value=0.5))
+    assert (cells.item(), onset.item(), pitches.item()) == pytest.approx((16, 3, 2))
+    # 8 cells on row 40, 8 on row 52 (one octave apart): std = half an octave
+    assert spread.item() == pytest.approx(0.5, abs=1e-3)
+    # sixteen one-step notes over the same two rows: one onset per cell
+    scattered = _bar([(40 + (k % 2) * 12, k, k + 1) for k in range(16)], value=0.5)
+    assert L.bar_structure(scattered)[1].item() == pytest.approx(16)
+    # louder generated cells count about the same as the real ones
+    assert L.bar_structure(_bar([(40, 0, 4)], value=0.95))[0].item() == pytest.approx(4 * 1.225)
+
+
+def test_structure_loss_is_zero_for_the_same_shape_and_prefers_held_notes_to_scattered_ones():
+    real = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 16)])
+    same_shape_other_key = _bar([(45, 0, 4), (47, 4, 8), (49, 8, 16)])
+    scattered = _bar([(30 + 3 * k, k, k + 1) for k in range(16)])
+    assert L.structure_loss(same_shape_other_key, real).item() == pytest.approx(0.0, abs=1e-6)
+    assert L.structure_loss(scattered, real).item() > 0.1
+    assert L.structure_loss(torch.zeros_like(real), real).item() > L.structure_loss(same_shape_other_key, real).item()
+    # its gradient reaches the cells of a scattered bar
+    x = scattered.clone().requires_grad_(True)
+    L.structure_loss(x, real).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0

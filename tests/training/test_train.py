@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import torch
 from tiny_corpus import tiny_corpus
 from training import train as T
 from training.model import VAEGAN, load_checkpoint
+
+from srlive.errors import UserError
 
 
 @pytest.fixture(autouse=True)
@@ -185,6 +188,29 @@ def test_listening_check_scores_a_copying_model_and_a_deaf_one():
     assert v["empty"] == v["real_empty"] == 0.0
     assert v["density"] == pytest.approx(v["real_density"], rel=0.3)
     assert T.listening_score(v) > T.listening_score({**v, "context": 0.0})
+    # a copy has the music's note lengths and pitches; scattered one-step notes score lower
+    assert v["note_len"] == pytest.approx(v["real_note_len"], rel=0.3)
+    assert v["pitches"] == pytest.approx(v["real_pitches"], rel=0.3)
+    assert T.listening_score(v) > T.listening_score({**v, "note_len": 1.0, "pitches": 3 * v["real_pitches"]})
+
+
+def test_mean_note_length_counts_runs_per_row():
+    bars = np.zeros((2, 88, 16), np.float32)
+    bars[0, 40, 0:4] = 0.7  # one note of 4
+    bars[0, 40, 8:10] = 0.7  # one of 2
+    bars[1, 50, 15] = 0.7  # one of 1
+    bars[1, 51, 3:6] = 0.2  # under the threshold: not a note
+    assert T._mean_note_length(bars, 0.5) == pytest.approx(7 / 3)
+    assert math.isnan(T._mean_note_length(np.zeros((1, 88, 16)), 0.5))
+
+
+def test_set_overrides_one_training_setting_with_its_type():
+    tc = T.apply_overrides(T.TRAIN_PRESETS["live"], ["structure_weight=20", "kl_warmup_steps=5", "augment=false"])
+    assert tc.structure_weight == 20.0 and tc.kl_warmup_steps == 5 and tc.augment is False
+    assert tc.pitch_class_weight == T.TRAIN_PRESETS["live"].pitch_class_weight
+    for bad in ("nonsense=1", "structure_weight", "kl_warmup_steps=x"):
+        with pytest.raises(UserError):
+            T.apply_overrides(tc, [bad])
 
 
 def test_pictures_are_written(tmp_path):
