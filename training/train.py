@@ -102,6 +102,10 @@ class TrainConfig:
     density_weight: float = 0.0  # + w * squared log-ratio of sounding mass (losses.density_loss)
     density_sharpness: float = 0.0  # > 0: compare soft counts of cells over 0.5 instead of mass
     structure_weight: float = 0.0  # + w * note length / distinct pitches / spread (losses.structure_loss)
+    # std of Gaussian noise added to every bar D sees, real and generated (instance noise): real
+    # bars hold exactly 0 and 90/127, which no tanh output can match, so without it D wins by the
+    # cell values alone and G learns to show it as few cells as it can
+    instance_noise: float = 0.0
     # True: the adversarial term's gradient also reaches E through z (cheaper: G runs on 2 batches,
     # D on 3, not 3 and 4); False: E's gradient is exactly that of L_E (eq. 8)
     encoder_adv_grad: bool = False
@@ -134,7 +138,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -251,11 +255,18 @@ class Trainer:
             w *= min(1.0, self.step / self.tc.kl_warmup_steps)
         return w
 
+    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
+        """x plus instance noise (TrainConfig.instance_noise), from the trainer's noise generator."""
+        if self.tc.instance_noise <= 0:
+            return x
+        noise = torch.randn(x.shape, generator=self.noise).to(self.device)
+        return x + self.tc.instance_noise * noise
+
     def _d_features(self, x: torch.Tensor):
         """D's (logit, features) with D's weights frozen (detached): gradients reach the bars only."""
         D = self.model.discriminator
         params = {k: v.detach() for k, v in D.named_parameters()}
-        return torch.func.functional_call(D, params, (x,))
+        return torch.func.functional_call(D, params, (self._noisy(x),))
 
     def train_step(self, prev: torch.Tensor, nxt: torch.Tensor) -> dict[str, float]:
         tc, n = self.tc, prev.shape[0]
@@ -265,7 +276,7 @@ class Trainer:
             mu, eps = E(prev)
             zp = self.randn(n)
             fakes = G(torch.cat([sample_z(mu, eps, zp, 1.0), zp]))
-        logits, _ = self.D(torch.cat([nxt, fakes]))
+        logits, _ = self.D(self._noisy(torch.cat([nxt, fakes])))
         l_real, l_rec, l_p = logits.split([n, n, n])
         loss_d = L.discriminator_loss(l_real, l_rec, l_p)
         self.opt_d.zero_grad(set_to_none=True)
