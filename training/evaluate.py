@@ -90,10 +90,10 @@ class Protocol:
     info: dict = field(default_factory=dict)
 
 
-def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generator) -> Protocol:
-    tunes = [t for t in corpus.tunes("test") if len(t) >= SAMPLE_BARS]
+def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generator, split: str = "test") -> Protocol:
+    tunes = [t for t in corpus.tunes(split) if len(t) >= SAMPLE_BARS]
     if len(tunes) < 2:
-        raise UserError(f"the corpus's test split has {len(tunes)} tunes of at least {SAMPLE_BARS} bars; "
+        raise UserError(f"the corpus's {split} split has {len(tunes)} tunes of at least {SAMPLE_BARS} bars; "
                         "at least 2 are needed (prepare more data)")
     train = np.concatenate(corpus.tunes("train") or [np.zeros(0, np.int64)])
     if len(train) == 0:
@@ -125,7 +125,7 @@ def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generat
         foreign_prev[k], foreign_next[k] = far
     random_answers = corpus.rolls(rng.choice(train, size=n_keyfit))
     profiles = np.stack([M.context_profile(c) for c in context])
-    info = {"test_tunes": len(tunes), "windows": int(len(starts)), "train_bars": int(len(train)),
+    info = {"split": split, "test_tunes": len(tunes), "windows": int(len(starts)), "train_bars": int(len(train)),
             "samples": n_samples, "keyfit_items": n_keyfit}
     return Protocol(samples, random_bars, context, true_next, foreign_prev, foreign_next, random_answers,
                     profiles, info)
@@ -187,12 +187,13 @@ def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rn
 
 
 def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-             temperature: float = 1.0, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True) -> dict:
+             temperature: float = 1.0, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True,
+             split: str = "test") -> dict:
     """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order.
 
     Every row sees the same protocol (drawn from `seed`), its diversity the same pairs, and every
     model the same noise, so a row's figures don't depend on which other rows are in the table."""
-    proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, np.random.default_rng(seed))
+    proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, np.random.default_rng(seed), split)
     pairs = lambda: np.random.default_rng([seed, 1])  # noqa: E731 - diversity's pair draw, per row
     real_t = M.REAL_THRESHOLD
     rows = [
@@ -264,7 +265,7 @@ def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
     lines = [
         f"## {title}",
         "",
-        f"{s['samples']} five-bar samples from {s['test_tunes']} held-out test tunes, {s['keyfit_items']} key-fit "
+        f"{s['samples']} five-bar samples from {s['test_tunes']} held-out {s.get('split', 'test')} tunes, {s['keyfit_items']} key-fit "
         f"items; seed {s['seed']}, threshold {s['threshold']}, temperature {s['temperature']}.",
         "",
         "| row | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
@@ -313,6 +314,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds in model output")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--model2", action="store_true", help="add a framework-2 row (start from noise) per model")
+    p.add_argument("--split", default="test", choices=["test", "val"],
+                   help="held-out tunes to measure on: test (the reported table) or val (choosing between checkpoints)")
     p.add_argument("--out-md", help="write the markdown table here")
     p.add_argument("--out-json", help="write the figures as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -331,7 +334,7 @@ def main(argv=None) -> int:
         runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
         t0 = time.perf_counter()
         result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
-                          args.model2, quiet=args.quiet)
+                          args.model2, quiet=args.quiet, split=args.split)
         result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
                                   seconds=round(time.perf_counter() - t0, 1))
         md = to_markdown(result)

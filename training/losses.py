@@ -159,13 +159,14 @@ def bar_structure(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, e
     return cells, onset, pitches, spread
 
 
-def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
     """Deviation (not in the paper): asks the generated bar for the shape of the real next bar — the
     number of sounding cells, of notes and of distinct pitches as squared log-ratios (log(1 + n)),
     the pitch spread as a squared difference in octaves (bar_structure), meaned over the batch.
     Together they ask for as many notes as the music has, as long and on as few pitches, where the
-    adversarial terms alone left many one-step notes on many pitches."""
-    gen = bar_structure(x_gen, threshold)
-    real = [t.detach() for t in bar_structure(x.detach(), threshold)]
+    adversarial terms alone left many one-step notes on many pitches. A higher power counts cells
+    just under the threshold (which will not sound) for less: 0.45 counts 0.66 at power 4, 0.28 at 12."""
+    gen = bar_structure(x_gen, threshold, power)
+    real = [t.detach() for t in bar_structure(x.detach(), threshold, power)]
     loss = sum((torch.log1p(g) - torch.log1p(r)).pow(2) for g, r in zip(gen[:3], real[:3]))
     return (loss + (gen[3] - real[3]).pow(2)).mean()
