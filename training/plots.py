@@ -18,6 +18,9 @@ LOSS_PANELS = (
     ("reconstruction (BCE)", (("loss_recon", "train recon"), ("val_loss_recon", "val recon"))),
     ("pitch-class profile", (("loss_pc", "train"), ("val_loss_pc", "val"))),
     ("density (log mass ratio squared)", (("loss_density", "train"), ("val_loss_density", "val"))),
+    ("bar shape (structure term)", (("loss_struct", "train"), ("val_loss_struct", "val"))),
+    ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),
+                                         ("val_pitches", "pitches per bar"), ("val_real_pitches", "pitches per bar, real"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),
                                 ("val_empty", "empty bars"), ("val_real_empty", "empty bars, real"))),
 )
