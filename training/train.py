@@ -79,6 +79,7 @@ import numpy as np
 import torch
 
 from srlive.errors import UserError
+from srlive.roll import roll_to_notes
 from training import losses as L
 from training.config import CONFIGS, ModelConfig, get_config
 from training.corpus import BarCorpus
@@ -464,11 +465,9 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
 
 
 def _mean_note_length(bars: np.ndarray, threshold: float) -> float:
-    """Sounding cells per note (a note = a run of cells >= threshold in one row), over all bars."""
-    on = np.asarray(bars) >= threshold
-    cells = int(on.sum())
-    onsets = int((on[..., :1]).sum() + (on[..., 1:] & ~on[..., :-1]).sum())
-    return cells / onsets if onsets else float("nan")
+    """Steps per note over all bars, notes read as the live tool reads them (srlive.roll)."""
+    lengths = [n.end - n.start for bar in bars for n in roll_to_notes(bar, threshold)]
+    return float(np.mean(lengths)) if lengths else float("nan")
 
 
 def listening_score(v: dict) -> float:
@@ -822,12 +821,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
     """--set KEY=VALUE on a TrainConfig: the value is parsed as the field's type."""
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"config"}  # config: use --config
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in fields or key in ("config",):
-            raise UserError(f"--set {item!r}: give KEY=VALUE with KEY one of {', '.join(sorted(set(fields) - {'config'}))}")
+        if not sep or key not in names:
+            raise UserError(f"--set {item!r}: give KEY=VALUE with KEY one of {', '.join(sorted(names))}")
         current = getattr(tc, key)
         try:
             if isinstance(current, bool):

@@ -141,7 +141,6 @@ def _bar(notes, value=0.7):
     return x
 
 
-
 def test_soft_count_is_one_over_the_threshold_and_vanishes_below():
     x = torch.tensor([0.0, 0.02, 0.25, 0.5, 0.63, 0.95])
     assert L.soft_count(x).tolist() == pytest.approx([0.0, 0.04 ** 4, 0.5 ** 4, 1.0, 1.065, 1.225])
