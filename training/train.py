@@ -557,10 +557,13 @@ def run_training(
     progress: bool = True,
     now: Callable[[], float] = time.monotonic,
     model_config: ModelConfig | None = None,
+    keep_every: int = 0,
 ) -> RunResult:
     """Train until `steps` total steps (counting resumed ones) or `minutes` of this call, whichever
     comes first. Writes (rank 0, when out_dir is given) train_log.csv, loss_curves.png, last.pt,
-    best.pt. Returns the trained model and the last figures."""
+    best.pt, and with keep_every = N > 0 also step-NNNNNN.pt at every validation whose step is a
+    multiple of N (snapshots to choose from with `srlive-eval --split val`). Returns the trained
+    model and the last figures."""
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
@@ -719,6 +722,8 @@ def run_training(
                     if score > best or not (out / "best.pt").exists():
                         best = max(best, score)
                         save("best.pt", extra)
+                    if keep_every > 0 and trainer.step % keep_every == 0:
+                        save(f"step-{trainer.step:06d}.pt", extra)
                     _plot(csv_path, out, cfg.name)
     if bar is not None:
         bar.close()
@@ -812,6 +817,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")
     p.add_argument("--val-every", type=int, help="validate (and checkpoint) every N steps (default 500)")
+    p.add_argument("--keep-every", type=int, default=0, metavar="N",
+                   help="also keep a snapshot OUT/step-NNNNNN.pt at each validation every N steps (0: only last.pt, best.pt)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -857,6 +864,8 @@ def main(argv=None) -> int:
             raise UserError("--steps must be >= 0 and --minutes > 0")
         if args.batch_size is not None and args.batch_size < 1:
             raise UserError("--batch-size must be at least 1")
+        if args.keep_every < 0:
+            raise UserError("--keep-every must be >= 0 (0 keeps only last.pt and best.pt)")
         if args.device == "cuda" and not torch.cuda.is_available():
             raise UserError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
         use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
@@ -887,7 +896,8 @@ def main(argv=None) -> int:
                   f"world size {dist.world_size}, deviations: {'; '.join(tc.deviations()) or 'none'}", file=sys.stderr)
         try:
             res = run_training(corpus, tc, out, steps=args.steps, minutes=args.minutes, device=device,
-                               resume=args.resume, dist=dist, progress=not args.no_progress)
+                               resume=args.resume, dist=dist, progress=not args.no_progress,
+                               keep_every=args.keep_every)
         finally:
             if dist.enabled:
                 import torch.distributed as tdist

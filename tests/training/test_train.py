@@ -153,6 +153,19 @@ def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
     assert [r["step"] for r in rows if r["val_key_fit"]] == ["2", "4"]
     assert all(float(r["bars_per_sec"]) > 0 for r in rows)
     assert "bars/s" in capsys.readouterr().err
+    assert not list(out.glob("step-*.pt"))  # snapshots only when asked
+
+
+def test_keep_every_keeps_snapshots_at_those_validations(tmp_path):
+    data = tmp_path / "corpus.npz"
+    corpus().save(data)
+    out = tmp_path / "run"
+    rc = T.main(["--config", "live", "--data", str(data), "--out", str(out), "--steps", "6", "--batch-size", "8",
+                 "--val-every", "2", "--keep-every", "4", "--threads", "1", "--no-progress"])
+    assert rc == 0
+    assert sorted(p.name for p in out.glob("step-*.pt")) == ["step-000004.pt"]
+    model, ckpt = load_checkpoint(out / "step-000004.pt")
+    assert ckpt["step"] == 4 and "val_score" in ckpt["val"]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -160,6 +173,7 @@ def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
     (["--data", "{tmp}/missing.npz"], "no corpus"),
     (["--out", "{tmp}/afile/sub"], "cannot write"),
     (["--steps", None], "how long"),
+    (["--keep-every", "-1"], "--keep-every"),
 ])
 def test_cli_user_mistakes_are_one_line_and_exit_2(tmp_path, capsys, args, words):
     data = tmp_path / "corpus.npz"
