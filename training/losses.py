@@ -21,6 +21,8 @@ exact and stable: -log sigmoid(l) = softplus(-l), -log(1 - sigmoid(l)) = softplu
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -170,3 +172,52 @@ def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5,
     real = [t.detach() for t in bar_structure(x.detach(), threshold, power)]
     loss = sum((torch.log1p(g) - torch.log1p(r)).pow(2) for g, r in zip(gen[:3], real[:3]))
     return (loss + (gen[3] - real[3]).pow(2)).mean()
+
+
+#: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
+#: bin for every wider leap down and one for every wider leap up.
+MAX_INTERVAL = 12
+
+
+@functools.lru_cache(maxsize=8)
+def _interval_bins(device=None, dtype=torch.float32) -> torch.Tensor:
+    """[88 * 88, 2 * MAX_INTERVAL + 3] 0/1: pitch pair (p, q) -> its interval bin (p - q, clipped)."""
+    p = torch.arange(88, device=device)
+    d = (p[:, None] - p[None, :]).clamp(-MAX_INTERVAL - 1, MAX_INTERVAL + 1) + MAX_INTERVAL + 1
+    return F.one_hot(d.reshape(-1), 2 * MAX_INTERVAL + 3).to(dtype)
+
+
+def interval_counts(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """[N, 2 * MAX_INTERVAL + 3] soft counts of the melodic intervals inside each bar: for every
+    note that starts at step k >= 1 (onset strength as in bar_structure) and every pitch sounding
+    at step k - 1, the interval from that pitch to the new one. A stepwise tune puts its mass in
+    the +-1, +-2 bins; an answer that jumps about, in the wide ones."""
+    m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power)
+    onset = torch.relu(torch.diff(m, dim=2))  # onsets at steps 1..15
+    pairs = torch.bmm(onset, m[:, :, :-1].transpose(1, 2))  # [N, 88 (new), 88 (sounding before)]
+    return pairs.flatten(1) @ _interval_bins(x.device, x.dtype)
+
+
+def motion_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
+                threshold: float = 0.5, power: float = 4.0, eps: float = 1e-3) -> torch.Tensor:
+    """Deviation (not in the paper): asks the answers to move as the music moves, over the batch.
+
+    - intervals: KL(real || generated) between the batch's distributions of melodic intervals
+      (interval_counts) of the real next bars and of the generated ones;
+    - with x_prev: the share of the generated bar's sounding cells that were already sounding in
+      the bar it answers, against the same share of the real next bar, as a squared log-ratio.
+      (Session 2's model answered with half its cells copied from the bar before, the music with
+      a sixth: five such bars stay on a few pitches and jump between them.)
+    Batch statistics, not per-bar targets: the next bar is one of many a tune could take."""
+    h_gen = interval_counts(x_gen, threshold, power).sum(0) + eps
+    h_real = interval_counts(x.detach(), threshold, power).sum(0) + eps
+    p_real, p_gen = h_real / h_real.sum(), h_gen / h_gen.sum()
+    loss = (p_real * (torch.log(p_real) - torch.log(p_gen))).sum()
+    if x_prev is not None:
+        before = (x_prev.detach() > 0).to(x_gen.dtype).reshape(x_gen.shape[0], -1)
+        m_gen = soft_count(x_gen.reshape(x_gen.shape[0], -1), threshold, power)
+        real_on = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], -1)
+        share_gen = (m_gen * before).sum() / (m_gen.sum() + eps)
+        share_real = (real_on * before).sum() / (real_on.sum() + eps)
+        loss = loss + (torch.log(share_gen + eps) - torch.log(share_real + eps)).pow(2)
+    return loss

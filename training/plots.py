@@ -19,6 +19,7 @@ LOSS_PANELS = (
     ("pitch-class profile", (("loss_pc", "train"), ("val_loss_pc", "val"))),
     ("density (log mass ratio squared)", (("loss_density", "train"), ("val_loss_density", "val"))),
     ("bar shape (structure term)", (("loss_struct", "train"), ("val_loss_struct", "val"))),
+    ("motion (intervals, cells kept)", (("loss_motion", "train"), ("val_loss_motion", "val"))),
     ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),
                                          ("val_pitches", "pitches per bar"), ("val_real_pitches", "pitches per bar, real"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),

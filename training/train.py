@@ -113,6 +113,7 @@ class TrainConfig:
     density_sharpness: float = 0.0  # > 0: compare soft counts of cells over 0.5 instead of mass
     structure_weight: float = 0.0  # + w * note length / distinct pitches / spread (losses.structure_loss)
     structure_power: float = 4.0  # soft-count power under the threshold (losses.soft_count)
+    motion_weight: float = 0.0  # + w * melodic intervals and cells kept from the bar before (losses.motion_loss)
     # std of Gaussian noise added to every bar D sees, real and generated (instance noise): real
     # bars hold exactly 0 and 90/127, which no tanh output can match, so without it D wins by the
     # cell values alone and G learns to show it as few cells as it can
@@ -149,7 +150,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "motion_weight", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -326,15 +327,19 @@ class Trainer:
                     if tc.density_weight > 0 else zero)
             struct = (L.structure_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt]), power=tc.structure_power)
                       if tc.structure_weight > 0 else zero)
+            motion = (L.motion_loss(x_rec, nxt, prev, power=tc.structure_power)
+                      + L.motion_loss(x_p, nxt, power=tc.structure_power) if tc.motion_weight > 0 else zero)
             # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
             total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
-                     + tc.pitch_class_weight * pcl + tc.density_weight * dens + tc.structure_weight * struct)
+                     + tc.pitch_class_weight * pcl + tc.density_weight * dens + tc.structure_weight * struct
+                     + tc.motion_weight * motion)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
             self.opt_eg.step()
-        prior, feat, adv, recon, pcl, dens, struct = (float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct))
+        prior, feat, adv, recon, pcl, dens, struct, motion = (
+            float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct, motion))
         out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon, loss_pc=pcl, loss_density=dens,
-                   loss_struct=struct,
+                   loss_struct=struct, loss_motion=motion,
                    loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
         self.step += 1
         return out
@@ -363,6 +368,7 @@ class Trainer:
                 "val_loss_pc": L.pitch_class_loss(x_rec, nxt),
                 "val_loss_density": L.density_loss(x_rec, nxt, sharpness=self.tc.density_sharpness),
                 "val_loss_struct": L.structure_loss(x_rec, nxt, power=self.tc.structure_power),
+                "val_loss_motion": L.motion_loss(x_rec, nxt, prev, power=self.tc.structure_power),
             }
             for k, v in vals.items():
                 sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
@@ -492,8 +498,8 @@ def listening_score(v: dict) -> float:
 
 
 LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "loss_g", "loss_prior", "loss_feat",
-               "loss_adv", "loss_recon", "loss_pc", "loss_density", "loss_struct", "d_real", "d_fake", "kl_weight",
-               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density", "val_loss_struct",
+               "loss_adv", "loss_recon", "loss_pc", "loss_density", "loss_struct", "loss_motion", "d_real", "d_fake", "kl_weight",
+               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density", "val_loss_struct", "val_loss_motion",
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
                "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score"]
 

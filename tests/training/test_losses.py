@@ -170,3 +170,39 @@ def test_structure_loss_is_zero_for_the_same_shape_and_prefers_held_notes_to_sca
     x = scattered.clone().requires_grad_(True)
     L.structure_loss(x, real).backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def _bin(interval: int) -> int:
+    return max(-L.MAX_INTERVAL - 1, min(L.MAX_INTERVAL + 1, interval)) + L.MAX_INTERVAL + 1
+
+
+def test_interval_counts_give_each_new_note_its_interval_from_what_sounded_before():
+    steps_up = _bar([(40, 0, 4), (42, 4, 8), (43, 8, 12), (45, 12, 16)], value=0.5)  # +2, +1, +2
+    h = L.interval_counts(steps_up, power=12)[0]
+    assert h[_bin(2)].item() == pytest.approx(2.0) and h[_bin(1)].item() == pytest.approx(1.0)
+    assert h.sum().item() == pytest.approx(3.0)
+    # an octave down and a leap wider than the bins: the octave bin and the "leap down" bin
+    leaps = _bar([(50, 0, 4), (38, 4, 8), (10, 8, 12)], value=0.5)
+    h = L.interval_counts(leaps, power=12)[0]
+    assert h[_bin(-12)].item() == pytest.approx(1.0) and h[_bin(-28)].item() == pytest.approx(1.0)
+    # a note over a held chord is measured from every chord tone; the first step has no "before"
+    over_chord = _bar([(40, 0, 16), (44, 0, 16), (47, 8, 16)], value=0.5)
+    h = L.interval_counts(over_chord, power=12)[0]
+    assert h[_bin(7)].item() == pytest.approx(1.0) and h[_bin(3)].item() == pytest.approx(1.0)
+    assert h.sum().item() == pytest.approx(2.0)
+
+
+def test_motion_loss_prefers_the_musics_steps_and_not_copying_the_bar_before():
+    prev = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 12), (45, 12, 16)])
+    real = _bar([(47, 0, 4), (49, 4, 8), (51, 8, 12), (52, 12, 16)])  # the same steps, on new cells
+    steps_elsewhere = _bar([(52, 0, 4), (54, 4, 8), (56, 8, 12), (57, 12, 16)])
+    jumps = _bar([(47, 0, 4), (30, 4, 8), (60, 8, 12), (35, 12, 16)])
+    assert L.motion_loss(steps_elsewhere, real).item() == pytest.approx(0.0, abs=1e-6)
+    assert L.motion_loss(jumps, real).item() > 1.0
+    # copying the bar answered keeps its intervals, but repeats cells the music does not
+    assert L.motion_loss(prev, real).item() < 0.1
+    assert L.motion_loss(prev, real, prev).item() > 1.0
+    assert L.motion_loss(real, real, prev).item() == pytest.approx(0.0, abs=1e-6)
+    x = jumps.clone().requires_grad_(True)
+    L.motion_loss(x, real, prev).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
