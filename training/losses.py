@@ -195,6 +195,9 @@ def interval_counts(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0)
     m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power)
     onset = torch.relu(torch.diff(m, dim=2))  # onsets at steps 1..15
     pairs = torch.bmm(onset, m[:, :, :-1].transpose(1, 2))  # [N, 88 (new), 88 (sounding before)]
+    # a pitch that sounded the step before cannot start there (a roll merges the two into one
+    # note): what the diagonal would count is only a held generated note's wavering value
+    pairs = pairs * (1.0 - torch.eye(88, device=x.device, dtype=x.dtype))
     return pairs.flatten(1) @ _interval_bins(x.device, x.dtype)
 
 

@@ -218,3 +218,9 @@ def test_motion_loss_also_counts_pitches_kept_from_the_bar_before_and_can_be_wei
     assert L.motion_loss(same_pitches, real, prev, keep_weight=3.0).item() > kept
     assert L.motion_loss(same_pitches, real, prev, keep_weight=0.0).item() == pytest.approx(
         L.motion_loss(same_pitches, real, None).item())
+
+
+def test_a_held_note_whose_value_wavers_has_no_interval():
+    held = _bar([(40, 0, 16)])
+    held[0, 0, 40, 8:] = 0.8  # 0.7 then 0.8: one note, its soft count rises on step 8
+    assert L.interval_counts(held, power=12).sum().item() == pytest.approx(0.0)
