@@ -290,6 +290,29 @@ PAPER_MEASURES = ("scale_consistency", "tone_span", "uniqueness", "velocity_span
 MUSEGAN_MEASURES = ("empty_bars", "used_pitch_classes", "qualified_notes")
 
 
+# --------------------------------------------------------------------------- how a sample moves
+# Not targets: they explain uniqueness and recurrence. A tune moves mostly by steps and changes
+# most of its cells from bar to bar; an answer that keeps the last bar's cells and jumps between
+# them repeats its tones (low uniqueness) without repeating figures (low recurrence).
+
+
+def stepwise_share(tones: Sequence[int]) -> float:
+    """Share of successive tones a step apart (1 or 2 semitones, up or down). NaN under 2 tones."""
+    t = np.asarray(tones, dtype=np.int64).ravel()
+    if t.size < 2:
+        return float("nan")
+    iv = np.abs(np.diff(t))
+    return float(np.mean((iv >= 1) & (iv <= 2)))
+
+
+def kept_cells(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
+    """Share of the sounding cells of bars 2..T [T, 88, 16] that already sounded at the same
+    pitch and step in the bar before. NaN if those bars have no sounding cells."""
+    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    later = on[1:].sum()
+    return float((on[1:] & on[:-1]).sum() / later) if later else float("nan")
+
+
 def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> dict:
     """The per-sample paper measures of one multi-bar sample [T, 88, 16], plus its tone sequence
     and per-bar notes (for diversity and the MuseGAN measures)."""
@@ -303,6 +326,8 @@ def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> 
         "uniqueness": uniqueness(tones),
         "velocity_span": velocity_span(notes[:, 3]),
         "recurrence": float(recurrence(tones)),
+        "stepwise": stepwise_share(tones),
+        "kept_cells": kept_cells(rolls, threshold),
         "tones": tones,
         "bars": bars,
     }
@@ -315,7 +340,7 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     it = samples if progress is None else progress(samples)
     per = [sample_measures(s, threshold) for s in it]
     out = {}
-    for k in ("scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence"):
+    for k in ("scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence", "stepwise", "kept_cells"):
         vals = np.array([p[k] for p in per], dtype=np.float64)
         out[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
     out["diversity"] = diversity([p["tones"] for p in per], rng=rng)

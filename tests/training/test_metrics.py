@@ -208,3 +208,26 @@ def test_summarize_samples_on_two_hand_made_samples():
     assert out["used_pitch_classes"] == pytest.approx((4 * 5 + 2) / 6)
     assert out["qualified_notes"] == 0.0
     assert out["diversity"] == pytest.approx(18 / 20)
+
+
+# ------------------------------------------------------------------ how a sample moves
+
+
+def test_stepwise_share_counts_successive_tones_one_or_two_semitones_apart():
+    assert M.stepwise_share(C_MAJOR) == 1.0
+    assert M.stepwise_share([60, 67, 60, 72]) == 0.0
+    assert M.stepwise_share([60, 62, 62, 69, 68]) == pytest.approx(2 / 4)  # a repeat is not a step
+    assert math.isnan(M.stepwise_share([60]))
+
+
+def test_kept_cells_is_the_share_of_a_bars_cells_already_sounding_in_the_bar_before():
+    first = melody([60, 62, 64, 65])  # 4 notes of 2 steps
+    same = np.stack([first, first, first])
+    assert M.kept_cells(same) == 1.0
+    moved = np.stack([first, melody([60, 67, 69, 71])])  # only the first note (2 of 8 cells) stays
+    assert M.kept_cells(moved) == pytest.approx(2 / 8)
+    assert M.kept_cells(np.stack([first, empty_roll()])) != M.kept_cells(np.stack([first, empty_roll()]))  # NaN
+    # the sample measures carry both, and the repeat-the-bar baseline keeps every cell
+    m = M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)
+    # 20 tones: 3 steps inside each of the 5 bars, and a fourth down (65 -> 60) across each bar line
+    assert m["kept_cells"] == 1.0 and m["stepwise"] == pytest.approx(15 / 19)
