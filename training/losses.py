@@ -201,34 +201,41 @@ def interval_counts(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0)
     return pairs.flatten(1) @ _interval_bins(x.device, x.dtype)
 
 
-def motion_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
-                threshold: float = 0.5, power: float = 4.0, eps: float = 1e-3, keep_weight: float = 1.0) -> torch.Tensor:
-    """Deviation (not in the paper): asks the answers to move as the music moves, over the batch.
+def motion_terms(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
+                 threshold: float = 0.5, power: float = 4.0, eps: float = 1e-3) -> torch.Tensor:
+    """Deviation (not in the paper): how the answers move, as batch statistics against the real
+    next bars (the next bar is one of many a tune could take, so no per-bar target). Returns [3]:
 
     - intervals: KL(real || generated) between the batch's distributions of melodic intervals
-      (interval_counts) of the real next bars and of the generated ones;
-    - with x_prev, times keep_weight: the share of the generated bar's sounding cells that were
-      already sounding in the bar it answers, and the share of its distinct pitches that were
-      already played in it, each against the same share of the real next bar, as squared
-      log-ratios.
-      (Session 2's model answered with half its cells copied from the bar before, the music with
-      a sixth: five such bars stay on a few pitches and jump between them.)
-    Batch statistics, not per-bar targets: the next bar is one of many a tune could take."""
+      inside the bar (interval_counts);
+    - kept cells: the share of the generated bars' sounding cells that already sounded in the bar
+      each answers, against the same share of the real next bars, as a squared log-ratio;
+    - kept pitches: the same for the share of their distinct pitches already played in it.
+    The last two are 0 without x_prev. (Session 2's model answered with half its cells copied
+    from the bar before, the music with a sixth, and jumped between them: five such bars repeat
+    their tones without repeating figures, i.e. uniqueness and recurrence both low.)"""
     h_gen = interval_counts(x_gen, threshold, power).sum(0) + eps
     h_real = interval_counts(x.detach(), threshold, power).sum(0) + eps
     p_real, p_gen = h_real / h_real.sum(), h_gen / h_gen.sum()
-    loss = (p_real * (torch.log(p_real) - torch.log(p_gen))).sum()
-    if x_prev is not None and keep_weight > 0:
-        n = x_gen.shape[0]
-        before = (x_prev.detach() > 0).to(x_gen.dtype).reshape(n, 88, -1)
-        m_gen = soft_count(x_gen.reshape(n, 88, -1), threshold, power)
-        real_on = (x.detach() > 0).to(x_gen.dtype).reshape(n, 88, -1)
+    intervals = (p_real * (torch.log(p_real) - torch.log(p_gen))).sum()
+    if x_prev is None:
+        return torch.stack([intervals, torch.zeros_like(intervals), torch.zeros_like(intervals)])
+    n = x_gen.shape[0]
+    before = (x_prev.detach() > 0).to(x_gen.dtype).reshape(n, 88, -1)
+    m_gen = soft_count(x_gen.reshape(n, 88, -1), threshold, power)
+    real_on = (x.detach() > 0).to(x_gen.dtype).reshape(n, 88, -1)
 
-        def kept(on: torch.Tensor) -> torch.Tensor:
-            cells = (on * before).sum() / (on.sum() + eps)
-            pitches = on.amax(2)
-            return torch.stack([cells, (pitches * before.amax(2)).sum() / (pitches.sum() + eps)])
+    def kept(on: torch.Tensor) -> torch.Tensor:
+        cells = (on * before).sum() / (on.sum() + eps)
+        pitches = on.amax(2)
+        return torch.stack([cells, (pitches * before.amax(2)).sum() / (pitches.sum() + eps)])
 
-        miss = torch.log(kept(m_gen) + eps) - torch.log(kept(real_on) + eps)
-        loss = loss + keep_weight * miss.pow(2).sum()
-    return loss
+    miss = (torch.log(kept(m_gen) + eps) - torch.log(kept(real_on) + eps)).pow(2)
+    return torch.cat([intervals[None], miss])
+
+
+def motion_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
+                threshold: float = 0.5, power: float = 4.0, weights=(1.0, 1.0, 1.0)) -> torch.Tensor:
+    """motion_terms weighted (intervals, kept cells, kept pitches) and summed."""
+    terms = motion_terms(x_gen, x, x_prev, threshold, power)
+    return (terms * torch.as_tensor(weights, dtype=terms.dtype, device=terms.device)).sum()

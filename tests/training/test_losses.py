@@ -213,10 +213,10 @@ def test_motion_loss_also_counts_pitches_kept_from_the_bar_before_and_can_be_wei
     real = _bar([(47, 0, 4), (49, 4, 8), (51, 8, 12), (52, 12, 16)])
     # the same pitches as the bar before, in another rhythm: few cells kept, every pitch kept
     same_pitches = _bar([(45, 0, 2), (44, 2, 6), (42, 6, 10), (40, 10, 16)])
-    kept = L.motion_loss(same_pitches, real, prev, keep_weight=1.0).item()
+    kept = L.motion_loss(same_pitches, real, prev, weights=(1, 1, 1)).item()
     assert kept > L.motion_loss(same_pitches, real, None).item() + 1.0
-    assert L.motion_loss(same_pitches, real, prev, keep_weight=3.0).item() > kept
-    assert L.motion_loss(same_pitches, real, prev, keep_weight=0.0).item() == pytest.approx(
+    assert L.motion_loss(same_pitches, real, prev, weights=(1, 1, 3)).item() > kept
+    assert L.motion_loss(same_pitches, real, prev, weights=(1, 0, 0)).item() == pytest.approx(
         L.motion_loss(same_pitches, real, None).item())
 
 

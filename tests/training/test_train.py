@@ -77,7 +77,7 @@ def iter_batches(c, bs):
     ("loss_density", dict(density_weight=10.0, structure_weight=0.0, instance_noise=0.0), 20),
     # from silence (G starts every cell at 0.02) the soft counts need a few more steps to move
     ("loss_struct", {}, 50),  # terms of the live preset
-    ("loss_motion", dict(motion_weight=20.0), 50),
+    ("loss_motion", dict(interval_weight=20.0, kept_cells_weight=20.0, kept_pitches_weight=20.0), 50),
 ])
 def test_a_few_steps_on_a_fixed_batch_reduce_the_loss(key, over, steps):
     torch.manual_seed(0)
