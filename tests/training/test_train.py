@@ -136,12 +136,18 @@ def test_resume_continues_exactly(tmp_path):
     assert steps == sorted(steps) and steps[-1] == 8
 
 
-def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
+def _train_cli(tmp_path, steps: int, *extra: str):
+    """srlive-train on the tiny corpus, validating every 2 steps: (exit code, output folder)."""
     data = tmp_path / "corpus.npz"
     corpus().save(data)
     out = tmp_path / "run"
-    rc = T.main(["--config", "live", "--data", str(data), "--out", str(out), "--steps", "4", "--batch-size", "8",
-                 "--val-every", "2", "--seed", "1", "--threads", "1", "--no-progress"])
+    rc = T.main(["--config", "live", "--data", str(data), "--out", str(out), "--steps", str(steps), "--batch-size", "8",
+                 "--val-every", "2", "--threads", "1", "--no-progress", *extra])
+    return rc, out
+
+
+def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
+    rc, out = _train_cli(tmp_path, 4, "--seed", "1")
     assert rc == 0
     for name in ("last.pt", "best.pt", "train_log.csv", "loss_curves.png"):
         assert (out / name).stat().st_size > 0, name
@@ -158,11 +164,7 @@ def test_cli_trains_and_writes_log_png_and_checkpoints(tmp_path, capsys):
 
 
 def test_keep_every_keeps_snapshots_at_those_validations(tmp_path):
-    data = tmp_path / "corpus.npz"
-    corpus().save(data)
-    out = tmp_path / "run"
-    rc = T.main(["--config", "live", "--data", str(data), "--out", str(out), "--steps", "6", "--batch-size", "8",
-                 "--val-every", "2", "--keep-every", "4", "--threads", "1", "--no-progress"])
+    rc, out = _train_cli(tmp_path, 6, "--keep-every", "4")
     assert rc == 0
     assert sorted(p.name for p in out.glob("step-*.pt")) == ["step-000004.pt"]
     model, ckpt = load_checkpoint(out / "step-000004.pt")
