@@ -645,20 +645,23 @@ def _shift(x: np.ndarray, ks: np.ndarray) -> np.ndarray:
     return out
 
 
-def augment_transpose(prev: np.ndarray, nxt: np.ndarray, rng: np.random.Generator, low: int = -5, high: int = 6):
-    """Shift each pair (prev[i], nxt[i]) by one random interval in [low, high) semitones.
+def augment_transpose(prev: np.ndarray, nxt: np.ndarray, rng: np.random.Generator, low: int = -5, high: int = 6,
+                      *more: np.ndarray):
+    """Shift each pair (prev[i], nxt[i]) — and the i-th bar of every array in `more` with them —
+    by one random interval in [low, high) semitones.
 
     Works on [N, 88, 16] or [N, 1, 88, 16]; rows pushed off the keyboard fold back by an octave
-    (as srlive.roll.transpose_roll). Returns new arrays (prev, nxt) of the same shape and dtype.
+    (as srlive.roll.transpose_roll). Returns new arrays (prev, nxt, *more) of the same shape and
+    dtype. The random draws are the same whatever `more` holds.
     """
     if not -MAX_SHIFT <= low < high <= MAX_SHIFT + 1:
         raise ValueError(f"shifts must lie within ±{MAX_SHIFT} semitones, got [{low}, {high})")
-    prev, nxt = np.asarray(prev), np.asarray(nxt)
-    if prev.shape != nxt.shape:
-        raise ValueError(f"prev {prev.shape} and nxt {nxt.shape} differ")
-    ks = rng.integers(low, high, size=len(prev))
-    both = _shift(np.stack([prev, nxt], axis=1), ks)
-    return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
+    arrays = [np.asarray(a) for a in (prev, nxt, *more)]
+    if any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(f"prev {arrays[0].shape} and the other bars {[a.shape for a in arrays[1:]]} differ")
+    ks = rng.integers(low, high, size=len(arrays[0]))
+    moved = _shift(np.stack(arrays, axis=1), ks)
+    return tuple(np.ascontiguousarray(moved[:, j]) for j in range(len(arrays)))
 
 
 def iterate_batches(
@@ -670,8 +673,14 @@ def iterate_batches(
     rank: int = 0,
     world_size: int = 1,
     drop_last: bool = True,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    with_after: bool = False,
+) -> Iterator[tuple[np.ndarray, ...]]:
     """One epoch of (prev, next) float32 batches [N, 1, 88, 16] in [0, 1], shuffled by rng.
+
+    with_after: (prev, next, after, has_after) instead, where after is the bar that follows next
+    in its tune (zeros where next is the tune's last bar) and has_after [N] bool says which rows
+    have one — what training on the model's own answers needs (TrainConfig.own_prev_share). The
+    random draws, and so prev and next, are the same either way.
 
     For DDP every rank passes an rng in the same state (same seed and epoch): they draw the same
     permutation and each takes its own contiguous slice, disjoint from the others. With drop_last
@@ -692,9 +701,17 @@ def iterate_batches(
         idx = mine[b : b + batch_size]
         prev = corpus.rolls(idx)[:, None]
         nxt = corpus.rolls(idx + 1)[:, None]
+        if not with_after:
+            if augment:
+                prev, nxt = augment_transpose(prev, nxt, aug_rng)
+            yield prev, nxt
+            continue
+        two = np.minimum(idx + 2, len(corpus.tune) - 1)
+        has_after = (idx + 2 < len(corpus.tune)) & (corpus.tune[two] == corpus.tune[idx])
+        after = corpus.rolls(two)[:, None] * has_after[:, None, None, None]
         if augment:
-            prev, nxt = augment_transpose(prev, nxt, aug_rng)
-        yield prev, nxt
+            prev, nxt, after = augment_transpose(prev, nxt, aug_rng, -5, 6, after)
+        yield prev, nxt, after, has_after
 
 
 # ------------------------------------------------------------------ CLI

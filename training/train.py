@@ -40,6 +40,11 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   five of its bars repeated tones without repeating figures (uniqueness and recurrence both low).
   Off in `live`: in 40-minute trials (session 3) they moved steps and kept cells the right way
   but left one-step notes (QN near 0); see the README's evaluation section.
+- own_prev_share: that share of each batch trains on (the model's own answer to x^{t-1}, as
+  heard; x^{t+1}) instead of (x^{t-1}, x^t), rows whose tune goes on that far (scheduled sampling).
+  Every training pair of the paper is real, but model 1 and a long solo go on from the model's own
+  bars: session 3's evaluation shows its five-bar samples keep 56 % of each bar's cells (the music
+  17 %), which no term on single answers to real bars changed (see the motion terms). Untried.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
@@ -122,6 +127,10 @@ class TrainConfig:
     density_sharpness: float = 0.0  # > 0: compare soft counts of cells over 0.5 instead of mass
     structure_weight: float = 0.0  # + w * note length / distinct pitches / spread (losses.structure_loss)
     structure_power: float = 4.0  # soft-count power under the threshold (losses.soft_count)
+    # share of each batch whose x^{t-1} is the model's own answer (as heard) to the real bar before,
+    # and whose x^t is the real bar after that: the model learns to go on from bars like its own,
+    # as model 1 and a long solo do (Trainer.own_prev). 0: every pair is real, as in the paper.
+    own_prev_share: float = 0.0
     # + w * the three terms of losses.motion_terms: melodic intervals, cells and pitches kept
     interval_weight: float = 0.0
     kept_cells_weight: float = 0.0
@@ -162,7 +171,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "interval_weight", "kept_cells_weight", "kept_pitches_weight", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "interval_weight", "kept_cells_weight", "kept_pitches_weight", "own_prev_share", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -200,8 +209,9 @@ class BatchStream:
     resumable position: the data rng's state at the start of the epoch plus the number of batches
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
-    def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1):
-        self.corpus, self.batch_size, self.augment = corpus, batch_size, augment
+    def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1,
+                 with_after: bool = False):
+        self.corpus, self.batch_size, self.augment, self.with_after = corpus, batch_size, augment, with_after
         self.rank, self.world_size = rank, world_size
         self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
         self.epoch = 0
@@ -215,9 +225,10 @@ class BatchStream:
         self.epoch_state = copy.deepcopy(self.rng.bit_generator.state)
         self.pos = 0
         self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
-                                        rank=self.rank, world_size=self.world_size, drop_last=True))
+                                        rank=self.rank, world_size=self.world_size, drop_last=True,
+                                        with_after=self.with_after))
 
-    def next(self) -> tuple[np.ndarray, np.ndarray]:
+    def next(self) -> tuple[np.ndarray, ...]:
         if self._it is None:
             self._start_epoch()
         for _ in range(2):
@@ -297,9 +308,28 @@ class Trainer:
         params = {k: v.detach() for k, v in D.named_parameters()}
         return torch.func.functional_call(D, params, (self._noisy(x),))
 
-    def train_step(self, prev: torch.Tensor, nxt: torch.Tensor) -> dict[str, float]:
+    @torch.no_grad()
+    def own_prev(self, prev: torch.Tensor, nxt: torch.Tensor, after: torch.Tensor, has_after: torch.Tensor,
+                 threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+        """(prev, nxt) with the first round(own_prev_share * N) rows that have a bar after
+        replaced by (the model's answer to prev, as heard: cells under `threshold` silenced; after)."""
+        rows = torch.nonzero(torch.as_tensor(has_after, device=prev.device).bool()).flatten()
+        rows = rows[: int(round(self.tc.own_prev_share * prev.shape[0]))]
+        if len(rows) == 0:
+            return prev, nxt
+        mu, eps = self.model.encoder(prev[rows])
+        own = self.model.generator(sample_z(mu, eps, self.randn(len(rows)), 1.0))
+        prev, nxt = prev.clone(), nxt.clone()
+        prev[rows] = torch.where(own >= threshold, own, torch.zeros_like(own))
+        nxt[rows] = after[rows]
+        return prev, nxt
+
+    def train_step(self, prev: torch.Tensor, nxt: torch.Tensor, after: torch.Tensor | None = None,
+                   has_after: torch.Tensor | None = None) -> dict[str, float]:
         tc, n = self.tc, prev.shape[0]
         E, G = self.model.encoder, self.model.generator
+        if tc.own_prev_share > 0 and after is not None:
+            prev, nxt = self.own_prev(prev, nxt, after, has_after)
         # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
         with torch.no_grad():
             mu, eps = E(prev)
@@ -605,7 +635,8 @@ def run_training(
             with torch.no_grad():
                 model.encoder.fc.bias[cfg.latent:].fill_(tc.init_log_scale)
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
-    stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size)
+    stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size,
+                         with_after=tc.own_prev_share > 0)
     best = -math.inf
     elapsed_before = 0.0
     if ckpt is not None:
@@ -700,8 +731,9 @@ def run_training(
 
     while not should_stop():
         t0 = now()
-        prev, nxt = stream.next()
-        last = trainer.train_step(_to_tensor(prev, device), _to_tensor(nxt, device))
+        batch = stream.next()
+        extra = (_to_tensor(batch[2], device), torch.as_tensor(batch[3], device=device)) if len(batch) > 2 else ()
+        last = trainer.train_step(_to_tensor(batch[0], device), _to_tensor(batch[1], device), *extra)
         dt = now() - t0
         train_seconds += dt
         window["n"] += 1

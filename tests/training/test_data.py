@@ -17,6 +17,7 @@ from training.abc import split_abc
 from training.chords import chord_track, voice_chord
 from training.corpus import BarCorpus
 from training.data import SourceFile
+from tiny_corpus import tiny_corpus
 
 pretty_midi = pytest.importorskip("pretty_midi")
 pytest.importorskip("music21")
@@ -415,3 +416,31 @@ def test_batches_augment_in_range():
     prev, nxt = next(data.iterate_batches(corpus, "train", 16, np.random.default_rng(0)))
     assert prev.shape == (16, 1, 88, 16) and prev.min() >= 0 and prev.max() <= 1
     assert (prev.reshape(16, -1).sum(axis=1) == 1).all()  # one cell moved, not lost
+
+
+def test_batches_with_after_bring_the_bar_after_next_transposed_with_the_pair():
+    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
+    c.split[:] = 0
+    plain = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True))
+    full = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, with_after=True))
+    assert len(plain) == len(full) > 0
+    raw = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, with_after=True))
+    seen_end = seen_after = False
+    for (p, n), (p2, n2, after, has), (rp, rn, rafter, rhas) in zip(plain, full, raw):
+        np.testing.assert_array_equal(p, p2)  # the same draws: prev and next unchanged by with_after
+        np.testing.assert_array_equal(n, n2)
+        np.testing.assert_array_equal(has, rhas)
+        for i in range(len(p)):
+            # find the pair in the corpus: bar j, j+1 of one tune
+            j = next(j for j in c.pairs("train") if np.array_equal(c.rolls(j), rp[i, 0]) and np.array_equal(c.rolls(j + 1), rn[i, 0]))
+            goes_on = j + 2 < len(c.tune) and c.tune[j + 2] == c.tune[j]
+            assert bool(has[i]) == goes_on
+            if goes_on:
+                seen_after = True
+                np.testing.assert_array_equal(rafter[i, 0], c.rolls(j + 2))
+                k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p2[i, 0]))
+                np.testing.assert_array_equal(after[i, 0], transpose_roll(rafter[i, 0], k))
+            else:
+                seen_end = True
+                assert not after[i].any()
+    assert seen_end and seen_after

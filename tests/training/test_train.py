@@ -261,3 +261,27 @@ def test_pictures_are_written(tmp_path):
     rolls = corpus().rolls(np.arange(4))
     out = piano_roll_png(rolls, tmp_path / "sub" / "roll.png", title="four bars")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_own_prev_swaps_in_the_models_own_answers_as_heard_and_the_bar_after():
+    torch.manual_seed(0)
+    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(own_prev_share=0.5),
+                        torch.device("cpu"))
+    prev, nxt, after = (torch.rand(8, 1, 88, 16) for _ in range(3))
+    has = torch.tensor([False, True, True, False, True, True, True, True])
+    given = prev.clone()
+    p2, n2 = trainer.own_prev(prev, nxt, after, has)
+    swapped = [1, 2, 4, 5]  # the first round(0.5 * 8) rows that have a bar after
+    kept = [0, 3, 6, 7]
+    assert torch.equal(p2[kept], prev[kept]) and torch.equal(n2[kept], nxt[kept])
+    assert torch.equal(n2[swapped], after[swapped])
+    own = p2[swapped]
+    assert not torch.equal(own, prev[swapped])
+    assert bool(((own == 0) | (own >= 0.5)).all())  # as heard: nothing under the threshold
+    assert torch.equal(prev, given) and not p2.requires_grad  # the caller's batch is left alone
+
+
+def test_training_on_own_answers_runs_and_is_off_in_the_paper_config():
+    assert T.TRAIN_PRESETS["paper"].own_prev_share == 0.0
+    res = T.run_training(corpus(), small(own_prev_share=0.5, seed=2), None, steps=3, progress=False)
+    assert res.step == 3 and all(np.isfinite(list(res.last.values())))
