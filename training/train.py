@@ -38,13 +38,15 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   Session 2's model kept half its cells from the bar before (the music: a sixth) and jumped
   between them (steps of 1-2 semitones: a quarter of its intervals, half of the music's), so
   five of its bars repeated tones without repeating figures (uniqueness and recurrence both low).
-  Off in `live`: in 40-minute trials (session 3) they moved steps and kept cells the right way
-  but left one-step notes (QN near 0); see the README's evaluation section.
+  Off in `live`: in trials of 40 minutes (session 3) the interval term raised steps to 40-50 %
+  and recurrence into range but left one-step notes (QN 0-23 %), and the kept terms lowered the
+  kept share of answers to real bars but not of five-bar chains; see the README's evaluation.
 - own_prev_share: that share of each batch trains on (the model's own answer to x^{t-1}, as
   heard; x^{t+1}) instead of (x^{t-1}, x^t), rows whose tune goes on that far (scheduled sampling).
   Every training pair of the paper is real, but model 1 and a long solo go on from the model's own
   bars: session 3's evaluation shows its five-bar samples keep 56 % of each bar's cells (the music
-  17 %), which no term on single answers to real bars changed (see the motion terms). Untried.
+  17 %), which no term on single answers to real bars changed (see the motion terms). One
+  22-minute trial (0.5, 2,000 steps) was too short to tell; next to try at full length.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
