@@ -385,3 +385,36 @@ def test_ignored_types_are_dropped_by_status_before_parsing(world):
     assert port.bad_messages == 1  # the bare running-status pair
     with pytest.raises(ValueError, match="pitchbend"):
         port.ignore("pitchbend")
+
+
+class _SentLog:
+    def __init__(self):
+        self.sent = []
+
+    def send_message(self, data):
+        self.sent.append(list(data))
+
+
+@pytest.mark.parametrize("backend, sleeps", [("jack", 2), ("alsa", 0), ("coremidi", 0)])
+def test_a_burst_into_jack_waits_for_the_next_cycle_and_loses_nothing(backend, sleeps):
+    """JACK drops what does not fit in one process cycle; a bar line's 30 messages go out in
+    chunks of ports.JACK_BURST, each after a fresh cycle, in order. Other backends queue them."""
+    clock = [100.0]
+    waits = []
+
+    def sleep(dt):
+        waits.append(dt)
+        clock[0] += dt
+
+    rt = _SentLog()
+    out = ports.MidiOutput(rt, backend, "x", "x", "out", None, now=lambda: clock[0], sleep=sleep)
+    msgs = [[0x80, p, 0] for p in range(40, 70)]
+    for m in msgs:
+        out.send_bytes(m)
+    assert rt.sent == msgs
+    assert len(waits) == sleeps and out.paced == sleeps
+    assert all(w == pytest.approx(ports.JACK_BURST_GAP) for w in waits)
+    # a message long after the burst goes straight out
+    clock[0] += 1.0
+    out.send_bytes([0x90, 60, 90])
+    assert len(waits) == sleeps and rt.sent[-1] == [0x90, 60, 90]
