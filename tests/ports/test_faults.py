@@ -177,5 +177,7 @@ def test_daw_clock_stop_closes_notes_and_a_restart_with_spp_lines_up_with_the_ri
     assert abs(float(dev.mean())) < STEP / 4
     downbeats = after.onsets(channel=9, pitch=76)  # the metronome's bar lines
     assert downbeats, "no metronome downbeat after the restart"
-    assert float(abs(grid_deviation(downbeats, restart, BAR)).max()) < STEP / 4
+    # on the DAW's bar lines, within half a step (a wrong bar is 16 steps off); the test server's
+    # 5.3 ms periods put up to a period of jitter on each hop (clock in, notes out)
+    assert float(abs(grid_deviation(downbeats, restart, BAR)).max()) < STEP / 2
     assert max(b["bar"] for b in run.stats()["bars"]) >= 9  # it counts from the DAW's bar 9
