@@ -593,9 +593,11 @@ class MidiInput(_Port):
 #: 64 frames -> 256 bytes, about 19 short events); RtMidi drops the rest without a word. A bar line
 #: of a dense bar (its notes closing, the next bar's starting) or a panic overflowed that, and the
 #: lost note-offs left notes hanging. So at most JACK_BURST messages go out back to back; the next
-#: one waits JACK_BURST_GAP (over two 64-frame periods at 48 kHz). Chosen by the SIGTERM fault test
-#: (tests/ports/test_faults.py, a dense bar): stuck notes in 4 runs of 10 without pacing, none in 16
-#: with 12 / 3 ms, some again with 8 / 4 ms (a slower drain lets more pile up when a cycle is late).
+#: one waits JACK_BURST_GAP (over two 64-frame periods at 48 kHz). On the SIGTERM fault test
+#: (tests/ports/test_faults.py, a dense bar, 64-frame server, a slow shared machine): stuck notes in
+#: 4 runs of 10 without pacing; with 12 / 3 ms none in 8 runs, then lost notes in 2 of 8 more; 8 / 4 ms
+#: did worse. Pacing cannot help when a cycle itself runs late and finds several chunks waiting:
+#: the real-port tests therefore run 256-frame periods (srlive.jackserver).
 JACK_BURST = 12
 JACK_BURST_GAP = 0.003  # seconds
 #: ... and a JACK output waits this long before it closes, so that what was sent last (a panic's

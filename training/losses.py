@@ -181,10 +181,14 @@ MAX_INTERVAL = 12
 
 @functools.lru_cache(maxsize=8)
 def _interval_bins(device=None, dtype=torch.float32) -> torch.Tensor:
-    """[88 * 88, 2 * MAX_INTERVAL + 3] 0/1: pitch pair (p, q) -> its interval bin (p - q, clipped)."""
+    """[88 * 88, 2 * MAX_INTERVAL + 3] 0/1: pitch pair (p, q) -> its interval bin (p - q, clipped).
+    The pairs p == q are in no bin: a pitch that sounded the step before cannot start there (a roll
+    merges the two into one note); all they would count is a held generated note's wavering value."""
     p = torch.arange(88, device=device)
     d = (p[:, None] - p[None, :]).clamp(-MAX_INTERVAL - 1, MAX_INTERVAL + 1) + MAX_INTERVAL + 1
-    return F.one_hot(d.reshape(-1), 2 * MAX_INTERVAL + 3).to(dtype)
+    bins = F.one_hot(d.reshape(-1), 2 * MAX_INTERVAL + 3).to(dtype)
+    bins[torch.arange(88, device=device) * 89] = 0  # the diagonal (p, p) of the flattened pairs
+    return bins
 
 
 def interval_counts(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
@@ -195,9 +199,6 @@ def interval_counts(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0)
     m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power)
     onset = torch.relu(torch.diff(m, dim=2))  # onsets at steps 1..15
     pairs = torch.bmm(onset, m[:, :, :-1].transpose(1, 2))  # [N, 88 (new), 88 (sounding before)]
-    # a pitch that sounded the step before cannot start there (a roll merges the two into one
-    # note): what the diagonal would count is only a held generated note's wavering value
-    pairs = pairs * (1.0 - torch.eye(88, device=x.device, dtype=x.dtype))
     return pairs.flatten(1) @ _interval_bins(x.device, x.dtype)
 
 

@@ -38,7 +38,7 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   Session 2's model kept half its cells from the bar before (the music: a sixth) and jumped
   between them (steps of 1-2 semitones: a quarter of its intervals, half of the music's), so
   five of its bars repeated tones without repeating figures (uniqueness and recurrence both low).
-  Off in `live`: in trials of 40 minutes (session 3) the interval term raised steps to 40-50 %
+  Off in `live`: in trials of 22-46 minutes (session 3) the interval term raised steps to 40-50 %
   and recurrence into range but left one-step notes (QN 0-23 %), and the kept terms lowered the
   kept share of answers to real bars but not of five-bar chains; see the README's evaluation.
 - own_prev_share: that share of each batch trains on (the model's own answer to x^{t-1}, as
@@ -734,8 +734,8 @@ def run_training(
     while not should_stop():
         t0 = now()
         batch = stream.next()
-        extra = (_to_tensor(batch[2], device), torch.as_tensor(batch[3], device=device)) if len(batch) > 2 else ()
-        last = trainer.train_step(_to_tensor(batch[0], device), _to_tensor(batch[1], device), *extra)
+        after = (_to_tensor(batch[2], device), torch.as_tensor(batch[3], device=device)) if len(batch) > 2 else ()
+        last = trainer.train_step(_to_tensor(batch[0], device), _to_tensor(batch[1], device), *after)
         dt = now() - t0
         train_seconds += dt
         window["n"] += 1
