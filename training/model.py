@@ -67,10 +67,13 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    """D of the paper: one bar [N, 1, 88, 16] -> (logit, features). With in_channels=2 the same
+    network judges a pair of bars stacked as channels (training's pair critic, see train.py)."""
+
+    def __init__(self, cfg: ModelConfig, in_channels: int = 1):
         super().__init__()
         blocks = []
-        c_in, h, w = 1, N_PITCHES, STEPS
+        c_in, h, w = in_channels, N_PITCHES, STEPS
         pad = cfg.disc_kernel // 2
         for c in cfg.disc_channels:
             blocks.append(

@@ -20,6 +20,7 @@ LOSS_PANELS = (
     ("density (log mass ratio squared)", (("loss_density", "train"), ("val_loss_density", "val"))),
     ("bar shape (structure term)", (("loss_struct", "train"), ("val_loss_struct", "val"))),
     ("motion (intervals, cells kept)", (("loss_motion", "train"), ("val_loss_motion", "val"))),
+    ("pair critic (copying seen)", (("loss_pair", "G's pair adv"), ("loss_pair_d", "P's loss"))),
     ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),
                                          ("val_pitches", "pitches per bar"), ("val_real_pitches", "pitches per bar, real"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),
@@ -44,6 +45,8 @@ def read_log(csv_path) -> dict[str, np.ndarray]:
     if not rows:
         return cols
     for key in rows[0]:
+        if key is None:  # values past the header's columns (a log resumed by a newer version)
+            continue
         vals = []
         for r in rows:
             try:

@@ -47,6 +47,14 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   bars: session 3's evaluation shows its five-bar samples keep 56 % of each bar's cells (the music
   17 %), which no term on single answers to real bars changed (see the motion terms). One
   22-minute trial (0.5, 2,000 steps) was too short to tell; next to try at full length.
+- pair_weight: + w * -log P(x^{t-1}, x~^t), P a second discriminator (D's layers, two input
+  channels: the bar heard and the answer) trained with D's optimiser settings to tell real
+  consecutive pairs of the batch from (x^{t-1}, x~^t) (instance noise on both channels). D sees one
+  bar at a time, so to D a copy of the bar heard is a real bar, and pair-wise feature matching
+  pulls x~^t toward the average next bar, whose likeliest cells are the bar heard's own: session
+  2's model kept half its cells from the bar before (the music a sixth). P can see copying. With
+  own_prev_share, P's real pairs stay the real ones of the batch; its fake pairs are what E heard
+  (the model's own bar in those rows) with the answer. Only in training: the export is unchanged.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
@@ -137,6 +145,10 @@ class TrainConfig:
     interval_weight: float = 0.0
     kept_cells_weight: float = 0.0
     kept_pitches_weight: float = 0.0
+    # + w * the adversarial term of a pair critic P that tells real (x^{t-1}, x^t) pairs from
+    # (x^{t-1}, x~^t): D judges bars one at a time, so a copy of the bar heard looks real to it
+    pair_weight: float = 0.0
+    pair_lr: float | None = None  # P's Adam learning rate (None: D's, lr_d)
     # std of Gaussian noise added to every bar D sees, real and generated (instance noise): real
     # bars hold exactly 0 and 90/127, which no tanh output can match, so without it D wins by the
     # cell values alone and G learns to show it as few cells as it can
@@ -173,7 +185,7 @@ class TrainConfig:
         ref = TrainConfig()
         out = []
         for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "interval_weight", "kept_cells_weight", "kept_pitches_weight", "own_prev_share", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
+                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "interval_weight", "kept_cells_weight", "kept_pitches_weight", "pair_weight", "pair_lr", "own_prev_share", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
             if getattr(self, f) != getattr(ref, f):
                 out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
         return out
@@ -285,6 +297,17 @@ class Trainer:
         self.opt_eg = torch.optim.Adam([{"params": list(E.parameters()), "lr": tc.lr_e},
                                         {"params": list(G.parameters()), "lr": tc.lr_g}], betas=betas)
         self.opt_d = torch.optim.Adam(D.parameters(), lr=tc.lr_d, betas=betas)
+        self.pair_critic = self.P = self.opt_p = None
+        if tc.pair_weight > 0:
+            from training.model import Discriminator
+
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(tc.seed + 7)  # the same critic on every rank
+                self.pair_critic = Discriminator(model.config, in_channels=2).to(device)
+            self.P = self.pair_critic
+            if distributed:
+                self.P = DDP(self.pair_critic, device_ids=ids)
+            self.opt_p = torch.optim.Adam(self.pair_critic.parameters(), lr=tc.pair_lr or tc.lr_d, betas=betas)
         self.noise = torch.Generator().manual_seed(tc.seed * 1000 + rank + 1)
         self.step = 0
 
@@ -310,6 +333,24 @@ class Trainer:
         params = {k: v.detach() for k, v in D.named_parameters()}
         return torch.func.functional_call(D, params, (self._noisy(x),))
 
+    def _pair_logits(self, prev: torch.Tensor, nxt: torch.Tensor) -> torch.Tensor:
+        """P's logits for the pairs (prev, nxt) with P's weights frozen: gradients reach the bars."""
+        P = self.pair_critic
+        params = {k: v.detach() for k, v in P.named_parameters()}
+        return torch.func.functional_call(P, params, (self._noisy(torch.cat([prev, nxt], 1)),))[0]
+
+    def _pair_update(self, prev_real, nxt_real, prev, answers) -> dict[str, float]:
+        """One update of the pair critic P: real consecutive pairs against (what E heard, answer)."""
+        logits, _ = self.P(self._noisy(torch.cat([torch.cat([prev_real, nxt_real], 1),
+                                                  torch.cat([prev, answers], 1)])))
+        l_real, l_fake = logits.split([prev.shape[0], prev.shape[0]])
+        loss = (torch.nn.functional.softplus(-l_real) + torch.nn.functional.softplus(l_fake)).mean()
+        self.opt_p.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_p.step()
+        return {"loss_pair_d": float(loss.detach()), "pair_real": _mean_sigmoid(l_real),
+                "pair_fake": _mean_sigmoid(l_fake)}
+
     @torch.no_grad()
     def own_prev(self, prev: torch.Tensor, nxt: torch.Tensor, after: torch.Tensor, has_after: torch.Tensor,
                  threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -330,6 +371,7 @@ class Trainer:
                    has_after: torch.Tensor | None = None) -> dict[str, float]:
         tc, n = self.tc, prev.shape[0]
         E, G = self.model.encoder, self.model.generator
+        prev_real, nxt_real = prev, nxt
         if tc.own_prev_share > 0 and after is not None:
             prev, nxt = self.own_prev(prev, nxt, after, has_after)
         # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
@@ -344,6 +386,8 @@ class Trainer:
         loss_d.backward()
         self.opt_d.step()
         out = {"loss_d": float(loss_d.detach()), "d_real": _mean_sigmoid(l_real), "d_fake": _mean_sigmoid(l_rec)}
+        if self.pair_critic is not None:
+            out.update(self._pair_update(prev_real, nxt_real, prev, fakes[:n]))
         # ---- E and G: L_E = L_l + L_prior, L_G = L_adv + L_l (+ deviations), twice
         klw = self.kl_weight()
         for _ in range(tc.eg_updates_per_d):
@@ -374,17 +418,19 @@ class Trainer:
             mw = (tc.interval_weight, tc.kept_cells_weight, tc.kept_pitches_weight)
             motion = (L.motion_loss(x_rec, nxt, prev, power=tc.structure_power, weights=mw)
                       + L.motion_loss(x_p, nxt, power=tc.structure_power, weights=mw) if any(mw) else zero)
+            pair = (torch.nn.functional.softplus(-self._pair_logits(prev, x_rec)).mean()
+                    if self.pair_critic is not None else zero)
             # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
             total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
                      + tc.pitch_class_weight * pcl + tc.density_weight * dens + tc.structure_weight * struct
-                     + motion)
+                     + motion + tc.pair_weight * pair)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
             self.opt_eg.step()
-        prior, feat, adv, recon, pcl, dens, struct, motion = (
-            float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct, motion))
+        prior, feat, adv, recon, pcl, dens, struct, motion, pair = (
+            float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct, motion, pair))
         out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon, loss_pc=pcl, loss_density=dens,
-                   loss_struct=struct, loss_motion=motion,
+                   loss_struct=struct, loss_motion=motion, loss_pair=pair,
                    loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
         self.step += 1
         return out
@@ -421,11 +467,17 @@ class Trainer:
 
     # --- state for resuming
     def state_dict(self) -> dict:
-        return {"opt_eg": self.opt_eg.state_dict(), "opt_d": self.opt_d.state_dict()}
+        st = {"opt_eg": self.opt_eg.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.pair_critic is not None:
+            st.update(pair_critic=self.pair_critic.state_dict(), opt_p=self.opt_p.state_dict())
+        return st
 
     def load_state_dict(self, st: dict) -> None:
         self.opt_eg.load_state_dict(st["opt_eg"])
         self.opt_d.load_state_dict(st["opt_d"])
+        if self.pair_critic is not None:
+            self.pair_critic.load_state_dict(st["pair_critic"])
+            self.opt_p.load_state_dict(st["opt_p"])
 
 
 @torch.no_grad()
@@ -546,7 +598,9 @@ LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "los
                "loss_adv", "loss_recon", "loss_pc", "loss_density", "loss_struct", "loss_motion", "d_real", "d_fake", "kl_weight",
                "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density", "val_loss_struct", "val_loss_motion",
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
-               "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score"]
+               "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score",
+               # appended (not inserted) so a run resumed from an older log keeps its columns aligned
+               "loss_pair", "loss_pair_d", "pair_real", "pair_fake"]
 
 
 @dataclass

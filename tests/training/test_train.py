@@ -285,3 +285,65 @@ def test_training_on_own_answers_runs_and_is_off_in_the_paper_config():
     assert T.TRAIN_PRESETS["paper"].own_prev_share == 0.0
     res = T.run_training(corpus(), small(own_prev_share=0.5, seed=2), None, steps=3, progress=False)
     assert res.step == 3 and all(np.isfinite(list(res.last.values())))
+
+
+def _live_trainer(**kw) -> T.Trainer:
+    torch.manual_seed(0)
+    return T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(**kw), torch.device("cpu"))
+
+
+def test_pair_critic_is_off_by_default_and_in_the_paper_config():
+    assert T.TRAIN_PRESETS["paper"].pair_weight == 0.0 and T.TrainConfig().pair_weight == 0.0
+    assert _live_trainer().pair_critic is None
+    assert "pair_weight=1.0 (paper: 0.0)" in small(pair_weight=1.0).deviations()
+
+
+def test_pair_critic_learns_to_tell_a_copy_of_the_bar_heard_from_the_real_next_bar():
+    """What D cannot see (a copy of a real bar is a real bar), P learns: trained on real consecutive
+    pairs against (bar, the same bar), it scores copies lower than real pairs it has not seen."""
+    c = corpus()
+    i = c.pairs("train")
+    prev, nxt = torch.as_tensor(c.rolls(i)[:, None]), torch.as_tensor(c.rolls(i + 1)[:, None])
+    moved = (prev != nxt).flatten(1).any(1)  # pairs whose next bar differs from the one before
+    prev, nxt = prev[moved], nxt[moved]
+    train, held = slice(0, 32), slice(32, None)
+    trainer = _live_trainer(pair_weight=1.0, seed=1, pair_lr=2e-3)  # a faster critic than training's, for a short test
+    for _ in range(70):
+        trainer._pair_update(prev[train], nxt[train], prev[train], prev[train])
+    with torch.no_grad():
+        real = torch.sigmoid(trainer.pair_critic(torch.cat([prev[held], nxt[held]], 1))[0]).mean()
+        copy = torch.sigmoid(trainer.pair_critic(torch.cat([prev[held], prev[held]], 1))[0]).mean()
+    assert float(real) - float(copy) > 0.3 and float(copy) < 0.4, (float(real), float(copy))
+
+
+def test_pair_critic_trains_on_real_pairs_and_its_term_reaches_the_generator():
+    trainer = _live_trainer(pair_weight=1.0, own_prev_share=0.5, seed=2)
+    seen = []
+    update = trainer._pair_update
+    trainer._pair_update = lambda *a: (seen.append([t.clone() for t in a]), update(*a))[1]
+    critic0 = {k: v.clone() for k, v in trainer.pair_critic.state_dict().items()}
+    prev, nxt, after = (torch.rand(8, 1, 88, 16) for _ in range(3))
+    has = torch.ones(8, dtype=torch.bool)
+    out = trainer.train_step(prev, nxt, after, has)
+    (p_real, n_real, p_heard, answers), = seen
+    assert torch.equal(p_real, prev) and torch.equal(n_real, nxt)  # the real pairs, not the swapped rows
+    assert not torch.equal(p_heard[:4], prev[:4]) and torch.equal(p_heard[4:], prev[4:])  # what E heard
+    assert all(not torch.equal(critic0[k], v) for k, v in trainer.pair_critic.state_dict().items())
+    assert math.isfinite(out["loss_pair"]) and out["loss_pair"] > 0 and 0 < out["pair_real"] < 1
+    # the same step without the term leaves G elsewhere: the critic's gradient reaches G
+    g_with = params(trainer.model.generator)
+    plain = _live_trainer(pair_weight=0.0, own_prev_share=0.5, seed=2)
+    plain.train_step(prev, nxt, after, has)
+    g_without = params(plain.model.generator)
+    assert not all(torch.equal(g_with[k], g_without[k]) for k in g_with)
+
+
+def test_resume_with_the_pair_critic_continues_exactly(tmp_path):
+    c = corpus()
+    tc = small(seed=6, pair_weight=1.0)
+    whole = T.run_training(c, tc, tmp_path / "whole", steps=6, progress=False)
+    T.run_training(c, tc, tmp_path / "split", steps=3, progress=False)
+    resumed = T.run_training(c, tc, tmp_path / "split", steps=6, resume=True, progress=False)
+    a, b = params(whole.model), params(resumed.model)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(math.isfinite(v) for v in resumed.last.values())
