@@ -270,7 +270,8 @@ def test_own_prev_swaps_in_the_models_own_answers_as_heard_and_the_bar_after():
     prev, nxt, after = (torch.rand(8, 1, 88, 16) for _ in range(3))
     has = torch.tensor([False, True, True, False, True, True, True, True])
     given = prev.clone()
-    p2, n2 = trainer.own_prev(prev, nxt, after, has)
+    p2, n2, rows = trainer.own_prev(prev, nxt, after, has)
+    assert rows.tolist() == [1, 2, 4, 5]
     swapped = [1, 2, 4, 5]  # the first round(0.5 * 8) rows that have a bar after
     kept = [0, 3, 6, 7]
     assert torch.equal(p2[kept], prev[kept]) and torch.equal(n2[kept], nxt[kept])
@@ -327,7 +328,8 @@ def test_pair_critic_trains_on_real_pairs_and_its_term_reaches_the_generator():
     out = trainer.train_step(prev, nxt, after, has)
     (p_real, n_real, p_heard, answers), = seen
     assert torch.equal(p_real, prev) and torch.equal(n_real, nxt)  # the real pairs, not the swapped rows
-    assert not torch.equal(p_heard[:4], prev[:4]) and torch.equal(p_heard[4:], prev[4:])  # what E heard
+    # fake pairs only where E heard a real bar (rows 4..7; rows 0..3 heard the model's own answers)
+    assert torch.equal(p_heard, prev[4:]) and answers.shape == (4, 1, 88, 16)
     assert all(not torch.equal(critic0[k], v) for k, v in trainer.pair_critic.state_dict().items())
     assert math.isfinite(out["loss_pair"]) and out["loss_pair"] > 0 and 0 < out["pair_real"] < 1
     # the same step without the term leaves G elsewhere: the critic's gradient reaches G
