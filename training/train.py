@@ -45,18 +45,23 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   heard; x^{t+1}) instead of (x^{t-1}, x^t), rows whose tune goes on that far (scheduled sampling).
   Every training pair of the paper is real, but model 1 and a long solo go on from the model's own
   bars: session 3's evaluation shows its five-bar samples keep 56 % of each bar's cells (the music
-  17 %), which no term on single answers to real bars changed (see the motion terms). One
-  22-minute trial (0.5, 2,000 steps) was too short to tell; next to try at full length.
-- pair_weight: + w * -log P(x^{t-1}, x~^t), P a second discriminator (D's layers, two input
-  channels: the bar heard and the answer) trained with D's optimiser settings to tell real
-  consecutive pairs of the batch from (x^{t-1}, x~^t) (instance noise on both channels). D sees one
+  17 %), which no term on single answers to real bars changed (see the motion terms). Off in
+  `live`: a 55-minute trial (session 4; 0.5, 5,156 steps) still kept 58 % of the cells and met 8
+  of 10 targets on the validation tunes against the shipped model's 7, trading its recurrence
+  and diversity misses for a QN miss (32 %) and a wider uniqueness miss (27.7 %, the music 39.5).
+- pair_weight / pair_lr: + w * -log P(x^{t-1}, x~^t), P a second discriminator (D's layers, two
+  input channels: the bar heard and the answer; Adam at pair_lr, default lr_d) trained to tell the
+  batch's real consecutive pairs from (x^{t-1}, x~^t) (instance noise on both channels). D sees one
   bar at a time, so to D a copy of the bar heard is a real bar, and pair-wise feature matching
   pulls x~^t toward the average next bar, whose likeliest cells are the bar heard's own: session
-  2's model kept half its cells from the bar before (the music a sixth). P can see copying. With
-  own_prev_share, P's real pairs stay the real ones of the batch, and its fake pairs (and G's pair
-  term) use only the rows whose x^{t-1} is real: with the model's own bar as the first of a pair, P
-  told fakes by that bar alone, which G cannot change (a 20-minute trial: P at 0.77 against 0.23
-  while the answers still kept 75 % of the cells). Only in training: the export is unchanged.
+  2's model kept half its cells from the bar before (the music a sixth). P can see copying (a test
+  shows it learns to). With own_prev_share, P's real pairs stay the real ones of the batch, and its
+  fake pairs (and G's pair term) use only the rows whose x^{t-1} is real: with the model's own bar
+  first, P could tell a fake by that bar alone, which G cannot change.
+  Off in `live`: in 55-minute trials (session 4; weight 2, pair_lr 2e-4, about 4,400 steps) the
+  answers kept less (50 % of cells at the end, against 55 %) and early snapshots reached the
+  music's uniqueness (37.8 % at 1,000 steps), but the notes got short (QN 14-24 %) and no snapshot
+  met more targets on the validation tunes than the shipped model; see the README's evaluation.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
