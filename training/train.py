@@ -966,9 +966,33 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
             else:
                 value = type(current)(raw)
         except ValueError:
-            raise UserError(f"--set {key}={raw}: not a valid {type(current).__name__}") from None
+            kind = "number (or none)" if current is None else type(current).__name__
+            raise UserError(f"--set {key}={raw}: not a valid {kind}") from None
+        problem = _setting_problem(key, value)
+        if problem:
+            raise UserError(f"--set {key}={raw}: {problem}")
         tc = dataclasses.replace(tc, **{key: value})
     return tc
+
+
+def _setting_problem(key: str, value) -> str | None:
+    """Why a training setting's value makes no sense (None if it does): weights and noise are
+    >= 0, shares lie in [0, 1], learning rates and powers are > 0, Adam's betas lie in [0, 1)."""
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if key.endswith("_share") and not 0 <= value <= 1:
+        return "a share must lie between 0 and 1"
+    if (key.startswith("lr_") or key in ("pair_lr", "structure_power", "eg_updates_per_d", "batch_size")) and value <= 0:
+        return "must be greater than 0"
+    if key == "init_output_density" and not 0 < value < 1:
+        return "a density lies strictly between 0 and 1"
+    if key.startswith("beta") and not 0 <= value < 1:
+        return "Adam's betas lie in [0, 1)"
+    if value < 0 and key not in ("init_log_scale",):
+        return "must not be negative"
+    return None
 
 
 def main(argv=None) -> int:

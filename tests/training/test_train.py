@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -242,6 +243,25 @@ def test_set_overrides_one_training_setting_with_its_type():
     for bad in ("nonsense=1", "structure_weight", "kl_warmup_steps=x"):
         with pytest.raises(UserError):
             T.apply_overrides(tc, [bad])
+    assert T.apply_overrides(tc, ["pair_lr=2e-4"]).pair_lr == 2e-4
+    assert T.apply_overrides(tc, ["pair_lr=none"]).pair_lr is None
+    assert T.apply_overrides(tc, ["init_log_scale=-2"]).init_log_scale == -2.0
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("own_prev_share=3", "between 0 and 1"),
+    ("pair_weight=-1", "not be negative"),
+    ("instance_noise=-0.1", "not be negative"),
+    ("pair_lr=0", "greater than 0"),
+    ("lr_d=-1e-4", "greater than 0"),
+    ("beta1=1", "betas"),
+    ("structure_weight=nan", "finite"),
+    ("pair_lr=abc", "number (or none)"),
+    ("init_output_density=0", "strictly between 0 and 1"),
+])
+def test_set_refuses_values_that_make_no_sense(bad, words):
+    with pytest.raises(UserError, match=re.escape(words)):
+        T.apply_overrides(T.TRAIN_PRESETS["live"], [bad])
 
 
 def test_pictures_are_written(tmp_path):
