@@ -114,7 +114,7 @@ from srlive.roll import roll_to_notes
 from training import losses as L
 from training.config import CONFIGS, ModelConfig, get_config
 from training.corpus import BarCorpus
-from training.model import VAEGAN, sample_z
+from training.model import VAEGAN, Discriminator, sample_z
 
 PROG = "srlive-train"
 
@@ -306,8 +306,6 @@ class Trainer:
         self.opt_d = torch.optim.Adam(D.parameters(), lr=tc.lr_d, betas=betas)
         self.pair_critic = self.P = self.opt_p = None
         if tc.pair_weight > 0:
-            from training.model import Discriminator
-
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(tc.seed + 7)  # the same critic on every rank
                 self.pair_critic = Discriminator(model.config, in_channels=2).to(device)
@@ -334,17 +332,18 @@ class Trainer:
         noise = torch.randn(x.shape, generator=self.noise).to(self.device)
         return x + self.tc.instance_noise * noise
 
+    def _frozen(self, critic: torch.nn.Module, x: torch.Tensor):
+        """critic(x + instance noise) with the critic's weights frozen (detached): gradients reach
+        the bars only. D's (logit, features) for D; the same for the pair critic P."""
+        params = {k: v.detach() for k, v in critic.named_parameters()}
+        return torch.func.functional_call(critic, params, (self._noisy(x),))
+
     def _d_features(self, x: torch.Tensor):
-        """D's (logit, features) with D's weights frozen (detached): gradients reach the bars only."""
-        D = self.model.discriminator
-        params = {k: v.detach() for k, v in D.named_parameters()}
-        return torch.func.functional_call(D, params, (self._noisy(x),))
+        return self._frozen(self.model.discriminator, x)
 
     def _pair_logits(self, prev: torch.Tensor, nxt: torch.Tensor) -> torch.Tensor:
-        """P's logits for the pairs (prev, nxt) with P's weights frozen: gradients reach the bars."""
-        P = self.pair_critic
-        params = {k: v.detach() for k, v in P.named_parameters()}
-        return torch.func.functional_call(P, params, (self._noisy(torch.cat([prev, nxt], 1)),))[0]
+        """P's logits for the pairs (prev, nxt), P frozen."""
+        return self._frozen(self.pair_critic, torch.cat([prev, nxt], 1))[0]
 
     def _pair_update(self, prev_real, nxt_real, prev, answers) -> dict[str, float]:
         """One update of the pair critic P: real consecutive pairs against (real bar heard, answer)."""
