@@ -240,3 +240,23 @@ def motion_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | Non
     """motion_terms weighted (intervals, kept cells, kept pitches) and summed."""
     terms = motion_terms(x_gen, x, x_prev, threshold, power)
     return (terms * torch.as_tensor(weights, dtype=terms.dtype, device=terms.device)).sum()
+
+
+def answer_spread(x_a: torch.Tensor, x_b: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """How much two answers to the same bars differ: the mean over bars and cells of
+    |soft_count(x_a) - soft_count(x_b)|, so only cells the threshold reads (or nearly reads) as
+    sounding count, not the faint background."""
+    a = soft_count(x_a.reshape(x_a.shape[0], 88, -1), threshold, power)
+    b = soft_count(x_b.reshape(x_b.shape[0], 88, -1), threshold, power)
+    return (a - b).abs().mean()
+
+
+def mode_seeking_loss(x_a: torch.Tensor, x_b: torch.Tensor, threshold: float = 0.5, power: float = 4.0,
+                      eps: float = 1e-4) -> torch.Tensor:
+    """Deviation (not in the paper; Mao et al., "Mode seeking GANs", CVPR 2019): -log of
+    answer_spread between G's answers to the same encodings mu, eps under two noises z_p.
+    A conditional GAN tends to ignore its noise and give the likeliest answer, which for a next
+    bar is much of the bar heard; this asks G for answers that differ with the noise (the
+    adversarial terms keep each one a plausible bar). The log makes it scale-free: each doubling
+    of the spread is worth the same, so it cannot run away once the answers differ."""
+    return -torch.log(answer_spread(x_a, x_b, threshold, power) + eps)

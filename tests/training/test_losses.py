@@ -224,3 +224,42 @@ def test_a_held_note_whose_value_wavers_has_no_interval():
     held = _bar([(40, 0, 16)])
     held[0, 0, 40, 8:] = 0.8  # 0.7 then 0.8: one note, its soft count rises on step 8
     assert L.interval_counts(held, power=12).sum().item() == pytest.approx(0.0)
+
+
+def test_answer_spread_counts_sounding_cells_that_differ_not_the_faint_background():
+    a = torch.zeros(2, 1, 88, 16)
+    a[:, 0, 40, :4] = 0.8  # one note in both bars
+    assert float(L.answer_spread(a, a.clone())) == 0.0
+    faint = a.clone()
+    faint[:, 0, 10:20, :] = 0.05  # background far under the threshold
+    assert float(L.answer_spread(a, faint)) < 0.01 * 8 / (88 * 16)  # under a hundredth of one moved note
+    other = a.clone()
+    other[:, 0, 40, :4] = 0.0
+    other[:, 0, 43, :4] = 0.8  # the note moved three semitones: 8 of 88 * 16 cells differ
+    # each differing cell counts its soft count, 1 + 0.5 * (0.8 - 0.5) = 1.15
+    assert float(L.answer_spread(a, other)) == pytest.approx(8 * 1.15 / (88 * 16), rel=1e-4)
+    assert float(L.mode_seeking_loss(a, other)) < float(L.mode_seeking_loss(a, a.clone()))
+
+
+def test_mode_seeking_loss_teaches_a_generator_to_answer_differently_under_other_noise():
+    """A generator that ignores most of its noise learns, from this term alone, to let the noise
+    change which cells sound (measured on noises it was not trained on)."""
+    torch.manual_seed(0)
+    gen = torch.nn.Sequential(torch.nn.Linear(8, 88 * 16), torch.nn.Sigmoid())
+    with torch.no_grad():
+        gen[0].weight.mul_(0.01)  # nearly deaf to the noise: the same bar for every z
+        gen[0].bias.normal_(0, 2)
+    held_a, held_b = torch.randn(64, 8), torch.randn(64, 8)
+
+    def spread():
+        with torch.no_grad():
+            return float(L.answer_spread(gen(held_a), gen(held_b)))
+
+    before = spread()
+    opt = torch.optim.Adam(gen.parameters(), lr=1e-2)
+    for _ in range(30):
+        loss = L.mode_seeking_loss(gen(torch.randn(64, 8)), gen(torch.randn(64, 8)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert spread() > 5 * before + 0.01, (before, spread())

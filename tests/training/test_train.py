@@ -11,7 +11,7 @@ import torch
 
 from tiny_corpus import tiny_corpus
 from training import train as T
-from training.model import VAEGAN, load_checkpoint
+from training.model import VAEGAN, load_checkpoint, sample_z
 
 from srlive.errors import UserError
 
@@ -369,3 +369,22 @@ def test_resume_with_the_pair_critic_continues_exactly(tmp_path):
     a, b = params(whole.model), params(resumed.model)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert all(math.isfinite(v) for v in resumed.last.values())
+
+
+def test_mode_seeking_is_off_by_default_and_in_the_paper_config():
+    assert T.TRAIN_PRESETS["paper"].mode_seeking_weight == 0.0 and T.TrainConfig().mode_seeking_weight == 0.0
+    assert "mode_seeking_weight=2.0 (paper: 0.0)" in small(mode_seeking_weight=2.0).deviations()
+
+
+def test_mode_seeking_term_reaches_the_generator_and_not_the_encoder():
+    trainer = _live_trainer(mode_seeking_weight=1.0, seed=3)
+    E, G = trainer.model.encoder, trainer.model.generator
+    mu, eps = E(torch.rand(8, 1, 88, 16))
+    z = sample_z(mu, eps, trainer.randn(8), 1.0)
+    loss = trainer._mode_seeking(mu, eps, z)
+    loss.backward()
+    assert math.isfinite(float(loss))
+    assert all(p.grad is None for p in E.parameters())  # E cannot buy spread by listening less
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in G.parameters())
+    out = trainer.train_step(torch.rand(8, 1, 88, 16), torch.rand(8, 1, 88, 16))
+    assert math.isfinite(out["loss_spread"]) and out["loss_spread"] > 0
