@@ -12,9 +12,11 @@ Columns (definitions in training/metrics.py):
   scale consistency, tone span, uniqueness, velocity span, recurrence, and diversity between
   samples;
 - MuseGAN's per-bar measures over all their bars: EB (empty bars), UPC, QN;
-- two figures that explain uniqueness and recurrence (not targets): steps, the share of
-  successive tones a step (1-2 semitones) apart, and kept, the share of a bar's sounding cells
-  that already sounded in the bar before (training.metrics.stepwise_share, kept_cells);
+- three figures that explain uniqueness and recurrence (not targets): steps, the share of
+  successive tones a step (1-2 semitones) apart; kept, the share of a bar's sounding cells
+  that already sounded in the bar before; sounds, the share of steps at which something sounds
+  (rests lower it, and with it the number of tones) (training.metrics.stepwise_share,
+  kept_cells, sounding_steps);
 - key fit: a test tune is transposed to a random key (-6..+5 semitones), the row answers bar t
   from real bar t-1, and the answer is scored against the best-fitting scale of real bars
   t-4..t-1 (answers without notes are left out and counted in "empty answers");
@@ -74,6 +76,7 @@ COLUMNS = (
     ("qualified_notes", "QN %", "pct"),
     ("stepwise", "steps %", "pct"),
     ("kept_cells", "kept %", "pct"),
+    ("sounding_steps", "sounds %", "pct"),
     ("key_fit", "key fit", "f3"),
     ("empty_answers", "empty ans. %", "pct"),
     ("context_sensitivity", "context sens.", "f3"),

@@ -260,3 +260,22 @@ def mode_seeking_loss(x_a: torch.Tensor, x_b: torch.Tensor, threshold: float = 0
     adversarial terms keep each one a plausible bar). The log makes it scale-free: each doubling
     of the spread is worth the same, so it cannot run away once the answers differ."""
     return -torch.log(answer_spread(x_a, x_b, threshold, power) + eps)
+
+
+def coverage(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """[N] soft share of each bar's 16 steps at which something sounds: the mean over steps of
+    min(1, max over pitches of soft_count). A tune's melody sounds at nearly every step (96 % of
+    them in the validation tunes), one note after another; an answer with rests between its notes
+    sounds at fewer."""
+    m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power)
+    return m.amax(1).clamp(max=1.0).mean(1)
+
+
+def coverage_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): squared difference between the generated bars' coverage and
+    the real next bars' (cells of a real bar sound when > 0), meaned over the batch. Session 2's
+    model sounded at 63 % of the steps of its five-bar samples (the music: 96 %) and stacked notes
+    where it did: fewer tones per sample, which lowers recurrence and, for the same pitches,
+    uniqueness."""
+    real = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1).amax(1).mean(1)
+    return (coverage(x_gen, threshold, power) - real).pow(2).mean()

@@ -313,6 +313,13 @@ def kept_cells(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float
     return float((on[1:] & on[:-1]).sum() / later) if later else float("nan")
 
 
+def sounding_steps(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
+    """Share of the steps of bars [T, 88, 16] at which at least one cell sounds. A tune's melody
+    sounds at nearly every step, one note after another; rests between notes lower it."""
+    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    return float(on.any(1).mean()) if on.size else float("nan")
+
+
 def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> dict:
     """The per-sample paper measures of one multi-bar sample [T, 88, 16], plus its tone sequence
     and per-bar notes (for diversity and the MuseGAN measures)."""
@@ -328,6 +335,7 @@ def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> 
         "recurrence": float(recurrence(tones)),
         "stepwise": stepwise_share(tones),
         "kept_cells": kept_cells(rolls, threshold),
+        "sounding_steps": sounding_steps(rolls, threshold),
         "tones": tones,
         "bars": bars,
     }
@@ -340,7 +348,8 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     it = samples if progress is None else progress(samples)
     per = [sample_measures(s, threshold) for s in it]
     out = {}
-    for k in ("scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence", "stepwise", "kept_cells"):
+    for k in ("scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence", "stepwise", "kept_cells",
+              "sounding_steps"):
         vals = np.array([p[k] for p in per], dtype=np.float64)
         out[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
     out["diversity"] = diversity([p["tones"] for p in per], rng=rng)

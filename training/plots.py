@@ -22,6 +22,7 @@ LOSS_PANELS = (
     ("motion (intervals, cells kept)", (("loss_motion", "train"), ("val_loss_motion", "val"))),
     ("pair critic (copying seen)", (("loss_pair", "G's pair adv"), ("loss_pair_d", "P's loss"))),
     ("mode seeking (-log answer spread)", (("loss_spread", "train"),)),
+    ("coverage (steps sounding)", (("loss_coverage", "train"),)),
     ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),
                                          ("val_pitches", "pitches per bar"), ("val_real_pitches", "pitches per bar, real"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),

@@ -263,3 +263,32 @@ def test_mode_seeking_loss_teaches_a_generator_to_answer_differently_under_other
         loss.backward()
         opt.step()
     assert spread() > 5 * before + 0.01, (before, spread())
+
+
+def test_coverage_counts_the_steps_at_which_something_sounds():
+    line = torch.zeros(1, 1, 88, 16)
+    line[0, 0, 40, :8] = 0.8
+    line[0, 0, 42, 8:] = 0.8  # two notes back to back: all 16 steps
+    gaps = torch.zeros(1, 1, 88, 16)
+    gaps[0, 0, 40, :4] = 0.8
+    gaps[0, 0, 44, :4] = 0.8  # a chord of 4 steps, then rests: a chord covers its steps once
+    assert L.coverage(line).tolist() == pytest.approx([1.0])
+    assert L.coverage(gaps).tolist() == pytest.approx([0.25])
+    faint = gaps.clone()
+    faint[0, 0, 50, 4:] = 0.05  # far under the threshold: no coverage
+    assert float(L.coverage(faint)[0]) == pytest.approx(0.25, abs=1e-4)
+
+
+def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_sound():
+    real = torch.zeros(2, 1, 88, 16)
+    real[:, 0, 40, :] = 90 / 127  # sounds at every step
+    gen = torch.full((2, 1, 88, 16), 0.02)
+    gen[:, 0, 40, :8] = 0.8
+    gen[:, 0, 40, 8:] = 0.4  # half the bar just under the threshold
+    assert float(L.coverage_loss(real * 0 + 0.8 * (real > 0), real)) == pytest.approx(0.0)
+    gen.requires_grad_(True)
+    loss = L.coverage_loss(gen, real, power=8.0)
+    assert float(loss) > 0.05
+    loss.backward()
+    assert float(gen.grad[:, 0, 40, 8:].max()) < 0  # the quiet half is asked to rise
+    assert float(gen.grad[:, 0, 60, :].abs().max()) == 0.0  # cells that are not the step's loudest are left alone

@@ -231,3 +231,12 @@ def test_kept_cells_is_the_share_of_a_bars_cells_already_sounding_in_the_bar_bef
     m = M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)
     # 20 tones: 3 steps inside each of the 5 bars, and a fourth down (65 -> 60) across each bar line
     assert m["kept_cells"] == 1.0 and m["stepwise"] == pytest.approx(15 / 19)
+
+
+def test_sounding_steps_is_the_share_of_steps_at_which_something_sounds():
+    line = melody([60, 62, 64, 65], length=4)  # 4 notes back to back: every step sounds
+    assert M.sounding_steps(line[None]) == 1.0
+    gaps = bar((60, 0, 2), (64, 2, 4), (67, 2, 4), (60, 8, 12))  # 8 of 16 steps, a chord counts once
+    assert M.sounding_steps(np.stack([line, gaps])) == pytest.approx(24 / 32)
+    assert M.sounding_steps(np.stack([gaps, empty_roll()])) == pytest.approx(8 / 32)
+    assert M.sample_measures(np.stack([line, gaps]), M.REAL_THRESHOLD)["sounding_steps"] == pytest.approx(0.75)

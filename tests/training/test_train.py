@@ -388,3 +388,14 @@ def test_mode_seeking_term_reaches_the_generator_and_not_the_encoder():
     assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in G.parameters())
     out = trainer.train_step(torch.rand(8, 1, 88, 16), torch.rand(8, 1, 88, 16))
     assert math.isfinite(out["loss_spread"]) and out["loss_spread"] > 0
+
+
+def test_coverage_term_is_off_by_default_and_logged_when_on():
+    assert T.TRAIN_PRESETS["paper"].coverage_weight == 0.0 and T.TRAIN_PRESETS["live"].coverage_weight == 0.0
+    trainer = _live_trainer(coverage_weight=10.0, seed=4)
+    nxt = torch.zeros(8, 1, 88, 16)
+    nxt[:, 0, 40, :4] = 90 / 127  # the real next bars sound at a quarter of their steps
+    out = trainer.train_step(torch.rand(8, 1, 88, 16), nxt)
+    assert math.isfinite(out["loss_coverage"]) and out["loss_coverage"] > 0
+    assert "loss_coverage" in T.LOG_COLUMNS
+    assert "coverage_weight=10.0 (paper: 0.0)" in small(coverage_weight=10.0).deviations()
