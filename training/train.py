@@ -67,13 +67,19 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   same bar share 58 % of their sounding cells: a conditional GAN learns to give the likeliest
   next bar whatever the noise, and the likeliest next bar keeps the pitches of the bar heard (in
   five-bar chains 77 % of each bar's pitches were in the bar before; the music's: 47 %). E's mu
-  and eps are detached for this term, so it moves G only.
+  and eps are detached for this term, so it moves G only. Off in `live`: in a 50-minute trial
+  (session 5; weight 5, 3,675 steps) uniqueness reached the music's at 1,000-2,000 steps, with
+  wide leaps (tone span 19-21) and few tones (recurrence 4.6-5.3), then fell to 30.5 % by the end
+  (7 of 10 targets on the validation tunes, as the shipped model); weight 1 changed little.
 - coverage_weight / coverage_power: + w * (the share of the bar's steps at which the answer
   sounds - the real next bar's)^2 (losses.coverage_loss; soft counts at coverage_power). The
   tunes' melodies sound at 96 % of the steps, one note after another; session 2's five-bar
   samples at 63 %, with more notes stacked where they did: fewer tones per sample, and both
   uniqueness and recurrence depend on that number (real samples thinned to the model's tone
-  count lose recurrence: 26 tones 8.8, 21 tones 5.2).
+  count lose recurrence: 26 tones 8.8, 21 tones 5.2). Off in `live`: in a 42-minute trial
+  (session 5; weight 100, 4,157 steps) recurrence came into range (8.5-8.6 on the validation
+  tunes) but the answers copied more (kept 61-67 % of the cells), the tone span widened (15-24)
+  and uniqueness stayed low (31-33 %); best snapshot 8 of 10. Weight 30 moved the coverage little.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
