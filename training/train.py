@@ -1002,7 +1002,8 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
             else:
                 value = type(current)(raw)
         except ValueError:
-            kind = "number (or none)" if current is None else type(current).__name__
+            kind = {bool: "true or false", int: "whole number", float: "number"}.get(type(current), type(current).__name__)
+            kind = "number (or none)" if current is None else kind
             raise UserError(f"--set {key}={raw}: not a valid {kind}") from None
         problem = _setting_problem(key, value)
         if problem:

@@ -257,6 +257,11 @@ def test_set_overrides_one_training_setting_with_its_type():
     ("beta1=1", "betas"),
     ("structure_weight=nan", "finite"),
     ("pair_lr=abc", "number (or none)"),
+    ("coverage_weight=abc", "not a valid number"),
+    ("kl_warmup_steps=1.5", "not a valid whole number"),
+    ("augment=maybe", "not a valid true or false"),
+    ("coverage_power=0", "greater than 0"),
+    ("mode_seeking_weight=-1", "not be negative"),
     ("init_output_density=0", "strictly between 0 and 1"),
 ])
 def test_set_refuses_values_that_make_no_sense(bad, words):
