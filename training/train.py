@@ -212,14 +212,18 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def deviations(self) -> list[str]:
-        """Plain words for every setting that differs from the paper's eqs. 5-10 / section 4."""
+        """Plain words for every setting that differs from the paper's eqs. 5-10 / section 4
+        (every field but NOT_DEVIATIONS, in field order)."""
         ref = TrainConfig()
-        out = []
-        for f in ("prior", "kl_weight", "kl_warmup_steps", "free_bits", "feature_weight", "adv_weight",
-                  "recon_weight", "recon_pos_weight", "pitch_class_weight", "pitch_class_prev_share", "density_weight", "density_sharpness", "structure_weight", "structure_power", "interval_weight", "kept_cells_weight", "kept_pitches_weight", "pair_weight", "pair_lr", "mode_seeking_weight", "coverage_weight", "coverage_power", "own_prev_share", "instance_noise", "encoder_adv_grad", "init_output_density", "init_log_scale", "lr_e", "lr_g", "lr_d", "beta1", "eg_updates_per_d", "batch_size"):
-            if getattr(self, f) != getattr(ref, f):
-                out.append(f"{f}={getattr(self, f)} (paper: {getattr(ref, f)})")
-        return out
+        return [f"{f.name}={getattr(self, f.name)} (paper: {getattr(ref, f.name)})"
+                for f in dataclasses.fields(self)
+                if f.name not in NOT_DEVIATIONS and getattr(self, f.name) != getattr(ref, f.name)]
+
+
+#: TrainConfig fields that are not a departure from the paper's method: which model config, the
+#: data order, bookkeeping, and beta2 (the paper names only beta1).
+NOT_DEVIATIONS = frozenset({"config", "beta2", "augment", "seed", "log_every", "val_every", "val_batches",
+                            "val_answers"})
 
 
 #: The training settings each `--config` starts from (CLI flags override batch size and seed).
@@ -1002,8 +1006,8 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
             else:
                 value = type(current)(raw)
         except ValueError:
-            kind = {bool: "true or false", int: "whole number", float: "number"}.get(type(current), type(current).__name__)
-            kind = "number (or none)" if current is None else kind
+            kind = ("number (or none)" if current is None else
+                    {bool: "true or false", int: "whole number", float: "number"}.get(type(current), type(current).__name__))
             raise UserError(f"--set {key}={raw}: not a valid {kind}") from None
         problem = _setting_problem(key, value)
         if problem:
