@@ -12,11 +12,12 @@ Columns (definitions in training/metrics.py):
   scale consistency, tone span, uniqueness, velocity span, recurrence, and diversity between
   samples;
 - MuseGAN's per-bar measures over all their bars: EB (empty bars), UPC, QN;
-- three figures that explain uniqueness and recurrence (not targets): steps, the share of
+- four figures that explain uniqueness and recurrence (not targets): steps, the share of
   successive tones a step (1-2 semitones) apart; kept, the share of a bar's sounding cells
-  that already sounded in the bar before; sounds, the share of steps at which something sounds
+  that already sounded in the bar before; new pitches, the share of a bar's distinct pitches
+  that did not sound in the bar before; sounds, the share of steps at which something sounds
   (rests lower it, and with it the number of tones) (training.metrics.stepwise_share,
-  kept_cells, sounding_steps);
+  kept_cells, new_pitches, sounding_steps);
 - key fit: a test tune is transposed to a random key (-6..+5 semitones), the row answers bar t
   from real bar t-1, and the answer is scored against the best-fitting scale of real bars
   t-4..t-1 (answers without notes are left out and counted in "empty answers");
@@ -76,6 +77,7 @@ COLUMNS = (
     ("qualified_notes", "QN %", "pct"),
     ("stepwise", "steps %", "pct"),
     ("kept_cells", "kept %", "pct"),
+    ("new_pitches", "new pitches %", "pct"),
     ("sounding_steps", "sounds %", "pct"),
     ("key_fit", "key fit", "f3"),
     ("empty_answers", "empty ans. %", "pct"),

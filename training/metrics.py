@@ -313,6 +313,17 @@ def kept_cells(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float
     return float((on[1:] & on[:-1]).sum() / later) if later else float("nan")
 
 
+def new_pitches(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
+    """Mean over bars 2..T [T, 88, 16] that sound of the share of a bar's distinct pitches that
+    did not sound in the bar before (an empty bar before makes every pitch new). A tune moves on
+    to new pitches; an answer that stays on the pitches it heard repeats its tones.
+    NaN if no bar after the first sounds."""
+    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    pitches = on.any(2)  # [T, 88]
+    shares = [float((p & ~q).sum() / p.sum()) for q, p in zip(pitches[:-1], pitches[1:]) if p.any()]
+    return float(np.mean(shares)) if shares else float("nan")
+
+
 def sounding_steps(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
     """Share of the steps of bars [T, 88, 16] at which at least one cell sounds. A tune's melody
     sounds at nearly every step, one note after another; rests between notes lower it."""
@@ -335,6 +346,7 @@ def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> 
         "recurrence": float(recurrence(tones)),
         "stepwise": stepwise_share(tones),
         "kept_cells": kept_cells(rolls, threshold),
+        "new_pitches": new_pitches(rolls, threshold),
         "sounding_steps": sounding_steps(rolls, threshold),
         "tones": tones,
         "bars": bars,
@@ -349,7 +361,7 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     per = [sample_measures(s, threshold) for s in it]
     out = {}
     for k in ("scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence", "stepwise", "kept_cells",
-              "sounding_steps"):
+              "new_pitches", "sounding_steps"):
         vals = np.array([p[k] for p in per], dtype=np.float64)
         out[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
     out["diversity"] = diversity([p["tones"] for p in per], rng=rng)

@@ -240,3 +240,15 @@ def test_sounding_steps_is_the_share_of_steps_at_which_something_sounds():
     assert M.sounding_steps(np.stack([line, gaps])) == pytest.approx(24 / 32)
     assert M.sounding_steps(np.stack([gaps, empty_roll()])) == pytest.approx(8 / 32)
     assert M.sample_measures(np.stack([line, gaps]), M.REAL_THRESHOLD)["sounding_steps"] == pytest.approx(0.75)
+
+
+def test_new_pitches_is_the_share_of_a_bars_pitches_that_did_not_sound_in_the_bar_before():
+    first = melody([60, 62, 64, 65])
+    assert M.new_pitches(np.stack([first, first])) == 0.0
+    # 60 and 62 stay, 67 and 69 are new (a pitch counts once however often it sounds)
+    second = melody([60, 67, 62, 69, 67, 60, 62, 69], length=2)
+    assert M.new_pitches(np.stack([first, second])) == pytest.approx(2 / 4)
+    # mean over the bars that sound; a silent bar is skipped and makes the next bar's pitches all new
+    assert M.new_pitches(np.stack([first, second, empty_roll(), first])) == pytest.approx((0.5 + 1.0) / 2)
+    assert math.isnan(M.new_pitches(np.stack([first, empty_roll()])))
+    assert M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)["new_pitches"] == 0.0
