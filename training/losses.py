@@ -153,12 +153,35 @@ def bar_structure(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, e
     cells = m.sum((1, 2))
     onset = torch.relu(torch.diff(m, dim=2, prepend=torch.zeros_like(m[:, :, :1]))).sum((1, 2))
     pitches = m.amax(2).sum(1)
-    w = m.sum(2)  # [N, 88]
+    _, spread = _pitch_moments(m.sum(2), eps)
+    return cells, onset, pitches, spread
+
+
+def _pitch_moments(w: torch.Tensor, eps: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The w-weighted mean and standard deviation of pitch, in octaves above the lowest key, of
+    each row of w [N, 88] (a soft count per pitch). Two [N] tensors."""
     total = w.sum(1, keepdim=True) + eps
-    rows = torch.arange(88, device=x.device, dtype=x.dtype) / 12.0
+    rows = torch.arange(88, device=w.device, dtype=w.dtype) / 12.0
     mean = (w * rows).sum(1, keepdim=True) / total
     spread = torch.sqrt(((w * (rows - mean) ** 2).sum(1, keepdim=True) / total).squeeze(1) + eps)
-    return cells, onset, pitches, spread
+    return mean.squeeze(1), spread
+
+
+def register_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): the squared difference, in octaves, between the mean pitch of
+    each generated bar and that of the real bar it stands for (soft_count-weighted), meaned over
+    the pairs in which both sound (about one cell or more: an empty answer has no register, and
+    its emptiness is the density and structure terms' business). Nothing else ties an answer's octave to the music: the
+    pitch-class term is octave-blind and the structure term asks only for the spread inside a bar,
+    so answers could wander up and down the keyboard from bar to bar (a five-bar tone span of 24
+    semitones where the tunes have 13, in session 6's frozen-encoder trial)."""
+    n = x_gen.shape[0]
+    w = soft_count(x_gen.reshape(n, 88, -1), threshold, power).sum(2)
+    gen, _ = _pitch_moments(w)
+    on = (x.detach() > 0).to(x_gen.dtype).reshape(n, 88, -1).sum(2)
+    real, _ = _pitch_moments(on)
+    sounds = ((on.sum(1) > 0) & (w.detach().sum(1) >= 1.0)).to(x_gen.dtype)
+    return ((gen - real).pow(2) * sounds).sum() / sounds.sum().clamp(min=1.0)
 
 
 def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:

@@ -80,6 +80,15 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   (session 5; weight 100, 4,157 steps) recurrence came into range (8.5-8.6 on the validation
   tunes) but the answers copied more (kept 61-67 % of the cells), the tone span widened (15-24)
   and uniqueness stayed low (31-33 %); best snapshot 8 of 10. Weight 30 moved the coverage little.
+- register_weight: + w * the squared distance in octaves between the mean pitch of x~^t and that
+  of the real x^t (losses.register_loss; pairs where both sound). The pitch-class term is blind to
+  the octave and the structure term asks only for the spread inside a bar, so nothing but D ties
+  an answer's octave to the music (session 6's frozen-encoder trial: five-bar tone span 24, the
+  tunes 13).
+- encoder_freeze_step: from this step on E is held (its outputs detached) and only G and D learn.
+  Session 6 measured that the copying (the share of each bar's pitches that are new falling from
+  ~35 % to ~20 %, the tunes 53 %) is learned late, and with E held from step 1,000 (a scratch
+  resume of the feature_weight=0.25 run) uniqueness stayed in the tunes' range to the end.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
@@ -185,6 +194,12 @@ class TrainConfig:
     # + w * (share of steps at which the answer sounds - the real next bar's)^2 (losses.coverage_loss)
     coverage_weight: float = 0.0
     coverage_power: float = 8.0  # soft-count power under the threshold for it
+    # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
+    register_weight: float = 0.0
+    # from this step on E is held (its outputs detached, so it gets no gradient and Adam leaves it
+    # as it is) and only G and D learn; 0: E learns throughout, as in the paper. E learns to carry
+    # the bar heard early; later in training it learns to carry so much of it that G copies it.
+    encoder_freeze_step: int = 0
     # std of Gaussian noise added to every bar D sees, real and generated (instance noise): real
     # bars hold exactly 0 and 90/127, which no tanh output can match, so without it D wins by the
     # cell values alone and G learns to show it as few cells as it can
@@ -443,8 +458,10 @@ class Trainer:
             out.update(self._pair_update(prev_real, nxt_real, prev[heard_real], fakes[:n][heard_real]))
         # ---- E and G: L_E = L_l + L_prior, L_G = L_adv + L_l (+ deviations), twice
         klw = self.kl_weight()
+        frozen = 0 < tc.encoder_freeze_step <= self.step
         for _ in range(tc.eg_updates_per_d):
-            mu, eps = self.E(prev)
+            with torch.set_grad_enabled(not frozen):
+                mu, eps = self.E(prev)
             zp = self.randn(n)
             z = sample_z(mu, eps, zp, 1.0)
             if tc.encoder_adv_grad:
@@ -474,20 +491,22 @@ class Trainer:
             cover = (L.coverage_loss(torch.cat([x_rec, x_p]), torch.cat([nxt, nxt]), power=tc.coverage_power)
                      if tc.coverage_weight > 0 else zero)
             spread = self._mode_seeking(mu, eps, z) if tc.mode_seeking_weight > 0 else zero
+            reg = (L.register_loss(x_rec, nxt, power=tc.structure_power) if tc.register_weight > 0 else zero)
             pair = (torch.nn.functional.softplus(-self._pair_logits(prev[heard_real], x_rec[heard_real])).mean()
                     if self.pair_critic is not None else zero)
             # E's gradient comes from feat, prior, recon, pcl; G's from feat, adv, recon, pcl (docstring)
             total = (tc.feature_weight * feat + klw * prior + tc.adv_weight * adv + tc.recon_weight * recon
                      + tc.pitch_class_weight * pcl + tc.density_weight * dens + tc.structure_weight * struct
                      + motion + tc.pair_weight * pair + tc.mode_seeking_weight * spread
-                     + tc.coverage_weight * cover)
+                     + tc.coverage_weight * cover + tc.register_weight * reg)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
             self.opt_eg.step()
-        prior, feat, adv, recon, pcl, dens, struct, motion, pair, spread, cover = (
-            float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct, motion, pair, spread, cover))
+        prior, feat, adv, recon, pcl, dens, struct, motion, pair, spread, cover, reg = (
+            float(t.detach()) for t in (prior, feat, adv, recon, pcl, dens, struct, motion, pair, spread, cover, reg))
         out.update(loss_prior=prior, loss_feat=feat, loss_adv=adv, loss_recon=recon, loss_pc=pcl, loss_density=dens,
                    loss_struct=struct, loss_motion=motion, loss_pair=pair, loss_spread=spread, loss_coverage=cover,
+                   loss_register=reg,
                    loss_e=feat + prior, loss_g=adv + feat, kl_weight=klw)
         self.step += 1
         return out
@@ -517,6 +536,7 @@ class Trainer:
                 "val_loss_density": L.density_loss(x_rec, nxt, sharpness=self.tc.density_sharpness),
                 "val_loss_struct": L.structure_loss(x_rec, nxt, power=self.tc.structure_power),
                 "val_loss_motion": L.motion_terms(x_rec, nxt, prev, power=self.tc.structure_power).sum(),
+                "val_loss_register": L.register_loss(x_rec, nxt, power=self.tc.structure_power),
             }
             for k, v in vals.items():
                 sums[k] = sums.get(k, 0.0) + float(v) / len(batches)
@@ -657,7 +677,8 @@ LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "los
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
                "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score",
                # appended (not inserted) so a run resumed from an older log keeps its columns aligned
-               "loss_pair", "loss_pair_d", "pair_real", "pair_fake", "loss_spread", "loss_coverage"]
+               "loss_pair", "loss_pair_d", "pair_real", "pair_fake", "loss_spread", "loss_coverage",
+               "loss_register", "val_loss_register"]
 
 
 @dataclass

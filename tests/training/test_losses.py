@@ -292,3 +292,22 @@ def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_so
     loss.backward()
     assert float(gen.grad[:, 0, 40, 8:].max()) < 0  # the quiet half is asked to rise
     assert float(gen.grad[:, 0, 60, :].abs().max()) == 0.0  # cells that are not the step's loudest are left alone
+
+
+def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs_that_both_sound():
+    real = _bar([(40, 0, 8)], value=90 / 127)
+    # the same pitch an octave up: 1 octave squared; the same register: 0
+    assert L.register_loss(_bar([(52, 0, 8)], value=0.9), real).item() == pytest.approx(1.0, abs=1e-3)
+    assert L.register_loss(_bar([(40, 4, 12)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
+    # a chord around the real pitch (rows 34 and 46, half an octave each side) has its register
+    assert L.register_loss(_bar([(34, 0, 8), (46, 0, 8)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
+    # pairs with a silent real bar or a silent answer are left out of the mean, not counted as 0
+    silent = torch.zeros(1, 1, 88, 16)
+    gen = torch.cat([_bar([(64, 0, 8)], value=0.9), _bar([(64, 0, 8)], value=0.9), silent + 0.02])
+    target = torch.cat([real, silent, real])
+    assert L.register_loss(gen, target).item() == pytest.approx(4.0, abs=1e-2)
+    assert L.register_loss(silent, real).item() == 0.0
+    # the gradient moves the answer's mass towards the real register
+    x = _bar([(52, 0, 8), (28, 0, 2)], value=0.9).requires_grad_(True)
+    L.register_loss(x, real).backward()
+    assert x.grad[0, 0, 52, 0] > 0 > x.grad[0, 0, 28, 0]  # less of the high note, more of the low one

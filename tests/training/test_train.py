@@ -404,3 +404,35 @@ def test_coverage_term_is_off_by_default_and_logged_when_on():
     assert math.isfinite(out["loss_coverage"]) and out["loss_coverage"] > 0
     assert "loss_coverage" in T.LOG_COLUMNS
     assert "coverage_weight=10.0 (paper: 0.0)" in small(coverage_weight=10.0).deviations()
+
+
+def test_register_term_is_off_by_default_and_logged_when_on():
+    assert T.TRAIN_PRESETS["paper"].register_weight == 0.0 and T.TRAIN_PRESETS["live"].register_weight == 0.0
+    trainer = _live_trainer(register_weight=10.0, init_output_density=0.6, seed=5)
+    nxt = torch.zeros(8, 1, 88, 16)
+    nxt[:, 0, 70, :8] = 90 / 127  # real next bars high up; the fresh G sounds everywhere
+    out = trainer.train_step(torch.rand(8, 1, 88, 16), nxt)
+    assert math.isfinite(out["loss_register"]) and out["loss_register"] > 0.1
+    assert {"loss_register", "val_loss_register"} <= set(T.LOG_COLUMNS)
+    assert "register_weight=10.0 (paper: 0.0)" in small(register_weight=10.0).deviations()
+
+
+def test_encoder_learns_until_its_freeze_step_and_is_held_after_it_while_the_generator_learns():
+    assert T.TrainConfig().encoder_freeze_step == 0 and T.TRAIN_PRESETS["live"].encoder_freeze_step == 0
+    assert "encoder_freeze_step=2 (paper: 0)" in small(encoder_freeze_step=2).deviations()
+    trainer = _live_trainer(encoder_freeze_step=2, seed=6)
+    E, G = trainer.model.encoder, trainer.model.generator
+    batches = iter_batches(corpus(), 8)
+    snapshots = [(params(E), params(G))]
+    for _ in range(4):
+        prev, nxt = (torch.as_tensor(a) for a in next(batches))
+        trainer.train_step(prev, nxt)
+        snapshots.append((params(E), params(G)))
+
+    def moved(a, b):
+        return any(not torch.equal(a[k], b[k]) for k in a)
+
+    e_moved = [moved(snapshots[i][0], snapshots[i + 1][0]) for i in range(4)]
+    g_moved = [moved(snapshots[i][1], snapshots[i + 1][1]) for i in range(4)]
+    assert e_moved == [True, True, False, False]  # steps 0 and 1 train E; from step 2 it is held
+    assert g_moved == [True, True, True, True]
