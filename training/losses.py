@@ -49,12 +49,21 @@ def prior_loss(mu: torch.Tensor, eps: torch.Tensor, kind: str = "paper", free_bi
     return per_dim.sum(1).mean()
 
 
-def feature_matching_loss(f_real: torch.Tensor, f_rec: torch.Tensor, f_prior: torch.Tensor) -> torch.Tensor:
-    """L_l, pair-wise: each generated bar's features against its own real x^t's features.
+def feature_matching_loss(f_real: torch.Tensor, f_rec: torch.Tensor, f_prior: torch.Tensor,
+                          kind: str = "pairs") -> torch.Tensor:
+    """L_l. kind="pairs" (the paper): each generated bar's features against its own real x^t's.
+    kind="batch" (deviation; Salimans et al. 2016): the batch's mean features of the generated bars
+    against the mean of the real ones, so no answer is pulled toward the one bar that really
+    followed (whose likeliest cells are the bar heard's own) but the answers together toward what
+    next bars look like.
 
     The real features are the target: gradients flow into the generated side only (D is not
     trained on L_l, and x^t is data)."""
     target = f_real.detach()
+    if kind == "batch":
+        target, f_rec, f_prior = (t.flatten(1).mean(0, keepdim=True) for t in (target, f_rec, f_prior))
+    elif kind != "pairs":
+        raise ValueError(f"unknown feature matching {kind!r}; use 'pairs' or 'batch'")
     rec = 0.5 * (target - f_rec).pow(2).flatten(1).sum(1)
     pri = 0.5 * (target - f_prior).pow(2).flatten(1).sum(1)
     return (rec + pri).mean()

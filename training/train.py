@@ -103,6 +103,8 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
 * init_output_density (0.02): G's last bias starts so every cell reads 0.02 rather than 0.5.
 - recon_weight / recon_pos_weight: + w * (pos-weighted) BCE(x~^t, x^t). Off: in trials it drowned
   the conditioning (answers in a random key).
+- feature_matching = "batch": L_l on the batch's mean features (Salimans et al. 2016) instead of
+  per pair; the validation L_l in the log stays pair-wise, so runs compare.
 - prior = "exact": the exact KL for a log-SCALE eps (see losses.prior_loss). Off ("paper").
 - init_log_scale, feature_weight, adv_weight: other knobs, left at the paper's values.
   Session 6 (validation tunes, training/results/trials_session6_val.md): in every run the share
@@ -167,6 +169,7 @@ class TrainConfig:
     kl_warmup_steps: int = 0
     free_bits: float = 0.0
     feature_weight: float = 1.0
+    feature_matching: str = "pairs"  # L_l per pair (the paper) or "batch": on the batch's mean features
     adv_weight: float = 1.0
     recon_weight: float = 0.0
     recon_pos_weight: float = 1.0  # weight of the sounding cells in the reconstruction BCE
@@ -475,7 +478,7 @@ class Trainer:
                 f_real, f_rec, _, f_p = feats.split([n, n, n, n])
                 _, _, l_rec_g, l_p = logits.split([n, n, n, n])
             prior = L.prior_loss(mu, eps, tc.prior, tc.free_bits)
-            feat = L.feature_matching_loss(f_real, f_rec, f_p)
+            feat = L.feature_matching_loss(f_real, f_rec, f_p, tc.feature_matching)
             adv = L.generator_adversarial_loss(l_rec_g, l_p)
             recon = L.reconstruction_loss(x_rec, nxt, tc.recon_pos_weight) if tc.recon_weight > 0 else torch.zeros((), device=prev.device)
             zero = torch.zeros((), device=prev.device)
@@ -1042,9 +1045,16 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
     return tc
 
 
+#: The TrainConfig settings that name one of a few ways (losses.prior_loss, losses.feature_matching_loss).
+SETTING_CHOICES = {"prior": ("paper", "exact"), "feature_matching": ("pairs", "batch")}
+
+
 def _setting_problem(key: str, value) -> str | None:
     """Why a training setting's value makes no sense (None if it does): weights and noise are
-    >= 0, shares lie in [0, 1], learning rates and powers are > 0, Adam's betas lie in [0, 1)."""
+    >= 0, shares lie in [0, 1], learning rates and powers are > 0, Adam's betas lie in [0, 1),
+    and a named choice is one of SETTING_CHOICES."""
+    if key in SETTING_CHOICES and value not in SETTING_CHOICES[key]:
+        return "use " + " or ".join(SETTING_CHOICES[key])
     if value is None or isinstance(value, (bool, str)):
         return None
     if not math.isfinite(value):

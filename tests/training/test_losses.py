@@ -311,3 +311,16 @@ def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs
     x = _bar([(52, 0, 8), (28, 0, 2)], value=0.9).requires_grad_(True)
     L.register_loss(x, real).backward()
     assert x.grad[0, 0, 52, 0] > 0 > x.grad[0, 0, 28, 0]  # less of the high note, more of the low one
+
+
+def test_batch_feature_matching_compares_the_batchs_mean_features_not_each_pair():
+    real = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    swapped = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # the same bars, each against the wrong pair
+    # per pair: each answer misses its own real bar by 2 (1/2 * 2 per term, two terms)
+    assert L.feature_matching_loss(real, swapped, swapped).item() == pytest.approx(2.0)
+    # on the batch's means the two sets are the same
+    assert L.feature_matching_loss(real, swapped, swapped, "batch").item() == pytest.approx(0.0)
+    shifted = real + torch.tensor([1.0, 0.0])
+    assert L.feature_matching_loss(real, shifted, real, "batch").item() == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        L.feature_matching_loss(real, real, real, "mean")

@@ -263,6 +263,9 @@ def test_set_overrides_one_training_setting_with_its_type():
     ("coverage_power=0", "greater than 0"),
     ("mode_seeking_weight=-1", "not be negative"),
     ("init_output_density=0", "strictly between 0 and 1"),
+    ("prior=gaussian", "use paper or exact"),
+    ("feature_matching=mean", "use pairs or batch"),
+    ("encoder_freeze_step=-5", "not be negative"),
 ])
 def test_set_refuses_values_that_make_no_sense(bad, words):
     with pytest.raises(UserError, match=re.escape(words)):
