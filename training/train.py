@@ -84,11 +84,17 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   of the real x^t (losses.register_loss; pairs where both sound). The pitch-class term is blind to
   the octave and the structure term asks only for the spread inside a bar, so nothing but D ties
   an answer's octave to the music (session 6's frozen-encoder trial: five-bar tone span 24, the
-  tunes 13).
+  tunes 13). Off in `live`: with it (weight 10, session 7) the answers copied from the first
+  snapshot on (16 % of each bar's pitches new at 500 steps; the tunes 53 %): asking for the next
+  bar's register is most cheaply met by the register of the bar heard.
 - encoder_freeze_step: from this step on E is held (its outputs detached) and only G and D learn.
   Session 6 measured that the copying (the share of each bar's pitches that are new falling from
   ~35 % to ~20 %, the tunes 53 %) is learned late, and with E held from step 1,000 (a scratch
   resume of the feature_weight=0.25 run) uniqueness stayed in the tunes' range to the end.
+  Off in `live`: in session 7 (with encoder_adv_grad off, held from step 2,000) the share of new
+  pitches stayed at 26-28 % from the freeze to the end, G learned the range (tone span 13.4) but
+  short notes (QN 20-23 %) and few tones (recurrence 6.1-7.6): 7 of 10 on the validation tunes at
+  best, as the shipped model. Held from 1,500 with encoder_adv_grad on, it had copied by then.
 * instance_noise (0.2): Gaussian noise of that std on every bar D sees, real and generated. Real
   cells are exactly 0 or 90/127, values no tanh output hits, so without it D wins on the values
   alone (L_D -> 0.15) and G learns to show it as few cells as it can.
@@ -100,11 +106,19 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   the input when the prior reaches full weight.
 * encoder_adv_grad (True): the adversarial term's gradient also reaches E through z (saves a
   third of G's and a quarter of D's work per E/G update; the paper's E sees only L_E).
+  Session 7 found it is also what makes the early answers copy: D judges one bar at a time, and a
+  bar carried through from the one heard is a real bar to D, so the adversarial gradient teaches E
+  to pass the bar heard on. With it off (and nothing else changed) 37 % of each bar's pitches
+  were new at 500 steps and 35 % at 1,000 (uniqueness 40 %, the validation tunes' own), against
+  12-20 % at 500 steps in every run with it on; key fit 0.92, context 0.34. Later the copying came
+  back through E's own terms (27 % new at 2,000 steps, uniqueness 34 %), so it stays on in `live`.
 * init_output_density (0.02): G's last bias starts so every cell reads 0.02 rather than 0.5.
 - recon_weight / recon_pos_weight: + w * (pos-weighted) BCE(x~^t, x^t). Off: in trials it drowned
   the conditioning (answers in a random key).
 - feature_matching = "batch": L_l on the batch's mean features (Salimans et al. 2016) instead of
-  per pair; the validation L_l in the log stays pair-wise, so runs compare.
+  per pair; the validation L_l in the log stays pair-wise, so runs compare. Off in `live`: in
+  session 7 it did not stop the copying, with encoder_adv_grad on (20 % new pitches at 500 steps)
+  or off (39 % at 500 steps, 26 % at 1,500-2,000).
 - prior = "exact": the exact KL for a log-SCALE eps (see losses.prior_loss). Off ("paper").
 - init_log_scale, feature_weight, adv_weight: other knobs, left at the paper's values.
   Session 6 (validation tunes, training/results/trials_session6_val.md): in every run the share
