@@ -111,7 +111,9 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   to pass the bar heard on. With it off (and nothing else changed) 37 % of each bar's pitches
   were new at 500 steps and 35 % at 1,000 (uniqueness 40 %, the validation tunes' own), against
   12-20 % at 500 steps in every run with it on; key fit 0.92, context 0.34. Later the copying came
-  back through E's own terms (27 % new at 2,000 steps, uniqueness 34 %), so it stays on in `live`.
+  back all the same (27 % new at 2,000 steps, uniqueness 34 %; through E's own terms or G settling
+  on the key's safest pitches, not yet told apart), and no snapshot met more targets than the
+  shipped model, so `live` keeps it on.
 * init_output_density (0.02): G's last bias starts so every cell reads 0.02 rather than 0.5.
 - recon_weight / recon_pos_weight: + w * (pos-weighted) BCE(x~^t, x^t). Off: in trials it drowned
   the conditioning (answers in a random key).
