@@ -27,6 +27,11 @@ import torch
 import torch.nn.functional as F
 
 
+#: The ways prior_loss and feature_matching_loss can be computed (TrainConfig.prior / .feature_matching).
+PRIOR_KINDS = ("paper", "exact")
+FEATURE_MATCHING_KINDS = ("pairs", "batch")
+
+
 def prior_loss(mu: torch.Tensor, eps: torch.Tensor, kind: str = "paper", free_bits: float = 0.0) -> torch.Tensor:
     """L_prior per example, meaned over the batch.
 
@@ -43,7 +48,7 @@ def prior_loss(mu: torch.Tensor, eps: torch.Tensor, kind: str = "paper", free_bi
     elif kind == "exact":
         per_dim = 0.5 * (mu.pow(2) + torch.exp(2.0 * eps) - 2.0 * eps - 1.0)
     else:
-        raise ValueError(f"unknown prior kind {kind!r}; use 'paper' or 'exact'")
+        raise ValueError(f"unknown prior kind {kind!r}; use {' or '.join(map(repr, PRIOR_KINDS))}")
     if free_bits > 0:
         return torch.clamp(per_dim.mean(0), min=free_bits).sum()
     return per_dim.sum(1).mean()
@@ -62,8 +67,8 @@ def feature_matching_loss(f_real: torch.Tensor, f_rec: torch.Tensor, f_prior: to
     target = f_real.detach()
     if kind == "batch":
         target, f_rec, f_prior = (t.flatten(1).mean(0, keepdim=True) for t in (target, f_rec, f_prior))
-    elif kind != "pairs":
-        raise ValueError(f"unknown feature matching {kind!r}; use 'pairs' or 'batch'")
+    elif kind not in FEATURE_MATCHING_KINDS:
+        raise ValueError(f"unknown feature matching {kind!r}; use {' or '.join(map(repr, FEATURE_MATCHING_KINDS))}")
     rec = 0.5 * (target - f_rec).pow(2).flatten(1).sum(1)
     pri = 0.5 * (target - f_prior).pow(2).flatten(1).sum(1)
     return (rec + pri).mean()
@@ -180,10 +185,10 @@ def register_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, 
     """Deviation (not in the paper): the squared difference, in octaves, between the mean pitch of
     each generated bar and that of the real bar it stands for (soft_count-weighted), meaned over
     the pairs in which both sound (about one cell or more: an empty answer has no register, and
-    its emptiness is the density and structure terms' business). Nothing else ties an answer's octave to the music: the
-    pitch-class term is octave-blind and the structure term asks only for the spread inside a bar,
-    so answers could wander up and down the keyboard from bar to bar (a five-bar tone span of 24
-    semitones where the tunes have 13, in session 6's frozen-encoder trial)."""
+    its emptiness is the density and structure terms' business). Nothing else ties an answer's
+    octave to the music: the pitch-class term is octave-blind and the structure term asks only for
+    the spread inside a bar, so answers could wander up and down the keyboard from bar to bar (a
+    five-bar tone span of 24 semitones where the tunes have 13, in session 6's frozen-encoder trial)."""
     n = x_gen.shape[0]
     w = soft_count(x_gen.reshape(n, 88, -1), threshold, power).sum(2)
     gen, _ = _pitch_moments(w)

@@ -1062,7 +1062,7 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
 
 
 #: The TrainConfig settings that name one of a few ways (losses.prior_loss, losses.feature_matching_loss).
-SETTING_CHOICES = {"prior": ("paper", "exact"), "feature_matching": ("pairs", "batch")}
+SETTING_CHOICES = {"prior": L.PRIOR_KINDS, "feature_matching": L.FEATURE_MATCHING_KINDS}
 
 
 def _setting_problem(key: str, value) -> str | None:
