@@ -2,6 +2,8 @@
 
     python -m training.train --config live --data CACHE.npz --out runs/live --minutes 55
     python -m training.train --config live --data CACHE.npz --out runs/live --steps 20000 --resume
+    python -m training.train --config live --data CACHE.npz --out runs/tuned --minutes 30 \
+        --init-from runs/live/step-007500.pt --set encoder_adv_grad=false   # fine-tune, new settings
     torchrun --nproc-per-node 2 -m training.train --config paper --data CACHE.npz --out runs/p --steps 1000
 
 One training STEP = one update of D and `eg_updates_per_d` (2, the paper) updates of E and G, all
@@ -568,6 +570,19 @@ class Trainer:
             st.update(pair_critic=self.pair_critic.state_dict(), opt_p=self.opt_p.state_dict())
         return st
 
+    def load_moments(self, st: dict) -> None:
+        """Adam's moments from another run's state_dict, this run's learning rates kept; a pair
+        critic the other run did not have starts afresh."""
+        for opt, key in ((self.opt_eg, "opt_eg"), (self.opt_d, "opt_d"), (self.opt_p, "opt_p")):
+            if opt is None or key not in st:
+                continue
+            lrs = [g["lr"] for g in opt.param_groups]
+            opt.load_state_dict(st[key])
+            for g, lr in zip(opt.param_groups, lrs):
+                g["lr"] = lr
+        if self.pair_critic is not None and "pair_critic" in st:
+            self.pair_critic.load_state_dict(st["pair_critic"])
+
     def load_state_dict(self, st: dict) -> None:
         self.opt_eg.load_state_dict(st["opt_eg"])
         self.opt_d.load_state_dict(st["opt_d"])
@@ -760,12 +775,17 @@ def run_training(
     now: Callable[[], float] = time.monotonic,
     model_config: ModelConfig | None = None,
     keep_every: int = 0,
+    init_from: str | os.PathLike | None = None,
 ) -> RunResult:
     """Train until `steps` total steps (counting resumed ones) or `minutes` of this call, whichever
     comes first. Writes (rank 0, when out_dir is given) train_log.csv, loss_curves.png, last.pt,
     best.pt, and with keep_every = N > 0 also step-NNNNNN.pt at every validation whose step is a
     multiple of N (snapshots to choose from with `srlive-eval --split val`). Returns the trained
-    model and the last figures."""
+    model and the last figures.
+
+    `init_from` (a fresh run only) fine-tunes: E, G and D's weights, Adam's moments and the step
+    count come from that checkpoint, every setting from `tc` (learning rates included); the data
+    order and noise start afresh from `tc.seed`, the log and the best score too."""
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
@@ -777,10 +797,13 @@ def run_training(
         ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         tc = TrainConfig.from_dict(ckpt["train_config"])
         cfg = ModelConfig.from_dict(ckpt["config"])
+    start = None
+    if init_from is not None and ckpt is None:
+        start = load_start(init_from, cfg)
     torch.manual_seed(tc.seed)  # same initial weights on every rank
     model = VAEGAN(cfg)
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+    if ckpt is not None or start is not None:
+        model.load_state_dict((ckpt or start)["model"])
     else:
         if tc.init_output_density is not None:
             init_output_density(model, tc.init_output_density)
@@ -800,6 +823,11 @@ def run_training(
         stream.restore(rngs["data"])
         best = float(ckpt.get("best_score", -math.inf))
         elapsed_before = float(ckpt.get("train_seconds", 0.0))
+    if start is not None:
+        trainer.load_moments(start["optimizers"])
+        trainer.step = int(start["step"])
+    origin = (ckpt or {}).get("init_from") or (start and {
+        "path": str(init_from), "step": int(start["step"]), "deviations": start.get("deviations", [])})
 
     writer = out is not None and dist.main
     csv_path = out / "train_log.csv" if out is not None else None
@@ -833,6 +861,7 @@ def run_training(
             "train_seconds": elapsed_before + train_seconds,
             "world_size": dist.world_size,
             "val": score_val,
+            **({"init_from": origin} if origin else {}),
         }
 
     def save(name: str, extra: dict) -> None:
@@ -999,6 +1028,26 @@ def _load_data(path: str | None) -> BarCorpus:
     raise UserError(f"no corpus at {p}: give a prepared .npz or a cache folder (srlive-prepare makes one)")
 
 
+def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
+    """The checkpoint a fine-tuning run starts from; a UserError when it is missing, unreadable,
+    not a training checkpoint (an exported model has no D) or of another model config."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--init-from {path}: no such checkpoint; give a .pt that srlive-train wrote")
+    try:
+        start = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file to the user
+        raise UserError(f"--init-from {path}: not a readable checkpoint ({type(e).__name__}); "
+                        "give a .pt that srlive-train wrote") from None
+    if not isinstance(start, dict) or not {"model", "optimizers", "step", "config"} <= start.keys():
+        raise UserError(f"--init-from {path}: not a training checkpoint (it needs the discriminator and "
+                        "optimiser states); give last.pt, best.pt or a step-NNNNNN.pt")
+    if ModelConfig.from_dict(start["config"]) != cfg:
+        raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "
+                        f"{cfg.name!r}; use --config {start['config'].get('name')}")
+    return start
+
+
 def _check_out_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -1020,6 +1069,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")
+    p.add_argument("--init-from", metavar="CKPT",
+                   help="fine-tune: start from this checkpoint's weights, optimiser moments and step, "
+                        "with this run's settings (--config, --set)")
     p.add_argument("--val-every", type=int, help="validate (and checkpoint) every N steps (default 500)")
     p.add_argument("--keep-every", type=int, default=0, metavar="N",
                    help="also keep a snapshot OUT/step-NNNNNN.pt at each validation every N steps (0: only last.pt, best.pt)")
@@ -1128,12 +1180,14 @@ def main(argv=None) -> int:
                 torch.cuda.set_device(dist.local_rank)
             tdist.init_process_group("nccl" if use_cuda else "gloo")
         if dist.main:
+            if args.init_from and not args.resume:
+                print(f"{PROG}: fine-tuning from {args.init_from}", file=sys.stderr)
             print(f"{PROG}: config {args.config}, {len(corpus.pairs('train'))} training pairs, device {device}, "
                   f"world size {dist.world_size}, deviations: {'; '.join(tc.deviations()) or 'none'}", file=sys.stderr)
         try:
             res = run_training(corpus, tc, out, steps=args.steps, minutes=args.minutes, device=device,
                                resume=args.resume, dist=dist, progress=not args.no_progress,
-                               keep_every=args.keep_every)
+                               keep_every=args.keep_every, init_from=args.init_from)
         finally:
             if dist.enabled:
                 import torch.distributed as tdist

@@ -439,3 +439,49 @@ def test_encoder_learns_until_its_freeze_step_and_is_held_after_it_while_the_gen
     g_moved = [moved(snapshots[i][1], snapshots[i + 1][1]) for i in range(4)]
     assert e_moved == [True, True, False, False]  # steps 0 and 1 train E; from step 2 it is held
     assert g_moved == [True, True, True, True]
+
+
+def test_init_from_fine_tunes_with_new_settings_from_the_checkpoints_weights_moments_and_step(tmp_path):
+    c = corpus()
+    first = T.run_training(c, small(seed=3), tmp_path / "first", steps=4, progress=False)
+    start = params(first.model)
+    # zero further steps: the fine-tuning run starts exactly where the checkpoint is
+    held = T.run_training(c, small(seed=9, lr_g=1e-3), tmp_path / "held", steps=4, progress=False,
+                          init_from=tmp_path / "first" / "last.pt")
+    assert held.step == 4 and all(torch.equal(start[k], params(held.model)[k]) for k in start)
+    tc = small(seed=9, lr_g=1e-3, encoder_adv_grad=False, register_weight=2.0)
+    tuned = T.run_training(c, tc, tmp_path / "tuned", steps=6, progress=False,
+                           init_from=tmp_path / "first" / "last.pt")
+    assert tuned.step == 6  # 2 more steps: the step count goes on from the checkpoint's
+    moved = params(tuned.model)
+    assert any(not torch.equal(start[k], moved[k]) for k in start)
+    _, ckpt = load_checkpoint(tmp_path / "tuned" / "last.pt")
+    assert ckpt["train_config"]["register_weight"] == 2.0 and ckpt["train_config"]["encoder_adv_grad"] is False
+    assert ckpt["init_from"]["step"] == 4 and ckpt["init_from"]["path"].endswith("last.pt")
+    assert [g["lr"] for g in ckpt["optimizers"]["opt_eg"]["param_groups"]] == [tc.lr_e, 1e-3]  # this run's rates
+    assert ckpt["optimizers"]["opt_eg"]["state"]  # Adam's moments came along
+    with open(tmp_path / "tuned" / "train_log.csv") as f:
+        logged = [int(r["step"]) for r in csv.DictReader(f)]
+    assert logged and min(logged) == 6  # a fresh log: nothing of the first run's steps 1-4
+    # a resumed fine-tuning run keeps saying where it started
+    T.run_training(c, tc, tmp_path / "tuned", steps=8, progress=False, resume=True)
+    assert load_checkpoint(tmp_path / "tuned" / "last.pt")[1]["init_from"]["step"] == 4
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p / "nope.pt", "no such checkpoint"),
+    (lambda p: (p / "junk.pt").write_bytes(b"not a checkpoint") and p / "junk.pt", "not a readable checkpoint"),
+    (lambda p: torch.save({"model": {}}, p / "bare.pt") or p / "bare.pt", "not a training checkpoint"),
+])
+def test_init_from_a_bad_checkpoint_is_one_line_and_exit_2(tmp_path, capsys, make, words):
+    rc, _ = _train_cli(tmp_path, 2, "--init-from", str(make(tmp_path)))
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and "Traceback" not in err
+
+
+def test_init_from_a_checkpoint_of_another_model_config_names_the_config_to_use(tmp_path, capsys):
+    paper = T.run_training(corpus(), small(config="paper", batch_size=4), tmp_path / "paper", steps=1, progress=False)
+    assert paper.step == 1
+    rc, _ = _train_cli(tmp_path, 2, "--init-from", str(tmp_path / "paper" / "last.pt"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "use --config paper" in err
