@@ -785,7 +785,8 @@ def run_training(
 
     `init_from` (a fresh run only) fine-tunes: E, G and D's weights, Adam's moments and the step
     count come from that checkpoint, every setting from `tc` (learning rates included); the data
-    order and noise start afresh from `tc.seed`, the log and the best score too."""
+    order and noise start afresh from `tc.seed`, the log and the best score too. Training seconds
+    go on from the checkpoint's, so steps and bars per second count both runs."""
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
@@ -826,6 +827,7 @@ def run_training(
     if start is not None:
         trainer.load_moments(start["optimizers"])
         trainer.step = int(start["step"])
+        elapsed_before = float(start.get("train_seconds", 0.0))  # the model's training time, both runs
     origin = (ckpt or {}).get("init_from") or (start and {
         "path": str(init_from), "step": int(start["step"]), "deviations": start.get("deviations", [])})
 

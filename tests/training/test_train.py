@@ -458,6 +458,8 @@ def test_init_from_fine_tunes_with_new_settings_from_the_checkpoints_weights_mom
     _, ckpt = load_checkpoint(tmp_path / "tuned" / "last.pt")
     assert ckpt["train_config"]["register_weight"] == 2.0 and ckpt["train_config"]["encoder_adv_grad"] is False
     assert ckpt["init_from"]["step"] == 4 and ckpt["init_from"]["path"].endswith("last.pt")
+    base = load_checkpoint(tmp_path / "first" / "last.pt")[1]["train_seconds"]
+    assert ckpt["train_seconds"] > base > 0  # the model's whole training time: bars/s counts both runs
     assert [g["lr"] for g in ckpt["optimizers"]["opt_eg"]["param_groups"]] == [tc.lr_e, 1e-3]  # this run's rates
     assert ckpt["optimizers"]["opt_eg"]["state"]  # Adam's moments came along
     with open(tmp_path / "tuned" / "train_log.csv") as f:
