@@ -42,7 +42,7 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   five of its bars repeated tones without repeating figures (uniqueness and recurrence both low).
   Off in `live`: in trials of 22-46 minutes (session 3) the interval term raised steps to 40-50 %
   and recurrence into range but left one-step notes (QN 0-23 %), and the kept terms lowered the
-  kept share of answers to real bars but not of five-bar chains; see the README's evaluation.
+  kept share of answers to real bars but not of five-bar chains; see training/results/TRIALS.md.
 - own_prev_share: that share of each batch trains on (the model's own answer to x^{t-1}, as
   heard; x^{t+1}) instead of (x^{t-1}, x^t), rows whose tune goes on that far (scheduled sampling).
   Every training pair of the paper is real, but model 1 and a long solo go on from the model's own
@@ -63,7 +63,7 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
   Off in `live`: in 55-minute trials (session 4; weight 2, pair_lr 2e-4, about 4,400 steps) the
   answers kept less (50 % of cells at the end, against 55 %) and early snapshots reached the
   music's uniqueness (37.8 % at 1,000 steps), but the notes got short (QN 14-24 %) and no snapshot
-  met more targets on the validation tunes than the shipped model; see the README's evaluation.
+  met more targets on the validation tunes than the shipped model; see training/results/TRIALS.md.
 - mode_seeking_weight: + w * -log of how much G's answers to the same encodings differ under two
   noises z_p (losses.mode_seeking_loss; Mao et al. 2019). Two answers of session 2's model to the
   same bar share 58 % of their sounding cells: a conditional GAN learns to give the likeliest
