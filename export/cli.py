@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |torch - onnx| (default 1e-4)")
     p.add_argument("--plain", action="store_true", help="skip the exact speed rewrites of export.optimize (ELU as one op)")
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights and the parity inputs")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="the temperature the model plays at when the performer gives none (srlive.temperature; "
+                        "choose it on the validation tunes with srlive-eval --split val --temperature T; default 1)")
     return p
 
 
@@ -95,9 +98,12 @@ def export(args) -> int:
     from export.metadata import build_metadata, set_metadata
     from export.onnx_export import OPSET, export_protos
     from export.parity import check_parity, default_real_bars, parity_inputs
-    from srlive.runtime import default_model_path
+    from srlive.runtime import TEMPERATURE_RANGE, default_model_path
     from tqdm import tqdm
 
+    lo, hi = TEMPERATURE_RANGE
+    if not lo <= args.temperature <= hi:
+        raise UserError(f"--temperature {args.temperature:g}: give a number from {lo:g} to {hi:g}")
     out = Path(args.out) if args.out else default_model_path()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder")
@@ -107,7 +113,7 @@ def export(args) -> int:
         real, source = default_real_bars(args.data, args.n_real, args.seed)
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
-    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"))
+    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"), temperature=args.temperature)
     with tqdm(total=4, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
         protos = export_protos(model, rewrite=not args.plain,
                                progress=lambda name: (bar.set_postfix_str(name), bar.update()))
@@ -142,7 +148,8 @@ def export(args) -> int:
     except OSError as e:
         raise UserError(f"--out {out}: can't write the model: {e.strerror or e}") from None
     size = sum(len(b) for b in files.values()) / 1e6
-    print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET})")
+    print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET}; plays at temperature "
+          f"{args.temperature:g} unless told otherwise)")
     print(report.summary())
     return 0
 

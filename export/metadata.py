@@ -30,8 +30,10 @@ def compact(value, max_list: int = MAX_LIST):
     return value
 
 
-def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None) -> dict[str, str]:
-    """The props, all strings (ONNX metadata is string → string).
+def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None,
+                   temperature: float = 1.0) -> dict[str, str]:
+    """The props, all strings (ONNX metadata is string → string). `temperature` is the one the
+    model plays at when the performer gives none (the one it was measured at).
 
     `data_summary` is the checkpoint's description of its training data, stored as compact JSON;
     a missing summary is recorded as such rather than invented.
@@ -53,6 +55,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["data"]: data,
         META["trained_steps"]: str(int(trained_steps or 0)),
         META["created"]: created,
+        META["temperature"]: repr(float(temperature)),
     }
 
 

@@ -34,7 +34,8 @@ def settings_from(cfg: dict):
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or 120.0, sync=cfg["sync"], count_in=cfg["count-in"],
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
-        temperature=cfg["temperature"], threshold=cfg["threshold"], velocity=cfg["velocity"],
+        temperature=1.0 if cfg["temperature"] is None else cfg["temperature"], threshold=cfg["threshold"],
+        velocity=cfg["velocity"],
         transpose=cfg["transpose"], channel=cfg["channel"] - 1,
         in_channel=None if cfg["in-channel"] is None else cfg["in-channel"] - 1, thru=cfg["thru"],
         seed=cfg["seed"], bars=cfg["bars"], max_late=cfg["max-late"] / 1000.0,
@@ -42,11 +43,17 @@ def settings_from(cfg: dict):
     )
 
 
-def load_model(cfg: dict):
+def load_model(cfg: dict, settings=None):
+    """The model, warmed up; a temperature left unset (None) becomes the model's own, in `cfg`
+    and in `settings` when given."""
     from srlive.runtime import load_runtime
 
     rt = load_runtime(cfg["model"], cfg["device"])
     rt.warmup()
+    if cfg["temperature"] is None:
+        cfg["temperature"] = rt.temperature
+        if settings is not None:
+            settings.temperature = rt.temperature
     return rt
 
 
@@ -116,7 +123,7 @@ def run_live(cfg: dict) -> int:
     stats = make_stats(cfg)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
-    runtime = load_model(cfg)
+    runtime = load_model(cfg, settings)
     backend = ports.resolve_backend(cfg["backend"])
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
     inp = None

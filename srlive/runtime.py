@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import importlib.resources
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -40,8 +41,12 @@ from srlive.errors import ModelError, UserError
 FORMAT_VERSION = 1
 META = {
     k: f"srlive.{k}"
-    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created")
+    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature")
 }
+#: The temperature a model plays at when none is given (srlive.temperature; older models: 1.0) and
+#: the range srlive accepts, for the CLI and for a model's metadata alike.
+DEFAULT_TEMPERATURE = 1.0
+TEMPERATURE_RANGE = (0.0, 4.0)
 # file → (input names, output names), in order
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "encoder.onnx": (("bar",), ("mu", "log_scale")),
@@ -155,7 +160,24 @@ def read_metadata(session: ort.InferenceSession, file: Path) -> tuple[dict[str, 
             raise ValueError
     except ValueError:
         raise ModelError(f"{file}: srlive.latent/srlive.config metadata missing or unreadable") from None
+    model_temperature(meta, file)
     return meta, config, latent
+
+
+def model_temperature(meta: dict[str, str], file: Path) -> float:
+    """The temperature the model was measured at and plays at by default (srlive.temperature,
+    written by srlive-export --temperature); 1.0 for a model without it."""
+    raw = meta.get(META["temperature"])
+    if raw is None:
+        return DEFAULT_TEMPERATURE
+    try:
+        t = float(raw)
+    except ValueError:
+        t = math.nan
+    lo, hi = TEMPERATURE_RANGE
+    if not lo <= t <= hi:
+        raise ModelError(f"{file}: srlive.temperature is {raw!r}, not a number from {lo:g} to {hi:g}; re-export the model")
+    return t
 
 
 def _fmt(shape) -> str:
@@ -197,6 +219,7 @@ class Runtime:
         self.metadata = metadata
         self.config = config
         self.latent = latent
+        self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         first = next(iter(sessions.values()))
         self.provider = first.get_providers()[0]
         self._fused = "step.onnx" in sessions

@@ -197,7 +197,7 @@ def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rn
 
 
 def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-             temperature: float = 1.0, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True,
+             temperature: float | None = None, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True,
              split: str = "test") -> dict:
     """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order.
 
@@ -210,33 +210,39 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
         evaluate_row("held-out real music", "real", proto.samples, real_t, pairs(),
                      listening_measures(proto, proto.true_next, proto.foreign_next, real_t), quiet),
     ]
+    used = []
     for runner in runners:
         t0 = time.perf_counter()
+        temp = temperature if temperature is not None else float(getattr(runner, "temperature", 1.0))
+        used.append(temp)
         rng = np.random.default_rng([seed, 2])
         bar_done = _step_progress(f"{runner.name}: model 1 steps", SAMPLE_BARS + 2, quiet)
-        gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temperature,
+        gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temp,
                        threshold=threshold, on_bar=bar_done)
-        answers = runner.answer(proto.context[:, -1], rng, temperature)
+        answers = runner.answer(proto.context[:, -1], rng, temp)
         bar_done()
-        foreign = runner.answer(proto.foreign_prev, rng, temperature)
+        foreign = runner.answer(proto.foreign_prev, rng, temp)
         bar_done()
         rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, pairs(),
                                  listening_measures(proto, answers, foreign, threshold), quiet,
-                                 framework=1, seconds=time.perf_counter() - t0))
+                                 framework=1, temperature=temp, seconds=time.perf_counter() - t0))
         if model2:
             t0 = time.perf_counter()
             gen = generate(runner, 2, SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
-                           temperature=temperature, threshold=threshold,
+                           temperature=temp, threshold=threshold,
                            on_bar=_step_progress(f"{runner.name}: model 2 steps", SAMPLE_BARS, quiet))
             rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, pairs(), None, quiet,
-                                     framework=2, seconds=time.perf_counter() - t0))
+                                     framework=2, temperature=temp, seconds=time.perf_counter() - t0))
     rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, pairs(),
                              listening_measures(proto, proto.random_answers, proto.random_answers, real_t), quiet))
     repeat = np.repeat(proto.samples[:, :1], SAMPLE_BARS, axis=1)
     rows.append(evaluate_row("baseline: repeat previous bar", "baseline", repeat, real_t, pairs(),
                              listening_measures(proto, proto.context[:, -1], proto.foreign_prev, real_t), quiet))
     verdicts = {r["name"]: verdict(r, rows[0]) for r in rows if r["kind"] == "model"}
-    settings = {"seed": seed, "threshold": threshold, "temperature": temperature, **proto.info}
+    # one temperature for the table, or each model's own when they differ (rows carry theirs)
+    temps = sorted(set(used)) or [1.0 if temperature is None else temperature]
+    settings = {"seed": seed, "threshold": threshold,
+                "temperature": temps[0] if len(temps) == 1 else "each model's own", **proto.info}
     return {"settings": settings, "rows": rows, "verdicts": verdicts, "anchors": ANCHORS}
 
 
@@ -322,7 +328,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=2500, help="five-bar samples and key-fit items per row (default 2500)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds in model output")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=None,
+                   help="scale of the latent noise (default: each model's own: an exported model's srlive.temperature, "
+                        "1 for a training checkpoint)")
     p.add_argument("--model2", action="store_true", help="add a framework-2 row (start from noise) per model")
     p.add_argument("--split", default="test", choices=["test", "val"],
                    help="held-out tunes to measure on: test (the reported table) or val (choosing between checkpoints)")

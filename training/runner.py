@@ -37,6 +37,7 @@ class TorchRunner:
         self.torch = torch
         self.model = model.to(device).eval()
         self.name = name
+        self.temperature = 1.0  # a checkpoint carries none; srlive-export --temperature sets it
         self.device = device
         self.batch = batch
         self.config = model.config
@@ -70,6 +71,7 @@ class OnnxRunner:
 
     def __init__(self, rt, path: Path, name: str = "model", batch: int = BATCH):
         self.rt = rt
+        self.temperature = float(getattr(rt, "temperature", 1.0))  # the exported model's own
         self.path = Path(path)
         self.name = name
         self.batch = batch

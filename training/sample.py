@@ -152,7 +152,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--framework", type=int, choices=(1, 2), default=1,
                    help="1: start from a real bar (default); 2: start from noise")
     p.add_argument("--bars", type=int, default=8, help="bars to generate (default 8)")
-    p.add_argument("--temperature", type=float, default=1.0, help="scale of the latent noise (default 1.0)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="scale of the latent noise (default: the model's own: an exported model's srlive.temperature, "
+                        "1 for a training checkpoint)")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--data", help="prepared corpus cache (.npz): the seed bar is a random test-split bar")
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
         raise UserError(f"output folder does not exist: {out.parent}")
     rng = np.random.default_rng(args.seed)
     runner = load_runner(args.checkpoint)
+    temperature = runner.temperature if args.temperature is None else args.temperature
     seed = None
     if args.framework == 1:
         if args.seed_file:
@@ -181,13 +184,13 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
         else:
             raise UserError("framework 1 starts from a real bar: pass --data CACHE.npz or --seed-file FILE.mid")
     bars = generate(runner, args.framework, args.bars, rng, seeds=None if seed is None else seed[None], n=1,
-                    temperature=args.temperature, threshold=args.threshold)[0]
+                    temperature=temperature, threshold=args.threshold)[0]
     bars = as_heard(bars, args.threshold)  # what sounds; a real seed bar sounds as it is
     if seed is not None and args.with_seed:
         bars = np.concatenate([seed[None], bars])
     rolls_to_midi(bars, out, REAL_THRESHOLD)
     png = out.with_suffix(".png")
-    title = f"{runner.name}: model {args.framework}, {len(bars)} bars, T={args.temperature:g}, seed {args.seed}"
+    title = f"{runner.name}: model {args.framework}, {len(bars)} bars, T={temperature:g}, seed {args.seed}"
     save_piano_roll(bars, png, title)
     return out, png, bars
 

@@ -170,6 +170,24 @@ def test_write_atomically_replaces_only_its_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temp folder left behind
 
 
+def test_the_exported_model_plays_at_the_temperature_it_was_exported_with(trained, tmp_path, capsys):
+    assert load_runtime(trained[2], device="cpu").temperature == 1.0  # the default
+    out = tmp_path / "warm"
+    assert cli.main([str(trained[1]), "--out", str(out), "--n-real", "50", "--n-random", "50",
+                     "--temperature", "1.35"]) == 0
+    assert "plays at temperature 1.35" in capsys.readouterr().out
+    for name in ("encoder.onnx", "generator.onnx", "step.onnx"):
+        assert {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}["srlive.temperature"] == "1.35"
+    assert load_runtime(out, device="cpu").temperature == 1.35
+
+
+def test_an_impossible_export_temperature_is_one_line_before_any_work(tmp_path, capsys):
+    assert cli.main([str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o"), "--temperature", "-1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--temperature -1: give a number from 0 to 4" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_checkpoint_is_one_line_exit_2(tmp_path, capsys):
     assert cli.main([str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()

@@ -101,3 +101,33 @@ def test_unexpected_errors_are_one_line_too(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(srlive.filemode, "run_file", boom)
     code, out, err = run_main(capsys, "--demo", str(tmp_path / "x.mid"))
     assert code == 1 and err.count("\n") == 1 and "RuntimeError: the onnxruntime exploded" in err
+
+
+def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
+    from test_runtime import GOOD_META, toy_step_model
+
+    from srlive import cli, options
+    from srlive.engine import Settings
+
+    model = toy_step_model(tmp_path / "m" / "step.onnx", meta={**GOOD_META, "srlive.temperature": "1.35"})
+    cfg = {**options.defaults(), "model": str(model), "device": "cpu"}
+    assert cfg["temperature"] is None  # unset: not a number that would hide the model's own
+    settings = Settings()
+    cli.load_model(cfg, settings)
+    assert cfg["temperature"] == settings.temperature == 1.35
+    cfg = {**options.defaults(), "model": str(model), "device": "cpu", "temperature": 0.7}
+    settings = Settings(temperature=0.7)
+    cli.load_model(cfg, settings)
+    assert cfg["temperature"] == settings.temperature == 0.7
+    # the toy model's answer is the bar times the temperature: file mode plays at the model's 1.35
+    take = REPO / "srlive" / "data" / "example_take.mid"
+    out = tmp_path / "a.mid"
+    code, _, err = run_main(capsys, "--in", str(take), "--out", str(out), "--model", str(model), "--bars", "2",
+                            "--velocity", "model")
+    assert code == 0, err
+    vel = [m.velocity for m in mido.MidiFile(out).tracks[1] if m.type == "note_on" and m.velocity]
+    assert vel and max(vel) == 127  # the take's loudest notes times 1.35 go past 1: capped at 127
+    code, _, err = run_main(capsys, "--in", str(take), "--out", str(out), "--model", str(model), "--bars", "2",
+                            "--velocity", "model", "--temperature", "1")
+    assert code == 0, err
+    assert max(m.velocity for m in mido.MidiFile(out).tracks[1] if m.type == "note_on") < 127  # given: it wins

@@ -115,10 +115,18 @@ def test_foreign_names(tmp_path):
     ("srlive.lowest_pitch", "24", "srlive.lowest_pitch is '24'"),
     ("srlive.latent", "64", "'noise' has shape [N,128], expected [N,64]"),
     ("srlive.config", "{oops", "unreadable"),
+    ("srlive.temperature", "hot", "srlive.temperature is 'hot', not a number from 0 to 4"),
+    ("srlive.temperature", "9", "srlive.temperature is '9', not a number from 0 to 4"),
 ])
 def test_metadata_that_does_not_match(tmp_path, key, value, match):
     path = toy_step_model(tmp_path / "step.onnx", meta={**GOOD_META, key: value})
     _one_line_error(path, match)
+
+
+def test_a_model_plays_at_its_own_temperature_and_one_without_it_at_1(tmp_path):
+    assert load_runtime(toy_step_model(tmp_path / "old" / "step.onnx"), device="cpu").temperature == 1.0
+    path = toy_step_model(tmp_path / "new" / "step.onnx", meta={**GOOD_META, "srlive.temperature": "1.35"})
+    assert load_runtime(path, device="cpu").temperature == 1.35
 
 
 def test_cpu_is_chosen_when_no_gpu(monkeypatch):

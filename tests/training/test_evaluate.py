@@ -102,3 +102,26 @@ def test_rows_do_not_depend_on_the_other_rows(result):
             assert row[key] == pytest.approx(with_models[name][key], nan_ok=True), (name, key)
     other = E.evaluate(tiny_corpus(), [], n_samples=N, seed=5)["rows"][0]
     assert other["diversity"] != alone["held-out real music"]["diversity"]
+
+
+def test_each_model_is_measured_at_its_own_temperature_unless_one_is_given():
+    """A runner whose answer records the temperature it was asked for: the table uses the model's
+    own (an exported model's srlive.temperature) by default, and --temperature over it."""
+
+    class Recording:
+        def __init__(self, name, temperature):
+            self.name, self.temperature, self.asked = name, temperature, set()
+
+        def answer(self, prev, rng, temperature=1.0):
+            self.asked.add(temperature)
+            return np.asarray(prev, np.float32)
+
+    warm, plain = Recording("warm", 1.35), Recording("plain", 1.0)
+    res = E.evaluate(tiny_corpus(), [warm, plain], n_samples=8, seed=0)
+    assert warm.asked == {1.35} and plain.asked == {1.0}
+    assert res["settings"]["temperature"] == "each model's own"
+    assert {r["name"]: r["temperature"] for r in res["rows"] if r["kind"] == "model"} == {
+        "warm (model 1)": 1.35, "plain (model 1)": 1.0}
+    warm.asked.clear()
+    res = E.evaluate(tiny_corpus(), [warm], n_samples=8, seed=0, temperature=0.5)
+    assert warm.asked == {0.5} and res["settings"]["temperature"] == 0.5
