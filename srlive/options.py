@@ -185,7 +185,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("mode", _choice(*MODES), "accompany", "accompany: answer every bar; call-response: answer after "
            "you stop; solo: play on its own, you steer it", choices=MODES),
     Option("temperature", _number(float, 0, 4), None, "how far the model strays from its best guess "
-           "(0 = none; default: the model's own, 1.35 for the shipped one)", "T"),
+           "(0 = none; default: the model's own, chosen when it was exported)", "T"),
     Option("threshold", _number(float, 0.01, 1), 0.5, "a cell of the generated bar sounds from this value "
            "(0.01-1, default 0.5; higher = sparser)", "X"),
     Option("velocity", parse_velocity, "model", "note velocities: model, follow (your mean velocity of the "

@@ -8,7 +8,9 @@ Never imports torch. DESIGN.md, "The model and its ONNX contract":
 
 `load_runtime(path, device)` opens step.onnx (or, failing that, the encoder + generator pair, with
 z = mu + temperature · noise · exp(log_scale) done in numpy), checks its metadata, names and shapes,
-and refuses anything else with one-line ModelError naming the file and the problem.
+and refuses anything else with one-line ModelError naming the file and the problem. Beside
+DESIGN.md's metadata, `srlive.temperature` (optional, 0-4) is the temperature the model was
+measured at and plays at when the performer gives none (`Runtime.temperature`; 1 without it).
 
 Devices: "cpu"; "cuda" (onnxruntime-gpu and a usable NVIDIA GPU, else a UserError); "auto" = CUDA
 when both are really there, else CPU. Whether a GPU is usable is asked of the driver (libcuda)
