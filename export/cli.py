@@ -98,12 +98,15 @@ def export(args) -> int:
     from export.metadata import build_metadata, set_metadata
     from export.onnx_export import OPSET, export_protos
     from export.parity import check_parity, default_real_bars, parity_inputs
-    from srlive.runtime import TEMPERATURE_RANGE, default_model_path
+    from srlive.options import TEMPERATURE_RANGE, BadValue, parse_temperature
+    from srlive.runtime import default_model_path
     from tqdm import tqdm
 
-    lo, hi = TEMPERATURE_RANGE
-    if not lo <= args.temperature <= hi:
-        raise UserError(f"--temperature {args.temperature:g}: give a number from {lo:g} to {hi:g}")
+    try:
+        parse_temperature(args.temperature)
+    except BadValue:
+        lo, hi = TEMPERATURE_RANGE
+        raise UserError(f"--temperature {args.temperature:g}: give a number from {lo:g} to {hi:g}") from None
     out = Path(args.out) if args.out else default_model_path()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder")

@@ -34,7 +34,8 @@ def settings_from(cfg: dict):
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or 120.0, sync=cfg["sync"], count_in=cfg["count-in"],
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
-        temperature=1.0 if cfg["temperature"] is None else cfg["temperature"], threshold=cfg["threshold"],
+        temperature=options.DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
+        threshold=cfg["threshold"],
         velocity=cfg["velocity"],
         transpose=cfg["transpose"], channel=cfg["channel"] - 1,
         in_channel=None if cfg["in-channel"] is None else cfg["in-channel"] - 1, thru=cfg["thru"],

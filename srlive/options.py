@@ -24,6 +24,12 @@ class BadValue(ValueError):
 
 
 # --- converters: accept CLI strings and TOML values alike; raise BadValue naming the valid range ---
+#: The temperature a model plays at when neither the performer nor the model says (older models
+#: carry no srlive.temperature), and the range srlive takes, from the CLI and from a model alike.
+DEFAULT_TEMPERATURE = 1.0
+TEMPERATURE_RANGE = (0.0, 4.0)
+
+
 def _number(kind, lo, hi, unit=""):
     valid = f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}{unit}"
 
@@ -45,6 +51,9 @@ def _number(kind, lo, hi, unit=""):
 
     convert.valid = valid
     return convert
+
+
+parse_temperature = _number(float, *TEMPERATURE_RANGE)
 
 
 def _optional(convert, none_word):
@@ -184,7 +193,7 @@ OPTIONS: tuple[Option, ...] = (
     # music
     Option("mode", _choice(*MODES), "accompany", "accompany: answer every bar; call-response: answer after "
            "you stop; solo: play on its own, you steer it", choices=MODES),
-    Option("temperature", _number(float, 0, 4), None, "how far the model strays from its best guess "
+    Option("temperature", parse_temperature, None, "how far the model strays from its best guess "
            "(0 = none; default: the model's own, chosen when it was exported)", "T"),
     Option("threshold", _number(float, 0.01, 1), 0.5, "a cell of the generated bar sounds from this value "
            "(0.01-1, default 0.5; higher = sparser)", "X"),

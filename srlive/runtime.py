@@ -29,7 +29,6 @@ from __future__ import annotations
 import ctypes
 import importlib.resources
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -39,16 +38,13 @@ import onnxruntime as ort
 
 from srlive import roll
 from srlive.errors import ModelError, UserError
+from srlive.options import DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, BadValue, parse_temperature
 
 FORMAT_VERSION = 1
 META = {
     k: f"srlive.{k}"
     for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature")
 }
-#: The temperature a model plays at when none is given (srlive.temperature; older models: 1.0) and
-#: the range srlive accepts, for the CLI and for a model's metadata alike.
-DEFAULT_TEMPERATURE = 1.0
-TEMPERATURE_RANGE = (0.0, 4.0)
 # file → (input names, output names), in order
 CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "encoder.onnx": (("bar",), ("mu", "log_scale")),
@@ -173,13 +169,11 @@ def model_temperature(meta: dict[str, str], file: Path) -> float:
     if raw is None:
         return DEFAULT_TEMPERATURE
     try:
-        t = float(raw)
-    except ValueError:
-        t = math.nan
-    lo, hi = TEMPERATURE_RANGE
-    if not lo <= t <= hi:
-        raise ModelError(f"{file}: srlive.temperature is {raw!r}, not a number from {lo:g} to {hi:g}; re-export the model")
-    return t
+        return parse_temperature(raw)
+    except BadValue:
+        lo, hi = TEMPERATURE_RANGE
+        raise ModelError(f"{file}: srlive.temperature is {raw!r}, not a number from {lo:g} to {hi:g}; "
+                         "re-export the model") from None
 
 
 def _fmt(shape) -> str:

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from srlive.errors import UserError
+from srlive.options import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from training import metrics as M
 from training.runner import generate, load_runner
@@ -213,7 +214,7 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
     used = []
     for runner in runners:
         t0 = time.perf_counter()
-        temp = temperature if temperature is not None else float(getattr(runner, "temperature", 1.0))
+        temp = temperature if temperature is not None else runner.temperature
         used.append(temp)
         rng = np.random.default_rng([seed, 2])
         bar_done = _step_progress(f"{runner.name}: model 1 steps", SAMPLE_BARS + 2, quiet)
@@ -240,7 +241,7 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
                              listening_measures(proto, proto.context[:, -1], proto.foreign_prev, real_t), quiet))
     verdicts = {r["name"]: verdict(r, rows[0]) for r in rows if r["kind"] == "model"}
     # one temperature for the table, or each model's own when they differ (rows carry theirs)
-    temps = sorted(set(used)) or [1.0 if temperature is None else temperature]
+    temps = sorted(set(used)) or [DEFAULT_TEMPERATURE if temperature is None else temperature]
     settings = {"seed": seed, "threshold": threshold,
                 "temperature": temps[0] if len(temps) == 1 else "each model's own", **proto.info}
     return {"settings": settings, "rows": rows, "verdicts": verdicts, "anchors": ANCHORS}

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from srlive.errors import ModelError, UserError
+from srlive.options import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, LATENT, N_PITCHES, STEPS
 
 BATCH = 512
@@ -37,7 +38,7 @@ class TorchRunner:
         self.torch = torch
         self.model = model.to(device).eval()
         self.name = name
-        self.temperature = 1.0  # a checkpoint carries none; srlive-export --temperature sets it
+        self.temperature = DEFAULT_TEMPERATURE  # a checkpoint carries none; srlive-export --temperature sets it
         self.device = device
         self.batch = batch
         self.config = model.config
@@ -71,7 +72,7 @@ class OnnxRunner:
 
     def __init__(self, rt, path: Path, name: str = "model", batch: int = BATCH):
         self.rt = rt
-        self.temperature = float(getattr(rt, "temperature", 1.0))  # the exported model's own
+        self.temperature = rt.temperature  # the exported model's own (srlive.temperature)
         self.path = Path(path)
         self.name = name
         self.batch = batch
