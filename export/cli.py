@@ -1,11 +1,11 @@
 """srlive-export: a training checkpoint → encoder.onnx, generator.onnx, step.onnx (+ export.json).
 
-    python -m export.cli runs/live/best.pt --data cache/bars.npz --out srlive/models/default
-    python -m export.cli --untrained live --out /tmp/model      # seed-0 untrained weights
+    python -m srlive_export.cli runs/live/best.pt --data cache/bars.npz --out srlive/models/default
+    python -m srlive_export.cli --untrained live --out /tmp/model      # seed-0 untrained weights
 
-Steps: rebuild the model from the checkpoint, export the three graphs (export.onnx_export), stamp
-the srlive metadata (export.metadata), run onnx.checker on each, check parity against torch on
-1,000 real + 1,000 random bars (export.parity) and only then write — into a temporary folder beside
+Steps: rebuild the model from the checkpoint, export the three graphs (srlive_export.onnx_export), stamp
+the srlive metadata (srlive_export.metadata), run onnx.checker on each, check parity against torch on
+1,000 real + 1,000 random bars (srlive_export.parity) and only then write — into a temporary folder beside
 the destination, renamed into place, so a failed export leaves no partial file. A model that fails
 parity is refused in one line saying by how much (exit 1).
 """
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-real", type=int, default=1000, help="real bars in the parity check (default 1000)")
     p.add_argument("--n-random", type=int, default=1000, help="random bars in the parity check (default 1000)")
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |torch - onnx| (default 1e-4)")
-    p.add_argument("--plain", action="store_true", help="skip the exact speed rewrites of export.optimize (ELU as one op)")
+    p.add_argument("--plain", action="store_true", help="skip the exact speed rewrites of srlive_export.optimize (ELU as one op)")
     p.add_argument("--seed", type=int, default=0, help="seed of the untrained weights and the parity inputs")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="the temperature the model plays at when the performer gives none (srlive.temperature; "
@@ -47,8 +47,8 @@ def _load(args) -> tuple[object, dict]:
     """(model, checkpoint-like dict with data_summary / step)."""
     import torch
 
-    from training.config import get_config
-    from training.model import VAEGAN, load_checkpoint
+    from srlive_training.config import get_config
+    from srlive_training.model import VAEGAN, load_checkpoint
 
     if args.untrained:
         try:
@@ -95,9 +95,9 @@ def write_atomically(files: dict[str, bytes], out: Path) -> None:
 def export(args) -> int:
     import onnx
 
-    from export.metadata import build_metadata, set_metadata
-    from export.onnx_export import OPSET, export_protos
-    from export.parity import check_parity, default_real_bars, parity_inputs
+    from srlive_export.metadata import build_metadata, set_metadata
+    from srlive_export.onnx_export import OPSET, export_protos
+    from srlive_export.parity import check_parity, default_real_bars, parity_inputs
     from srlive.options import TEMPERATURE_RANGE, BadValue, parse_temperature
     from srlive.runtime import default_model_path
     from tqdm import tqdm

@@ -19,9 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from export.optimize import rewrite_elu
+from srlive_export.optimize import rewrite_elu
 from srlive.runtime import CONTRACT
-from training.model import VAEGAN, StepModule
+from srlive_training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as DESIGN.md asks; the dynamo exporter's own baseline
 # IR version 9 (ONNX 1.15) is what onnxruntime 1.17, the oldest pyproject allows, reads; the graphs
@@ -82,7 +82,7 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
 def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[str, onnx.ModelProto]:
     """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ...}, without metadata yet.
 
-    With `rewrite`, the exact speed rewrites of export.optimize are applied; `progress(filename)`,
+    With `rewrite`, the exact speed rewrites of srlive_export.optimize are applied; `progress(filename)`,
     if given, is called as each file is done."""
     latent = model.config.latent
     modules = {

@@ -20,7 +20,7 @@ import torch
 
 from srlive import roll
 from srlive.bench import music_like_bars
-from training.model import VAEGAN, sample_z
+from srlive_training.model import VAEGAN, sample_z
 
 TOLERANCE = 1e-4
 NEAR = 1e-6
@@ -70,7 +70,7 @@ class ParityReport:
 
 def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator) -> np.ndarray:
     """Up to n bars, test split first (then validation, then train if the test split is small)."""
-    from training.corpus import BarCorpus
+    from srlive_training.corpus import BarCorpus
 
     corpus = BarCorpus.load(path)
     if n <= 0:

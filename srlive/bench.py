@@ -95,8 +95,8 @@ def torch_twin(onnx_file: Path):
         import torch
         from onnx import numpy_helper
 
-        from training.config import ModelConfig
-        from training.model import VAEGAN, StepModule
+        from srlive_training.config import ModelConfig
+        from srlive_training.model import VAEGAN, StepModule
     except ImportError as e:
         return None, f"torch comparison skipped ({e.name} not installed)"
     proto = onnx.load(str(onnx_file))

@@ -1,4 +1,4 @@
-"""ABC files and music21 scores → timed notes and measures (the input of training.data's bar cutter).
+"""ABC files and music21 scores → timed notes and measures (the input of srlive_training.data's bar cutter).
 
 - `split_abc(text)`: an ABC file holds many tunes, each starting at an ``X:`` line. We split the
   file ourselves (instead of parsing it whole into a music21 Opus) so that each tune parses on its
@@ -9,7 +9,7 @@
   → `TuneEvents`: every pitched note of every part in quarters from the start of the score (grace
   notes are dropped: they have no duration of their own), the measures of the first part (start,
   actual length, nominal bar length — a pickup is a measure shorter than its bar), the meters used,
-  and the chord symbols realised as an accompaniment voice (training.chords).
+  and the chord symbols realised as an accompaniment voice (srlive_training.chords).
 
 Ties need no treatment: the roll cannot tell a tied note from two notes filling the same steps.
 Repeats are not expanded: a tune is used as written (a 1st and 2nd ending follow each other).
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from training.chords import chord_track
+from srlive_training.chords import chord_track
 
 _HEADER_FIELDS = re.compile(r"^[LMQ]:")
 

@@ -1,8 +1,8 @@
 """Training data: the music21 corpus (and any folder of .mid files) → a cached BarCorpus of bar rolls.
 
-    python -m training.data --cache-dir /work/cache          # all six sources, 2 workers
-    python -m training.data --sources nottingham-dataset bach --max-tunes 50
-    python -m training.data --midi-dir ~/midi --sources       # only a folder of .mid files
+    python -m srlive_training.data --cache-dir /work/cache          # all six sources, 2 workers
+    python -m srlive_training.data --sources nottingham-dataset bach --max-tunes 50
+    python -m srlive_training.data --midi-dir ~/midi --sources       # only a folder of .mid files
 
 Sources (music21's own corpus; `--sources` names): oneills1850, ryansMammoth, airdsAirs,
 essenFolksong, nottingham-dataset (ABC files: each X: block is one tune) and bach (the chorales:
@@ -35,7 +35,7 @@ Choices, as DESIGN.md leaves them to us
 * Velocities: ABC and MusicXML carry none, so every note of the melody (and every voice of a
   Bach chorale) has velocity 90 and the chord-symbol accompaniment 70; .mid files keep theirs.
   Chord symbols become a closed root-position block chord around MIDI 48-60 that sounds until the
-  next symbol (training.chords).
+  next symbol (srlive_training.chords).
 * Duplicates: the same tune in several collections (or twice in one, or transposed) would leak
   across splits. Tunes whose bars are identical up to transposition are kept once (the first in
   source order) and the others counted as "duplicate".
@@ -77,7 +77,7 @@ import numpy as np
 
 from srlive.errors import UserError
 from srlive.roll import LOWEST_PITCH, N_PITCHES, STEPS, Note, notes_to_roll
-from training.corpus import SPLITS, BarCorpus
+from srlive_training.corpus import SPLITS, BarCorpus
 
 FORMAT = 1  # bump when the bars this module makes change for the same inputs and settings
 FOLK_SOURCES = ("oneills1850", "ryansMammoth", "airdsAirs", "essenFolksong", "nottingham-dataset")
@@ -385,7 +385,7 @@ def _clear_alarm(old):
 
 def parse_tune(file: SourceFile, text: str | None):
     """TuneEvents of one tune (ABC text, a score file or a .mid file). Raises on failure."""
-    from training.abc import parse_abc_tune, score_events
+    from srlive_training.abc import parse_abc_tune, score_events
 
     if file.kind == "abc":
         return score_events(parse_abc_tune(text), MELODY_VELOCITY, CHORD_VELOCITY)
@@ -393,7 +393,7 @@ def parse_tune(file: SourceFile, text: str | None):
         from music21 import converter
 
         return score_events(converter.parse(str(file.path)), MELODY_VELOCITY, CHORD_VELOCITY)
-    from training.midi_files import midi_events
+    from srlive_training.midi_files import midi_events
 
     return midi_events(file.path)
 
@@ -427,7 +427,7 @@ def _run_one(f: SourceFile, file_index: int, number: int, text: str | None) -> T
 
 def make_tasks(files: Sequence[SourceFile], max_tunes: int | None) -> tuple[list[tuple[int, Task]], list[TuneResult]]:
     """Work units (≤ TUNES_PER_TASK ABC tunes each), plus results for files that can't be read."""
-    from training.abc import decode_text, split_abc
+    from srlive_training.abc import decode_text, split_abc
 
     tasks: list[tuple[int, Task]] = []
     unreadable: list[TuneResult] = []
@@ -720,7 +720,7 @@ def iterate_batches(
 def preview_pngs(corpus: BarCorpus, out_dir: str | os.PathLike, n_bars: int = 4, seed: int = 0) -> list[Path]:
     """One piano-roll PNG per collection: the first n_bars of a tune drawn at random (a look at
     what the model is fed)."""
-    from training.plots import piano_roll_png
+    from srlive_training.plots import piano_roll_png
 
     rng = np.random.default_rng(seed)
     starts = np.searchsorted(corpus.tune, np.arange(corpus.n_tunes))

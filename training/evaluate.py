@@ -1,6 +1,6 @@
 """srlive-eval: one table comparing models with held-out real music and two baselines.
 
-    python -m training.evaluate --data CACHE.npz --checkpoint runs/live/last.pt \
+    python -m srlive_training.evaluate --data CACHE.npz --checkpoint runs/live/last.pt \
         --samples 2500 --out-md eval.md --out-json eval.json
 
 Rows: held-out real music (five consecutive bars of a test tune), each model (framework 1: five
@@ -16,7 +16,7 @@ Columns (definitions in training/metrics.py):
   successive tones a step (1-2 semitones) apart; kept, the share of a bar's sounding cells
   that already sounded in the bar before; new pitches, the share of a bar's distinct pitches
   that did not sound in the bar before; sounds, the share of steps at which something sounds
-  (rests lower it, and with it the number of tones) (training.metrics.stepwise_share,
+  (rests lower it, and with it the number of tones) (srlive_training.metrics.stepwise_share,
   kept_cells, new_pitches, sounding_steps);
 - key fit: a test tune is transposed to a random key (-6..+5 semitones), the row answers bar t
   from real bar t-1, and the answer is scored against the best-fitting scale of real bars
@@ -43,9 +43,9 @@ import numpy as np
 from srlive.errors import UserError
 from srlive.options import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
-from training import metrics as M
-from training.runner import generate, load_runner
-from training.sample import open_corpus
+from srlive_training import metrics as M
+from srlive_training.runner import generate, load_runner
+from srlive_training.sample import open_corpus
 
 SAMPLE_BARS = 5
 CONTEXT_BARS = 4

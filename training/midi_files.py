@@ -1,4 +1,4 @@
-"""A .mid file → TuneEvents (pretty_midi), the same timed form training.abc gives for scores.
+"""A .mid file → TuneEvents (pretty_midi), the same timed form srlive_training.abc gives for scores.
 
 Time is measured in quarter notes on the file's own tick grid (tick / resolution), so tempo changes
 and rubato recorded against the grid do not matter; onsets are later quantised to the nearest
@@ -8,7 +8,7 @@ has no time signature). Every non-drum instrument is merged into one voice; velo
 
 from __future__ import annotations
 
-from training.abc import TuneEvents
+from srlive_training.abc import TuneEvents
 
 
 def midi_events(path) -> TuneEvents:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from training.config import N_PITCHES, STEPS, ModelConfig
+from srlive_training.config import N_PITCHES, STEPS, ModelConfig
 
 
 def _conv_out(size: int, kernel: int, stride: int, pad: int) -> int:

@@ -124,7 +124,7 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
             raise
         except Exception as err:  # noqa: BLE001 - any failure to load is the user's file
             raise ModelError(f"cannot load the ONNX model in {onnx_dir}: {type(err).__name__}: {err}") from None
-    from training.model import load_checkpoint
+    from srlive_training.model import load_checkpoint
 
     try:
         model, _ = load_checkpoint(p, map_location=device)

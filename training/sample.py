@@ -1,6 +1,6 @@
 """srlive-sample: N bars from a trained model to a .mid and a piano-roll PNG beside it.
 
-    python -m training.sample --checkpoint runs/live/last.pt --framework 1 --data CACHE.npz \
+    python -m srlive_training.sample --checkpoint runs/live/last.pt --framework 1 --data CACHE.npz \
         --bars 16 --out take.mid                  # writes take.mid and take.png
 
 The paper's two test frameworks (Akbari & Liang 2018, section 4):
@@ -21,8 +21,8 @@ import numpy as np
 
 from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, notes_to_roll, roll_to_notes
-from training.metrics import REAL_THRESHOLD
-from training.runner import as_heard, generate, load_runner
+from srlive_training.metrics import REAL_THRESHOLD
+from srlive_training.runner import as_heard, generate, load_runner
 
 BPM = 120.0
 TICKS_PER_BEAT = 480
@@ -96,7 +96,7 @@ def first_bar_of_midi(path) -> np.ndarray:
 
 def open_corpus(data):
     """BarCorpus.load with one-line errors for a missing or foreign file."""
-    from training.corpus import BarCorpus
+    from srlive_training.corpus import BarCorpus
 
     if not Path(data).is_file():
         raise UserError(f"corpus cache not found: {data}; run srlive-prepare first")
@@ -119,9 +119,9 @@ def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
 
 
 def save_piano_roll(rolls: np.ndarray, path, title: str) -> None:
-    """A piano-roll PNG of bars [T, 88, 16] (training.plots when present, else a small plot here)."""
+    """A piano-roll PNG of bars [T, 88, 16] (srlive_training.plots when present, else a small plot here)."""
     try:
-        from training.plots import piano_roll_png
+        from srlive_training.plots import piano_roll_png
     except ImportError:
         piano_roll_png = _piano_roll_png
     piano_roll_png(np.asarray(rolls), path, title)

@@ -1,10 +1,10 @@
-"""Train the semi-recurrent CNN VAE-GAN: `python -m training.train` / `srlive-train`.
+"""Train the semi-recurrent CNN VAE-GAN: `python -m srlive_training.train` / `srlive-train`.
 
-    python -m training.train --config live --data CACHE.npz --out runs/live --minutes 55
-    python -m training.train --config live --data CACHE.npz --out runs/live --steps 20000 --resume
-    python -m training.train --config live --data CACHE.npz --out runs/tuned --minutes 30 \
+    python -m srlive_training.train --config live --data CACHE.npz --out runs/live --minutes 55
+    python -m srlive_training.train --config live --data CACHE.npz --out runs/live --steps 20000 --resume
+    python -m srlive_training.train --config live --data CACHE.npz --out runs/tuned --minutes 30 \
         --init-from runs/live/step-007000.pt --set encoder_freeze_step=1   # fine-tune, new settings
-    torchrun --nproc-per-node 2 -m training.train --config paper --data CACHE.npz --out runs/p --steps 1000
+    torchrun --nproc-per-node 2 -m srlive_training.train --config paper --data CACHE.npz --out runs/p --steps 1000
 
 One training STEP = one update of D and `eg_updates_per_d` (2, the paper) updates of E and G, all
 on one mini-batch of (x^{t-1}, x^t) pairs of the train split (fresh noise each update). Bars per
@@ -133,7 +133,7 @@ off, so `--config paper` trains exactly eqs. 5-10 with the paper's optimiser set
 
 Validation (every --val-every steps, rank 0): the losses on a fixed set of validation batches,
 and a quick listening check on ~200 validation answers (`listening_check`): key fit (share of the
-answer's notes in the best scale of the 4 real bars before it, training.metrics.key_fit, held-out
+answer's notes in the best scale of the 4 real bars before it, srlive_training.metrics.key_fit, held-out
 tune transposed to a random key), context sensitivity (key fit minus key fit when the previous
 bar comes from another tune), and empty-bar rate / note density against the real next bars.
 best.pt keeps the checkpoint with the best `listening_score`.
@@ -163,10 +163,10 @@ import torch
 
 from srlive.errors import UserError
 from srlive.roll import roll_to_notes
-from training import losses as L
-from training.config import CONFIGS, ModelConfig, get_config
-from training.corpus import BarCorpus
-from training.model import VAEGAN, Discriminator, sample_z
+from srlive_training import losses as L
+from srlive_training.config import CONFIGS, ModelConfig, get_config
+from srlive_training.corpus import BarCorpus
+from srlive_training.model import VAEGAN, Discriminator, sample_z
 
 PROG = "srlive-train"
 
@@ -297,7 +297,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
 
 
 class BatchStream:
-    """Endless train batches from training.data.iterate_batches, one epoch after another, with a
+    """Endless train batches from srlive_training.data.iterate_batches, one epoch after another, with a
     resumable position: the data rng's state at the start of the epoch plus the number of batches
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
@@ -312,7 +312,7 @@ class BatchStream:
         self._it = None
 
     def _start_epoch(self):
-        from training.data import iterate_batches
+        from srlive_training.data import iterate_batches
 
         self.epoch_state = copy.deepcopy(self.rng.bit_generator.state)
         self.pos = 0
@@ -625,12 +625,12 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
     """Quick jam-partner figures on `n` answers of the `split`: each held-out tune transposed to a
     random key, the model answers bar j from the real bar j-1.
 
-    key_fit: mean over non-empty answers of training.metrics.key_fit(4 real bars before, answer);
+    key_fit: mean over non-empty answers of srlive_training.metrics.key_fit(4 real bars before, answer);
     context: key_fit minus the key fit of answers to a bar from ANOTHER tune (also in a random key)
     judged against the same 4 real bars; empty / real_empty: share of empty answers / real next bars;
     density / real_density: sounding cells per bar."""
     from srlive.roll import transpose_roll
-    from training.metrics import REAL_THRESHOLD, key_fit
+    from srlive_training.metrics import REAL_THRESHOLD, key_fit
 
     pos = _answer_positions(corpus, split)
     if len(pos) == 0:
@@ -750,7 +750,7 @@ class RunResult:
 
 
 def _fixed_val_batches(corpus: BarCorpus, tc: TrainConfig) -> list:
-    from training.data import iterate_batches
+    from srlive_training.data import iterate_batches
 
     rng = np.random.default_rng(4242)
     batches = []
@@ -869,7 +869,7 @@ def run_training(
         }
 
     def save(name: str, extra: dict) -> None:
-        from training.model import save_checkpoint
+        from srlive_training.model import save_checkpoint
 
         save_checkpoint(out / name, model, **extra)
 
@@ -1000,7 +1000,7 @@ def _val_line(step: int, bps: float, v: dict) -> str:
 
 
 def _plot(csv_path: Path, out: Path, name: str) -> None:
-    from training.plots import loss_curves_png
+    from srlive_training.plots import loss_curves_png
 
     try:
         loss_curves_png(csv_path, out / "loss_curves.png", title=f"srlive training ({name})")
@@ -1013,7 +1013,7 @@ def _plot(csv_path: Path, out: Path, name: str) -> None:
 
 def _load_data(path: str | None) -> BarCorpus:
     if path is None:
-        from training.data import load_corpus
+        from srlive_training.data import load_corpus
 
         return load_corpus()
     p = Path(path)
@@ -1026,7 +1026,7 @@ def _load_data(path: str | None) -> BarCorpus:
         npz = sorted(p.glob("*.npz"))
         if len(npz) == 1:
             return _load_data(str(npz[0]))
-        from training.data import load_corpus
+        from srlive_training.data import load_corpus
 
         return load_corpus(cache_dir=p)
     raise UserError(f"no corpus at {p}: give a prepared .npz or a cache folder (srlive-prepare makes one)")

@@ -11,12 +11,12 @@ import onnx
 import pytest
 import torch
 
-from export import cli
-from export.parity import check_parity, parity_inputs
+from srlive_export import cli
+from srlive_export.parity import check_parity, parity_inputs
 from srlive.errors import ModelError
 from srlive.runtime import load_runtime
-from training.config import LIVE
-from training.model import VAEGAN, save_checkpoint
+from srlive_training.config import LIVE
+from srlive_training.model import VAEGAN, save_checkpoint
 
 DATA_SUMMARY = {"sources": ["random test bars"], "bars": 64, "cache_key": "test"}
 STEPS_TRAINED = 4
@@ -147,7 +147,7 @@ def test_parity_check_passes_the_export_and_catches_other_weights(trained):
 
 
 def test_failed_export_writes_nothing_and_says_by_how_much(trained, tmp_path, monkeypatch, capsys):
-    import export.onnx_export as oe
+    import srlive_export.onnx_export as oe
 
     monkeypatch.setattr(oe, "export_protos", lambda model, **kw: _exported_protos(trained[2], bump=3e-3))
     out = tmp_path / "refused"
@@ -215,8 +215,8 @@ def test_paper_config_exports_with_parity(tmp_path, capsys):
 
 
 def test_real_bars_come_from_the_test_split_first(tmp_path):
-    from export.parity import real_bars_from_corpus
-    from training.corpus import BarCorpus
+    from srlive_export.parity import real_bars_from_corpus
+    from srlive_training.corpus import BarCorpus
 
     bars = np.zeros((9, 88, 16), np.uint8)
     tune = np.repeat(np.arange(3), 3).astype(np.int32)
@@ -230,7 +230,7 @@ def test_real_bars_come_from_the_test_split_first(tmp_path):
 
 
 def test_data_summary_is_compacted_in_metadata():
-    from export.metadata import build_metadata
+    from srlive_export.metadata import build_metadata
 
     summary = {"tunes": 3, "failures": [f"f{i}.mid" for i in range(200)], "per_split": {"test": {"bars": 4}}}
     data = json.loads(build_metadata(LIVE.to_dict(), summary, 7)["srlive.data"])

@@ -1,4 +1,4 @@
-"""export.optimize: the ELU rewrite is exact and leaves other nodes alone."""
+"""srlive_export.optimize: the ELU rewrite is exact and leaves other nodes alone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-from export.optimize import rewrite_elu
+from srlive_export.optimize import rewrite_elu
 
 
 def _graph(alpha: float) -> onnx.ModelProto:

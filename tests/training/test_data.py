@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from srlive.roll import LOWEST_PITCH, transpose_roll
-from training import data
-from training.abc import split_abc
-from training.chords import chord_track, voice_chord
-from training.corpus import BarCorpus
-from training.data import SourceFile
+from srlive_training import data
+from srlive_training.abc import split_abc
+from srlive_training.chords import chord_track, voice_chord
+from srlive_training.corpus import BarCorpus
+from srlive_training.data import SourceFile
 from tiny_corpus import tiny_corpus
 
 pretty_midi = pytest.importorskip("pretty_midi")
@@ -231,7 +231,7 @@ def test_duplicate_tunes_across_collections_are_kept_once(tmp_path):
 
 
 def test_a_tune_that_fails_to_parse_is_skipped_and_named(tmp_path, monkeypatch):
-    import training.abc as abc
+    import srlive_training.abc as abc
 
     real = abc.parse_abc_tune
 
@@ -326,7 +326,7 @@ def test_cli_prints_counts_and_user_mistakes_exit_2(tmp_path, midi_dir, capsys):
 
 
 def test_preview_draws_one_png_per_collection(tmp_path, midi_dir):
-    pytest.importorskip("training.plots")
+    pytest.importorskip("srlive_training.plots")
     argv = ["--sources", "--midi-dir", str(midi_dir), "--cache-dir", str(tmp_path), "--quiet"]
     assert data.main(argv + ["--preview", str(tmp_path / "png")]) == 0
     assert [p.name for p in (tmp_path / "png").iterdir()] == ["midi_midi.png"]

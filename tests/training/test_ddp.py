@@ -27,8 +27,8 @@ def _worker(rank: int, world: int, port: int, tmp: str, tests_dir: str):
 
     import torch.distributed as dist
 
-    from training import train as T
-    from training.corpus import BarCorpus
+    from srlive_training import train as T
+    from srlive_training.corpus import BarCorpus
 
     corpus = BarCorpus.load(os.path.join(tmp, "corpus.npz"))
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -52,7 +52,7 @@ def test_two_gloo_processes_train_in_step_and_only_rank_0_writes(tmp_path):
     b = torch.load(tmp_path / "rank1.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)  # DDP kept the replicas identical
-    init_seeded = __import__("training.model").model.VAEGAN(__import__("training.config").config.get_config("live"))
+    init_seeded = __import__("srlive_training.model").model.VAEGAN(__import__("srlive_training.config").config.get_config("live"))
     moved = [k for k in a if k in init_seeded.state_dict() and not torch.equal(a[k], init_seeded.state_dict()[k])]
     assert moved  # and they trained
     out = tmp_path / "out"

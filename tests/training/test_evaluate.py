@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tiny_corpus import random_checkpoint, tiny_corpus
 
-from training import evaluate as E
-from training import metrics as M
+from srlive_training import evaluate as E
+from srlive_training import metrics as M
 
 N = 40
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from training import losses as L
+from srlive_training import losses as L
 
 
 def test_prior_is_zero_at_the_prior_and_positive_elsewhere():

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srlive.roll import empty_roll, notes_to_roll, transpose_roll
-from training import metrics as M
+from srlive_training import metrics as M
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 VEL = 100

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from training.config import LIVE, PAPER, ModelConfig, get_config
-from training.model import StepModule, VAEGAN, load_checkpoint, save_checkpoint
+from srlive_training.config import LIVE, PAPER, ModelConfig, get_config
+from srlive_training.model import StepModule, VAEGAN, load_checkpoint, save_checkpoint
 
 
 @pytest.mark.parametrize("cfg", [LIVE, PAPER], ids=["live", "paper"])
@@ -71,7 +71,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_log_scale_is_capped_when_sampling_z():
-    from training.model import LOG_SCALE_MAX, sample_z
+    from srlive_training.model import LOG_SCALE_MAX, sample_z
 
     mu = torch.zeros(1, 4)
     noise = torch.ones(1, 4)

@@ -7,8 +7,8 @@ import pytest
 from tiny_corpus import random_checkpoint, tiny_corpus
 
 from srlive.roll import notes_to_roll
-from training import sample
-from training.runner import as_heard, generate, load_runner
+from srlive_training import sample
+from srlive_training.runner import as_heard, generate, load_runner
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_framework_1_needs_a_real_bar(files, capsys):
 @pytest.mark.slow
 def test_onnx_export_runs_like_the_checkpoint(files):
     pytest.importorskip("srlive.runtime")
-    export_cli = pytest.importorskip("export.cli")
+    export_cli = pytest.importorskip("srlive_export.cli")
     onnx_dir = files / "onnx"
     assert export_cli.main([str(files / "rand.pt"), "--out", str(onnx_dir), "--n-real", "0", "--n-random", "8"]) == 0
     torch_runner, onnx_runner = load_runner(files / "rand.pt"), load_runner(onnx_dir)

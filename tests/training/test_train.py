@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from tiny_corpus import tiny_corpus
-from training import train as T
-from training.model import VAEGAN, load_checkpoint, sample_z
+from srlive_training import train as T
+from srlive_training.model import VAEGAN, load_checkpoint, sample_z
 
 from srlive.errors import UserError
 
@@ -44,7 +44,7 @@ def params(model) -> dict:
 
 def test_every_network_learns_and_the_encoder_is_in_the_optimiser():
     torch.manual_seed(0)
-    init = params(VAEGAN(T.TRAIN_PRESETS["live"] and __import__("training.config").config.get_config("live")))
+    init = params(VAEGAN(T.TRAIN_PRESETS["live"] and __import__("srlive_training.config").config.get_config("live")))
     res = T.run_training(corpus(), small(seed=0), None, steps=3, progress=False)
     after = params(res.model)
     for net in ("encoder", "generator", "discriminator"):
@@ -56,7 +56,7 @@ def test_every_network_learns_and_the_encoder_is_in_the_optimiser():
 
 def test_encoder_learns_with_the_exact_paper_losses_too():
     tc = small(config="paper", prior="paper", recon_weight=0.0, kl_warmup_steps=0, free_bits=0.0)
-    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), tc, torch.device("cpu"))
+    trainer = T.Trainer(VAEGAN(__import__("srlive_training.config").config.get_config("live")), tc, torch.device("cpu"))
     e_params = {id(p) for p in trainer.model.encoder.parameters()}
     in_opt = {id(p) for g in trainer.opt_eg.param_groups for p in g["params"]}
     assert e_params <= in_opt
@@ -68,7 +68,7 @@ def test_encoder_learns_with_the_exact_paper_losses_too():
 
 
 def iter_batches(c, bs):
-    from training.data import iterate_batches
+    from srlive_training.data import iterate_batches
 
     return iterate_batches(c, "train", bs, np.random.default_rng(0), augment=False)
 
@@ -82,7 +82,7 @@ def iter_batches(c, bs):
 ])
 def test_a_few_steps_on_a_fixed_batch_reduce_the_loss(key, over, steps):
     torch.manual_seed(0)
-    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(**over),
+    trainer = T.Trainer(VAEGAN(__import__("srlive_training.config").config.get_config("live")), small(**over),
                         torch.device("cpu"))
     prev, nxt = (torch.as_tensor(a) for a in next(iter_batches(corpus(), 8)))
     hist = [trainer.train_step(prev, nxt) for _ in range(steps)]
@@ -93,7 +93,7 @@ def test_a_few_steps_on_a_fixed_batch_reduce_the_loss(key, over, steps):
 
 
 def test_instance_noise_reaches_what_d_sees_and_only_when_asked():
-    model = VAEGAN(__import__("training.config").config.get_config("live"))
+    model = VAEGAN(__import__("srlive_training.config").config.get_config("live"))
     x = torch.zeros(64, 1, 88, 16)
     plain = T.Trainer(model, small(instance_noise=0.0), torch.device("cpu"))
     assert torch.equal(plain._noisy(x), x)
@@ -107,7 +107,7 @@ def test_the_paper_losses_alone_reduce_feature_matching():
     torch.manual_seed(0)
     tc = small(config="paper", recon_weight=0.0, kl_warmup_steps=0, pitch_class_weight=0.0, density_weight=0.0,
                structure_weight=0.0, instance_noise=0.0)
-    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), tc, torch.device("cpu"))
+    trainer = T.Trainer(VAEGAN(__import__("srlive_training.config").config.get_config("live")), tc, torch.device("cpu"))
     prev, nxt = (torch.as_tensor(a) for a in next(iter_batches(corpus(), 8)))
     hist = [trainer.train_step(prev, nxt)["loss_feat"] for _ in range(20)]
     assert np.mean(hist[-5:]) < 0.8 * np.mean(hist[:5]), hist
@@ -206,7 +206,7 @@ def test_listening_check_scores_a_copying_model_and_a_deaf_one():
     c = corpus()
 
     class Copy(torch.nn.Module):
-        config = __import__("training.config").config.get_config("live")
+        config = __import__("srlive_training.config").config.get_config("live")
 
         def step(self, bar, noise, temperature):
             return bar
@@ -273,7 +273,7 @@ def test_set_refuses_values_that_make_no_sense(bad, words):
 
 
 def test_pictures_are_written(tmp_path):
-    from training.plots import loss_curves_png, piano_roll_png, read_log
+    from srlive_training.plots import loss_curves_png, piano_roll_png, read_log
 
     log = tmp_path / "log.csv"
     with open(log, "w", newline="") as f:
@@ -293,7 +293,7 @@ def test_pictures_are_written(tmp_path):
 
 def test_own_prev_swaps_in_the_models_own_answers_as_heard_and_the_bar_after():
     torch.manual_seed(0)
-    trainer = T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(own_prev_share=0.5),
+    trainer = T.Trainer(VAEGAN(__import__("srlive_training.config").config.get_config("live")), small(own_prev_share=0.5),
                         torch.device("cpu"))
     prev, nxt, after = (torch.rand(8, 1, 88, 16) for _ in range(3))
     has = torch.tensor([False, True, True, False, True, True, True, True])
@@ -318,7 +318,7 @@ def test_training_on_own_answers_runs_and_is_off_in_the_paper_config():
 
 def _live_trainer(**kw) -> T.Trainer:
     torch.manual_seed(0)
-    return T.Trainer(VAEGAN(__import__("training.config").config.get_config("live")), small(**kw), torch.device("cpu"))
+    return T.Trainer(VAEGAN(__import__("srlive_training.config").config.get_config("live")), small(**kw), torch.device("cpu"))
 
 
 def test_pair_critic_is_off_by_default_and_in_the_paper_config():

@@ -4,7 +4,7 @@ four notes a bar drawn from one major scale, in a key of its own."""
 import numpy as np
 
 from srlive.roll import notes_to_roll
-from training.corpus import BarCorpus
+from srlive_training.corpus import BarCorpus
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 
@@ -29,8 +29,8 @@ def random_checkpoint(path, seed: int = 0):
     """A random-init `live` model saved as a training checkpoint."""
     import torch
 
-    from training.config import LIVE
-    from training.model import VAEGAN, save_checkpoint
+    from srlive_training.config import LIVE
+    from srlive_training.model import VAEGAN, save_checkpoint
 
     torch.manual_seed(seed)
     save_checkpoint(path, VAEGAN(LIVE))
