@@ -95,10 +95,11 @@ def write_atomically(files: dict[str, bytes], out: Path) -> None:
 def export(args) -> int:
     import onnx
 
-    from srlive_export.metadata import build_metadata, set_metadata
+    from srlive_export.metadata import build_metadata, portable, set_metadata
     from srlive_export.onnx_export import OPSET, export_protos
     from srlive_export.parity import check_parity, default_real_bars, parity_inputs
-    from srlive.options import TEMPERATURE_RANGE, BadValue, parse_temperature
+    from srlive.contract import TEMPERATURE_RANGE
+    from srlive.options import BadValue, parse_temperature
     from srlive.runtime import default_model_path
     from tqdm import tqdm
 
@@ -139,7 +140,7 @@ def export(args) -> int:
         "metadata": props,
         "opset": OPSET,
         "rewrites": [] if args.plain else ["elu"],
-        "source": "untrained:" + args.untrained if args.untrained else str(args.checkpoint),
+        "source": "untrained:" + args.untrained if args.untrained else portable(str(args.checkpoint)),
         "parity": {"summary": report.summary(), "max_abs_diff": report.max_abs_diff, "flips": report.flips,
                    "n_real": report.n_real, "n_random": report.n_random, "real_source": report.real_source,
                    "files": {n: vars(f) for n, f in report.files.items()}},

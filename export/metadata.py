@@ -1,25 +1,35 @@
 """The srlive metadata props written into every exported ONNX file (DESIGN.md, "The model and its
-ONNX contract"). The key names and the format version live in srlive.runtime, which reads them;
-this module only builds and writes them.
+ONNX contract"). The key names and the format version live in srlive.contract (srlive.runtime
+reads them); this module only builds and writes them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+from pathlib import PurePosixPath, PureWindowsPath
 
 import onnx
 
 from srlive import roll
-from srlive.runtime import FORMAT_VERSION, META
+from srlive.contract import FORMAT_VERSION, META
 
 
 MAX_LIST = 8  # longer lists in the data summary (failed files, duplicate examples) are cut to this
 
 
+def portable(text: str) -> str:
+    """A path as the model's files may carry it: an absolute path becomes its file name, so a shipped
+    model says which file it came from without naming the machine it was made on."""
+    if isinstance(text, str) and (PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute()):
+        return PureWindowsPath(text).name if "\\" in text else PurePosixPath(text).name
+    return text
+
+
 def compact(value, max_list: int = MAX_LIST):
     """The data summary without its long tails: lists cut to `max_list` items plus a count of the
-    rest, so the metadata says what the model was trained on without carrying a file list."""
+    rest, so the metadata says what the model was trained on without carrying a file list; and
+    without absolute paths (`portable`)."""
     if isinstance(value, dict):
         return {str(k): compact(v, max_list) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -27,7 +37,7 @@ def compact(value, max_list: int = MAX_LIST):
         if len(value) > max_list:
             items.append(f"... {len(value) - max_list} more")
         return items
-    return value
+    return portable(value)
 
 
 def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None,

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from srlive_export.optimize import rewrite_elu
-from srlive.runtime import CONTRACT
+from srlive.contract import ONNX_FILES
 from srlive_training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as DESIGN.md asks; the dynamo exporter's own baseline
@@ -92,7 +92,7 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
     }
     protos = {}
     for filename, module in modules.items():
-        inputs, outputs = CONTRACT[filename]
+        inputs, outputs = ONNX_FILES[filename]
         protos[filename] = to_onnx(module, list(inputs), list(outputs), latent)
         if rewrite:
             rewrite_elu(protos[filename])

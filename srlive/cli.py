@@ -18,6 +18,7 @@ import sys
 import time
 
 from srlive import options
+from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO
 from srlive.errors import UserError
 
 SWITCH_INTERVAL = 0.0005  # seconds: how long a thread may hold the GIL while the scheduler waits for it
@@ -32,9 +33,9 @@ def settings_from(cfg: dict):
     from srlive.engine import Settings
 
     return Settings(
-        mode=cfg["mode"], tempo=cfg["tempo"] or 120.0, sync=cfg["sync"], count_in=cfg["count-in"],
+        mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"], count_in=cfg["count-in"],
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
-        temperature=options.DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
+        temperature=DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
         threshold=cfg["threshold"],
         velocity=cfg["velocity"],
         transpose=cfg["transpose"], channel=cfg["channel"] - 1,

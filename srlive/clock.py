@@ -32,12 +32,10 @@ from typing import Callable
 
 import numpy as np
 
-from srlive.roll import BEATS_PER_BAR, STEPS
+from srlive.contract import BEATS_PER_BAR, DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, STEPS, TEMPO_RANGE
+from srlive.contract import PULSES_PER_QUARTER as PPQN
 
-MIN_TEMPO, MAX_TEMPO = 20.0, 300.0
-PPQN = 24
-PULSES_PER_STEP = PPQN * BEATS_PER_BAR // STEPS  # 6
-PULSES_PER_BAR = PPQN * BEATS_PER_BAR  # 96
+MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 RECENT = 8  # pulses that, on a line of their own at another tempo, mean the tempo changed
 MAX_LOST = 24  # the most pulses (a beat) found missing at once and counted in
 
@@ -108,7 +106,7 @@ class InternalClock:
 class MidiClockFollower:
     """Follows MIDI clock: feed it every clock/start/continue/stop/songpos message with its time."""
 
-    def __init__(self, window: int = 96, default_tempo: float = 120.0,
+    def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None):
         self.window = int(window)
         self.period = 60.0 / (float(default_tempo) * PPQN)  # seconds per pulse, prior

@@ -28,14 +28,14 @@ import numpy as np
 
 from srlive import roll as R
 from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
-from srlive.modes import MODES, make_mode
+from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, MODES
+from srlive.modes import make_mode
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
 from srlive.scheduler import DEFAULT_MAX_LATE, Scheduler
 
 ECHO_WINDOW = 0.25  # seconds
 START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
-CONTROLS = ("temperature", "threshold", "mode", "mute", "panic")
 CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
 
 
@@ -44,12 +44,12 @@ class Settings:
     """What the engine needs of the options (channels are 0-based here, 1-based on the CLI)."""
 
     mode: str = "accompany"
-    tempo: float = 120.0
+    tempo: float = DEFAULT_TEMPO
     sync: bool = False
     count_in: int = 0
     metronome: bool = False
     metronome_channel: int = 9
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     threshold: float = R.DEFAULT_THRESHOLD
     velocity: Velocity = "model"
     transpose: int = 0

@@ -27,6 +27,7 @@ import numpy as np
 
 from srlive import roll as R
 from srlive.clock import bar_seconds
+from srlive.contract import DEFAULT_TEMPO
 from srlive.engine import Engine, Settings
 from srlive.errors import UserError
 from srlive.quantise import NoteMsg, Quantiser
@@ -48,7 +49,7 @@ def looks_like_midi_file(name: str) -> bool:
 class Take:
     notes: list[NoteMsg]  # note messages, seconds from the file's start (velocity 0 = off)
     raw: list[tuple[float, bytes]]  # every channel message, for the performer track
-    tempo: float  # the file's first tempo (120 when it has none)
+    tempo: float  # the file's first tempo (DEFAULT_TEMPO when it has none)
     end: float  # time of its last message
 
     @property
@@ -81,7 +82,7 @@ def read_take(path) -> Take:
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
         detail = " ".join(str(e).split())[:100] or type(e).__name__
         raise UserError(f"{p}: not a readable MIDI file ({detail}); export the take again as a standard MIDI file") from None
-    return Take(notes, raw, float(tempo or 120.0), t)
+    return Take(notes, raw, float(tempo or DEFAULT_TEMPO), t)
 
 
 def seed_roll(path, tempo: float | None = None) -> np.ndarray:

@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from srlive import roll as R
-
-MODES = ("accompany", "call-response", "solo")
+from srlive.contract import MODES
 
 
 class Mode:

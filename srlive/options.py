@@ -13,10 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-MODES = ("accompany", "call-response", "solo")
-BACKENDS = ("auto", "alsa", "jack", "coremidi", "windows")
-DEVICES = ("auto", "cpu", "cuda")
-CC_TARGETS = ("temperature", "threshold", "mode", "mute", "panic")
+from srlive.contract import (
+    BACKENDS,
+    CC_TARGETS,
+    DEFAULT_TEMPO,
+    DEVICES,
+    MODES,
+    TEMPERATURE_RANGE,
+    TEMPO_RANGE,
+    VELOCITY_POLICIES,
+)
 
 
 class BadValue(ValueError):
@@ -24,12 +30,6 @@ class BadValue(ValueError):
 
 
 # --- converters: accept CLI strings and TOML values alike; raise BadValue naming the valid range ---
-#: The temperature a model plays at when neither the performer nor the model says (older models
-#: carry no srlive.temperature), and the range srlive takes, from the CLI and from a model alike.
-DEFAULT_TEMPERATURE = 1.0
-TEMPERATURE_RANGE = (0.0, 4.0)
-
-
 def _number(kind, lo, hi, unit=""):
     valid = f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}{unit}"
 
@@ -103,7 +103,7 @@ def parse_velocity(value):
     """'model' | 'follow' | an integer 1..127; BadValue otherwise."""
     if isinstance(value, str):
         v = value.strip().lower()
-        if v in ("model", "follow"):
+        if v in VELOCITY_POLICIES:
             return v
     if isinstance(value, bool):
         raise BadValue("choose model, follow or a fixed velocity 1..127")
@@ -178,8 +178,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("allow-feedback", _flag, False, "allow the same port for --in and --out (srlive ignores its own "
            "messages coming back)", flag=True),
     # time
-    Option("tempo", _number(float, 20, 300, " BPM"), None, "tempo in BPM, 20-300 (default 120; in file mode "
-           "the take's)", "BPM"),
+    Option("tempo", _number(float, *TEMPO_RANGE, " BPM"), None, f"tempo in BPM, {TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g} "
+           f"(default {DEFAULT_TEMPO:g}; in file mode the take's)", "BPM"),
     Option("sync", _flag, False, "follow MIDI clock from the DAW on --in (Start/Stop/Continue, Song Position "
            "Pointer) instead of --tempo", flag=True),
     Option("count-in", _number(int, 0, 16, " bars"), 0, "bars of metronome before bar 1 (default 0: bar 1 "

@@ -50,9 +50,9 @@ from typing import Callable, Optional
 import mido
 import rtmidi
 
+from srlive.contract import BACKENDS
 from srlive.errors import PortError
 
-BACKENDS = ("auto", "alsa", "jack", "coremidi", "windows")
 LABELS = {"jack": "JACK", "alsa": "the ALSA sequencer", "coremidi": "CoreMIDI", "windows": "Windows MIDI"}
 _API_NAMES = {
     "alsa": "API_LINUX_ALSA",

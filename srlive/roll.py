@@ -1,6 +1,6 @@
 """The bar roll: an [88, 16] float32 array, the one picture of a bar every part shares.
 
-Pure: numbers in, numbers out (DESIGN.md, "The bar roll").
+Pure: numbers in, numbers out (docs/design.md, "The bar roll"; the numbers are in srlive.contract).
 
 - Row 0 is MIDI note 21 (A0), row 87 is note 108 (C8). Notes outside are folded by octaves.
 - Column k is the k-th sixteenth step of a 4-beat bar.
@@ -16,14 +16,16 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-LOWEST_PITCH = 21
-HIGHEST_PITCH = 108
-N_PITCHES = 88
-STEPS = 16
-BEATS_PER_BAR = 4
-STEPS_PER_BEAT = STEPS // BEATS_PER_BAR
-LATENT = 128
-DEFAULT_THRESHOLD = 0.5
+from srlive.contract import (  # noqa: F401  (the roll's numbers, defined once in the contract)
+    BEATS_PER_BAR,
+    DEFAULT_THRESHOLD,
+    HIGHEST_PITCH,
+    LATENT,
+    LOWEST_PITCH,
+    N_PITCHES,
+    STEPS,
+    STEPS_PER_BEAT,
+)
 
 
 class Note(NamedTuple):

@@ -37,22 +37,11 @@ import numpy as np
 import onnxruntime as ort
 
 from srlive import roll
+from srlive.contract import DEFAULT_TEMPERATURE, DEVICES, FORMAT_VERSION, META, ONNX_FILES, TEMPERATURE_RANGE
 from srlive.errors import ModelError, UserError
-from srlive.options import DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, BadValue, parse_temperature
+from srlive.options import BadValue, parse_temperature
 
-FORMAT_VERSION = 1
-META = {
-    k: f"srlive.{k}"
-    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature")
-}
-# file → (input names, output names), in order
-CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "encoder.onnx": (("bar",), ("mu", "log_scale")),
-    "generator.onnx": (("z",), ("bar",)),
-    "step.onnx": (("bar", "noise", "temperature"), ("next_bar",)),
-}
-BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)
-DEVICES = ("auto", "cpu", "cuda")
+BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)  # one item of a batch: [1, 88, 16]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 
@@ -181,8 +170,8 @@ def _fmt(shape) -> str:
 
 
 def check_signature(session: ort.InferenceSession, file: Path, role: str, latent: int) -> None:
-    """Names, element types and shapes of `session` must be those of `role` (a CONTRACT key)."""
-    want_in, want_out = CONTRACT[role]
+    """Names, element types and shapes of `session` must be those of `role` (an ONNX_FILES key)."""
+    want_in, want_out = ONNX_FILES[role]
     got_in = tuple(i.name for i in session.get_inputs())
     got_out = tuple(o.name for o in session.get_outputs())
     if got_in != want_in or got_out != want_out:
@@ -238,7 +227,7 @@ class Runtime:
             self._in_values = [ort.OrtValue.ortvalue_from_shape_and_type(a.shape, np.float32, "cuda", 0)
                                for a in (self._bar, self._noise, self._temp)]
             self._out_value = ort.OrtValue.ortvalue_from_shape_and_type(self._out.shape, np.float32, "cuda", 0)
-        for name, value in zip(CONTRACT["step.onnx"][0], self._in_values):
+        for name, value in zip(ONNX_FILES["step.onnx"][0], self._in_values):
             binding.bind_ortvalue_input(name, value)
         binding.bind_ortvalue_output("next_bar", self._out_value)
         return binding

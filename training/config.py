@@ -16,8 +16,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-N_PITCHES = 88
-STEPS = 16
+from srlive.contract import N_PITCHES, STEPS  # noqa: F401  (re-exported: the bar roll is [N_PITCHES, STEPS])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from srlive.contract import BAR_SHAPE
+
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
 
@@ -34,7 +36,7 @@ class BarCorpus:
         self.bars = np.asarray(self.bars, dtype=np.uint8)
         self.tune = np.asarray(self.tune, dtype=np.int32)
         self.split = np.asarray(self.split, dtype=np.int8)
-        if self.bars.ndim != 3 or self.bars.shape[1:] != (88, 16):
+        if self.bars.ndim != 3 or self.bars.shape[1:] != BAR_SHAPE:
             raise ValueError(f"bars must be [B, 88, 16], got {self.bars.shape}")
         if len(self.tune) != len(self.bars):
             raise ValueError("tune must give one tune id per bar")

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from srlive.errors import UserError
-from srlive.options import DEFAULT_TEMPERATURE
+from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from srlive_training import metrics as M
 from srlive_training.runner import generate, load_runner

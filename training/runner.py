@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from srlive.errors import ModelError, UserError
-from srlive.options import DEFAULT_TEMPERATURE
+from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, LATENT, N_PITCHES, STEPS
 
 BATCH = 512

@@ -239,6 +239,29 @@ def test_data_summary_is_compacted_in_metadata():
     assert len(data["failures"]) == 9
 
 
+def test_metadata_and_the_export_record_carry_no_absolute_paths(trained, tmp_path):
+    from srlive_export.metadata import build_metadata
+
+    summary = {"cache_path": "/home/someone/cache/bars-1.npz", "midi_dirs": ["C:\\Users\\me\\midi"], "tunes": 3}
+    data = json.loads(build_metadata(LIVE.to_dict(), summary, 7)["srlive.data"])
+    assert data == {"cache_path": "bars-1.npz", "midi_dirs": ["midi"], "tunes": 3}
+    out = tmp_path / "m"
+    ckpt = trained[1]
+    assert cli.main([str(ckpt), "--out", str(out), "--n-real", "20", "--n-random", "20"]) == 0
+    assert str(ckpt.parent) not in (out / "export.json").read_text()
+    assert json.loads((out / "export.json").read_text())["source"] == ckpt.name
+
+
+def test_the_shipped_models_files_name_no_machines_paths():
+    from srlive.runtime import default_model_path
+
+    folder = default_model_path()
+    for f in ("encoder.onnx", "generator.onnx", "step.onnx"):
+        props = {p.key: p.value for p in onnx.load(str(folder / f), load_external_data=False).metadata_props}
+        assert not any(token in value for value in props.values() for token in ('"/', ":\\\\")), f
+    assert '"/' not in (folder / "export.json").read_text()
+
+
 def test_out_that_is_a_file_is_refused_before_exporting(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert cli.main(["--untrained", "live", "--out", str(tmp_path / "f")]) == 2
