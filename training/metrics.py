@@ -331,6 +331,28 @@ def sounding_steps(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> f
     return float(on.any(1).mean()) if on.size else float("nan")
 
 
+def onset_counts(bars: Sequence[np.ndarray]) -> np.ndarray:
+    """[STEPS] how many notes of the bars (note arrays [n, 4], steps within the bar) start at
+    each step of the bar."""
+    starts = [np.asarray(b, dtype=np.int64).reshape(-1, 4)[:, 1] for b in bars]
+    return np.bincount(np.concatenate(starts) if starts else np.zeros(0, np.int64), minlength=STEPS)[:STEPS]
+
+
+def onset_profile(bars: Sequence[np.ndarray]) -> np.ndarray:
+    """[STEPS] share of the notes of the bars that start at each step: where in the bar notes fall
+    (the metric profile). A tune puts most on the beats (steps 0, 4, 8, 12) and almost none on the
+    odd sixteenths. All NaN when the bars hold no note."""
+    counts = onset_counts(bars).astype(np.float64)
+    total = counts.sum()
+    return counts / total if total else np.full(STEPS, np.nan)
+
+
+def profile_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Total variation distance between two onset profiles: half the sum of |p - q|, 0 (the same)
+    to 1 (no step in common)."""
+    return float(0.5 * np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64)).sum())
+
+
 def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> dict:
     """The per-sample paper measures of one multi-bar sample [T, 88, 16], plus its tone sequence
     and per-bar notes (for diversity and the MuseGAN measures)."""
@@ -370,4 +392,9 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     out["used_pitch_classes"] = used_pitch_classes(bars)
     out["qualified_notes"] = qualified_note_rate(bars)
     out["empty_samples"] = float(np.mean([len(p["tones"]) == 0 for p in per])) if per else float("nan")
+    out["notes"] = float(np.mean([len(p["tones"]) for p in per])) if per else float("nan")
+    profile = onset_profile(bars)
+    out["onset_profile"] = [float(x) for x in profile]
+    out["downbeat"] = float(profile[0])
+    out["odd_steps"] = float(np.nansum(profile[1::2])) if np.isfinite(profile).any() else float("nan")
     return out

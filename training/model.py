@@ -52,6 +52,9 @@ class Generator(nn.Module):
         for c_out in cfg.gen_channels:
             if cfg.gen_stride == 1:
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=1, padding=cfg.gen_kernel // 2)
+            elif cfg.time_stride == 1:  # upsample pitch only; a 3-wide kernel in time keeps 16 steps
+                pad = (cfg.gen_kernel - cfg.gen_stride) // 2
+                deconv = nn.ConvTranspose2d(c_in, c_out, (cfg.gen_kernel, 3), stride=(cfg.gen_stride, 1), padding=(pad, 1))
             else:
                 pad = (cfg.gen_kernel - cfg.gen_stride) // 2
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=cfg.gen_stride, padding=pad)

@@ -252,3 +252,29 @@ def test_new_pitches_is_the_share_of_a_bars_pitches_that_did_not_sound_in_the_ba
     assert M.new_pitches(np.stack([first, second, empty_roll(), first])) == pytest.approx((0.5 + 1.0) / 2)
     assert math.isnan(M.new_pitches(np.stack([first, empty_roll()])))
     assert M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)["new_pitches"] == 0.0
+
+
+def test_onset_profile_counts_where_notes_start_in_the_bar():
+    from srlive_training.metrics import onset_profile, profile_distance
+
+    on_beats = np.array([[60, 0, 4, 90], [62, 4, 8, 90], [64, 8, 12, 90], [65, 12, 16, 90]])
+    late = np.array([[60, 1, 4, 90], [62, 5, 8, 90]])
+    profile = onset_profile([on_beats, late])
+    assert profile.sum() == pytest.approx(1.0)
+    assert profile[0] == pytest.approx(1 / 6) and profile[1] == pytest.approx(1 / 6) and profile[2] == 0
+    assert np.isnan(onset_profile([np.zeros((0, 4))])).all()
+    beats = onset_profile([on_beats])
+    assert profile_distance(beats, beats) == 0.0
+    assert profile_distance(beats, onset_profile([late])) == pytest.approx(1.0)
+    assert profile_distance(beats, profile) == pytest.approx(1 / 3)
+
+
+def test_summary_reports_notes_per_sample_and_where_they_fall():
+    from srlive.roll import notes_to_roll
+    from srlive_training.metrics import summarize_samples
+
+    bar = notes_to_roll([(60, 0, 4, 90), (62, 4, 8, 90), (64, 9, 12, 90)])
+    out = summarize_samples(np.stack([np.stack([bar] * 5)] * 2))
+    assert out["notes"] == 15
+    assert out["downbeat"] == pytest.approx(1 / 3) and out["odd_steps"] == pytest.approx(1 / 3)
+    assert len(out["onset_profile"]) == 16
