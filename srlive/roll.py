@@ -112,3 +112,22 @@ def pitch_classes(notes: Iterable[Note]) -> np.ndarray:
     for n in notes:
         counts[n.pitch % 12] += 1
     return counts
+
+
+def as_heard(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Bars as they sound when played: each note (a run of cells >= threshold) at its first cell's
+    velocity for its whole length, everything else silent. [..., 88, 16] → float32, same shape.
+
+    The one definition of the bar srlive feeds back to itself: the engine (its own last answer),
+    the evaluation's runners and training's own-answer batches all use it, so what is measured is
+    what srlive plays. For one bar it equals ``notes_to_roll(roll_to_notes(roll, threshold))``.
+    """
+    r = np.asarray(rolls, dtype=np.float32)
+    on = r >= threshold
+    start = on.copy()
+    start[..., 1:] &= ~on[..., :-1]
+    velocity = np.clip(np.rint(r * np.float32(127.0)), 1, 127)  # the MIDI velocity each cell would give
+    value = (velocity / 127.0).astype(np.float32)
+    first = np.where(start, np.arange(r.shape[-1]), 0)
+    np.maximum.accumulate(first, axis=-1, out=first)  # each cell → the step its run started on
+    return np.where(on, np.take_along_axis(value, first, axis=-1), np.float32(0)).astype(np.float32)

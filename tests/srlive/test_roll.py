@@ -1,6 +1,7 @@
 """The bar-roll codec (DESIGN.md, "The bar roll")."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +94,24 @@ def constant_run_rolls(draw):
 @given(constant_run_rolls())
 def test_roll_to_notes_to_roll_is_the_identity(roll):
     np.testing.assert_array_equal(notes_to_roll(roll_to_notes(roll)), roll)
+
+
+def test_as_heard_is_the_bar_read_as_notes_and_painted_back():
+    from srlive.roll import as_heard
+
+    rng = np.random.default_rng(3)
+    bars = (rng.random((40, 88, 16)) * (rng.random((40, 88, 16)) > 0.8)).astype(np.float32)
+    heard = as_heard(bars, 0.4)
+    assert heard.shape == bars.shape and heard.dtype == np.float32
+    for bar, got in zip(bars, heard):
+        assert np.array_equal(got, notes_to_roll(roll_to_notes(bar, 0.4)))
+
+
+def test_as_heard_holds_each_note_at_its_first_cells_velocity():
+    from srlive.roll import as_heard
+
+    bar = np.zeros((88, 16), np.float32)
+    bar[39, 2:6] = [0.9, 0.6, 0.3, 0.7]  # a note of 2 steps at 0.9, a rest, a note at 0.7
+    got = as_heard(bar)
+    assert np.allclose(got[39, 2:4], 114 / 127) and got[39, 4] == 0 and np.isclose(got[39, 5], 89 / 127)
+    assert got.sum() == pytest.approx(2 * 114 / 127 + 89 / 127)
