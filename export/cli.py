@@ -118,7 +118,7 @@ def export(args) -> int:
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
     props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"), temperature=args.temperature)
-    with tqdm(total=4, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
+    with tqdm(total=5, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
         protos = export_protos(model, rewrite=not args.plain,
                                progress=lambda name: (bar.set_postfix_str(name), bar.update()))
         for name, proto in protos.items():

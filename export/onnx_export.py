@@ -79,8 +79,21 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
     return proto
 
 
+class CriticModule(nn.Module):
+    """The discriminator's realism logit alone (its features are training's business); exported as
+    critic.onnx. Input: bar [N,1,88,16]. Output: logit [N,1], higher = more like real music."""
+
+    def __init__(self, discriminator: nn.Module):
+        super().__init__()
+        self.discriminator = discriminator
+
+    def forward(self, bar: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(bar)[0]
+
+
 def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[str, onnx.ModelProto]:
-    """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ...}, without metadata yet.
+    """{"encoder.onnx": ..., "generator.onnx": ..., "step.onnx": ..., "critic.onnx": ...}, without
+    metadata yet.
 
     With `rewrite`, the exact speed rewrites of srlive_export.optimize are applied; `progress(filename)`,
     if given, is called as each file is done."""
@@ -89,6 +102,7 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
         "encoder.onnx": model.encoder,
         "generator.onnx": model.generator,
         "step.onnx": StepModule(model.encoder, model.generator),
+        "critic.onnx": CriticModule(model.discriminator),
     }
     protos = {}
     for filename, module in modules.items():

@@ -149,6 +149,11 @@ def check_parity(model: VAEGAN, protos: dict[str, onnx.ModelProto], bars: np.nda
             if "step.onnx" in sessions:
                 (o_next,) = sessions["step.onnx"].run(None, {"bar": b, "noise": n, "temperature": t})
                 _compare(report.files["step.onnx"], out.numpy(), o_next, True)
+            if "critic.onnx" in sessions:  # on the bars heard and on the answers, as it ranks them
+                for judged in (b, out.numpy()):
+                    (o_logit,) = sessions["critic.onnx"].run(None, {"bar": judged})
+                    ref = model.discriminator(torch.from_numpy(judged))[0].numpy()
+                    _compare(report.files["critic.onnx"], ref, o_logit, False)
     return report
 
 

@@ -31,6 +31,7 @@ ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "encoder.onnx": (("bar",), ("mu", "log_scale")),
     "generator.onnx": (("z",), ("bar",)),
     "step.onnx": (("bar", "noise", "temperature"), ("next_bar",)),
+    "critic.onnx": (("bar",), ("logit",)),  # optional: the discriminator, to rank candidate answers
 }
 
 #: the temperature a model plays at when neither the performer nor the model says (models without

@@ -52,10 +52,11 @@ def trained(tmp_path_factory):
     return model, ckpt, out
 
 
-def test_export_writes_three_checked_files_and_a_record(trained):
+def test_export_writes_four_checked_files_and_a_record(trained):
     _, _, out = trained
-    assert sorted(p.name for p in out.iterdir()) == ["encoder.onnx", "export.json", "generator.onnx", "step.onnx"]
-    for name in ("encoder.onnx", "generator.onnx", "step.onnx"):
+    assert sorted(p.name for p in out.iterdir()) == ["critic.onnx", "encoder.onnx", "export.json", "generator.onnx",
+                                                     "step.onnx"]
+    for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
         proto = onnx.load(str(out / name))
         onnx.checker.check_model(proto, full_check=True)
         assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
@@ -66,7 +67,7 @@ def test_export_writes_three_checked_files_and_a_record(trained):
 
 def test_metadata_present_and_read_back(trained):
     model, _, out = trained
-    for name in ("encoder.onnx", "generator.onnx", "step.onnx"):
+    for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
         meta = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
         assert meta["srlive.format"] == "1"
         assert json.loads(meta["srlive.config"]) == json.loads(json.dumps(model.config.to_dict()))
@@ -128,7 +129,7 @@ def test_temperature_zero_ignores_the_noise(trained):
 
 def _exported_protos(folder, bump: float = 0.0) -> dict[str, onnx.ModelProto]:
     """The exported graphs, with `bump` added to the generator's last bias (a wrong export)."""
-    protos = {name: onnx.load(str(folder / name)) for name in ("encoder.onnx", "generator.onnx", "step.onnx")}
+    protos = {name: onnx.load(str(folder / name)) for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx")}
     for proto in protos.values():
         for init in proto.graph.initializer:
             if init.name.endswith("body.5.bias"):  # "generator.body.5.bias" in step.onnx
@@ -144,6 +145,23 @@ def test_parity_check_passes_the_export_and_catches_other_weights(trained):
     report = check_parity(_tiny_trained(seed=1), _exported_protos(out), bars, noise, temp, n_real=10, real_source="zeros")
     assert not report.ok and report.max_abs_diff > 1e-3
     assert "differs from torch by up to" in report.failure()
+
+
+def test_the_critic_is_exported_with_parity_and_judges_like_the_discriminator(trained):
+    model, _, out = trained
+    bars, noise, temp = parity_inputs(np.zeros((4, 88, 16), np.float32), 20, 128)
+    protos = _exported_protos(out)
+    assert [i.name for i in protos["critic.onnx"].graph.input] == ["bar"]
+    assert [o.name for o in protos["critic.onnx"].graph.output] == ["logit"]
+    good = check_parity(model, {"critic.onnx": protos["critic.onnx"]}, bars, noise, temp, n_real=4, real_source="zeros")
+    assert good.ok and good.files["critic.onnx"].max_abs_diff <= 1e-4
+    own = {k: v.clone() for k, v in model.discriminator.state_dict().items()}
+    model.discriminator.load_state_dict(VAEGAN(LIVE).discriminator.state_dict())  # E and G the same, D another's
+    try:
+        bad = check_parity(model, {"critic.onnx": protos["critic.onnx"]}, bars, noise, temp, n_real=4, real_source="zeros")
+    finally:
+        model.discriminator.load_state_dict(own)
+    assert not bad.ok and "critic.onnx differs from torch" in bad.failure()
 
 
 def test_failed_export_writes_nothing_and_says_by_how_much(trained, tmp_path, monkeypatch, capsys):
