@@ -13,7 +13,7 @@ overridable with `--selection`):
   recent bars (to srlive's own when the performer is silent).
 - ``length``: how near its mean note length is to the context's (figures alone pick busy,
   choppy bars; this holds them in).
-- ``copy``: a penalty for an answer that repeats the bar heard (cell overlap above half).
+- ``copy``: a penalty for an answer that repeats the bar it answers (cell overlap above half).
 
 The first four are standardised across the candidates (zero mean, unit spread) before weighting,
 so a weight says how much a term counts whatever its scale. The copy penalty (0 .. 1) is counted in
@@ -136,17 +136,19 @@ class Context:
         self.threshold = threshold
         self.heard: deque[np.ndarray] = deque(maxlen=bars)
         self.played: deque[np.ndarray] = deque(maxlen=bars)
-        self.last_heard: np.ndarray | None = None
         self._cache: dict = {}
 
     def add(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
         if heard is not None:
-            h = np.asarray(heard, np.float32).reshape(N_PITCHES, STEPS)
-            self.heard.append(h)
-            self.last_heard = h
+            self.heard.append(np.asarray(heard, np.float32).reshape(N_PITCHES, STEPS))
         if played is not None:
             self.played.append(np.asarray(played, np.float32).reshape(N_PITCHES, STEPS))
         self._cache.clear()
+
+    def set_threshold(self, threshold: float) -> None:
+        if threshold != self.threshold:
+            self.threshold = threshold
+            self._cache.clear()
 
     def _cached(self, name, compute):
         if name not in self._cache:
@@ -244,9 +246,10 @@ class Choice:
 
 
 def choose(candidates: np.ndarray, context: Context, weights: Weights, critic_logits: np.ndarray | None = None,
-           threshold: float = DEFAULT_THRESHOLD) -> Choice:
+           source: np.ndarray | None = None, threshold: float = DEFAULT_THRESHOLD) -> Choice:
     """Score every candidate and pick the best (the first of equals). `critic_logits` [N] or
-    [N, 1]; None (no critic.onnx) leaves the critic term out."""
+    [N, 1]; None (no critic.onnx) leaves the critic term out. `source` is the bar the answers
+    answer (the bar heard): the copy penalty compares with it."""
     cand = bar_facts(candidates, threshold)
     n = cand.n
     targets = context.targets()
@@ -255,7 +258,7 @@ def choose(candidates: np.ndarray, context: Context, weights: Weights, critic_lo
         "motif": motif_term(cand, context),
         "density": density_term(cand, targets),
         "length": length_term(cand, targets),
-        "copy": copy_term(cand, context.last_heard, threshold),
+        "copy": copy_term(cand, source, threshold),
     }
     scores = np.zeros(n)
     for name in ("critic", "motif", "density", "length"):

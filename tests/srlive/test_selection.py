@@ -32,7 +32,7 @@ DENSE = bar(*[(60 + (k % 5), k, k + 1) for k in range(16)])
 def test_one_candidate_is_always_played():
     ctx = Context()
     ctx.add(heard=RISING)
-    assert choose(np.stack([LEAPS]), ctx, Weights(), critic_logits=np.array([-50.0])).index == 0
+    assert choose(np.stack([LEAPS]), ctx, Weights(), critic_logits=np.array([-50.0]), source=LEAPS).index == 0
 
 
 def test_the_critic_alone_picks_the_highest_logit():
@@ -87,7 +87,7 @@ def test_length_holds_short_choppy_notes_back():
 def test_a_copy_of_the_bar_heard_loses_even_when_the_other_terms_prefer_it():
     ctx = Context()
     ctx.add(heard=RISING)
-    choice = choose(np.stack([RISING, LEAPS]), ctx, Weights(), critic_logits=np.array([5.0, -5.0]))
+    choice = choose(np.stack([RISING, LEAPS]), ctx, Weights(), critic_logits=np.array([5.0, -5.0]), source=RISING)
     assert choice.index == 1
     assert choice.terms["copy"][0] == 1.0 and choice.terms["copy"][1] == 0.0
 
