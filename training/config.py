@@ -27,17 +27,18 @@ class ModelConfig:
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 5
     enc_stride: int = 2
-    # generator: projection of z to (C, H, W), then deconvolutions; each one multiplies H by
-    # gen_stride and W by gen_time_stride (None: gen_stride too), so H * gen_stride**len(gen_channels)
-    # must be 88 and W * gen_time_stride**len(...) must be 16. With gen_time_stride 1 the projection
-    # gives every step of the bar weights of its own and the time axis is never upsampled: a
-    # stride-2 transposed convolution gives its first and last output columns one kernel tap where
-    # the others get two, which left the downbeat and the bar's last steps weak.
+    # generator: projection of z to (C, H, W), then deconvolutions; with gen_stride 2 each one
+    # doubles H and W, so H * 2**len(gen_channels) must be 88 and W * 2**len(...) must be
+    # 16 + 2 * gen_time_margin. The margin: G draws gen_time_margin steps more on each side of the
+    # bar and they are cut off. A stride-2 transposed convolution gives its first and last output
+    # columns one kernel tap where the others get two (and the last convolution pads them with
+    # zeros), which left the downbeat and the bar's last steps weak; with a margin every step of
+    # the bar is an inner column.
     gen_proj: tuple[int, int, int] = (32, 22, 4)
     gen_channels: tuple[int, ...] = (16, 8)
     gen_kernel: int = 4
     gen_stride: int = 2
-    gen_time_stride: int | None = None
+    gen_time_margin: int = 0
     # discriminator
     disc_channels: tuple[int, ...] = (16, 32, 64)
     disc_kernel: int = 3
@@ -45,22 +46,18 @@ class ModelConfig:
     # index into disc_channels of the block whose output feeds the feature-matching loss L_l
     feature_layer: int = -1
 
-    @property
-    def time_stride(self) -> int:
-        return self.gen_stride if self.gen_time_stride is None else self.gen_time_stride
-
     def __post_init__(self):
         c, h, w = self.gen_proj
         k = self.gen_stride ** len(self.gen_channels)
-        if h * k != N_PITCHES or w * self.time_stride ** len(self.gen_channels) != STEPS:
+        if h * k != N_PITCHES or w * k != STEPS + 2 * self.gen_time_margin:
             raise ValueError(
                 f"gen_proj {self.gen_proj} with {len(self.gen_channels)} deconvolutions of stride "
-                f"{self.gen_stride} (time {self.time_stride}) does not give {N_PITCHES}x{STEPS}"
+                f"{self.gen_stride} does not give {N_PITCHES}x{STEPS} (+ {self.gen_time_margin} steps each side)"
             )
         if self.gen_stride == 2 and self.gen_kernel % 2:
             raise ValueError("stride-2 deconvolutions need an even kernel (4 is usual)")
-        if self.time_stride not in (1, self.gen_stride):
-            raise ValueError("gen_time_stride must be 1 or gen_stride")
+        if self.gen_time_margin < 0:
+            raise ValueError("gen_time_margin must be 0 or more")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -94,8 +91,8 @@ PAPER = ModelConfig(
 )
 
 LIVE = ModelConfig(name="live")
-# `live` with the time axis at full resolution from the projection (see gen_time_stride)
-LIVE_STEPS = ModelConfig(name="live-steps", gen_proj=(32, 22, 16), gen_time_stride=1)
+# `live` drawing two steps more on each side of the bar, cut off (see gen_time_margin)
+LIVE_STEPS = ModelConfig(name="live-steps", gen_proj=(32, 22, 5), gen_time_margin=2)
 
 CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS}
 

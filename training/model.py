@@ -52,9 +52,6 @@ class Generator(nn.Module):
         for c_out in cfg.gen_channels:
             if cfg.gen_stride == 1:
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=1, padding=cfg.gen_kernel // 2)
-            elif cfg.time_stride == 1:  # upsample pitch only; a 3-wide kernel in time keeps 16 steps
-                pad = (cfg.gen_kernel - cfg.gen_stride) // 2
-                deconv = nn.ConvTranspose2d(c_in, c_out, (cfg.gen_kernel, 3), stride=(cfg.gen_stride, 1), padding=(pad, 1))
             else:
                 pad = (cfg.gen_kernel - cfg.gen_stride) // 2
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=cfg.gen_stride, padding=pad)
@@ -62,11 +59,15 @@ class Generator(nn.Module):
             c_in = c_out
         layers += [nn.Conv2d(c_in, 1, 3, padding=1)]
         self.body = nn.Sequential(*layers)
+        self.margin = cfg.gen_time_margin
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.proj(z).view(z.shape[0], *self.proj_shape)
+        x = self.body(x)
+        if self.margin:  # the steps drawn beyond the bar's edges are cut off
+            x = x[..., self.margin : x.shape[-1] - self.margin]
         # clamped: onnxruntime's fast tanh can return -1 - 6e-8, and the contract is [0, 1]
-        return torch.clamp((torch.tanh(self.body(x)) + 1.0) * 0.5, 0.0, 1.0)
+        return torch.clamp((torch.tanh(x) + 1.0) * 0.5, 0.0, 1.0)
 
 
 class Discriminator(nn.Module):

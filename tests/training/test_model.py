@@ -77,3 +77,14 @@ def test_log_scale_is_capped_when_sampling_z():
     noise = torch.ones(1, 4)
     z = sample_z(mu, torch.tensor([[-1.0, 0.0, LOG_SCALE_MAX, 6.0]]), noise, 1.0)
     torch.testing.assert_close(z, torch.exp(torch.tensor([[-1.0, 0.0, LOG_SCALE_MAX, LOG_SCALE_MAX]])))
+
+
+def test_a_generator_with_a_time_margin_draws_wider_and_cuts_back_to_the_bar():
+    from srlive_training.config import LIVE_STEPS, ModelConfig
+
+    model = VAEGAN(LIVE_STEPS)
+    out = model.generator(torch.randn(3, LIVE_STEPS.latent))
+    assert out.shape == (3, 1, 88, 16) and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert model.generator.proj.out_features == 32 * 22 * 5  # 20 steps drawn, 2 cut off on each side
+    with pytest.raises(ValueError):
+        ModelConfig(name="x", gen_proj=(32, 22, 4), gen_time_margin=2)  # 16 steps drawn: nothing to cut
