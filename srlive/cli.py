@@ -50,6 +50,8 @@ def load_model(cfg: dict, settings=None):
     from srlive.runtime import load_runtime
 
     rt = load_runtime(cfg["model"], cfg["device"])
+    if rt.device_note:  # the CUDA libraries loaded, or why "auto" runs on the CPU
+        say(rt.device_note)
     rt.warmup()
     if cfg["temperature"] is None:
         cfg["temperature"] = rt.temperature
