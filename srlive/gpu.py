@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import io
 import os
+import platform as host
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -178,11 +179,9 @@ def check_cuda(providers: list[str] | None = None, load: Loader = ctypes.CDLL,
                preload: Callable[[], str] = preload_libraries, where: Callable[[str], str | None] = loaded_from,
                cuda_major: str | None = None, platform: str | None = None, machine: str | None = None) -> CudaCheck:
     """Can a CUDA session run here? Asks the pieces in order and stops at the first missing one."""
-    import platform as _platform
-
     providers = ort.get_available_providers() if providers is None else providers
     platform = sys.platform if platform is None else platform
-    machine = (_platform.machine() if machine is None else machine).lower()
+    machine = (host.machine() if machine is None else machine).lower()
     cuda_major = built_cuda_major() if cuda_major is None else cuda_major
     if CUDA not in providers:
         if (platform, machine) not in WHEEL_PLATFORMS:
