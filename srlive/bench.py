@@ -15,8 +15,15 @@ on the shared machine hits both alike, and neither measures the other's cache po
 --block 1, onnxruntime's p50 rises by ~70 µs on a 1 MB-L2 core: its 2.3 MB of weights are evicted
 by torch's between steps). The ratio of their p50s is the speedup. torch is imported here only, lazily; the live tool never imports it.
 
-With --json the last line is one JSON object: provider, steps, p50_ms, p99_ms, max_ms, rss_mb,
-torch_p50_ms, torch_p99_ms, speedup (torch figures null without torch), plus a few extras.
+Then it times the step at batch N = 1, 8, 32, 128 (--batches): N candidate answers in one step,
+inputs and output bound once with I/O binding (srlive.iobinding), on whichever provider runs; on
+CUDA each step's time includes copying the bars up and the answers back. `max(10, steps // N)` steps
+per N. Answer selection can afford the N whose step still fits in the time a bar leaves.
+
+With --json the last line is one JSON object: provider (the one that ran, not the one asked for),
+steps, p50_ms, p99_ms, max_ms, rss_mb, torch_p50_ms, torch_p99_ms, speedup (torch figures null
+without torch), batches (per N: n, steps, p50_ms, p99_ms, max_ms, per_bar_us, io_binding), plus a
+few extras (device asked for, device_note).
 """
 
 from __future__ import annotations
@@ -136,8 +143,42 @@ def startup_ms(model_path, device: str) -> tuple[float | None, float | None]:
         return None, None
 
 
+BATCHES = (1, 8, 32, 128)
+
+
+def time_batches(rt, batches, steps: int, clock=time.perf_counter) -> list[dict]:
+    """Per N in `batches`: the step at batch N, bound once with I/O binding where the model is one
+    step.onnx (else Runtime.step_batch), max(10, steps // N) timed steps after 5 untimed."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for n in batches:
+        bars = music_like_bars(n, rng)
+        noise = rng.standard_normal((n, rt.latent)).astype(np.float32)
+        bound = rt.bound_step(n)
+        step = bound.run if bound is not None else rt.step_batch
+        for _ in range(5):
+            step(bars, noise, 1.0)
+        times = []
+        for _ in range(max(10, steps // n)):
+            s = clock()
+            step(bars, noise, 1.0)
+            times.append(clock() - s)
+        p50, p99, pmax = _percentiles(times)
+        rows.append({"n": n, "steps": len(times), "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
+                     "max_ms": round(pmax, 4), "per_bar_us": round(p50 * 1e3 / n, 2), "io_binding": bound is not None})
+    return rows
+
+
+def print_batches(rows: list[dict], provider: str, out) -> None:
+    print(f"batches   N answers in one step, {provider}, I/O binding:", file=out)
+    for r in rows:
+        print(f"          N={r['n']:<4d} p50 {r['p50_ms']:8.3f} ms  p99 {r['p99_ms']:8.3f} ms  "
+              f"({r['per_bar_us']:.1f} µs a bar, {r['steps']} steps)" + ("" if r["io_binding"] else "  [no I/O binding]"),
+              file=out)
+
+
 def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int = 2000, out=None,
-        with_torch: bool = True, block: int = 50) -> int:
+        with_torch: bool = True, block: int = 50, batches=BATCHES) -> int:
     """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code."""
     out = sys.stdout if out is None else out
     from srlive.runtime import load_runtime
@@ -208,9 +249,12 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
         "process_startup_ms": None if process_ms is None else round(process_ms, 1), "model": str(rt.path),
         "model_config": rt.config.get("name"), "trained_steps": rt.metadata.get("srlive.trained_steps"),
         "torch_onnx_max_abs_diff": same, "block": block, "rss_includes_torch": torch_loaded,
+        "device": device, "device_note": rt.device_note,
     }
     print(f"model     {rt.path} ({rt.config.get('name')}, trained steps {rt.metadata.get('srlive.trained_steps')})", file=out)
     print(f"provider  {rt.provider}; load {result['load_ms']} ms, warm-up {result['warmup_ms']} ms", file=out)
+    if rt.device_note:
+        print(f"device    {rt.device_note}", file=out)
     if start_ms is not None:
         print(f"start-up  {start_ms:.0f} ms to import the runtime, load and warm up in a fresh process "
               f"({process_ms:.0f} ms with the interpreter's own start)", file=out)
@@ -227,9 +271,21 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
         print(f"speedup   {tp50 / p50:.1f}x (torch p50 / onnx p50)", file=out)
     else:
         print(f"torch     {note}", file=out)
+    result["batches"] = time_batches(rt, batches, steps)
+    print_batches(result["batches"], rt.provider, out)
     if as_json:
         print(json.dumps(result, sort_keys=True), file=out)
     return 0
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers from 1 up, e.g. 1,8,32,128")
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,9 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="model steps to time (default 2000)")
     p.add_argument("--block", type=int, default=50, help="steps per turn when alternating onnx and torch (default 50; 1 = every step)")
     p.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
+    p.add_argument("--batches", type=_batch_sizes, default=BATCHES,
+                   help="batch sizes N to time with I/O binding, comma-separated (default 1,8,32,128)")
     args = p.parse_args(argv)
     try:
-        return run(args.model, args.device, args.json, args.steps, with_torch=not args.no_torch, block=args.block)
+        return run(args.model, args.device, args.json, args.steps, with_torch=not args.no_torch, block=args.block,
+                   batches=args.batches)
     except UserError as e:
         print(f"srlive: {e}", file=sys.stderr)
         return e.exit_code

@@ -59,6 +59,13 @@ def load_model(cfg: dict, settings=None):
     return rt
 
 
+def say_device(runtime) -> None:
+    """The CUDA libraries loaded, or why "auto" runs on the CPU: said once, when the run is under
+    way (a mistake found before then stays the one line on stderr)."""
+    if getattr(runtime, "device_note", None):
+        say(runtime.device_note)
+
+
 def make_stats(cfg: dict):
     if not cfg["stats"]:
         return None
@@ -93,6 +100,7 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
     t0 = time.perf_counter()
     res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
                    tempo_given=tempo_given)
+    say_device(runtime)
     if stats is not None:
         stats.meta["tempo"] = res.tempo
         stats.write(cfg["stats"])
@@ -158,6 +166,7 @@ def run_live(cfg: dict) -> int:
             start = f"{settings.count_in}-bar count-in"
         if settings.sync:
             start = "waiting for Start from the DAW"
+        say_device(runtime)
         say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
             f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
             f"model on {runtime.provider}; {start} (Ctrl-C stops)")

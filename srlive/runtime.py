@@ -12,38 +12,41 @@ and refuses anything else with one-line ModelError naming the file and the probl
 DESIGN.md's metadata, `srlive.temperature` (optional, 0-4) is the temperature the model was
 measured at and plays at when the performer gives none (`Runtime.temperature`; 1 without it).
 
-Devices: "cpu"; "cuda" (onnxruntime-gpu and a usable NVIDIA GPU, else a UserError); "auto" = CUDA
-when both are really there, else CPU. Whether a GPU is usable is asked of the driver (libcuda)
+Devices: "cpu"; "cuda" (a UserError naming the missing piece and its fix when CUDA can't run);
+"auto" = CUDA when every piece is there, else the CPU. srlive.gpu checks the pieces (the CUDA
+provider, NVIDIA's driver, then the CUDA runtime and cuDNN loaded with onnxruntime.preload_dlls)
 before the CUDA provider is ever touched, so CPU-only machines never load the CUDA provider's
 libraries (they cost start-up time and resident memory); after a CUDA session is made,
 session.get_providers() says whether CUDA actually runs. `Runtime.provider` is the provider that
-runs.
+runs; `Runtime.device_note` the line to say about it (the libraries loaded, or why the CPU).
 
 The CPU session is tuned for one bar at a time: one intra-op thread, sequential execution, all
-graph optimisations, and input/output buffers bound once with I/O binding so a step allocates
-nothing but its returned copy.
+graph optimisations, and input/output buffers bound once with I/O binding (srlive.iobinding) so a
+step allocates nothing but its returned copy.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.resources
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from srlive import roll
+from srlive import gpu, roll
 from srlive.contract import DEFAULT_TEMPERATURE, DEVICES, FORMAT_VERSION, META, ONNX_FILES, TEMPERATURE_RANGE
 from srlive.errors import ModelError, UserError
+from srlive.gpu import cuda_device_count  # noqa: F401  (srlive.runtime.cuda_device_count)
+from srlive.iobinding import BoundStep
 from srlive.options import BadValue, parse_temperature
 
 BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)  # one item of a batch: [1, 88, 16]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+# every library srlive checks loaded, and still no CUDA session: onnxruntime's own report says why
+CUDA_START_FIX = 'see python -c "import onnxruntime; onnxruntime.preload_dlls(); onnxruntime.print_debug_info()"'
 
 ort.set_default_logger_severity(3)  # errors only: no provider/fallback chatter on stderr
 
@@ -57,31 +60,6 @@ def _item_shapes(latent: int) -> dict[str, tuple[int, ...]]:
 def default_model_path() -> Path:
     """The model shipped inside the package (srlive/models/default)."""
     return Path(str(importlib.resources.files("srlive").joinpath("models", "default")))
-
-
-# --- devices -------------------------------------------------------------------------------------
-def cuda_device_count() -> int:
-    """How many CUDA devices the driver reports; 0 when there is no driver or no GPU.
-
-    Asks libcuda directly (cuInit + cuDeviceGetCount) — cheap, and it doesn't load onnxruntime's
-    CUDA provider, whose libraries are big.
-    """
-    names = {"linux": ["libcuda.so.1", "libcuda.so"], "win32": ["nvcuda.dll"]}.get(sys.platform, [])
-    for name in names:
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError:
-            continue
-        try:
-            if lib.cuInit(0) != 0:
-                return 0
-            count = ctypes.c_int(0)
-            if lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
-                return 0
-            return int(count.value)
-        except (AttributeError, OSError):
-            return 0
-    return 0
 
 
 def _session_options() -> ort.SessionOptions:
@@ -194,7 +172,10 @@ class Runtime:
     """One loaded model. `step` runs one bar; `step_batch` many at once.
 
     `step` reuses buffers bound once, so one Runtime serves one thread (the engine's model thread);
-    the array it returns is the caller's own."""
+    the array it returns is the caller's own. `device_note` is the one line to say about the device
+    (the CUDA libraries loaded, or why "auto" runs on the CPU)."""
+
+    device_note: str | None = None
 
     def __init__(self, sessions: dict[str, ort.InferenceSession], path: Path, files: dict[str, Path],
                  metadata: dict[str, str], config: dict, latent: int):
@@ -209,43 +190,20 @@ class Runtime:
         self.provider = first.get_providers()[0]
         self._fused = "step.onnx" in sessions
         self._device = "cuda" if self.provider == CUDA else "cpu"
-        # preallocated batch-1 buffers, bound once
-        self._bar = np.zeros((1, *BAR_SHAPE), np.float32)
-        self._noise = np.zeros((1, latent), np.float32)
-        self._temp = np.zeros((1, 1), np.float32)
-        self._out = np.zeros((1, *BAR_SHAPE), np.float32)
-        if self._fused:
-            self._binding = self._bind(sessions["step.onnx"])
+        self._bound = self.bound_step(1) if self._fused else None
 
-    def _bind(self, session: ort.InferenceSession) -> ort.IOBinding:
-        binding = session.io_binding()
-        if self._device == "cpu":
-            # OrtValues over our numpy buffers: writing the buffers is writing the inputs
-            self._in_values = [ort.OrtValue.ortvalue_from_numpy(a) for a in (self._bar, self._noise, self._temp)]
-            self._out_value = ort.OrtValue.ortvalue_from_numpy(self._out)
-        else:
-            self._in_values = [ort.OrtValue.ortvalue_from_shape_and_type(a.shape, np.float32, "cuda", 0)
-                               for a in (self._bar, self._noise, self._temp)]
-            self._out_value = ort.OrtValue.ortvalue_from_shape_and_type(self._out.shape, np.float32, "cuda", 0)
-        for name, value in zip(ONNX_FILES["step.onnx"][0], self._in_values):
-            binding.bind_ortvalue_input(name, value)
-        binding.bind_ortvalue_output("next_bar", self._out_value)
-        return binding
+    def bound_step(self, n: int) -> BoundStep | None:
+        """step.onnx at batch `n` with I/O binding on this runtime's provider; None for the
+        encoder + generator pair."""
+        if not self._fused:
+            return None
+        return BoundStep(self._sessions["step.onnx"], n, self.latent, on_cuda=self._device == "cuda")
 
     def step(self, bar: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """Previous bar (88, 16) in [0, 1], noise (latent,), temperature → next bar (88, 16) float32."""
         if not self._fused:
             return self.step_batch(np.asarray(bar)[None], np.asarray(noise)[None], temperature)[0]
-        np.copyto(self._bar[0, 0], bar)
-        np.copyto(self._noise[0], noise)
-        self._temp[0, 0] = temperature
-        if self._device == "cuda":
-            for value, host in zip(self._in_values, (self._bar, self._noise, self._temp)):
-                value.update_inplace(host)
-            self._sessions["step.onnx"].run_with_iobinding(self._binding)
-            return self._out_value.numpy()[0, 0]
-        self._sessions["step.onnx"].run_with_iobinding(self._binding)
-        return self._out[0, 0].copy()
+        return self._bound.run(bar, noise, temperature)[0]
 
     def step_batch(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
         """bars [N, 88, 16], noise [N, latent], temperature (scalar or [N]) → next bars [N, 88, 16]."""
@@ -272,18 +230,20 @@ class Runtime:
         return f"Runtime({str(self.path)!r}, provider={self.provider!r}, latent={self.latent})"
 
 
-def _providers_for(device: str) -> list[str]:
+def _providers_for(device: str) -> tuple[list[str], str | None]:
+    """(providers to ask for, the line to say about the device: the CUDA libraries loaded, or why
+    "auto" runs on the CPU; None for "cpu"). --device cuda without a piece CUDA needs is a UserError
+    naming it and the command that installs it (srlive.gpu)."""
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if device == "cpu":
-        return [CPU]
-    has_ep = CUDA in ort.get_available_providers()
-    has_gpu = has_ep and cuda_device_count() > 0
-    if device == "cuda" and not has_ep:
-        raise UserError("--device cuda: this onnxruntime has no CUDA provider (install onnxruntime-gpu) — or use --device cpu")
-    if device == "cuda" and not has_gpu:
-        raise UserError("--device cuda: no usable NVIDIA GPU found (driver missing or no device) — use --device cpu or auto")
-    return [CUDA, CPU] if has_gpu else [CPU]
+        return [CPU], None
+    check = gpu.check_cuda()
+    if check.ok:
+        return [CUDA, CPU], f"CUDA libraries: {check.libraries}"
+    if device == "cuda":
+        raise UserError(gpu.error_line(check))
+    return [CPU], gpu.cpu_line(check)
 
 
 def _open_cuda_or_cpu(files: dict[str, Path], providers: list[str]) -> dict[str, ort.InferenceSession]:
@@ -315,17 +275,20 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
     """Open and check a model (folder with step.onnx, or the pair; or a step.onnx file)."""
     path = Path(path) if path is not None else default_model_path()
     files = _resolve(path)
-    providers = _providers_for(device)
+    providers, device_note = _providers_for(device)
     if providers[0] != CUDA:
         sessions = {role: _open(file, providers) for role, file in files.items()}
     elif device == "auto":
         sessions = _open_cuda_or_cpu(files, providers)
+        if next(iter(sessions.values())).get_providers()[0] != CUDA:
+            device_note = f"model on the CPU: onnxruntime could not start CUDA ({CUDA_START_FIX})"
     else:
         sessions = _open_quietly(files, providers)
     if device == "cuda":
         for role, session in sessions.items():
             if session.get_providers()[0] != CUDA:
-                raise UserError(f"--device cuda: onnxruntime could not start CUDA for {files[role]} — use --device cpu or auto")
+                raise UserError(f"--device cuda: onnxruntime could not start CUDA for {files[role]}; "
+                                f"{CUDA_START_FIX} (or use --device cpu)")
     meta = config = latent = None
     for role, session in sessions.items():
         m, c, lat = read_metadata(session, files[role])
@@ -334,4 +297,6 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
             meta, config, latent = m, c, lat
         elif lat != latent:
             raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
-    return Runtime(sessions, path, files, meta, config, latent)
+    rt = Runtime(sessions, path, files, meta, config, latent)
+    rt.device_note = device_note
+    return rt

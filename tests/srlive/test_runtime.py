@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -129,8 +130,12 @@ def test_a_model_plays_at_its_own_temperature_and_one_without_it_at_1(tmp_path):
     assert load_runtime(path, device="cpu").temperature == 1.35
 
 
+def _no_driver(name):
+    raise OSError(f"{name}: cannot open shared object file")
+
+
 def test_cpu_is_chosen_when_no_gpu(monkeypatch):
-    monkeypatch.setattr(runtime, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(runtime.gpu, "check_cuda", functools.partial(runtime.gpu.check_cuda, load=_no_driver))
     assert load_runtime(device="auto").provider == CPU
     with pytest.raises(UserError, match="no usable NVIDIA GPU") as info:
         load_runtime(device="cuda")
@@ -141,12 +146,14 @@ def test_cpu_is_chosen_when_no_gpu(monkeypatch):
 
 @pytest.mark.skipif(runtime.cuda_device_count() > 0, reason="a real GPU is here")
 def test_auto_falls_back_quietly_when_cuda_cannot_start(monkeypatch, capfd):
-    """The driver claims a GPU but the CUDA provider can't run here: auto says CPU, prints nothing."""
-    monkeypatch.setattr(runtime, "cuda_device_count", lambda: 1)
+    """Every piece srlive checks claims to be there but the CUDA provider can't run here: auto says
+    CPU (in Runtime.device_note, for the caller to say), prints nothing itself."""
+    monkeypatch.setattr(runtime.gpu, "check_cuda", lambda: runtime.gpu.CudaCheck(None, libraries="faked"))
     if runtime.CUDA not in runtime.ort.get_available_providers():
         pytest.skip("this onnxruntime has no CUDA provider to fail")
     rt = load_runtime(device="auto")
     assert rt.provider == CPU
+    assert rt.device_note.startswith("model on the CPU: onnxruntime could not start CUDA")
     rt.step(np.zeros((88, 16), np.float32), np.zeros(128, np.float32), 1.0)
     assert capfd.readouterr().err == ""
     with pytest.raises(UserError, match="could not start CUDA"):
