@@ -312,7 +312,7 @@ class BatchStream:
         self._it = None
 
     def _start_epoch(self):
-        from srlive_training.data import iterate_batches
+        from srlive_training.batches import iterate_batches
 
         self.epoch_state = copy.deepcopy(self.rng.bit_generator.state)
         self.pos = 0
@@ -750,7 +750,7 @@ class RunResult:
 
 
 def _fixed_val_batches(corpus: BarCorpus, tc: TrainConfig) -> list:
-    from srlive_training.data import iterate_batches
+    from srlive_training.batches import iterate_batches
 
     rng = np.random.default_rng(4242)
     batches = []
@@ -1013,7 +1013,7 @@ def _plot(csv_path: Path, out: Path, name: str) -> None:
 
 def _load_data(path: str | None) -> BarCorpus:
     if path is None:
-        from srlive_training.data import load_corpus
+        from srlive_training.prepare import load_corpus
 
         return load_corpus()
     p = Path(path)
@@ -1026,7 +1026,7 @@ def _load_data(path: str | None) -> BarCorpus:
         npz = sorted(p.glob("*.npz"))
         if len(npz) == 1:
             return _load_data(str(npz[0]))
-        from srlive_training.data import load_corpus
+        from srlive_training.prepare import load_corpus
 
         return load_corpus(cache_dir=p)
     raise UserError(f"no corpus at {p}: give a prepared .npz or a cache folder (srlive-prepare makes one)")

@@ -68,7 +68,7 @@ def test_encoder_learns_with_the_exact_paper_losses_too():
 
 
 def iter_batches(c, bs):
-    from srlive_training.data import iterate_batches
+    from srlive_training.batches import iterate_batches
 
     return iterate_batches(c, "train", bs, np.random.default_rng(0), augment=False)
 
