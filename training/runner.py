@@ -124,10 +124,12 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
             raise
         except Exception as err:  # noqa: BLE001 - any failure to load is the user's file
             raise ModelError(f"cannot load the ONNX model in {onnx_dir}: {type(err).__name__}: {err}") from None
-    from srlive_training.model import load_checkpoint
+    from srlive_training.checkpoint import load_checkpoint
 
     try:
         model, _ = load_checkpoint(p, map_location=device)
+    except ModelError:
+        raise
     except Exception as err:  # noqa: BLE001 - truncated, foreign or mismatched files
         msg = str(err).splitlines()[0].split(". ")[0][:120] if str(err).strip() else type(err).__name__
         raise ModelError(f"cannot read checkpoint {p}: not a srlive training checkpoint or damaged ({msg})") from None
