@@ -68,7 +68,7 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """D of the paper: one bar [N, 1, 88, 16] -> (logit, features). With in_channels=2 the same
-    network judges a pair of bars stacked as channels (training's pair critic, see train.py)."""
+    network judges a pair of bars stacked as channels (the pair critic, see training/trainer.py)."""
 
     def __init__(self, cfg: ModelConfig, in_channels: int = 1):
         super().__init__()
