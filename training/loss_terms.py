@@ -4,6 +4,8 @@ The training step (Trainer.train_step) and the validation losses (Trainer.valida
 both walk TERMS: training adds `weight * train(...)` for each term that is on (always, or when its
 weight is > 0; a term that is off is logged as 0); validation logs `val(...)` of every term that
 has one, whatever its weight, on fixed batches, so runs with other weights compare.
+Terms that draw noise from the trainer's generator (pair: instance noise; spread: a second
+z_p) draw it in table order.
 
 The losses themselves are srlive_training.losses (the paper's eqs. 5-10 and the deviations);
 why each deviation exists is said at its TrainConfig field (srlive_training.settings).
