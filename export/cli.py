@@ -47,8 +47,9 @@ def _load(args) -> tuple[object, dict]:
     """(model, checkpoint-like dict with data_summary / step)."""
     import torch
 
+    from srlive_training.checkpoint import load_checkpoint
     from srlive_training.config import get_config
-    from srlive_training.model import VAEGAN, load_checkpoint
+    from srlive_training.model import VAEGAN
 
     if args.untrained:
         try:
@@ -62,6 +63,8 @@ def _load(args) -> tuple[object, dict]:
         raise UserError(f"{path}: checkpoint not found")
     try:
         model, ckpt = load_checkpoint(path)
+    except UserError:  # refused or unreadable, said in one line by srlive_training.checkpoint
+        raise
     except Exception as e:  # torch.load / state_dict mismatch: one line, not a traceback
         raise UserError(f"{path}: not a readable srlive checkpoint: {' '.join(str(e).split())[:200]}") from None
     return model.eval(), ckpt

@@ -1,4 +1,4 @@
-"""ABC files and music21 scores → timed notes and measures (the input of srlive_training.data's bar cutter).
+"""ABC files and music21 scores → timed notes and measures (the input of srlive_training.bar_cutting).
 
 - `split_abc(text)`: an ABC file holds many tunes, each starting at an ``X:`` line. We split the
   file ourselves (instead of parsing it whole into a music21 Opus) so that each tune parses on its

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from srlive.contract import N_PITCHES, STEPS  # noqa: F401  (re-exported: the bar roll is [N_PITCHES, STEPS])
 

@@ -3,9 +3,10 @@
     python -m srlive_training.evaluate --data CACHE.npz --checkpoint runs/live/last.pt \
         --samples 2500 --out-md eval.md --out-json eval.json
 
-Rows: held-out real music (five consecutive bars of a test tune), each model (framework 1: five
-bars generated from a real test bar; with --model2 also a framework-2 row, starting from noise),
-and two baselines: each bar a random training bar, and repeating the previous bar.
+Rows: held-out real music (five consecutive bars of a test tune), each model "from a real bar"
+(five bars, each answering the one before, from a real test bar: `--start heard` of srlive-sample;
+with --from-noise also a row "from noise", whose first bar is G(z_p)), and two baselines: each
+bar a random training bar, and repeating the previous bar.
 
 Columns (definitions in training/metrics.py):
 - the paper's measures (Akbari & Liang 2018, section 4.1), means over the five-bar samples:
@@ -43,8 +44,8 @@ import numpy as np
 from srlive.errors import UserError
 from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
-from srlive_training import metrics as M
-from srlive_training.runner import generate, load_runner
+from srlive_training import metrics
+from srlive_training.runner import START, generate, load_runner
 from srlive_training.sample import open_corpus
 
 SAMPLE_BARS = 5
@@ -57,7 +58,7 @@ ANCHORS = {
 ANCHOR_NOTE = ("published anchors (Akbari & Liang 2018): scale consistency ≈87% (C-RNN-GAN ≈75%), "
                "uniqueness ≈37%, tone span 10–21, recurrence ≈7, diversity ≈0.59 (ORGAN 0.551)")
 
-#: Issue 2's targets for a model row.
+#: The targets a model row is checked against (`verdict`).
 RELATIVE_TOLERANCE = 0.10  # of the held-out real music's value
 EB_TOLERANCE = 0.05  # absolute (5 points)
 KEY_FIT_TARGET = 0.90
@@ -135,7 +136,7 @@ def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generat
         far = transpose_roll(corpus.rolls(tunes[other[k]][s_pos[k] - 1 : s_pos[k] + 1]), int(other_shift[k]))
         foreign_prev[k], foreign_next[k] = far
     random_answers = corpus.rolls(rng.choice(train, size=n_keyfit))
-    profiles = np.stack([M.context_profile(c) for c in context])
+    profiles = np.stack([metrics.context_profile(c) for c in context])
     info = {"split": split, "test_tunes": len(tunes), "windows": int(len(starts)), "train_bars": int(len(train)),
             "samples": n_samples, "keyfit_items": n_keyfit}
     return Protocol(samples, random_bars, context, true_next, foreign_prev, foreign_next, random_answers,
@@ -143,7 +144,7 @@ def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generat
 
 
 def key_fit_scores(profiles: np.ndarray, answers: np.ndarray, threshold: float) -> np.ndarray:
-    return np.array([M.profile_fit(p, a, threshold) for p, a in zip(profiles, answers)])
+    return np.array([metrics.profile_fit(p, a, threshold) for p, a in zip(profiles, answers)])
 
 
 def listening_measures(proto: Protocol, answers: np.ndarray, foreign_answers: np.ndarray | None,
@@ -191,14 +192,14 @@ def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rn
                  quiet: bool = True, **extra) -> dict:
     t0 = time.perf_counter()
     row = {"name": name, "kind": kind, **extra}
-    row.update(M.summarize_samples(samples, threshold, rng=rng, progress=_progress(name, quiet)))
+    row.update(metrics.summarize_samples(samples, threshold, rng=rng, progress=_progress(name, quiet)))
     row.update(listening or {})
     row["seconds"] = round(time.perf_counter() - t0 + row.get("seconds", 0.0), 2)
     return row
 
 
 def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-             temperature: float | None = None, model2: bool = False, n_keyfit: int | None = None, quiet: bool = True,
+             temperature: float | None = None, from_noise: bool = False, n_keyfit: int | None = None, quiet: bool = True,
              split: str = "test") -> dict:
     """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order.
 
@@ -206,7 +207,7 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
     model the same noise, so a row's figures don't depend on which other rows are in the table."""
     proto = build_protocol(corpus, n_samples, n_keyfit or n_samples, np.random.default_rng(seed), split)
     pairs = lambda: np.random.default_rng([seed, 1])  # noqa: E731 - diversity's pair draw, per row
-    real_t = M.REAL_THRESHOLD
+    real_t = metrics.REAL_THRESHOLD
     rows = [
         evaluate_row("held-out real music", "real", proto.samples, real_t, pairs(),
                      listening_measures(proto, proto.true_next, proto.foreign_next, real_t), quiet),
@@ -217,23 +218,23 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
         temp = temperature if temperature is not None else runner.temperature
         used.append(temp)
         rng = np.random.default_rng([seed, 2])
-        bar_done = _step_progress(f"{runner.name}: model 1 steps", SAMPLE_BARS + 2, quiet)
-        gen = generate(runner, 1, SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temp,
+        bar_done = _step_progress(f"{runner.name}: {START['heard']}", SAMPLE_BARS + 2, quiet)
+        gen = generate(runner, "heard", SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temp,
                        threshold=threshold, on_bar=bar_done)
         answers = runner.answer(proto.context[:, -1], rng, temp)
         bar_done()
         foreign = runner.answer(proto.foreign_prev, rng, temp)
         bar_done()
-        rows.append(evaluate_row(f"{runner.name} (model 1)", "model", gen, threshold, pairs(),
+        rows.append(evaluate_row(f"{runner.name} ({START['heard']})", "model", gen, threshold, pairs(),
                                  listening_measures(proto, answers, foreign, threshold), quiet,
-                                 framework=1, temperature=temp, seconds=time.perf_counter() - t0))
-        if model2:
+                                 start="heard", temperature=temp, seconds=time.perf_counter() - t0))
+        if from_noise:
             t0 = time.perf_counter()
-            gen = generate(runner, 2, SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
+            gen = generate(runner, "noise", SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
                            temperature=temp, threshold=threshold,
-                           on_bar=_step_progress(f"{runner.name}: model 2 steps", SAMPLE_BARS, quiet))
-            rows.append(evaluate_row(f"{runner.name} (model 2)", "model", gen, threshold, pairs(), None, quiet,
-                                     framework=2, temperature=temp, seconds=time.perf_counter() - t0))
+                           on_bar=_step_progress(f"{runner.name}: {START['noise']}", SAMPLE_BARS, quiet))
+            rows.append(evaluate_row(f"{runner.name} ({START['noise']})", "model", gen, threshold, pairs(), None, quiet,
+                                     start="noise", temperature=temp, seconds=time.perf_counter() - t0))
     rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, pairs(),
                              listening_measures(proto, proto.random_answers, proto.random_answers, real_t), quiet))
     repeat = np.repeat(proto.samples[:, :1], SAMPLE_BARS, axis=1)
@@ -248,7 +249,7 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
 
 
 def verdict(row: dict, real: dict) -> dict:
-    """Issue 2's targets: each paper and MuseGAN measure within 10% of the held-out real music
+    """The targets: each paper and MuseGAN measure within 10% of the held-out real music
     (EB within 5 points; velocity span reported only), key fit >= 0.90, context sensitivity >= 0.25.
     Returns {measure: {"ok", "value", "low", "high"}}; a NaN value fails."""
     checks = {}
@@ -332,7 +333,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--temperature", type=float, default=None,
                    help="scale of the latent noise (default: each model's own: an exported model's srlive.temperature, "
                         "1 for a training checkpoint)")
-    p.add_argument("--model2", action="store_true", help="add a framework-2 row (start from noise) per model")
+    p.add_argument("--from-noise", "--model2", dest="from_noise", action="store_true",
+                   help="add a row per model whose bars start from noise (--model2 is the older name)")
     p.add_argument("--split", default="test", choices=["test", "val"],
                    help="held-out tunes to measure on: test (the reported table) or val (choosing between checkpoints)")
     p.add_argument("--out-md", help="write the markdown table here")
@@ -353,7 +355,7 @@ def main(argv=None) -> int:
         runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
         t0 = time.perf_counter()
         result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
-                          args.model2, quiet=args.quiet, split=args.split)
+                          args.from_noise, quiet=args.quiet, split=args.split)
         result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
                                   seconds=round(time.perf_counter() - t0, 1))
         md = to_markdown(result)

@@ -1,5 +1,6 @@
 """Losses of the semi-recurrent VAE-GAN: the paper's equations 5-10 (Akbari & Liang, ICASSP 2018),
-plus the switchable deviations the shipped `live` model trains with (see training/train.py).
+plus the switchable deviations (TrainConfig in training/settings.py switches them; the E/G table
+that combines them is training/loss_terms.py).
 
 Notation: x = x^t (the real next bar), x_rec = x~^t = G(z) with z = mu + z_p * exp(eps) and
 (mu, eps) = E(x^{t-1}), x_p = x~_p = G(z_p). D returns (logit, features of one intermediate block).
@@ -187,8 +188,8 @@ def register_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, 
     the pairs in which both sound (about one cell or more: an empty answer has no register, and
     its emptiness is the density and structure terms' business). Nothing else ties an answer's
     octave to the music: the pitch-class term is octave-blind and the structure term asks only for
-    the spread inside a bar, so answers could wander up and down the keyboard from bar to bar (a
-    five-bar tone span of 24 semitones where the tunes have 13, in session 6's frozen-encoder trial)."""
+    the spread inside a bar, so answers can wander up and down the keyboard from bar to bar (with E
+    held, five-bar tone spans of 24 semitones where the tunes have 13; training/results/EXPERIMENTS.md)."""
     n = x_gen.shape[0]
     w = soft_count(x_gen.reshape(n, 88, -1), threshold, power).sum(2)
     gen, _ = _pitch_moments(w)
@@ -249,9 +250,9 @@ def motion_terms(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | No
     - kept cells: the share of the generated bars' sounding cells that already sounded in the bar
       each answers, against the same share of the real next bars, as a squared log-ratio;
     - kept pitches: the same for the share of their distinct pitches already played in it.
-    The last two are 0 without x_prev. (Session 2's model answered with half its cells copied
-    from the bar before, the music with a sixth, and jumped between them: five such bars repeat
-    their tones without repeating figures, i.e. uniqueness and recurrence both low.)"""
+    The last two are 0 without x_prev. (A model that answers with half its cells copied from the
+    bar before, where the music keeps a sixth, and jumps between them makes five bars that repeat
+    their tones without repeating figures: uniqueness and recurrence both low.)"""
     h_gen = interval_counts(x_gen, threshold, power).sum(0) + eps
     h_real = interval_counts(x.detach(), threshold, power).sum(0) + eps
     p_real, p_gen = h_real / h_real.sum(), h_gen / h_gen.sum()
@@ -310,9 +311,9 @@ def coverage(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> tor
 
 def coverage_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
     """Deviation (not in the paper): squared difference between the generated bars' coverage and
-    the real next bars' (cells of a real bar sound when > 0), meaned over the batch. Session 2's
-    model sounded at 63 % of the steps of its five-bar samples (the music: 96 %) and stacked notes
-    where it did: fewer tones per sample, which lowers recurrence and, for the same pitches,
+    the real next bars' (cells of a real bar sound when > 0), meaned over the batch. A model that
+    sounds at 63 % of the steps of its five-bar samples (the music: 96 %) and stacks notes where it
+    does plays fewer tones per sample, which lowers recurrence and, for the same pitches,
     uniqueness."""
     real = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1).amax(1).mean(1)
     return (coverage(x_gen, threshold, power) - real).pow(2).mean()

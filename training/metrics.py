@@ -1,6 +1,6 @@
 """Measures of generated music. Pure: numpy in, numbers out; no I/O, no torch.
 
-Three families (issue 2, deliverable 5):
+Three families:
 
 - The paper's measures (Akbari & Liang, ICASSP 2018, section 4.1) over multi-bar samples:
   scale consistency, tone span, uniqueness, velocity span, recurrence, diversity.

@@ -72,7 +72,7 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """D of the paper: one bar [N, 1, 88, 16] -> (logit, features). With in_channels=2 the same
-    network judges a pair of bars stacked as channels (training's pair critic, see train.py)."""
+    network judges a pair of bars stacked as channels (the pair critic, see training/trainer.py)."""
 
     def __init__(self, cfg: ModelConfig, in_channels: int = 1):
         super().__init__()
@@ -152,22 +152,3 @@ class StepModule(nn.Module):
 
 def build(cfg: ModelConfig) -> VAEGAN:
     return VAEGAN(cfg)
-
-
-def save_checkpoint(path, model: VAEGAN, **extra) -> None:
-    """Checkpoint = {"config": dict, "model": state_dict, **extra} (extra: optimisers, step, data
-    summary, rng states...). Written atomically."""
-    import os
-
-    state = {"config": model.config.to_dict(), "model": model.state_dict(), **extra}
-    tmp = f"{path}.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path, map_location="cpu") -> tuple[VAEGAN, dict]:
-    """Rebuild the model from a checkpoint's config and weights; returns (model, whole checkpoint)."""
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    model = VAEGAN(ModelConfig.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["model"])
-    return model, ckpt

@@ -6,8 +6,10 @@ sampling and evaluation.
     first = runner.from_noise(n, rng, temperature)     # G(temperature * z_p), z_p ~ N(0, I)
 
 All randomness comes from the numpy Generator passed in, so a seed fixes the result whatever the
-backend. `continue_bars` runs the paper's test frameworks: model 1 starts from real bars and each
-next bar comes from the encoding of the last; model 2 starts from noise, then goes on as model 1.
+backend. `generate` runs the paper's two test frameworks (Akbari & Liang 2018, section 4), named by
+where a chain of bars starts (START): "heard" starts from real bars, as the live tool answers what
+it heard, and each next bar comes from the encoding of the last; "noise" starts from G(z_p), then
+goes on as "heard" does.
 A generated bar is fed back as it sounds: cells under the threshold are silenced first (what the
 live engine hears when it continues from its own last bar).
 """
@@ -94,7 +96,7 @@ class OnnxRunner:
     def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
         gen = self.path / "generator.onnx"
         if not gen.is_file():
-            raise ModelError(f"{self.path} has no generator.onnx, which model 2 (start from noise) needs; use --framework 1")
+            raise ModelError(f"{self.path} has no generator.onnx, which starting from noise needs; use --start heard")
         if self._generator is None:
             import onnxruntime as ort
 
@@ -124,10 +126,12 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
             raise
         except Exception as err:  # noqa: BLE001 - any failure to load is the user's file
             raise ModelError(f"cannot load the ONNX model in {onnx_dir}: {type(err).__name__}: {err}") from None
-    from srlive_training.model import load_checkpoint
+    from srlive_training.checkpoint import load_checkpoint
 
     try:
         model, _ = load_checkpoint(p, map_location=device)
+    except ModelError:
+        raise
     except Exception as err:  # noqa: BLE001 - truncated, foreign or mismatched files
         msg = str(err).splitlines()[0].split(". ")[0][:120] if str(err).strip() else type(err).__name__
         raise ModelError(f"cannot read checkpoint {p}: not a srlive training checkpoint or damaged ({msg})") from None
@@ -155,23 +159,27 @@ def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generat
     return out
 
 
-def generate(runner, framework: int, n_bars: int, rng: np.random.Generator, seeds: np.ndarray | None = None,
+#: Where a chain of generated bars starts, and what that is.
+START = {"heard": "from a real bar", "noise": "from noise"}
+
+
+def generate(runner, start: str, n_bars: int, rng: np.random.Generator, seeds: np.ndarray | None = None,
              n: int | None = None, temperature: float = 1.0, threshold: float = DEFAULT_THRESHOLD,
              on_bar=None) -> np.ndarray:
     """The paper's test frameworks, batched: [N, n_bars, 88, 16].
 
-    framework 1: from real bars `seeds` [N, 88, 16], every bar answers the previous one.
-    framework 2: the first bar is G(z_p) (N = n), then every bar answers the previous one."""
+    start "heard": from real bars `seeds` [N, 88, 16], every bar answers the previous one.
+    start "noise": the first bar is G(z_p) (N = n), then every bar answers the previous one."""
+    if start not in START:
+        raise ValueError(f"start must be one of {', '.join(START)}, got {start!r}")
     if n_bars < 1:
         return np.zeros((len(seeds) if seeds is not None else int(n or 0), 0, N_PITCHES, STEPS), dtype=np.float32)
-    if framework == 1:
+    if start == "heard":
         if seeds is None:
-            raise ValueError("framework 1 needs seed bars")
+            raise ValueError("starting from a heard bar needs seed bars")
         return continue_bars(runner, seeds, n_bars, rng, temperature, threshold, on_bar)
-    if framework == 2:
-        first = runner.from_noise(int(n if n is not None else len(seeds)), rng, temperature)
-        if on_bar is not None:
-            on_bar()
-        rest = continue_bars(runner, as_heard(first, threshold), n_bars - 1, rng, temperature, threshold, on_bar)
-        return np.concatenate([first[:, None], rest], axis=1)
-    raise ValueError(f"framework must be 1 or 2, got {framework}")
+    first = runner.from_noise(int(n if n is not None else len(seeds)), rng, temperature)
+    if on_bar is not None:
+        on_bar()
+    rest = continue_bars(runner, as_heard(first, threshold), n_bars - 1, rng, temperature, threshold, on_bar)
+    return np.concatenate([first[:, None], rest], axis=1)

@@ -1,13 +1,14 @@
 """srlive-sample: N bars from a trained model to a .mid and a piano-roll PNG beside it.
 
-    python -m srlive_training.sample --checkpoint runs/live/last.pt --framework 1 --data CACHE.npz \
+    python -m srlive_training.sample --checkpoint runs/live/last.pt --start heard --data CACHE.npz \
         --bars 16 --out take.mid                  # writes take.mid and take.png
 
-The paper's two test frameworks (Akbari & Liang 2018, section 4):
-- model 1 (--framework 1): start from a real bar -- a random bar of the corpus's test split
-  (--data) or the first bar with notes of --seed-file x.mid -- and generate each next bar from the
-  encoding of the last;
-- model 2 (--framework 2): start from noise, first bar = G(z_p), then as model 1.
+Where the bars start (the paper's two test frameworks, Akbari & Liang 2018, section 4):
+- --start heard (default): from a real bar -- a random bar of the corpus's test split (--data)
+  or the first bar with notes of --seed-file x.mid -- each next bar generated from the encoding
+  of the last, as the live tool answers what it heard;
+- --start noise: the first bar is G(z_p), then as with heard.
+(--framework 1 / 2 is the older name of --start heard / noise.)
 The .mid holds the generated bars (plus the seed bar first with --with-seed) at 120 BPM, 4/4.
 """
 
@@ -22,11 +23,12 @@ import numpy as np
 from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, notes_to_roll, roll_to_notes
 from srlive_training.metrics import REAL_THRESHOLD
-from srlive_training.runner import as_heard, generate, load_runner
+from srlive_training.runner import START, as_heard, generate, load_runner
 
 BPM = 120.0
 TICKS_PER_BEAT = 480
 TICKS_PER_STEP = TICKS_PER_BEAT // 4
+FRAMEWORK_START = {1: "heard", 2: "noise"}  # the older --framework numbers
 
 
 def rolls_to_midi(rolls: np.ndarray, path, threshold: float = REAL_THRESHOLD, bpm: float = BPM) -> None:
@@ -149,8 +151,9 @@ def _piano_roll_png(rolls: np.ndarray, path, title: str) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="srlive-sample", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", required=True, help="training checkpoint (.pt) or exported model directory")
-    p.add_argument("--framework", type=int, choices=(1, 2), default=1,
-                   help="1: start from a real bar (default); 2: start from noise")
+    p.add_argument("--start", choices=tuple(START), default=None,
+                   help="heard: start from a real bar and answer each bar (default); noise: start from noise")
+    p.add_argument("--framework", type=int, choices=(1, 2), default=None, help=argparse.SUPPRESS)  # older name
     p.add_argument("--bars", type=int, default=8, help="bars to generate (default 8)")
     p.add_argument("--temperature", type=float, default=None,
                    help="scale of the latent noise (default: the model's own: an exported model's srlive.temperature, "
@@ -158,10 +161,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--data", help="prepared corpus cache (.npz): the seed bar is a random test-split bar")
-    p.add_argument("--seed-file", help=".mid whose first bar with notes is the seed bar (framework 1)")
-    p.add_argument("--with-seed", action="store_true", help="put the seed bar first in the output (framework 1)")
+    p.add_argument("--seed-file", help=".mid whose first bar with notes is the seed bar (--start heard)")
+    p.add_argument("--with-seed", action="store_true", help="put the seed bar first in the output (--start heard)")
     p.add_argument("--out", default="sample.mid", help="output .mid; the PNG goes beside it (default sample.mid)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.framework is not None:
+        if args.start is not None and args.start != FRAMEWORK_START[args.framework]:
+            raise UserError(f"--framework {args.framework} is --start {FRAMEWORK_START[args.framework]}; give only --start")
+        args.start = FRAMEWORK_START[args.framework]
+    args.start = args.start or "heard"
+    return args
 
 
 def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
@@ -176,21 +185,21 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
     runner = load_runner(args.checkpoint)
     temperature = runner.temperature if args.temperature is None else args.temperature
     seed = None
-    if args.framework == 1:
+    if args.start == "heard":
         if args.seed_file:
             seed = first_bar_of_midi(args.seed_file)
         elif args.data:
             seed = seed_bar_from_corpus(args.data, rng)
         else:
-            raise UserError("framework 1 starts from a real bar: pass --data CACHE.npz or --seed-file FILE.mid")
-    bars = generate(runner, args.framework, args.bars, rng, seeds=None if seed is None else seed[None], n=1,
+            raise UserError("--start heard starts from a real bar: pass --data CACHE.npz or --seed-file FILE.mid")
+    bars = generate(runner, args.start, args.bars, rng, seeds=None if seed is None else seed[None], n=1,
                     temperature=temperature, threshold=args.threshold)[0]
     bars = as_heard(bars, args.threshold)  # what sounds; a real seed bar sounds as it is
     if seed is not None and args.with_seed:
         bars = np.concatenate([seed[None], bars])
     rolls_to_midi(bars, out, REAL_THRESHOLD)
     png = out.with_suffix(".png")
-    title = f"{runner.name}: model {args.framework}, {len(bars)} bars, T={temperature:g}, seed {args.seed}"
+    title = f"{runner.name}: {START[args.start]}, {len(bars)} bars, T={temperature:g}, seed {args.seed}"
     save_piano_roll(bars, png, title)
     return out, png, bars
 

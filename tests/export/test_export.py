@@ -16,7 +16,8 @@ from srlive_export.parity import check_parity, parity_inputs
 from srlive.errors import ModelError
 from srlive.runtime import load_runtime
 from srlive_training.config import LIVE
-from srlive_training.model import VAEGAN, save_checkpoint
+from srlive_training.checkpoint import save_checkpoint
+from srlive_training.model import VAEGAN
 
 DATA_SUMMARY = {"sources": ["random test bars"], "bars": 64, "cache_key": "test"}
 STEPS_TRAINED = 4

@@ -3,7 +3,6 @@
 import os
 import socket
 
-import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -27,15 +26,16 @@ def _worker(rank: int, world: int, port: int, tmp: str, tests_dir: str):
 
     import torch.distributed as dist
 
-    from srlive_training import train as T
+    from srlive_training.loop import dist_from_env, run_training
+    from srlive_training.settings import TRAIN_PRESETS
     from srlive_training.corpus import BarCorpus
 
     corpus = BarCorpus.load(os.path.join(tmp, "corpus.npz"))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        tc = dataclasses.replace(T.TRAIN_PRESETS["live"], batch_size=4, val_every=4, log_every=1, val_batches=1,
+        tc = dataclasses.replace(TRAIN_PRESETS["live"], batch_size=4, val_every=4, log_every=1, val_batches=1,
                                  val_answers=8, seed=7)
-        res = T.run_training(corpus, tc, os.path.join(tmp, "out"), steps=4, dist=T.dist_from_env(), progress=False)
+        res = run_training(corpus, tc, os.path.join(tmp, "out"), steps=4, dist=dist_from_env(), progress=False)
         torch.save({k: v.detach().clone() for k, v in res.model.state_dict().items()},
                    os.path.join(tmp, f"rank{rank}.pt"))
     finally:
@@ -52,11 +52,14 @@ def test_two_gloo_processes_train_in_step_and_only_rank_0_writes(tmp_path):
     b = torch.load(tmp_path / "rank1.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)  # DDP kept the replicas identical
-    init_seeded = __import__("srlive_training.model").model.VAEGAN(__import__("srlive_training.config").config.get_config("live"))
+    from srlive_training.config import get_config
+    from srlive_training.model import VAEGAN
+
+    init_seeded = VAEGAN(get_config("live"))
     moved = [k for k in a if k in init_seeded.state_dict() and not torch.equal(a[k], init_seeded.state_dict()[k])]
     assert moved  # and they trained
     out = tmp_path / "out"
-    ckpt = torch.load(out / "last.pt", weights_only=False)
+    ckpt = torch.load(out / "last.pt", weights_only=True)  # plain data only
     assert ckpt["step"] == 4 and ckpt["world_size"] == 2 and len(ckpt["rng"]["noise"]) == 2
     # only rank 0 writes: one header, one row per step (log_every 1), no duplicates; validated at 4
     lines = (out / "train_log.csv").read_text().splitlines()

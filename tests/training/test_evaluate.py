@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tiny_corpus import random_checkpoint, tiny_corpus
 
-from srlive_training import evaluate as E
-from srlive_training import metrics as M
+from srlive_training import evaluate
+from srlive_training import metrics
 
 N = 40
 
@@ -20,8 +20,8 @@ def result(tmp_path_factory):
     tiny_corpus().save(d / "corpus.npz")
     random_checkpoint(d / "rand.pt")
     md, js = d / "eval.md", d / "eval.json"
-    rc = E.main(["--data", str(d / "corpus.npz"), "--checkpoint", str(d / "rand.pt"), "--name", "randinit",
-                 "--samples", str(N), "--model2", "--out-md", str(md), "--out-json", str(js), "--quiet"])
+    rc = evaluate.main(["--data", str(d / "corpus.npz"), "--checkpoint", str(d / "rand.pt"), "--name", "randinit",
+                 "--samples", str(N), "--from-noise", "--out-md", str(md), "--out-json", str(js), "--quiet"])
     assert rc == 0
     return md.read_text(), json.loads(js.read_text())
 
@@ -29,14 +29,14 @@ def result(tmp_path_factory):
 def test_table_has_every_row_and_column(result):
     md, js = result
     names = [r["name"] for r in js["rows"]]
-    assert names == ["held-out real music", "randinit (model 1)", "randinit (model 2)",
+    assert names == ["held-out real music", "randinit (from a real bar)", "randinit (from noise)",
                      "baseline: random training bar", "baseline: repeat previous bar"]
     header = next(line for line in md.splitlines() if line.startswith("| row |"))
-    for _, title, _ in E.COLUMNS:
+    for _, title, _ in evaluate.COLUMNS:
         assert title in header
     for name in names + ["*paper (published)*"]:
         assert f"| {name} |" in md
-    for key in M.PAPER_MEASURES + M.MUSEGAN_MEASURES + ("key_fit", "empty_answers", "context_sensitivity"):
+    for key in metrics.PAPER_MEASURES + metrics.MUSEGAN_MEASURES + ("key_fit", "empty_answers", "context_sensitivity"):
         assert js["rows"][1][key] is not None, key
     assert "C-RNN-GAN" in md and "ORGAN 0.551" in md
     assert js["settings"]["samples"] == N
@@ -58,49 +58,49 @@ def test_real_music_and_baselines_behave(result):
     assert repeat["recurrence"] > real["recurrence"] and repeat["uniqueness"] < real["uniqueness"]
 
 
-def test_verdict_checks_the_issue_targets(result):
+def test_verdict_checks_the_targets(result):
     md, js = result
-    v = js["verdicts"]["randinit (model 1)"]
-    assert set(v) == set(E.RELATIVE_CHECKS) | {"empty_bars", "key_fit", "context_sensitivity"}
+    v = js["verdicts"]["randinit (from a real bar)"]
+    assert set(v) == set(evaluate.RELATIVE_CHECKS) | {"empty_bars", "key_fit", "context_sensitivity"}
     assert not v["key_fit"]["ok"] and not v["context_sensitivity"]["ok"]  # a random model can't pass
-    assert "key_fit" not in js["verdicts"]["randinit (model 2)"]
-    assert "Targets for randinit (model 1)" in md
+    assert "key_fit" not in js["verdicts"]["randinit (from noise)"]
+    assert "Targets for randinit (from a real bar)" in md
     real = js["rows"][0]
     fake = dict(real, kind="model", key_fit=0.95, context_sensitivity=0.3)
     fake["tone_span"] = real["tone_span"] * 1.09
     fake["empty_bars"] = real["empty_bars"] + 0.049
-    assert all(c["ok"] for c in E.verdict(fake, real).values())
+    assert all(c["ok"] for c in evaluate.verdict(fake, real).values())
     fake["uniqueness"] = real["uniqueness"] * 0.89
     fake["key_fit"] = math.nan
-    checks = E.verdict(fake, real)
+    checks = evaluate.verdict(fake, real)
     assert not checks["uniqueness"]["ok"] and not checks["key_fit"]["ok"]
 
 
 def test_protocol_transposes_and_never_borrows_from_the_same_tune():
     corpus = tiny_corpus()
-    proto = E.build_protocol(corpus, 20, 30, np.random.default_rng(0))
+    proto = evaluate.build_protocol(corpus, 20, 30, np.random.default_rng(0))
     assert proto.samples.shape == (20, 5, 88, 16) and proto.context.shape == (30, 4, 88, 16)
     # the previous bar fed in the true case is the last context bar; contexts come in many keys
-    roots = {int(np.argmax(p @ M.SCALE_MASKS.T)) for p in proto.profiles}
+    roots = {int(np.argmax(p @ metrics.SCALE_MASKS.T)) for p in proto.profiles}
     assert len(roots) > 3
     # the foreign bars and their continuations are real consecutive bars (notes, not silence)
     assert proto.foreign_prev.reshape(30, -1).any(1).all() and proto.foreign_next.reshape(30, -1).any(1).all()
 
 
 def test_missing_data_is_one_line(tmp_path, capsys):
-    assert E.main(["--data", str(tmp_path / "nope.npz"), "--quiet"]) == 2
+    assert evaluate.main(["--data", str(tmp_path / "nope.npz"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("srlive-eval: ") and err.count("\n") == 1
 
 
 def test_rows_do_not_depend_on_the_other_rows(result):
     with_models = {r["name"]: r for r in result[1]["rows"]}
-    alone = {r["name"]: r for r in E.evaluate(tiny_corpus(), [], n_samples=N, seed=0)["rows"]}
+    alone = {r["name"]: r for r in evaluate.evaluate(tiny_corpus(), [], n_samples=N, seed=0)["rows"]}
     assert list(alone) == ["held-out real music", "baseline: random training bar", "baseline: repeat previous bar"]
     for name, row in alone.items():
-        for key in M.PAPER_MEASURES + M.MUSEGAN_MEASURES + ("key_fit", "context_sensitivity"):
+        for key in metrics.PAPER_MEASURES + metrics.MUSEGAN_MEASURES + ("key_fit", "context_sensitivity"):
             assert row[key] == pytest.approx(with_models[name][key], nan_ok=True), (name, key)
-    other = E.evaluate(tiny_corpus(), [], n_samples=N, seed=5)["rows"][0]
+    other = evaluate.evaluate(tiny_corpus(), [], n_samples=N, seed=5)["rows"][0]
     assert other["diversity"] != alone["held-out real music"]["diversity"]
 
 
@@ -117,11 +117,11 @@ def test_each_model_is_measured_at_its_own_temperature_unless_one_is_given():
             return np.asarray(prev, np.float32)
 
     warm, plain = Recording("warm", 1.35), Recording("plain", 1.0)
-    res = E.evaluate(tiny_corpus(), [warm, plain], n_samples=8, seed=0)
+    res = evaluate.evaluate(tiny_corpus(), [warm, plain], n_samples=8, seed=0)
     assert warm.asked == {1.35} and plain.asked == {1.0}
     assert res["settings"]["temperature"] == "each model's own"
     assert {r["name"]: r["temperature"] for r in res["rows"] if r["kind"] == "model"} == {
-        "warm (model 1)": 1.35, "plain (model 1)": 1.0}
+        "warm (from a real bar)": 1.35, "plain (from a real bar)": 1.0}
     warm.asked.clear()
-    res = E.evaluate(tiny_corpus(), [warm], n_samples=8, seed=0, temperature=0.5)
+    res = evaluate.evaluate(tiny_corpus(), [warm], n_samples=8, seed=0, temperature=0.5)
     assert warm.asked == {0.5} and res["settings"]["temperature"] == 0.5

@@ -5,15 +5,15 @@ import math
 import pytest
 import torch
 
-from srlive_training import losses as L
+from srlive_training import losses
 
 
 def test_prior_is_zero_at_the_prior_and_positive_elsewhere():
     mu, eps = torch.zeros(4, 128), torch.zeros(4, 128)
     for kind in ("paper", "exact"):
-        assert float(L.prior_loss(mu, eps, kind)) == pytest.approx(0.0, abs=1e-7)
-        assert float(L.prior_loss(mu + 0.3, eps, kind)) > 0
-        assert float(L.prior_loss(mu, eps - 0.3, kind)) > 0
+        assert float(losses.prior_loss(mu, eps, kind)) == pytest.approx(0.0, abs=1e-7)
+        assert float(losses.prior_loss(mu + 0.3, eps, kind)) > 0
+        assert float(losses.prior_loss(mu, eps - 0.3, kind)) > 0
 
 
 def test_prior_paper_formula_by_hand():
@@ -21,7 +21,7 @@ def test_prior_paper_formula_by_hand():
     mu = torch.tensor([[1.0, 0.0]])
     eps = torch.tensor([[0.0, math.log(2.0)]])
     expect = 0.5 * (1.0 + (1 - 0 - 1) + (2.0 - math.log(2.0) - 1))
-    assert float(L.prior_loss(mu, eps, "paper")) == pytest.approx(expect, rel=1e-6)
+    assert float(losses.prior_loss(mu, eps, "paper")) == pytest.approx(expect, rel=1e-6)
 
 
 def test_prior_exact_is_the_kl_of_a_log_scale_gaussian():
@@ -30,32 +30,32 @@ def test_prior_exact_is_the_kl_of_a_log_scale_gaussian():
     q = torch.distributions.Normal(mu, torch.exp(eps))
     p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
     kl = torch.distributions.kl_divergence(q, p).sum(1).mean()
-    assert float(L.prior_loss(mu, eps, "exact")) == pytest.approx(float(kl), rel=1e-5)
+    assert float(losses.prior_loss(mu, eps, "exact")) == pytest.approx(float(kl), rel=1e-5)
 
 
 def test_prior_batch_mean_and_free_bits():
     mu = torch.tensor([[2.0, 0.0], [0.0, 0.0]])  # per-example sums: 2 and 0 -> mean 1
     eps = torch.zeros(2, 2)
-    assert float(L.prior_loss(mu, eps)) == pytest.approx(1.0)
+    assert float(losses.prior_loss(mu, eps)) == pytest.approx(1.0)
     # per-dimension batch means are (1, 0); free bits 0.25 floors the second at 0.25
-    assert float(L.prior_loss(mu, eps, free_bits=0.25)) == pytest.approx(1.25)
+    assert float(losses.prior_loss(mu, eps, free_bits=0.25)) == pytest.approx(1.25)
     with pytest.raises(ValueError):
-        L.prior_loss(mu, eps, "nope")
+        losses.prior_loss(mu, eps, "nope")
 
 
 def test_feature_matching_zero_when_equal_and_half_squared_norm_otherwise():
     f = torch.randn(3, 10)
-    assert float(L.feature_matching_loss(f, f.clone(), f.clone())) == 0.0
+    assert float(losses.feature_matching_loss(f, f.clone(), f.clone())) == 0.0
     real = torch.zeros(2, 4)
     rec = torch.ones(2, 4)  # 1/2 * 4 per example
     pri = torch.full((2, 4), 2.0)  # 1/2 * 16 per example
-    assert float(L.feature_matching_loss(real, rec, pri)) == pytest.approx(2.0 + 8.0)
+    assert float(losses.feature_matching_loss(real, rec, pri)) == pytest.approx(2.0 + 8.0)
 
 
 def test_feature_matching_does_not_move_the_real_features():
     real = torch.randn(2, 3, requires_grad=True)
     rec = torch.randn(2, 3, requires_grad=True)
-    L.feature_matching_loss(real, rec, rec.detach()).backward()
+    losses.feature_matching_loss(real, rec, rec.detach()).backward()
     assert real.grad is None and rec.grad is not None
 
 
@@ -64,38 +64,38 @@ def test_discriminator_and_generator_losses_match_the_log_formulas():
     s = torch.sigmoid
     ld = -(torch.log(s(a)) + torch.log(1 - s(b)) + torch.log(1 - s(c))).mean()
     lg = -(torch.log(s(b)) + torch.log(s(c))).mean()
-    assert float(L.discriminator_loss(a, b, c)) == pytest.approx(float(ld), rel=1e-6)
-    assert float(L.generator_adversarial_loss(b, c)) == pytest.approx(float(lg), rel=1e-6)
+    assert float(losses.discriminator_loss(a, b, c)) == pytest.approx(float(ld), rel=1e-6)
+    assert float(losses.generator_adversarial_loss(b, c)) == pytest.approx(float(lg), rel=1e-6)
 
 
 def test_losses_stay_finite_for_saturated_logits():
     big = torch.tensor([[200.0], [-200.0]])
-    assert math.isfinite(float(L.discriminator_loss(big, -big, big)))
-    assert math.isfinite(float(L.generator_adversarial_loss(-big, big)))
+    assert math.isfinite(float(losses.discriminator_loss(big, -big, big)))
+    assert math.isfinite(float(losses.generator_adversarial_loss(-big, big)))
     # a perfect D costs nothing
-    assert float(L.discriminator_loss(big.abs(), -big.abs(), -big.abs())) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.discriminator_loss(big.abs(), -big.abs(), -big.abs())) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_reconstruction_is_finite_and_smallest_at_the_target():
     x = torch.zeros(2, 1, 88, 16)
     x[:, 0, 40, :4] = 1.0
-    assert float(L.reconstruction_loss(x.clone(), x)) < 0.01
+    assert float(losses.reconstruction_loss(x.clone(), x)) < 0.01
     wrong = 1.0 - x
-    val = float(L.reconstruction_loss(wrong, x))
+    val = float(losses.reconstruction_loss(wrong, x))
     assert math.isfinite(val) and val > 100  # 1408 cells, each maximally wrong
-    assert float(L.reconstruction_loss(torch.full_like(x, 0.5), x)) == pytest.approx(88 * 16 * math.log(2), rel=1e-4)
+    assert float(losses.reconstruction_loss(torch.full_like(x, 0.5), x)) == pytest.approx(88 * 16 * math.log(2), rel=1e-4)
 
 
 def test_pitch_class_profile_counts_mass_per_pitch_class():
     x = torch.zeros(1, 1, 88, 16)
     x[0, 0, 60 - 21, :4] = 1.0  # C4, 4 steps
     x[0, 0, 76 - 21, :12] = 1.0  # E5, 12 steps
-    p = L.pitch_class_profile(x)
+    p = losses.pitch_class_profile(x)
     assert float(p.sum()) == pytest.approx(1.0)
     assert float(p[0, 0]) == pytest.approx(0.25, abs=1e-3) and float(p[0, 4]) == pytest.approx(0.75, abs=1e-3)
     # a faint background (generated bars) hardly counts with power 2
     faint = x + 0.01
-    assert float(L.pitch_class_profile(faint)[0, 4]) == pytest.approx(0.75, abs=0.02)
+    assert float(losses.pitch_class_profile(faint)[0, 4]) == pytest.approx(0.75, abs=0.02)
 
 
 def test_pitch_class_loss_prefers_the_real_bars_key_and_pulls_mass_into_it():
@@ -106,9 +106,9 @@ def test_pitch_class_loss_prefers_the_real_bars_key_and_pulls_mass_into_it():
     in_key[0, 0, 72 - 21, :] = 0.8  # another C: same pitch classes
     out_key = real.clone()
     out_key[0, 0, 61 - 21, :] = 0.8  # C#: foreign
-    assert float(L.pitch_class_loss(in_key, real)) < float(L.pitch_class_loss(out_key, real))
+    assert float(losses.pitch_class_loss(in_key, real)) < float(losses.pitch_class_loss(out_key, real))
     gen = torch.full_like(real, 0.3, requires_grad=True)
-    L.pitch_class_loss(gen, real).backward()
+    losses.pitch_class_loss(gen, real).backward()
     g = gen.grad[0, 0]
     assert float(g[61 - 21].sum()) > 0 > float(g[60 - 21].sum())  # descent lowers C#, raises C
 
@@ -116,11 +116,11 @@ def test_pitch_class_loss_prefers_the_real_bars_key_and_pulls_mass_into_it():
 def test_density_loss_is_zero_at_the_real_mass_and_punishes_empty_and_crowded_bars():
     real = torch.zeros(2, 1, 88, 16)
     real[:, 0, 40:43, :] = 0.8
-    assert float(L.density_loss(real.clone(), real)) == pytest.approx(0.0, abs=1e-7)
+    assert float(losses.density_loss(real.clone(), real)) == pytest.approx(0.0, abs=1e-7)
     empty = torch.zeros_like(real)
     crowded = torch.full_like(real, 0.8)
-    assert float(L.density_loss(empty, real)) > 1.0 and float(L.density_loss(crowded, real)) > 1.0
-    assert float(L.density_loss(real * 0.95, real)) < float(L.density_loss(real * 0.5, real))
+    assert float(losses.density_loss(empty, real)) > 1.0 and float(losses.density_loss(crowded, real)) > 1.0
+    assert float(losses.density_loss(real * 0.95, real)) < float(losses.density_loss(real * 0.5, real))
 
 
 def test_density_loss_with_sharpness_counts_cells_over_the_threshold():
@@ -128,9 +128,9 @@ def test_density_loss_with_sharpness_counts_cells_over_the_threshold():
     real[0, 0, 40, :8] = 0.7  # 8 sounding cells
     bright = real / 0.7  # same cells at 1.0: soft count ~8
     faint = torch.full_like(real, 0.3)  # 1408 cells just under the threshold
-    assert float(L.density_loss(bright, real, sharpness=20)) < 1e-3
-    assert float(L.density_loss(torch.zeros_like(real), real, sharpness=20)) > 4.0
-    assert float(L.density_loss(faint, real, sharpness=20)) > 1.0
+    assert float(losses.density_loss(bright, real, sharpness=20)) < 1e-3
+    assert float(losses.density_loss(torch.zeros_like(real), real, sharpness=20)) > 4.0
+    assert float(losses.density_loss(faint, real, sharpness=20)) > 1.0
 
 
 def _bar(notes, value=0.7):
@@ -143,51 +143,51 @@ def _bar(notes, value=0.7):
 
 def test_soft_count_is_one_over_the_threshold_and_vanishes_below():
     x = torch.tensor([0.0, 0.02, 0.25, 0.5, 0.63, 0.95])
-    assert L.soft_count(x).tolist() == pytest.approx([0.0, 0.04 ** 4, 0.5 ** 4, 1.0, 1.065, 1.225])
+    assert losses.soft_count(x).tolist() == pytest.approx([0.0, 0.04 ** 4, 0.5 ** 4, 1.0, 1.065, 1.225])
 
 
 def test_bar_structure_counts_cells_notes_distinct_pitches_and_spread():
     # two notes of 4 steps on row 40, one of 8 steps on row 52: 16 cells, 3 onsets, 2 pitches
-    cells, onset, pitches, spread = L.bar_structure(_bar([(40, 0, 4), (40, 8, 12), (52, 4, 12)], value=0.5))
+    cells, onset, pitches, spread = losses.bar_structure(_bar([(40, 0, 4), (40, 8, 12), (52, 4, 12)], value=0.5))
     assert (cells.item(), onset.item(), pitches.item()) == pytest.approx((16, 3, 2))
     # 8 cells on row 40, 8 on row 52 (one octave apart): std = half an octave
     assert spread.item() == pytest.approx(0.5, abs=1e-3)
     # sixteen one-step notes over the same two rows: one onset per cell
     scattered = _bar([(40 + (k % 2) * 12, k, k + 1) for k in range(16)], value=0.5)
-    assert L.bar_structure(scattered)[1].item() == pytest.approx(16)
+    assert losses.bar_structure(scattered)[1].item() == pytest.approx(16)
     # louder generated cells count about the same as the real ones
-    assert L.bar_structure(_bar([(40, 0, 4)], value=0.95))[0].item() == pytest.approx(4 * 1.225)
+    assert losses.bar_structure(_bar([(40, 0, 4)], value=0.95))[0].item() == pytest.approx(4 * 1.225)
 
 
 def test_structure_loss_is_zero_for_the_same_shape_and_prefers_held_notes_to_scattered_ones():
     real = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 16)])
     same_shape_other_key = _bar([(45, 0, 4), (47, 4, 8), (49, 8, 16)])
     scattered = _bar([(30 + 3 * k, k, k + 1) for k in range(16)])
-    assert L.structure_loss(same_shape_other_key, real).item() == pytest.approx(0.0, abs=1e-6)
-    assert L.structure_loss(scattered, real).item() > 0.1
-    assert L.structure_loss(torch.zeros_like(real), real).item() > L.structure_loss(same_shape_other_key, real).item()
+    assert losses.structure_loss(same_shape_other_key, real).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.structure_loss(scattered, real).item() > 0.1
+    assert losses.structure_loss(torch.zeros_like(real), real).item() > losses.structure_loss(same_shape_other_key, real).item()
     # its gradient reaches the cells of a scattered bar
     x = scattered.clone().requires_grad_(True)
-    L.structure_loss(x, real).backward()
+    losses.structure_loss(x, real).backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
 def _bin(interval: int) -> int:
-    return max(-L.MAX_INTERVAL - 1, min(L.MAX_INTERVAL + 1, interval)) + L.MAX_INTERVAL + 1
+    return max(-losses.MAX_INTERVAL - 1, min(losses.MAX_INTERVAL + 1, interval)) + losses.MAX_INTERVAL + 1
 
 
 def test_interval_counts_give_each_new_note_its_interval_from_what_sounded_before():
     steps_up = _bar([(40, 0, 4), (42, 4, 8), (43, 8, 12), (45, 12, 16)], value=0.5)  # +2, +1, +2
-    h = L.interval_counts(steps_up, power=12)[0]
+    h = losses.interval_counts(steps_up, power=12)[0]
     assert h[_bin(2)].item() == pytest.approx(2.0) and h[_bin(1)].item() == pytest.approx(1.0)
     assert h.sum().item() == pytest.approx(3.0)
     # an octave down and a leap wider than the bins: the octave bin and the "leap down" bin
     leaps = _bar([(50, 0, 4), (38, 4, 8), (10, 8, 12)], value=0.5)
-    h = L.interval_counts(leaps, power=12)[0]
+    h = losses.interval_counts(leaps, power=12)[0]
     assert h[_bin(-12)].item() == pytest.approx(1.0) and h[_bin(-28)].item() == pytest.approx(1.0)
     # a note over a held chord is measured from every chord tone; the first step has no "before"
     over_chord = _bar([(40, 0, 16), (44, 0, 16), (47, 8, 16)], value=0.5)
-    h = L.interval_counts(over_chord, power=12)[0]
+    h = losses.interval_counts(over_chord, power=12)[0]
     assert h[_bin(7)].item() == pytest.approx(1.0) and h[_bin(3)].item() == pytest.approx(1.0)
     assert h.sum().item() == pytest.approx(2.0)
 
@@ -197,14 +197,14 @@ def test_motion_loss_prefers_the_musics_steps_and_not_copying_the_bar_before():
     real = _bar([(47, 0, 4), (49, 4, 8), (51, 8, 12), (52, 12, 16)])  # the same steps, on new cells
     steps_elsewhere = _bar([(52, 0, 4), (54, 4, 8), (56, 8, 12), (57, 12, 16)])
     jumps = _bar([(47, 0, 4), (30, 4, 8), (60, 8, 12), (35, 12, 16)])
-    assert L.motion_loss(steps_elsewhere, real).item() == pytest.approx(0.0, abs=1e-6)
-    assert L.motion_loss(jumps, real).item() > 1.0
+    assert losses.motion_loss(steps_elsewhere, real).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.motion_loss(jumps, real).item() > 1.0
     # copying the bar answered keeps its intervals, but repeats cells the music does not
-    assert L.motion_loss(prev, real).item() < 0.1
-    assert L.motion_loss(prev, real, prev).item() > 1.0
-    assert L.motion_loss(real, real, prev).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.motion_loss(prev, real).item() < 0.1
+    assert losses.motion_loss(prev, real, prev).item() > 1.0
+    assert losses.motion_loss(real, real, prev).item() == pytest.approx(0.0, abs=1e-6)
     x = jumps.clone().requires_grad_(True)
-    L.motion_loss(x, real, prev).backward()
+    losses.motion_loss(x, real, prev).backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
@@ -213,32 +213,32 @@ def test_motion_loss_also_counts_pitches_kept_from_the_bar_before_and_can_be_wei
     real = _bar([(47, 0, 4), (49, 4, 8), (51, 8, 12), (52, 12, 16)])
     # the same pitches as the bar before, in another rhythm: few cells kept, every pitch kept
     same_pitches = _bar([(45, 0, 2), (44, 2, 6), (42, 6, 10), (40, 10, 16)])
-    kept = L.motion_loss(same_pitches, real, prev, weights=(1, 1, 1)).item()
-    assert kept > L.motion_loss(same_pitches, real, None).item() + 1.0
-    assert L.motion_loss(same_pitches, real, prev, weights=(1, 1, 3)).item() > kept
-    assert L.motion_loss(same_pitches, real, prev, weights=(1, 0, 0)).item() == pytest.approx(
-        L.motion_loss(same_pitches, real, None).item())
+    kept = losses.motion_loss(same_pitches, real, prev, weights=(1, 1, 1)).item()
+    assert kept > losses.motion_loss(same_pitches, real, None).item() + 1.0
+    assert losses.motion_loss(same_pitches, real, prev, weights=(1, 1, 3)).item() > kept
+    assert losses.motion_loss(same_pitches, real, prev, weights=(1, 0, 0)).item() == pytest.approx(
+        losses.motion_loss(same_pitches, real, None).item())
 
 
 def test_a_held_note_whose_value_wavers_has_no_interval():
     held = _bar([(40, 0, 16)])
     held[0, 0, 40, 8:] = 0.8  # 0.7 then 0.8: one note, its soft count rises on step 8
-    assert L.interval_counts(held, power=12).sum().item() == pytest.approx(0.0)
+    assert losses.interval_counts(held, power=12).sum().item() == pytest.approx(0.0)
 
 
 def test_answer_spread_counts_sounding_cells_that_differ_not_the_faint_background():
     a = torch.zeros(2, 1, 88, 16)
     a[:, 0, 40, :4] = 0.8  # one note in both bars
-    assert float(L.answer_spread(a, a.clone())) == 0.0
+    assert float(losses.answer_spread(a, a.clone())) == 0.0
     faint = a.clone()
     faint[:, 0, 10:20, :] = 0.05  # background far under the threshold
-    assert float(L.answer_spread(a, faint)) < 0.01 * 8 / (88 * 16)  # under a hundredth of one moved note
+    assert float(losses.answer_spread(a, faint)) < 0.01 * 8 / (88 * 16)  # under a hundredth of one moved note
     other = a.clone()
     other[:, 0, 40, :4] = 0.0
     other[:, 0, 43, :4] = 0.8  # the note moved three semitones: 8 of 88 * 16 cells differ
     # each differing cell counts its soft count, 1 + 0.5 * (0.8 - 0.5) = 1.15
-    assert float(L.answer_spread(a, other)) == pytest.approx(8 * 1.15 / (88 * 16), rel=1e-4)
-    assert float(L.mode_seeking_loss(a, other)) < float(L.mode_seeking_loss(a, a.clone()))
+    assert float(losses.answer_spread(a, other)) == pytest.approx(8 * 1.15 / (88 * 16), rel=1e-4)
+    assert float(losses.mode_seeking_loss(a, other)) < float(losses.mode_seeking_loss(a, a.clone()))
 
 
 def test_mode_seeking_loss_teaches_a_generator_to_answer_differently_under_other_noise():
@@ -253,12 +253,12 @@ def test_mode_seeking_loss_teaches_a_generator_to_answer_differently_under_other
 
     def spread():
         with torch.no_grad():
-            return float(L.answer_spread(gen(held_a), gen(held_b)))
+            return float(losses.answer_spread(gen(held_a), gen(held_b)))
 
     before = spread()
     opt = torch.optim.Adam(gen.parameters(), lr=1e-2)
     for _ in range(30):
-        loss = L.mode_seeking_loss(gen(torch.randn(64, 8)), gen(torch.randn(64, 8)))
+        loss = losses.mode_seeking_loss(gen(torch.randn(64, 8)), gen(torch.randn(64, 8)))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -272,11 +272,11 @@ def test_coverage_counts_the_steps_at_which_something_sounds():
     gaps = torch.zeros(1, 1, 88, 16)
     gaps[0, 0, 40, :4] = 0.8
     gaps[0, 0, 44, :4] = 0.8  # a chord of 4 steps, then rests: a chord covers its steps once
-    assert L.coverage(line).tolist() == pytest.approx([1.0])
-    assert L.coverage(gaps).tolist() == pytest.approx([0.25])
+    assert losses.coverage(line).tolist() == pytest.approx([1.0])
+    assert losses.coverage(gaps).tolist() == pytest.approx([0.25])
     faint = gaps.clone()
     faint[0, 0, 50, 4:] = 0.05  # far under the threshold: no coverage
-    assert float(L.coverage(faint)[0]) == pytest.approx(0.25, abs=1e-4)
+    assert float(losses.coverage(faint)[0]) == pytest.approx(0.25, abs=1e-4)
 
 
 def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_sound():
@@ -285,9 +285,9 @@ def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_so
     gen = torch.full((2, 1, 88, 16), 0.02)
     gen[:, 0, 40, :8] = 0.8
     gen[:, 0, 40, 8:] = 0.4  # half the bar just under the threshold
-    assert float(L.coverage_loss(real * 0 + 0.8 * (real > 0), real)) == pytest.approx(0.0)
+    assert float(losses.coverage_loss(real * 0 + 0.8 * (real > 0), real)) == pytest.approx(0.0)
     gen.requires_grad_(True)
-    loss = L.coverage_loss(gen, real, power=8.0)
+    loss = losses.coverage_loss(gen, real, power=8.0)
     assert float(loss) > 0.05
     loss.backward()
     assert float(gen.grad[:, 0, 40, 8:].max()) < 0  # the quiet half is asked to rise
@@ -297,19 +297,19 @@ def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_so
 def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs_that_both_sound():
     real = _bar([(40, 0, 8)], value=90 / 127)
     # the same pitch an octave up: 1 octave squared; the same register: 0
-    assert L.register_loss(_bar([(52, 0, 8)], value=0.9), real).item() == pytest.approx(1.0, abs=1e-3)
-    assert L.register_loss(_bar([(40, 4, 12)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
+    assert losses.register_loss(_bar([(52, 0, 8)], value=0.9), real).item() == pytest.approx(1.0, abs=1e-3)
+    assert losses.register_loss(_bar([(40, 4, 12)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
     # a chord around the real pitch (rows 34 and 46, half an octave each side) has its register
-    assert L.register_loss(_bar([(34, 0, 8), (46, 0, 8)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
+    assert losses.register_loss(_bar([(34, 0, 8), (46, 0, 8)], value=0.9), real).item() == pytest.approx(0.0, abs=1e-3)
     # pairs with a silent real bar or a silent answer are left out of the mean, not counted as 0
     silent = torch.zeros(1, 1, 88, 16)
     gen = torch.cat([_bar([(64, 0, 8)], value=0.9), _bar([(64, 0, 8)], value=0.9), silent + 0.02])
     target = torch.cat([real, silent, real])
-    assert L.register_loss(gen, target).item() == pytest.approx(4.0, abs=1e-2)
-    assert L.register_loss(silent, real).item() == 0.0
+    assert losses.register_loss(gen, target).item() == pytest.approx(4.0, abs=1e-2)
+    assert losses.register_loss(silent, real).item() == 0.0
     # the gradient moves the answer's mass towards the real register
     x = _bar([(52, 0, 8), (28, 0, 2)], value=0.9).requires_grad_(True)
-    L.register_loss(x, real).backward()
+    losses.register_loss(x, real).backward()
     assert x.grad[0, 0, 52, 0] > 0 > x.grad[0, 0, 28, 0]  # less of the high note, more of the low one
 
 
@@ -317,10 +317,10 @@ def test_batch_feature_matching_compares_the_batchs_mean_features_not_each_pair(
     real = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     swapped = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # the same bars, each against the wrong pair
     # per pair: each answer misses its own real bar by 2 (1/2 * 2 per term, two terms)
-    assert L.feature_matching_loss(real, swapped, swapped).item() == pytest.approx(2.0)
+    assert losses.feature_matching_loss(real, swapped, swapped).item() == pytest.approx(2.0)
     # on the batch's means the two sets are the same
-    assert L.feature_matching_loss(real, swapped, swapped, "batch").item() == pytest.approx(0.0)
+    assert losses.feature_matching_loss(real, swapped, swapped, "batch").item() == pytest.approx(0.0)
     shifted = real + torch.tensor([1.0, 0.0])
-    assert L.feature_matching_loss(real, shifted, real, "batch").item() == pytest.approx(0.5)
+    assert losses.feature_matching_loss(real, shifted, real, "batch").item() == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        L.feature_matching_loss(real, real, real, "mean")
+        losses.feature_matching_loss(real, real, real, "mean")

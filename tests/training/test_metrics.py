@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srlive.roll import empty_roll, notes_to_roll, transpose_roll
-from srlive_training import metrics as M
+from srlive_training import metrics
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 VEL = 100
@@ -27,61 +27,61 @@ def melody(pitches, length=2):
 
 
 def test_scale_consistency_of_a_major_scale_is_one():
-    assert M.scale_consistency(C_MAJOR) == 1.0
-    assert M.scale_consistency([p + 5 for p in C_MAJOR]) == 1.0  # F major
+    assert metrics.scale_consistency(C_MAJOR) == 1.0
+    assert metrics.scale_consistency([p + 5 for p in C_MAJOR]) == 1.0  # F major
 
 
 def test_scale_consistency_of_a_chromatic_run_is_seven_twelfths():
-    assert M.scale_consistency(range(60, 72)) == pytest.approx(7 / 12)
-    assert M.scale_consistency(range(48, 72)) == pytest.approx(7 / 12)
+    assert metrics.scale_consistency(range(60, 72)) == pytest.approx(7 / 12)
+    assert metrics.scale_consistency(range(48, 72)) == pytest.approx(7 / 12)
 
 
 def test_scale_consistency_knows_harmonic_minor():
     a_harmonic = [57, 59, 60, 62, 64, 65, 68]  # A B C D E F G#
-    assert M.scale_consistency(a_harmonic) == 1.0
+    assert metrics.scale_consistency(a_harmonic) == 1.0
     # no major or natural-minor scale holds all seven
-    shares = M.scale_shares(a_harmonic).reshape(12, 3)
+    shares = metrics.scale_shares(a_harmonic).reshape(12, 3)
     assert shares[:, :2].max() == pytest.approx(6 / 7)
 
 
 def test_scale_consistency_counts_notes_not_pitch_classes():
     # ten notes, nine of them the white keys (all seven) and one C#: no scale holds more than 9
-    assert M.scale_consistency([60, 60, 60, 62, 64, 65, 67, 69, 71, 61]) == pytest.approx(0.9)
+    assert metrics.scale_consistency([60, 60, 60, 62, 64, 65, 67, 69, 71, 61]) == pytest.approx(0.9)
 
 
 def test_scale_consistency_of_nothing_is_nan():
-    assert math.isnan(M.scale_consistency([]))
+    assert math.isnan(metrics.scale_consistency([]))
 
 
 # ------------------------------------------------------------------ the paper's measures
 
 
 def test_tone_span_uniqueness_velocity_span():
-    assert M.tone_span([60, 67, 72, 55]) == 17
-    assert M.tone_span([]) == 0
-    assert M.uniqueness([60, 60, 62, 64]) == 0.75
-    assert M.uniqueness([60, 62, 64]) == 1.0
-    assert math.isnan(M.uniqueness([]))
-    assert M.velocity_span([40, 100, 64]) == 60
-    assert M.velocity_span([]) == 0
+    assert metrics.tone_span([60, 67, 72, 55]) == 17
+    assert metrics.tone_span([]) == 0
+    assert metrics.uniqueness([60, 60, 62, 64]) == 0.75
+    assert metrics.uniqueness([60, 62, 64]) == 1.0
+    assert math.isnan(metrics.uniqueness([]))
+    assert metrics.velocity_span([40, 100, 64]) == 60
+    assert metrics.velocity_span([]) == 0
 
 
 def test_recurrence_counts_two_grams_seen_before():
-    assert M.recurrence([60, 62, 60, 62, 60]) == 2  # (60,62) again at 2, (62,60) again at 3
-    assert M.recurrence([60, 62, 64, 65]) == 0
-    assert M.recurrence([60, 60, 60, 60]) == 2  # three (60,60) grams, two of them repeats
-    assert M.recurrence([60, 62, 64, 60, 62, 64, 60, 62]) == 4
-    assert M.recurrence([60]) == 0 and M.recurrence([]) == 0
+    assert metrics.recurrence([60, 62, 60, 62, 60]) == 2  # (60,62) again at 2, (62,60) again at 3
+    assert metrics.recurrence([60, 62, 64, 65]) == 0
+    assert metrics.recurrence([60, 60, 60, 60]) == 2  # three (60,60) grams, two of them repeats
+    assert metrics.recurrence([60, 62, 64, 60, 62, 64, 60, 62]) == 4
+    assert metrics.recurrence([60]) == 0 and metrics.recurrence([]) == 0
 
 
 def test_edit_distance_on_known_strings():
     s = lambda text: [ord(c) for c in text]  # noqa: E731
-    assert M.edit_distance(s("kitten"), s("sitting")) == 3
-    assert M.edit_distance(s("flaw"), s("lawn")) == 2
-    assert M.edit_distance(s(""), s("abc")) == 3
-    assert M.edit_distance(s("abc"), s("")) == 3
-    assert M.edit_distance(s("same"), s("same")) == 0
-    assert M.edit_distance(s("intention"), s("execution")) == 5
+    assert metrics.edit_distance(s("kitten"), s("sitting")) == 3
+    assert metrics.edit_distance(s("flaw"), s("lawn")) == 2
+    assert metrics.edit_distance(s(""), s("abc")) == 3
+    assert metrics.edit_distance(s("abc"), s("")) == 3
+    assert metrics.edit_distance(s("same"), s("same")) == 0
+    assert metrics.edit_distance(s("intention"), s("execution")) == 5
 
 
 def _naive_edit_distance(a, b):
@@ -99,36 +99,36 @@ seqs = st.lists(st.integers(0, 3), max_size=9)
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(seqs, seqs), min_size=1, max_size=8))
 def test_batched_edit_distance_matches_the_textbook_dp(pairs):
-    got = M._batched_edit_distance([np.array(a, dtype=np.int64) for a, _ in pairs],
+    got = metrics._batched_edit_distance([np.array(a, dtype=np.int64) for a, _ in pairs],
                                    [np.array(b, dtype=np.int64) for _, b in pairs])
     assert list(got) == [_naive_edit_distance(a, b) for a, b in pairs]
 
 
 def test_diversity_of_known_sets():
-    assert M.diversity([[60, 62, 64]] * 4) == 0.0
-    assert M.diversity([[60, 62, 64], [61, 63, 65]]) == 1.0
-    assert M.diversity([[60, 62, 64], [60, 62, 65]]) == pytest.approx(1 / 3)
+    assert metrics.diversity([[60, 62, 64]] * 4) == 0.0
+    assert metrics.diversity([[60, 62, 64], [61, 63, 65]]) == 1.0
+    assert metrics.diversity([[60, 62, 64], [60, 62, 65]]) == pytest.approx(1 / 3)
     # pairs (a,b)=1/3, (a,c)=1/4 (one insertion over length 4), (b,c)=2/4
-    assert M.diversity([[1, 2, 3], [1, 2, 4], [1, 2, 3, 5]]) == pytest.approx((1 / 3 + 1 / 4 + 1 / 2) / 3)
-    assert math.isnan(M.diversity([[60, 62]]))
-    assert M.diversity([[60, 62], [], [60, 62]]) == 0.0  # empty samples are left out
+    assert metrics.diversity([[1, 2, 3], [1, 2, 4], [1, 2, 3, 5]]) == pytest.approx((1 / 3 + 1 / 4 + 1 / 2) / 3)
+    assert math.isnan(metrics.diversity([[60, 62]]))
+    assert metrics.diversity([[60, 62], [], [60, 62]]) == 0.0  # empty samples are left out
 
 
 def test_diversity_subsampling_estimates_the_full_mean():
     rng = np.random.default_rng(3)
     many = [rng.integers(60, 64, size=rng.integers(3, 12)) for _ in range(300)]  # 44,850 pairs
-    full = M.diversity(many, max_pairs=10**6)
-    est = M.diversity(many, rng=np.random.default_rng(0), max_pairs=2000)
+    full = metrics.diversity(many, max_pairs=10**6)
+    est = metrics.diversity(many, rng=np.random.default_rng(0), max_pairs=2000)
     assert est == pytest.approx(full, abs=0.02)
     assert est != full  # it really subsampled
 
 
 def test_tone_sequence_orders_by_onset_then_pitch_across_bars():
     rolls = np.stack([bar((67, 0, 4), (60, 0, 4), (64, 0, 4), (62, 4, 8)), bar((59, 0, 2))])
-    notes = M.sample_notes(rolls)
+    notes = metrics.sample_notes(rolls)
     assert list(notes[:, 0]) == [60, 64, 67, 62, 59]
     assert list(notes[:, 1]) == [0, 0, 0, 4, 16]
-    assert list(M.tone_sequence(notes[::-1])) == [60, 64, 67, 62, 59]
+    assert list(metrics.tone_sequence(notes[::-1])) == [60, 64, 67, 62, 59]
 
 
 # ------------------------------------------------------------------ MuseGAN per bar
@@ -140,17 +140,17 @@ def test_eb_upc_qn_on_hand_made_bars():
         bar((60, 0, 4), (64, 0, 4), (67, 0, 16)),  # C E G: 3 pitch classes, all >= 3 steps
         bar((48, 0, 1), (60, 4, 6)),  # two Cs: one pitch class, both short
     ]
-    notes = [M.bar_notes(b) for b in bars]
-    assert M.empty_bar_rate(notes) == pytest.approx(1 / 3)
-    assert M.used_pitch_classes(notes) == 2.0  # (3 + 1) / 2 non-empty bars
-    assert M.qualified_note_rate(notes) == pytest.approx(3 / 5)
+    notes = [metrics.bar_notes(b) for b in bars]
+    assert metrics.empty_bar_rate(notes) == pytest.approx(1 / 3)
+    assert metrics.used_pitch_classes(notes) == 2.0  # (3 + 1) / 2 non-empty bars
+    assert metrics.qualified_note_rate(notes) == pytest.approx(3 / 5)
 
 
 def test_eb_follows_the_threshold():
     quiet = bar((60, 0, 4, 30))  # velocity 30 -> 0.236
-    assert M.empty_bar_rate([M.bar_notes(quiet, 0.5)]) == 1.0
-    assert M.empty_bar_rate([M.bar_notes(quiet, M.REAL_THRESHOLD)]) == 0.0
-    assert math.isnan(M.used_pitch_classes([M.bar_notes(empty_roll())]))
+    assert metrics.empty_bar_rate([metrics.bar_notes(quiet, 0.5)]) == 1.0
+    assert metrics.empty_bar_rate([metrics.bar_notes(quiet, metrics.REAL_THRESHOLD)]) == 0.0
+    assert math.isnan(metrics.used_pitch_classes([metrics.bar_notes(empty_roll())]))
 
 
 # ------------------------------------------------------------------ key fit
@@ -160,36 +160,36 @@ C_CONTEXT = np.stack([melody(C_MAJOR[:4]), melody(C_MAJOR[4:]), melody([60, 64, 
 
 
 def test_key_fit_of_c_major_answer_to_c_major_context_is_one():
-    assert M.key_fit(C_CONTEXT, melody([72, 71, 69, 67, 65])) == 1.0
-    assert M.key_fit(list(C_CONTEXT), melody([60])) == 1.0  # a list of bars works too
+    assert metrics.key_fit(C_CONTEXT, melody([72, 71, 69, 67, 65])) == 1.0
+    assert metrics.key_fit(list(C_CONTEXT), melody([60])) == 1.0  # a list of bars works too
 
 
 def test_key_fit_counts_f_sharp_notes_out_of_c_major():
-    assert M.key_fit(C_CONTEXT, melody([60, 64, 66, 67])) == pytest.approx(0.75)
-    assert M.key_fit(C_CONTEXT, melody([66, 66 + 12, 61])) == 0.0
+    assert metrics.key_fit(C_CONTEXT, melody([60, 64, 66, 67])) == pytest.approx(0.75)
+    assert metrics.key_fit(C_CONTEXT, melody([66, 66 + 12, 61])) == 0.0
 
 
 def test_key_fit_is_transposition_invariant():
     ans = melody([60, 64, 66, 67, 70])
-    base = M.key_fit(C_CONTEXT, ans)
+    base = metrics.key_fit(C_CONTEXT, ans)
     for k in (-5, 1, 6):
-        assert M.key_fit(transpose_roll(C_CONTEXT, k), transpose_roll(ans, k)) == pytest.approx(base)
+        assert metrics.key_fit(transpose_roll(C_CONTEXT, k), transpose_roll(ans, k)) == pytest.approx(base)
 
 
 def test_key_fit_of_an_empty_answer_is_nan_and_threshold_applies_to_the_answer():
-    assert math.isnan(M.key_fit(C_CONTEXT, empty_roll()))
+    assert math.isnan(metrics.key_fit(C_CONTEXT, empty_roll()))
     soft = bar((66, 0, 4, 40), (60, 4, 8, 100))  # F# at 0.31 sounds only under a low threshold
-    assert M.key_fit(C_CONTEXT, soft, threshold=0.5) == 1.0
-    assert M.key_fit(C_CONTEXT, soft, threshold=0.2) == 0.5
+    assert metrics.key_fit(C_CONTEXT, soft, threshold=0.5) == 1.0
+    assert metrics.key_fit(C_CONTEXT, soft, threshold=0.2) == 0.5
 
 
 def test_key_fit_averages_over_tied_scales():
     # C and G alone fit many scales equally; the answer's share is averaged over all of them
     ctx = np.stack([melody([60, 67])] * 4)
-    ties = M.best_scales([60, 67])
+    ties = metrics.best_scales([60, 67])
     assert len(ties) > 1
-    share_b = np.mean([M.SCALE_MASKS[s][11] for s in ties])
-    assert M.key_fit(ctx, melody([71])) == pytest.approx(share_b)
+    share_b = np.mean([metrics.SCALE_MASKS[s][11] for s in ties])
+    assert metrics.key_fit(ctx, melody([71])) == pytest.approx(share_b)
     assert 0 < share_b < 1
 
 
@@ -199,7 +199,7 @@ def test_key_fit_averages_over_tied_scales():
 def test_summarize_samples_on_two_hand_made_samples():
     a = np.stack([melody([60, 62, 64, 65])] * 5)  # 20 notes, 4 distinct, recurrence 15
     b = np.stack([melody([60, 62])] + [empty_roll()] * 4)
-    out = M.summarize_samples(np.stack([a, b]))
+    out = metrics.summarize_samples(np.stack([a, b]))
     assert out["scale_consistency"] == 1.0
     assert out["tone_span"] == (5 + 2) / 2
     assert out["uniqueness"] == pytest.approx((4 / 20 + 1.0) / 2)
@@ -214,44 +214,45 @@ def test_summarize_samples_on_two_hand_made_samples():
 
 
 def test_stepwise_share_counts_successive_tones_one_or_two_semitones_apart():
-    assert M.stepwise_share(C_MAJOR) == 1.0
-    assert M.stepwise_share([60, 67, 60, 72]) == 0.0
-    assert M.stepwise_share([60, 62, 62, 69, 68]) == pytest.approx(2 / 4)  # a repeat is not a step
-    assert math.isnan(M.stepwise_share([60]))
+    assert metrics.stepwise_share(C_MAJOR) == 1.0
+    assert metrics.stepwise_share([60, 67, 60, 72]) == 0.0
+    assert metrics.stepwise_share([60, 62, 62, 69, 68]) == pytest.approx(2 / 4)  # a repeat is not a step
+    assert math.isnan(metrics.stepwise_share([60]))
 
 
 def test_kept_cells_is_the_share_of_a_bars_cells_already_sounding_in_the_bar_before():
     first = melody([60, 62, 64, 65])  # 4 notes of 2 steps
     same = np.stack([first, first, first])
-    assert M.kept_cells(same) == 1.0
+    assert metrics.kept_cells(same) == 1.0
     moved = np.stack([first, melody([60, 67, 69, 71])])  # only the first note (2 of 8 cells) stays
-    assert M.kept_cells(moved) == pytest.approx(2 / 8)
-    assert math.isnan(M.kept_cells(np.stack([first, empty_roll()])))  # nothing sounds after the first bar
+    assert metrics.kept_cells(moved) == pytest.approx(2 / 8)
+    assert math.isnan(metrics.kept_cells(np.stack([first, empty_roll()])))  # nothing sounds after the first bar
     # the sample measures carry both, and the repeat-the-bar baseline keeps every cell
-    m = M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)
+    m = metrics.sample_measures(np.stack([first] * 5), metrics.REAL_THRESHOLD)
     # 20 tones: 3 steps inside each of the 5 bars, and a fourth down (65 -> 60) across each bar line
     assert m["kept_cells"] == 1.0 and m["stepwise"] == pytest.approx(15 / 19)
 
 
 def test_sounding_steps_is_the_share_of_steps_at_which_something_sounds():
     line = melody([60, 62, 64, 65], length=4)  # 4 notes back to back: every step sounds
-    assert M.sounding_steps(line[None]) == 1.0
+    assert metrics.sounding_steps(line[None]) == 1.0
     gaps = bar((60, 0, 2), (64, 2, 4), (67, 2, 4), (60, 8, 12))  # 8 of 16 steps, a chord counts once
-    assert M.sounding_steps(np.stack([line, gaps])) == pytest.approx(24 / 32)
-    assert M.sounding_steps(np.stack([gaps, empty_roll()])) == pytest.approx(8 / 32)
-    assert M.sample_measures(np.stack([line, gaps]), M.REAL_THRESHOLD)["sounding_steps"] == pytest.approx(0.75)
+    assert metrics.sounding_steps(np.stack([line, gaps])) == pytest.approx(24 / 32)
+    assert metrics.sounding_steps(np.stack([gaps, empty_roll()])) == pytest.approx(8 / 32)
+    assert metrics.sample_measures(np.stack([line, gaps]), metrics.REAL_THRESHOLD)["sounding_steps"] == pytest.approx(0.75)
 
 
 def test_new_pitches_is_the_share_of_a_bars_pitches_that_did_not_sound_in_the_bar_before():
     first = melody([60, 62, 64, 65])
-    assert M.new_pitches(np.stack([first, first])) == 0.0
+    assert metrics.new_pitches(np.stack([first, first])) == 0.0
     # 60 and 62 stay, 67 and 69 are new (a pitch counts once however often it sounds)
     second = melody([60, 67, 62, 69, 67, 60, 62, 69], length=2)
-    assert M.new_pitches(np.stack([first, second])) == pytest.approx(2 / 4)
+    assert metrics.new_pitches(np.stack([first, second])) == pytest.approx(2 / 4)
     # mean over the bars that sound; a silent bar is skipped and makes the next bar's pitches all new
-    assert M.new_pitches(np.stack([first, second, empty_roll(), first])) == pytest.approx((0.5 + 1.0) / 2)
-    assert math.isnan(M.new_pitches(np.stack([first, empty_roll()])))
-    assert M.sample_measures(np.stack([first] * 5), M.REAL_THRESHOLD)["new_pitches"] == 0.0
+    assert metrics.new_pitches(np.stack([first, second, empty_roll(), first])) == pytest.approx((0.5 + 1.0) / 2)
+    assert math.isnan(metrics.new_pitches(np.stack([first, empty_roll()])))
+    assert metrics.sample_measures(np.stack([first] * 5), metrics.REAL_THRESHOLD)["new_pitches"] == 0.0
+
 
 
 def test_onset_profile_counts_where_notes_start_in_the_bar():

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from srlive_training.config import LIVE, PAPER, ModelConfig, get_config
-from srlive_training.model import StepModule, VAEGAN, load_checkpoint, save_checkpoint
+from srlive_training.checkpoint import load_checkpoint, save_checkpoint
+from srlive_training.model import StepModule, VAEGAN
 
 
 @pytest.mark.parametrize("cfg", [LIVE, PAPER], ids=["live", "paper"])

@@ -1,4 +1,4 @@
-"""srlive-sample: the paper's two test frameworks to a .mid and a PNG."""
+"""srlive-sample: bars that start from a real bar or from noise, to a .mid and a PNG."""
 
 import mido
 import numpy as np
@@ -24,10 +24,10 @@ def _bars_in(path):
     return mid.length / 2.0  # 120 BPM, 4/4: two seconds a bar
 
 
-@pytest.mark.parametrize("framework", [1, 2])
-def test_sample_writes_a_midi_of_n_bars_and_a_png(files, framework, capsys):
-    out = files / f"take{framework}.mid"
-    rc = sample.main(["--checkpoint", str(files / "rand.pt"), "--framework", str(framework), "--bars", "3",
+@pytest.mark.parametrize("start", [["--start", "heard"], ["--start", "noise"], ["--framework", "2"]])
+def test_sample_writes_a_midi_of_n_bars_and_a_png(files, start, capsys):
+    out = files / f"take-{start[1]}.mid"
+    rc = sample.main(["--checkpoint", str(files / "rand.pt"), *start, "--bars", "3",
                       "--data", str(files / "corpus.npz"), "--out", str(out), "--seed", "1"])
     assert rc == 0
     assert _bars_in(out) == pytest.approx(3)
@@ -56,8 +56,8 @@ def test_seed_file_and_with_seed_put_the_seed_bar_first(files):
 def test_same_seed_same_sample_and_the_model_listens(files):
     runner = load_runner(files / "rand.pt")
     seeds = np.stack([tiny_corpus().rolls(0), tiny_corpus().rolls(5)])
-    a = generate(runner, 1, 2, np.random.default_rng(7), seeds=seeds)
-    b = generate(runner, 1, 2, np.random.default_rng(7), seeds=seeds)
+    a = generate(runner, "heard", 2, np.random.default_rng(7), seeds=seeds)
+    b = generate(runner, "heard", 2, np.random.default_rng(7), seeds=seeds)
     assert a.shape == (2, 2, 88, 16) and np.array_equal(a, b)
     # with no noise the answer depends only on the bar before it
     same = runner.answer(np.stack([seeds[0], seeds[0]]), np.random.default_rng(0), temperature=0.0)
@@ -70,13 +70,13 @@ def test_same_seed_same_sample_and_the_model_listens(files):
 @pytest.mark.parametrize("bad", ["missing.pt", "corrupt.pt"])
 def test_missing_or_corrupt_checkpoint_is_one_line(files, bad, capsys):
     (files / "corrupt.pt").write_bytes(b"not a checkpoint at all")
-    rc = sample.main(["--checkpoint", str(files / bad), "--framework", "2", "--out", str(files / "x.mid")])
+    rc = sample.main(["--checkpoint", str(files / bad), "--start", "noise", "--out", str(files / "x.mid")])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.startswith("srlive-sample: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_framework_1_needs_a_real_bar(files, capsys):
+def test_starting_from_a_heard_bar_needs_a_real_bar(files, capsys):
     rc = sample.main(["--checkpoint", str(files / "rand.pt"), "--out", str(files / "y.mid")])
     assert rc == 2 and "--data" in capsys.readouterr().err
 

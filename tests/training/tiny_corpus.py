@@ -30,7 +30,8 @@ def random_checkpoint(path, seed: int = 0):
     import torch
 
     from srlive_training.config import LIVE
-    from srlive_training.model import VAEGAN, save_checkpoint
+    from srlive_training.checkpoint import save_checkpoint
+    from srlive_training.model import VAEGAN
 
     torch.manual_seed(seed)
     save_checkpoint(path, VAEGAN(LIVE))

@@ -1,4 +1,4 @@
-"""Training data: bars exactly as DESIGN.md's roll, meters, chords, splits, cache, augmentation, batches.
+"""Corpus preparation: bars exactly as DESIGN.md's roll, meters, chords, splits, cache, CLI.
 
 Tiny inputs only: ABC tunes written to tmp_path, .mid files made with pretty_midi, and the
 two-tune nottingham-dataset file of music21's corpus.
@@ -11,13 +11,12 @@ import json
 import numpy as np
 import pytest
 
-from srlive.roll import LOWEST_PITCH, transpose_roll
-from srlive_training import data
+from srlive.roll import LOWEST_PITCH
+from srlive_training import bar_cutting, prepare
 from srlive_training.abc import split_abc
 from srlive_training.chords import chord_track, voice_chord
 from srlive_training.corpus import BarCorpus
-from srlive_training.data import SourceFile
-from tiny_corpus import tiny_corpus
+from srlive_training.tune_parsing import SourceFile
 
 pretty_midi = pytest.importorskip("pretty_midi")
 pytest.importorskip("music21")
@@ -43,8 +42,8 @@ def abc_file(tmp_path, text: str, name: str = "t.abc", collection: str = "test")
 
 
 def build(files, seed: int = 0, workers: int = 1) -> BarCorpus:
-    settings = data.settings_dict(["test"], None, seed)
-    return data.build_corpus(files, settings, key="test", workers=workers, progress=False)
+    settings = prepare.settings_dict(["test"], None, seed)
+    return prepare.build_corpus(files, settings, key="test", workers=workers, progress=False)
 
 
 def write_midi(path, notes, tempo=120.0, time_signature=None):
@@ -143,13 +142,13 @@ def test_long_meter_measures_split_into_two_bars(tmp_path):
 def test_windows_follow_bar_lines_through_endings_and_pickups():
     # pickup, 2 bars, a 3-beat first ending, a full second ending, one more bar
     ms = [(0, 1, 4), (1, 4, 4), (5, 4, 4), (9, 3, 4), (12, 4, 4), (16, 4, 4)]
-    assert data.window_starts(ms, 20) == [1, 5, 9, 16]
+    assert bar_cutting.window_starts(ms, 20) == [1, 5, 9, 16]
     # an end-of-part 3-beat measure plus the next part's 1-beat pickup make one bar
     ms = [(0, 1, 4), (1, 4, 4), (5, 3, 4), (8, 1, 4), (9, 4, 4)]
-    assert data.window_starts(ms, 13) == [1, 5, 9]
-    assert data.window_starts([(0, 8, 8), (8, 8, 8)], 16) == [0, 4, 8, 12]
-    assert data.window_starts([(0, 2, 2), (2, 2, 2), (4, 2, 2), (6, 2, 2)], 8) == [0, 4]
-    assert data.window_starts([(0, 3, 3), (3, 3, 3)], 6) == []  # no bar of an allowed meter
+    assert bar_cutting.window_starts(ms, 13) == [1, 5, 9]
+    assert bar_cutting.window_starts([(0, 8, 8), (8, 8, 8)], 16) == [0, 4, 8, 12]
+    assert bar_cutting.window_starts([(0, 2, 2), (2, 2, 2), (4, 2, 2), (6, 2, 2)], 8) == [0, 4]
+    assert bar_cutting.window_starts([(0, 3, 3), (3, 3, 3)], 6) == []  # no bar of an allowed meter
 
 
 def test_split_abc_keeps_every_tune_whole():
@@ -202,21 +201,21 @@ def test_pairs_stay_within_one_tune_and_no_tune_in_two_splits(tmp_path):
     for split in ("train", "val", "test"):
         p = corpus.pairs(split)
         assert (corpus.tune[p] == corpus.tune[p + 1]).all()
-        assert (corpus.split[corpus.tune[p]] == data.SPLITS[split]).all()
+        assert (corpus.split[corpus.tune[p]] == prepare.SPLITS[split]).all()
         all_pairs.append(p)
     joined = np.concatenate(all_pairs)
     assert len(joined) == len(set(joined.tolist())) == len(corpus.bars) - corpus.n_tunes
     # each tune's split depends on its name only
-    assert corpus.split.tolist() == [data.split_of(n) for n in corpus.names]
+    assert corpus.split.tolist() == [bar_cutting.split_of(n) for n in corpus.names]
     assert set(corpus.split.tolist()) <= {0, 1, 2}
 
 
 def test_split_is_roughly_90_5_5_and_salted_by_seed():
     names = [f"c/f.abc#{i}" for i in range(4000)]
-    splits = np.array([data.split_of(n) for n in names])
+    splits = np.array([bar_cutting.split_of(n) for n in names])
     share = np.bincount(splits, minlength=3) / len(names)
     assert abs(share[0] - 0.90) < 0.02 and abs(share[1] - 0.05) < 0.015 and abs(share[2] - 0.05) < 0.015
-    assert [data.split_of(n, seed=1) for n in names] != splits.tolist()
+    assert [bar_cutting.split_of(n, seed=1) for n in names] != splits.tolist()
 
 
 def test_duplicate_tunes_across_collections_are_kept_once(tmp_path):
@@ -265,8 +264,8 @@ def midi_dir(tmp_path):
 
 def test_prepare_caches_skips_corrupt_files_and_is_deterministic(tmp_path, midi_dir):
     kw = dict(sources=["nottingham"], midi_dirs=[midi_dir], workers=1, progress=False)
-    a = data.prepare(cache_dir=tmp_path / "c1", **kw)
-    b = data.prepare(cache_dir=tmp_path / "c2", **{**kw, "workers": 2})  # the process pool path
+    a = prepare.prepare(cache_dir=tmp_path / "c1", **kw)
+    b = prepare.prepare(cache_dir=tmp_path / "c2", **{**kw, "workers": 2})  # the process pool path
     assert a.summary["key"] == b.summary["key"]
     for field in ("bars", "tune", "split"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
@@ -279,48 +278,48 @@ def test_prepare_caches_skips_corrupt_files_and_is_deterministic(tmp_path, midi_
     assert s["failed"] == 1 and s["failures"][0]["name"] == "midi:midi/broken.mid"
     assert a.names[-2:] == ["midi:midi/one.mid", "midi:midi/sub/two.MID"]
     assert sum(v["tunes"] for v in s["per_split"].values()) == a.n_tunes == s["tunes"]
-    path = data.cache_path(tmp_path / "c1", s["key"])
+    path = prepare.cache_path(tmp_path / "c1", s["key"])
     assert path.exists() and json.loads(path.with_suffix(".json").read_text())["key"] == s["key"]
     splits = json.loads(path.with_suffix(".splits.json").read_text())
     assert sorted(sum(splits.values(), [])) == sorted(a.names)
     loaded = BarCorpus.load(path)
     np.testing.assert_array_equal(loaded.bars, a.bars)
     # settings are part of the key
-    c = data.load_corpus(cache_dir=tmp_path / "c1", **{**kw, "seed": 1})
+    c = prepare.load_corpus(cache_dir=tmp_path / "c1", **{**kw, "seed": 1})
     assert c.summary["key"] != s["key"]
 
 
 def test_load_corpus_reuses_the_cache_without_parsing(tmp_path, midi_dir, monkeypatch):
     kw = dict(sources=(), midi_dirs=[midi_dir], cache_dir=tmp_path, workers=1, progress=False)
-    first = data.load_corpus(**kw)
+    first = prepare.load_corpus(**kw)
 
     def no_parsing(*a, **k):
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(data, "parse_all", no_parsing)
-    again = data.load_corpus(**kw)
+    monkeypatch.setattr(prepare, "parse_all", no_parsing)
+    again = prepare.load_corpus(**kw)
     np.testing.assert_array_equal(again.bars, first.bars)
     assert again.summary["key"] == first.summary["key"]
     (midi_dir / "one.mid").write_bytes((midi_dir / "sub" / "two.MID").read_bytes())  # an input changed
     with pytest.raises(AssertionError, match="parsed again"):
-        data.load_corpus(**kw)
+        prepare.load_corpus(**kw)
 
 
 def test_max_tunes_limits_each_collection(tmp_path):
-    corpus = data.build_corpus([abc_file(tmp_path, many_tunes_text(10))],
-                               data.settings_dict(["test"], 3, 0), "k", workers=1)
+    corpus = prepare.build_corpus([abc_file(tmp_path, many_tunes_text(10))],
+                               prepare.settings_dict(["test"], 3, 0), "k", workers=1)
     assert corpus.summary["per_collection"]["test"]["tunes_found"] == 3
 
 
 def test_cli_prints_counts_and_user_mistakes_exit_2(tmp_path, midi_dir, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert data.main(["--sources", "--midi-dir", str(midi_dir), "--cache-dir", str(tmp_path), "--quiet"]) == 0
+    assert prepare.main(["--sources", "--midi-dir", str(midi_dir), "--cache-dir", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "midi:midi" in out and "split train" in out and str(tmp_path) in out
     for argv, word in [(["--sources", "bogus"], "bogus"), (["--midi-dir", str(tmp_path / "nope")], "nope"),
                        (["--sources", "--midi-dir", str(empty)], "no .mid files")]:
-        assert data.main(argv + ["--cache-dir", str(tmp_path), "--quiet"]) == 2
+        assert prepare.main(argv + ["--cache-dir", str(tmp_path), "--quiet"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("srlive-prepare: ") and word in err and err.count("\n") == 1
 
@@ -328,119 +327,13 @@ def test_cli_prints_counts_and_user_mistakes_exit_2(tmp_path, midi_dir, capsys):
 def test_preview_draws_one_png_per_collection(tmp_path, midi_dir):
     pytest.importorskip("srlive_training.plots")
     argv = ["--sources", "--midi-dir", str(midi_dir), "--cache-dir", str(tmp_path), "--quiet"]
-    assert data.main(argv + ["--preview", str(tmp_path / "png")]) == 0
+    assert prepare.main(argv + ["--preview", str(tmp_path / "png")]) == 0
     assert [p.name for p in (tmp_path / "png").iterdir()] == ["midi_midi.png"]
     assert (tmp_path / "png" / "midi_midi.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cache_dir_defaults_to_env(monkeypatch, tmp_path):
     monkeypatch.setenv("SRLIVE_CACHE", str(tmp_path))
-    assert data.default_cache_dir() == tmp_path
+    assert prepare.default_cache_dir() == tmp_path
     monkeypatch.delenv("SRLIVE_CACHE")
-    assert data.default_cache_dir().parts[-2:] == (".cache", "srlive")
-
-
-# ------------------------------------------------------------------ augmentation and batches
-
-
-def test_augment_transpose_matches_transpose_roll_and_keeps_pairs_aligned():
-    rng = np.random.default_rng(0)
-    prev = (rng.random((64, 1, 88, 16)) > 0.97).astype(np.float32) * 0.7
-    prev[:, 0, 87, :] = 1.0  # top and bottom rows must fold back by an octave
-    prev[:, 0, 0, :] = 0.4
-    nxt = prev[::-1].copy()
-    a, b = data.augment_transpose(prev, nxt, np.random.default_rng(5))
-    ks = np.random.default_rng(5).integers(-5, 6, size=64)
-    assert a.shape == prev.shape and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
-    assert len(set(ks.tolist())) > 5
-    for i, k in enumerate(ks):
-        np.testing.assert_array_equal(a[i], transpose_roll(prev[i], k))
-        np.testing.assert_array_equal(b[i], transpose_roll(nxt[i], k))  # same interval for next
-    assert (prev[:, 0, 87] == 1).all()  # inputs untouched
-
-
-def test_shift_matches_transpose_roll_over_the_whole_range():
-    rng = np.random.default_rng(1)
-    x = (rng.random((250, 88, 16)) > 0.8).astype(np.float32) * rng.random((250, 88, 16)).astype(np.float32)
-    ks = np.tile(np.arange(-12, 13), 10)
-    y = data._shift(x, ks)
-    for i, k in enumerate(ks):
-        np.testing.assert_array_equal(y[i], transpose_roll(x[i], k))
-    with pytest.raises(ValueError):
-        data.augment_transpose(x, x, rng, low=-13, high=0)
-
-
-def id_corpus(tune_lengths) -> BarCorpus:
-    """Bar i has one cell on: flat index i, so batches can be read back to bar ids."""
-    n = sum(tune_lengths)
-    bars = np.zeros((n, 88 * 16), dtype=np.uint8)
-    bars[np.arange(n), np.arange(n)] = 127
-    tune = np.repeat(np.arange(len(tune_lengths)), tune_lengths)
-    return BarCorpus(bars.reshape(n, 88, 16), tune, np.zeros(len(tune_lengths), np.int8),
-                     [f"t{i}" for i in range(len(tune_lengths))])
-
-
-def ids(batch: np.ndarray) -> np.ndarray:
-    return batch.reshape(len(batch), -1).argmax(axis=1)
-
-
-@pytest.mark.parametrize("world, batch, drop_last", [(1, 7, True), (2, 4, True), (3, 5, False)])
-def test_batches_shard_an_epoch_into_disjoint_slices(world, batch, drop_last):
-    corpus = id_corpus([9, 14, 1, 20])  # 40 pairs
-    pairs = set(corpus.pairs("train").tolist())
-    seen = []
-    per_rank = []
-    for rank in range(world):
-        got = list(data.iterate_batches(corpus, "train", batch, np.random.default_rng(11), augment=False,
-                                        rank=rank, world_size=world, drop_last=drop_last))
-        per_rank.append(len(got))
-        for prev, nxt in got:
-            assert prev.shape[1:] == (1, 88, 16) and prev.dtype == np.float32 and nxt.shape == prev.shape
-            assert len(prev) == batch or not drop_last
-            np.testing.assert_array_equal(ids(nxt), ids(prev) + 1)  # next is the bar after prev
-            seen.extend(ids(prev).tolist())
-    assert len(seen) == len(set(seen)) and set(seen) <= pairs  # disjoint, pairs only
-    if drop_last:
-        assert len(set(per_rank)) == 1  # every rank the same number of steps (DDP)
-        assert len(seen) > len(pairs) - world * batch
-    else:
-        assert set(seen) == pairs
-    # shuffled, and the order depends on the rng
-    first = ids(next(data.iterate_batches(corpus, "train", 8, np.random.default_rng(11), augment=False))[0])
-    other = ids(next(data.iterate_batches(corpus, "train", 8, np.random.default_rng(12), augment=False))[0])
-    assert not np.array_equal(first, other) and not np.array_equal(first, np.sort(first))
-
-
-def test_batches_augment_in_range():
-    corpus = id_corpus([30, 30])
-    prev, nxt = next(data.iterate_batches(corpus, "train", 16, np.random.default_rng(0)))
-    assert prev.shape == (16, 1, 88, 16) and prev.min() >= 0 and prev.max() <= 1
-    assert (prev.reshape(16, -1).sum(axis=1) == 1).all()  # one cell moved, not lost
-
-
-def test_batches_with_after_bring_the_bar_after_next_transposed_with_the_pair():
-    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
-    c.split[:] = 0
-    plain = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True))
-    full = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, with_after=True))
-    assert len(plain) == len(full) > 0
-    raw = list(data.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, with_after=True))
-    seen_end = seen_after = False
-    for (p, n), (p2, n2, after, has), (rp, rn, rafter, rhas) in zip(plain, full, raw):
-        np.testing.assert_array_equal(p, p2)  # the same draws: prev and next unchanged by with_after
-        np.testing.assert_array_equal(n, n2)
-        np.testing.assert_array_equal(has, rhas)
-        for i in range(len(p)):
-            # find the pair in the corpus: bar j, j+1 of one tune
-            j = next(j for j in c.pairs("train") if np.array_equal(c.rolls(j), rp[i, 0]) and np.array_equal(c.rolls(j + 1), rn[i, 0]))
-            goes_on = j + 2 < len(c.tune) and c.tune[j + 2] == c.tune[j]
-            assert bool(has[i]) == goes_on
-            if goes_on:
-                seen_after = True
-                np.testing.assert_array_equal(rafter[i, 0], c.rolls(j + 2))
-                k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p2[i, 0]))
-                np.testing.assert_array_equal(after[i, 0], transpose_roll(rafter[i, 0], k))
-            else:
-                seen_end = True
-                assert not after[i].any()
-    assert seen_end and seen_after
+    assert prepare.default_cache_dir().parts[-2:] == (".cache", "srlive")
