@@ -104,11 +104,3 @@ def transpose_roll(roll: np.ndarray, semitones: int) -> np.ndarray:
         dst = fold_pitch(row + LOWEST_PITCH + k) - LOWEST_PITCH
         np.maximum(out[..., dst, :], r[..., row, :], out=out[..., dst, :])
     return out
-
-
-def pitch_classes(notes: Iterable[Note]) -> np.ndarray:
-    """Count of notes per pitch class (C=0) — used by key-fit metrics and tests."""
-    counts = np.zeros(12, dtype=np.int64)
-    for n in notes:
-        counts[n.pitch % 12] += 1
-    return counts
