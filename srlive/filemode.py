@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import midifile, roll
 from srlive.clock import bar_seconds
 from srlive.contract import DEFAULT_TEMPO
 from srlive.engine import Engine, Settings
@@ -58,40 +58,26 @@ class Take:
 
 
 def read_take(path) -> Take:
-    import mido
-
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{p}: no such MIDI file; give the path of a .mid take")
     try:
-        mid = mido.MidiFile(str(p))
-        tempo = None
-        t = 0.0
-        notes, raw = [], []
-        for msg in mid:  # merged tracks, delta times in seconds honouring tempo changes
-            t += msg.time
-            if msg.is_meta:
-                if msg.type == "set_tempo" and tempo is None:
-                    tempo = mido.tempo2bpm(msg.tempo)
-                continue
-            if msg.type in ("note_on", "note_off"):
-                vel = msg.velocity if msg.type == "note_on" else 0
-                notes.append(NoteMsg(t, msg.note, vel, msg.channel))
-            if not msg.type.startswith("sys") and hasattr(msg, "channel"):
-                raw.append((t, bytes(msg.bytes())))
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
-        detail = " ".join(str(e).split())[:100] or type(e).__name__
-        raise UserError(f"{p}: not a readable MIDI file ({detail}); export the take again as a standard MIDI file") from None
-    return Take(notes, raw, float(tempo or DEFAULT_TEMPO), t)
+        contents = midifile.read(p)
+    except midifile.UnreadableMidi as e:
+        raise UserError(f"{p}: not a readable MIDI file ({e}); export the take again as a standard MIDI file") from None
+    notes = [NoteMsg(t, msg.note, msg.velocity if msg.type == "note_on" else 0, msg.channel)
+             for t, _, msg in contents.messages if msg.type in ("note_on", "note_off")]
+    raw = [(t, bytes(msg.bytes())) for t, _, msg in contents.messages]
+    return Take(notes, raw, float(contents.tempo or DEFAULT_TEMPO), contents.end)
 
 
 def seed_roll(path, tempo: float | None = None) -> np.ndarray:
     """The last non-empty bar of a .mid file (quantised at its tempo): where --seed-file starts solo."""
     take = read_take(path)
     bar_len = bar_seconds(tempo or take.tempo)
-    step = bar_len / R.STEPS
+    step = bar_len / roll.STEPS
     q = Quantiser()
-    last = R.empty_roll()
+    last = roll.empty_roll()
     n = max(1, math.ceil(take.end / bar_len))
     for b in range(n):
         lo, hi = b * bar_len - step / 2, (b + 1) * bar_len - step / 2
@@ -178,7 +164,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     while True:
         done = bar + 1 >= total if total is not None else (
             bar + 1 >= take_bars + 1 and not (engine.mode.busy and bar + 1 < take_bars + MAX_EXTRA_BARS))
-        close = clock.time_at(bar, R.STEPS - 0.5)
+        close = clock.time_at(bar, roll.STEPS - 0.5)
         play_until(close)
         sched.add(engine.close_window(bar, drain(close), generate=not done))
         bar += 1

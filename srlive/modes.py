@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 from srlive.contract import MODES
 
 
@@ -62,7 +62,7 @@ class CallResponse(Mode):
             if not performer.silent:
                 self.call.append(performer.roll)
             self.remaining -= 1
-            return own if own is not None else R.empty_roll()
+            return own if own is not None else roll.empty_roll()
         if not performer.silent:
             self.call.append(performer.roll)
             del self.call[: -self.max_call]
@@ -86,12 +86,12 @@ class Solo(Mode):
         self.seed = seed
 
     def start(self):
-        return self.seed if self.seed is not None else R.empty_roll()
+        return self.seed if self.seed is not None else roll.empty_roll()
 
     def decide(self, bar, performer, own):
         if not performer.silent:
             return performer.roll
-        return own if own is not None else R.empty_roll()
+        return own if own is not None else roll.empty_roll()
 
 
 def make_mode(name: str, seed: np.ndarray | None = None) -> Mode:

@@ -25,7 +25,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 
 
 class NoteMsg(NamedTuple):
@@ -49,15 +49,10 @@ def _time(m) -> float:
     return m[0]
 
 
-def nearest_step(time: float, bar_start: float, step: float) -> int:
-    """The step index nearest to ``time`` (round half up, so −0.5 → 0 and 15.5 → 16)."""
-    return int(math.floor((time - bar_start) / step + 0.5))
-
-
 @dataclass
 class CapturedBar:
     roll: np.ndarray  # [88, 16] float32
-    notes: list[R.Note]
+    notes: list[roll.Note]
     onsets: int  # note-ons that began inside this window
     mean_velocity: float | None  # mean velocity of those note-ons (None when there were none)
 
@@ -80,9 +75,9 @@ class Quantiser:
         it are ignored (the caller drains exactly the window).
         """
         lo = bar_start - step / 2
-        hi = bar_start + (R.STEPS - 0.5) * step
-        last = R.STEPS - 1
-        notes: list[R.Note] = []
+        hi = bar_start + (roll.STEPS - 0.5) * step
+        last = roll.STEPS - 1
+        notes: list[roll.Note] = []
         onset_vels: list[int] = []
         # notes held from earlier windows sound from step 0
         open_ = {key: [_Open(0, o.velocity, o.bars, True) for o in os_] for key, os_ in self.held.items()}
@@ -90,7 +85,7 @@ class Quantiser:
             if not lo <= t < hi:
                 continue
             key = (channel, pitch)
-            k = int(math.floor((t - bar_start) / step + 0.5))  # nearest_step, inlined: floods are long
+            k = int(math.floor((t - bar_start) / step + 0.5))  # the nearest step, round half up
             k = 0 if k < 0 else (last if k > last else k)
             if velocity > 0:
                 open_.setdefault(key, []).append(_Open(k, velocity))
@@ -99,12 +94,12 @@ class Quantiser:
             for o in open_.pop(key, ()):
                 if o.carried and k == 0:
                     continue  # released within half a step of the bar line: it ended there
-                notes.append(R.Note(pitch, o.start, max(k, o.start + 1), o.velocity))
+                notes.append(roll.Note(pitch, o.start, max(k, o.start + 1), o.velocity))
         # whatever is still open sounds to the end of this bar and carries into the next
         self.held = {}
         for key, os_ in open_.items():
             for o in os_:
-                notes.append(R.Note(key[1], o.start, R.STEPS, o.velocity))
+                notes.append(roll.Note(key[1], o.start, roll.STEPS, o.velocity))
             kept = [o for o in os_ if o.bars + 1 <= self.max_hold_bars]
             if kept:
                 # all of them sound from step 0 of the next bar: one held note, the loudest, the
@@ -112,7 +107,7 @@ class Quantiser:
                 self.held[key] = [_Open(0, max(o.velocity for o in kept), max(o.bars for o in kept) + 1, True)]
         notes.sort(key=lambda n: (n.start, n.pitch))
         mean_vel = float(np.mean(onset_vels)) if onset_vels else None
-        return CapturedBar(R.notes_to_roll(notes), notes, len(onset_vels), mean_vel)
+        return CapturedBar(roll.notes_to_roll(notes), notes, len(onset_vels), mean_vel)
 
     def reset(self) -> None:
         """Forget held notes (the clock stopped, or the performer's input went away)."""

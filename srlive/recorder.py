@@ -7,36 +7,24 @@ note-on in every snapshot has its note-off (pretty_midi, mido and DAWs read it w
 
 Times are seconds on the engine's clock; tick 0 is the session's bar 1 (``origin``), the file's
 tempo is the session tempo (480 ticks per quarter). Messages before the origin (a count-in, the
-clock follower's first pulses) are put at tick 0. Track bytes are built incrementally, so a
-snapshot costs one file write, not a re-encoding of the whole take.
+clock follower's first pulses) are put at tick 0. Each message becomes a mido message once, as it
+comes, and is encoded once (srlive.midifile.Track), so a snapshot costs one file write, not an
+encoding of the whole take.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from pathlib import Path
 
+import mido
+
+from srlive import midifile
 from srlive.errors import UserError
 
 TRACKS = ("performer", "srlive")
 NOTE_OFF, NOTE_ON = 0x80, 0x90
-
-
-def varlen(n: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    n = max(int(n), 0)
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def meta(kind: int, data: bytes) -> bytes:
-    return bytes([0xFF, kind]) + varlen(len(data)) + data
 
 
 def check_writable(path) -> Path:
@@ -59,15 +47,14 @@ def check_writable(path) -> Path:
 
 class _Track:
     def __init__(self, name: str):
-        self.head = meta(0x03, name.encode())
-        self.data = bytearray()
+        self.encoded = midifile.Track(name)  # the messages so far, encoded once each
         self.last_tick = 0
-        self.open: dict[tuple[int, int], int] = {}
+        self.open: dict[tuple[int, int], int] = {}  # (channel, pitch) → note-ons not yet closed
 
 
 class Recorder:
-    def __init__(self, path, tempo: float, ticks_per_beat: int = 480, origin: float | None = None,
-                 check: bool = True):
+    def __init__(self, path, tempo: float, ticks_per_beat: int = midifile.TICKS_PER_BEAT,
+                 origin: float | None = None, check: bool = True):
         self.path = check_writable(path) if check else Path(path)
         self.tempo = float(tempo)
         self.tpb = int(ticks_per_beat)
@@ -75,7 +62,6 @@ class Recorder:
         self.tracks = {name: _Track(name) for name in TRACKS}
         self._pending: list[tuple[str, float, bytes]] = []
         self._lock = threading.Lock()
-        self.writes = 0
 
     def tick(self, t: float) -> int:
         return max(0, int(round((t - self.origin) * self.tempo / 60.0 * self.tpb)))
@@ -100,9 +86,13 @@ class Recorder:
 
     def _append(self, track: str, t: float, data: bytes) -> None:
         tr = self.tracks[track]
+        try:
+            msg = mido.Message.from_bytes(data)
+        except ValueError:
+            return  # a malformed message (wrong length, data byte over 127): not MIDI a file can hold
         status = data[0] & 0xF0
         key = (data[0] & 0x0F, data[1] if len(data) > 1 else 0)
-        if status == NOTE_ON and len(data) > 2 and data[2] == 0:
+        if status == NOTE_ON and data[2] == 0:
             status = NOTE_OFF
         if status == NOTE_OFF:
             if not tr.open.get(key):
@@ -111,48 +101,29 @@ class Recorder:
         elif status == NOTE_ON:
             tr.open[key] = tr.open.get(key, 0) + 1
         tick = max(self.tick(t), tr.last_tick)
-        tr.data += varlen(tick - tr.last_tick) + data
+        msg.time = tick - tr.last_tick
+        tr.encoded.add(msg)
         tr.last_tick = tick
 
-    def add_note(self, track: str, t: float, on: bool, channel: int, pitch: int, velocity: int) -> None:
-        status = (NOTE_ON if on and velocity > 0 else NOTE_OFF) | (channel & 0x0F)
-        self.add(track, t, bytes([status, pitch & 0x7F, (velocity if on else 0) & 0x7F]))
-
-    def to_bytes(self, until: float | None = None) -> bytes:
-        """The whole file as it stands, with still-sounding notes closed at its end."""
+    def snapshot(self, until: float | None = None) -> tuple[list[midifile.Track], int]:
+        """Each track's messages as they stand, still-sounding notes closed at the end; and that end."""
         with self._lock:
             end = max(tr.last_tick for tr in self.tracks.values())
             if until is not None and self.origin is not None:
                 end = max(end, self.tick(until))
-            chunks = []
-            for i, tr in enumerate(self.tracks.values()):
-                body = bytearray(b"\x00" + tr.head)
-                if i == 0:
-                    body += b"\x00" + meta(0x51, struct.pack(">I", int(round(60e6 / self.tempo)))[1:])
-                    body += b"\x00" + meta(0x58, bytes([4, 2, 24, 8]))
-                body += tr.data
-                tick = tr.last_tick
+            tracks = []
+            for tr in self.tracks.values():
+                closing, tick = [], tr.last_tick
                 for (ch, pitch), n in tr.open.items():
                     for _ in range(n):
-                        body += varlen(end - tick) + bytes([NOTE_OFF | ch, pitch, 0])
+                        closing.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=end - tick))
                         tick = end
-                body += varlen(end - tick) + meta(0x2F, b"")
-                chunks.append(b"MTrk" + struct.pack(">I", len(body)) + bytes(body))
-            header = b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), self.tpb)
-            return header + b"".join(chunks)
+                track = tr.encoded.copy()
+                track.extend(closing)
+                tracks.append(track)
+            return tracks, end
 
     def write(self, until: float | None = None) -> None:
         """Atomically replace the file with the take so far."""
-        data = self.to_bytes(until)
-        tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, self.path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        self.writes += 1
+        tracks, end = self.snapshot(until)
+        midifile.write(self.path, tracks, self.tempo, end_tick=end, ticks_per_beat=self.tpb)

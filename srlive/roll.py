@@ -106,14 +106,6 @@ def transpose_roll(roll: np.ndarray, semitones: int) -> np.ndarray:
     return out
 
 
-def pitch_classes(notes: Iterable[Note]) -> np.ndarray:
-    """Count of notes per pitch class (C=0) — used by key-fit metrics and tests."""
-    counts = np.zeros(12, dtype=np.int64)
-    for n in notes:
-        counts[n.pitch % 12] += 1
-    return counts
-
-
 def as_heard(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     """Bars as they sound when played: each note (a run of cells >= threshold) at its first cell's
     velocity for its whole length, everything else silent. [..., 88, 16] → float32, same shape.

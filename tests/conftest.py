@@ -37,7 +37,7 @@ def _jack_for_marked_tests(request):
 
 class JackClients:
     def __init__(self):
-        from srlive.benchmarks import clients
+        from benchmarks import clients
 
         self._clients_mod = clients
         self.performer = clients.Performer()

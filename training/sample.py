@@ -20,76 +20,43 @@ from pathlib import Path
 
 import numpy as np
 
+from srlive import midifile
 from srlive.errors import UserError
-from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, notes_to_roll, roll_to_notes
+from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, STEPS_PER_BEAT, notes_to_roll, roll_to_notes
 from srlive_training.metrics import REAL_THRESHOLD
+from srlive_training.plots import piano_roll_png
 from srlive_training.runner import START, as_heard, generate, load_runner
 
 BPM = 120.0
-TICKS_PER_BEAT = 480
-TICKS_PER_STEP = TICKS_PER_BEAT // 4
+TICKS_PER_BEAT = midifile.TICKS_PER_BEAT
+TICKS_PER_STEP = TICKS_PER_BEAT // STEPS_PER_BEAT
 FRAMEWORK_START = {1: "heard", 2: "noise"}  # the older --framework numbers
 
 
 def rolls_to_midi(rolls: np.ndarray, path, threshold: float = REAL_THRESHOLD, bpm: float = BPM) -> None:
     """Write bars [T, 88, 16] as one piano track (every cell >= threshold sounds; by default every
     non-zero cell); the file lasts exactly T bars of 4/4."""
-    import mido
-
-    events = []  # (tick, order, message); note-offs (order 0) before note-ons at one tick
-    for b, roll in enumerate(np.asarray(rolls).reshape(-1, N_PITCHES, STEPS)):
-        for n in roll_to_notes(roll, threshold):
-            t0 = (b * STEPS + n.start) * TICKS_PER_STEP
-            t1 = (b * STEPS + n.end) * TICKS_PER_STEP
-            events.append((t0, 1, mido.Message("note_on", note=n.pitch, velocity=n.velocity)))
-            events.append((t1, 0, mido.Message("note_off", note=n.pitch, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name="srlive sample", time=0))
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    now = 0
-    for tick, _, msg in events:
-        track.append(msg.copy(time=tick - now))
-        now = tick
-    end = len(rolls) * STEPS * TICKS_PER_STEP
-    track.append(mido.MetaMessage("end_of_track", time=end - now))
-    mid = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
-    mid.tracks.append(track)
-    mid.save(str(path))
+    track = midifile.Track("srlive sample", midifile.note_track(
+        (n.pitch, (b * STEPS + n.start) * TICKS_PER_STEP, (b * STEPS + n.end) * TICKS_PER_STEP, n.velocity)
+        for b, roll in enumerate(np.asarray(rolls).reshape(-1, N_PITCHES, STEPS))
+        for n in roll_to_notes(roll, threshold)))
+    midifile.write(path, [track], bpm, end_tick=len(rolls) * STEPS * TICKS_PER_STEP,
+                   ticks_per_beat=TICKS_PER_BEAT)
 
 
 def first_bar_of_midi(path) -> np.ndarray:
-    """The first bar that has notes in a .mid file, as a roll [88, 16] (onsets to the nearest
-    sixteenth of the file's own beat grid; drums left out)."""
-    import warnings
-
-    import pretty_midi
-
+    """The first bar that has notes in a .mid file, as a roll [88, 16] (onsets and ends to the
+    nearest sixteenth of the file's own quarter-note tick grid; drums left out)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pretty_midi's complaints about odd but readable files
-            pm = pretty_midi.PrettyMIDI(str(path))
-    except Exception as err:  # noqa: BLE001 - whatever pretty_midi/mido raise on a bad file
-        raise UserError(f"cannot read seed file {path}: {type(err).__name__}") from None
-    notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+        contents = midifile.read(path)
+    except midifile.UnreadableMidi as err:
+        raise UserError(f"cannot read seed file {path}: {err}") from None
+    notes = [n for n in contents.notes() if n.channel != midifile.DRUM_CHANNEL]
     if not notes:
         raise UserError(f"seed file {path} has no notes")
-    beats = pm.get_beats()
-    if len(beats) < 2:
-        beats = np.array([0.0, 60.0 / BPM])
-    step_of = lambda t: 4 * np.interp(t, beats, np.arange(len(beats)), right=np.nan)  # noqa: E731
-    last = beats[-1]
-    beat_len = beats[-1] - beats[-2]
-
-    def steps(t: float) -> float:
-        s = step_of(t)
-        return s if np.isfinite(s) else 4 * (len(beats) - 1 + (t - last) / beat_len)
-
-    downbeats = pm.get_downbeats()
-    origin = steps(downbeats[0]) if len(downbeats) else 0.0
-    on = np.array([round(steps(n.start) - origin) for n in notes])
-    off = np.array([round(steps(n.end) - origin) for n in notes])
+    steps_per_tick = STEPS_PER_BEAT / contents.ticks_per_beat
+    on = np.array([round(n.start * steps_per_tick) for n in notes])
+    off = np.array([round(n.end * steps_per_tick) for n in notes])
     bar = max(int(np.floor(on.min() / STEPS)), 0)
     chosen = [(n.pitch, s - bar * STEPS, e - bar * STEPS, n.velocity) for n, s, e in zip(notes, on, off)
               if bar * STEPS <= s < (bar + 1) * STEPS]
@@ -121,31 +88,8 @@ def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
 
 
 def save_piano_roll(rolls: np.ndarray, path, title: str) -> None:
-    """A piano-roll PNG of bars [T, 88, 16] (srlive_training.plots when present, else a small plot here)."""
-    try:
-        from srlive_training.plots import piano_roll_png
-    except ImportError:
-        piano_roll_png = _piano_roll_png
+    """A piano-roll PNG of bars [T, 88, 16]."""
     piano_roll_png(np.asarray(rolls), path, title)
-
-
-def _piano_roll_png(rolls: np.ndarray, path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rolls = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS)
-    image = np.concatenate(list(rolls), axis=1) if len(rolls) else np.zeros((N_PITCHES, STEPS))
-    fig, ax = plt.subplots(figsize=(max(4, 1 + 0.8 * len(rolls)), 3.5), dpi=100)
-    ax.imshow(image, origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
-              extent=(0, image.shape[1], 20.5, 108.5))
-    for b in range(1, len(rolls)):
-        ax.axvline(b * STEPS, color="tab:blue", lw=0.5)
-    ax.set(title=title, xlabel="step (16 per bar)", ylabel="MIDI pitch")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mido
+from srlive import midifile
 
 BARS = 8
 TEMPO = 110
-TPB = 480
+TPB = midifile.TICKS_PER_BEAT
 OUT = Path(__file__).with_name("example_take.mid")
 SOURCES = ("essenFolksong/ballad50",)  # first fit: "Tochter als Faehnrich"
 MIN_NOTES = 32
@@ -47,7 +47,7 @@ def pick_tune():
 
 def main() -> int:
     title, source, measures = pick_tune()
-    events = []  # (tick, order, message)
+    notes = []  # (pitch, start tick, end tick, velocity)
     for i, m in enumerate(measures):
         for n in m.recurse().notes:
             if n.duration.quarterLength <= 0:
@@ -57,23 +57,11 @@ def main() -> int:
             length = max(1, int(round(float(n.duration.quarterLength) * TPB * 0.9)))
             length = min(length, BARS * 4 * TPB - start)  # a note tied past bar 8 ends there
             vel = 96 if float(n.getOffsetInHierarchy(m)) % 4 == 0 else 80
-            for p in n.pitches:
-                events.append((start, 1, mido.Message("note_on", note=p.midi, velocity=vel)))
-                events.append((start + length, 0, mido.Message("note_off", note=p.midi, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = mido.MidiTrack([mido.MetaMessage("track_name", name="performer", time=0),
-                            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(TEMPO), time=0),
-                            mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0),
-                            mido.MetaMessage("text", text=f"{title} ({source}, music21 corpus)", time=0)])
-    last = 0
-    for tick, _, msg in events:
-        track.append(msg.copy(time=tick - last))
-        last = tick
-    track.append(mido.MetaMessage("end_of_track", time=BARS * 4 * TPB - last))
-    mid = mido.MidiFile(type=0, ticks_per_beat=TPB)
-    mid.tracks.append(track)
-    mid.save(OUT)
-    print(f"wrote {OUT}: {title!r} from {source}, {BARS} bars at {TEMPO} BPM, {len(events) // 2} notes")
+            notes += [(p.midi, start, start + length, vel) for p in n.pitches]
+    track = midifile.Track("performer", midifile.note_track(notes))
+    midifile.write(OUT, [track], TEMPO, end_tick=BARS * 4 * TPB, ticks_per_beat=TPB,
+                   text=f"{title} ({source}, music21 corpus)")
+    print(f"wrote {OUT}: {title!r} from {source}, {BARS} bars at {TEMPO} BPM, {len(notes)} notes")
     return 0
 
 

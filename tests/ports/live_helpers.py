@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import mido
 
-from srlive.benchmarks.analysis import Heard, grid_deviation, grid_index, pair_notes
-from srlive.benchmarks.session import LiveSession, phrase, step_seconds
+from benchmarks.analysis import Heard, grid_deviation, grid_index, pair_notes
+from benchmarks.session import LiveSession, phrase, step_seconds
 
 TEMPO = 300.0  # the fastest tempo srlive takes: a bar lasts 0.8 s
 SRLIVE_CHANNEL = 0  # --channel 1

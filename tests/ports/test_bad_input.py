@@ -2,7 +2,7 @@
 notes outside the 88 keys, a note-on never turned off, other channels, active sensing, pitch bend,
 aftertouch — while srlive (--in-channel 1) keeps answering. What must hold: it keeps running and
 exits 0, answers its bars on the grid, closes every note. The timing figures under the flood come
-from python -m srlive.benchmarks.timing --flood."""
+from python -m benchmarks.timing --flood."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import mido
 import pytest
 from live_helpers import DENSE, TEMPO, Outcome
 
-from srlive.benchmarks.analysis import pair_notes
-from srlive.benchmarks.clients import flood
-from srlive.benchmarks.session import LiveSession, phrase, step_seconds
+from benchmarks.analysis import pair_notes
+from benchmarks.clients import flood
+from benchmarks.session import LiveSession, phrase, step_seconds
 
 pytestmark = pytest.mark.jack
 

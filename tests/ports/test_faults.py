@@ -11,8 +11,8 @@ import pretty_midi
 import pytest
 from live_helpers import DENSE, SRLIVE_CHANNEL, TEMPO, midi_notes
 
-from srlive.benchmarks.analysis import grid_deviation, pair_notes
-from srlive.benchmarks.session import LiveSession, phrase, step_seconds
+from benchmarks.analysis import grid_deviation, pair_notes
+from benchmarks.session import LiveSession, phrase, step_seconds
 
 pytestmark = pytest.mark.jack
 

@@ -4,7 +4,7 @@ client hears its output. Each test lasts a few bars at 300 BPM (0.8 s a bar).
 What is asserted is structure, never a latency: every note-on has its note-off, every onset
 lands on the sixteenth step it was scheduled for (against srlive's bar clock, whose bar 1 is the
 performer's first note, or the DAW's clock with --sync), the mode answers the right bars, the
-recording holds every bar. The timing figures come from python -m srlive.benchmarks.timing.
+recording holds every bar. The timing figures come from python -m benchmarks.timing.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import mido
 import pytest
 
 from srlive import ports
-from srlive.benchmarks.clients import Performer, Recorder
+from benchmarks.clients import Performer, Recorder
 from srlive.errors import PortError
 
 pytestmark = pytest.mark.jack

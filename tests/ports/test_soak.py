@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from srlive.benchmarks.soak import bars_for, soak
-from srlive.benchmarks.timing import report
+from benchmarks.soak import bars_for, soak
+from benchmarks.timing import report
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Issue 5's bad files, end to end: srlive run as a real process on each one says ONE line on
+"""Bad files, end to end: srlive run as a real process on each one says ONE line on
 stderr, exits non-zero (2), prints no traceback and leaves no partial file behind — not the
 answer it was asked to write, not the take, not a temporary file."""
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from srlive.benchmarks.analysis import drift, figures_ms, grid_deviation, grid_index, pair_notes
+from benchmarks.analysis import drift, figures_ms, grid_deviation, grid_index, pair_notes
 
 
 def test_pairs_note_ons_with_offs_and_velocity_zero():

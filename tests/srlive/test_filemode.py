@@ -3,7 +3,7 @@
 import mido
 import pytest
 
-from srlive import roll as R
+from srlive import roll
 from srlive.engine import Settings
 from srlive.errors import UserError
 from srlive.filemode import example_take, read_take, run_file, seed_roll
@@ -78,7 +78,7 @@ def test_example_take_answered_bar_by_bar_a_fifth_up(tmp_path):
     for b in range(8):
         lo, hi = b * bar_len - step / 2, (b + 1) * bar_len - step / 2
         cap = q.close_bar([m for m in take.notes if lo <= m.time < hi], b * bar_len, step)
-        want = [(n.pitch + 7, (b + 1) * 16 + n.start) for n in R.roll_to_notes(cap.roll)]
+        want = [(n.pitch + 7, (b + 1) * 16 + n.start) for n in roll.roll_to_notes(cap.roll)]
         got = [(p, on // step_ticks) for p, on, _, _ in srl if (b + 1) * 16 <= on // step_ticks < (b + 2) * 16]
         assert sorted(got) == sorted(want)
 
@@ -122,7 +122,7 @@ def test_unreadable_midi_one_line_no_output(tmp_path):
 def test_seed_roll_is_the_last_bar_with_notes(tmp_path):
     take = write_take(tmp_path / "s.mid", [[(60, 0, 4)], [(67, 4, 8)], []])
     r = seed_roll(take)
-    assert R.roll_to_notes(r, 0.1) == [R.Note(67, 4, 8, 90)]
+    assert roll.roll_to_notes(r, 0.1) == [roll.Note(67, 4, 8, 90)]
 
 
 def test_a_long_take_is_answered_whole(tmp_path):

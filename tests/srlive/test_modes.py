@@ -2,17 +2,17 @@
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 from srlive.modes import make_mode
 from srlive.quantise import CapturedBar
 from srlive_fakes import bar_roll
 
 
 def cap(r):
-    return CapturedBar(r, R.roll_to_notes(r, 0.01), 0, None)
+    return CapturedBar(r, roll.roll_to_notes(r, 0.01), 0, None)
 
 
-SILENT = cap(R.empty_roll())
+SILENT = cap(roll.empty_roll())
 
 
 def playing(pitch):
@@ -34,7 +34,7 @@ def run(mode_name, performer_bars):
             made.append(None)
             continue
         if src is perf.roll:
-            made.append(f"p{R.roll_to_notes(src, 0.01)[0].pitch}")
+            made.append(f"p{roll.roll_to_notes(src, 0.01)[0].pitch}")
         elif own is not None and src is own:
             made.append("own")
         elif not src.any():

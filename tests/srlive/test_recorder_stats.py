@@ -7,14 +7,13 @@ import mido
 import pytest
 
 from srlive.errors import UserError
-from srlive.recorder import Recorder, check_writable, varlen
+from srlive.recorder import Recorder, check_writable
 from srlive.render import OFF, ON, Event
 from srlive.stats import Stats, percentiles
 
 
-def test_varlen():
-    assert varlen(0) == b"\x00" and varlen(127) == b"\x7f" and varlen(128) == b"\x81\x00"
-    assert varlen(0x0FFFFFFF) == b"\xff\xff\xff\x7f"
+def note(on: bool, channel: int, pitch: int, velocity: int) -> bytes:
+    return bytes([(0x90 if on else 0x80) | channel, pitch, velocity if on else 0])
 
 
 def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch):
@@ -28,9 +27,9 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
     beat = 0.5
     for bar in range(4):
         t0 = 10.0 + bar * 4 * beat
-        rec.add_note("performer", t0, True, 0, 60 + bar, 100)
-        rec.add_note("srlive", t0 + beat, True, 2, 72 + bar, 90)
-        rec.add_note("srlive", t0 + 2 * beat, False, 2, 72 + bar, 0)
+        rec.add("performer", t0, note(True, 0, 60 + bar, 100))
+        rec.add("srlive", t0 + beat, note(True, 2, 72 + bar, 90))
+        rec.add("srlive", t0 + 2 * beat, note(False, 2, 72 + bar, 0))
         rec.write(until=t0 + 4 * beat - 0.25)  # performer's note still held: closed in the snapshot
         mid = mido.MidiFile(path)
         assert [t.name for t in mid.tracks] == ["performer", "srlive"]
@@ -40,7 +39,7 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
         ons = sum(1 for m in perf if m.type == "note_on" and m.velocity > 0)
         offs = len(perf) - ons
         assert ons == offs  # every note-on has its note-off in every snapshot
-        rec.add_note("performer", t0 + 3 * beat, False, 0, 60 + bar, 0)
+        rec.add("performer", t0 + 3 * beat, note(False, 0, 60 + bar, 0))
     assert len(replaced) == 4 and all(os.path.dirname(a) == str(tmp_path) for a, _ in replaced)
     assert not [p for p in tmp_path.iterdir() if p.name != "take.mid"]  # no temp files left
     mid = mido.MidiFile(path)
@@ -58,7 +57,7 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
 
 def test_note_off_of_an_unrecorded_note_is_skipped(tmp_path):
     rec = Recorder(tmp_path / "t.mid", 100, origin=0.0)
-    rec.add_note("srlive", 0.5, False, 0, 60, 0)
+    rec.add("srlive", 0.5, note(False, 0, 60, 0))
     rec.write()
     assert not [m for m in mido.MidiFile(tmp_path / "t.mid").tracks[1] if m.type in ("note_on", "note_off")]
 
@@ -97,3 +96,13 @@ def test_percentiles():
     p = percentiles(list(range(101)))
     assert (p["p50"], p["p99"], p["max"], p["count"]) == (50, 99, 100, 101)
     assert percentiles([])["p50"] is None
+
+
+def test_malformed_messages_are_left_out_and_the_take_stays_readable(tmp_path):
+    rec = Recorder(tmp_path / "t.mid", 120, origin=0.0)
+    rec.add("performer", 0.1, b"\x90\x3c")  # a note-on cut short
+    rec.add("performer", 0.2, b"\x90\x3c\xff")  # a data byte over 127
+    rec.add("performer", 0.3, b"\x90\x3e\x40")
+    rec.write()
+    notes = [(m.type, m.note) for m in mido.MidiFile(tmp_path / "t.mid").tracks[0] if m.type.startswith("note")]
+    assert notes == [("note_on", 62), ("note_off", 62)]

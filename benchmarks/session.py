@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from srlive.benchmarks.clients import ClockSource, Performer, Recorder
+from benchmarks.clients import ClockSource, Performer, Recorder
 
 STEPS = 16
 
@@ -81,7 +81,7 @@ class LiveSession:
 
     def start(self) -> "LiveSession":
         # The srlive these helpers come from (the checkout under test), whatever the cwd.
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -46,6 +46,14 @@ def quick_gil_handover(interval: float = 0.0002) -> None:
     sys.setswitchinterval(interval)
 
 
+def jack_midi_ports() -> list[str]:
+    """Every JACK MIDI port's full name, as srlive's JACK backend sees them (the one place the
+    harness reaches into srlive.ports' JACK client)."""
+    from srlive.ports import _jack
+
+    return list(_jack().midi_ports() or [])
+
+
 def _unique(base: str) -> str:
     return f"{base}{os.getpid() % 10000}n{next(_counter)}"
 
@@ -67,9 +75,7 @@ class _Client:
     @property
     def full_name(self) -> str:
         """'client:port' as JACK shows it (JACK renames a second 'recorder' to 'recorder-01')."""
-        from srlive.ports import _jack
-
-        mine = [p for p in (_jack().midi_ports() or []) if p.endswith(":" + self.port_name)]
+        mine = [p for p in jack_midi_ports() if p.endswith(":" + self.port_name)]
         return mine[0] if len(mine) == 1 else f"{self.client_name}:{self.port_name}"
 
     def connections(self) -> int:
@@ -249,10 +255,10 @@ class Recorder(_Client):
         self.target = target
         self._events: list[tuple[float, list[int]]] = []
         self._io_lock = threading.Lock()
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repo: benchmarks/ and srlive/
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "srlive.benchmarks.clients", "record", client, self.port_name, target or ""],
+            [sys.executable, "-m", "benchmarks.clients", "record", client, self.port_name, target or ""],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
         if self._proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the recorder process did not start")
@@ -409,4 +415,4 @@ if __name__ == "__main__":
 
     if len(sys.argv) >= 4 and sys.argv[1] == "record":
         sys.exit(_serve_recorder(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))
-    sys.exit("usage: python -m srlive.benchmarks.clients record CLIENT PORT [TARGET]")
+    sys.exit("usage: python -m benchmarks.clients record CLIENT PORT [TARGET]")

@@ -1,4 +1,5 @@
-"""Benchmarks of the live tool through real JACK ports (run as ``python -m srlive.benchmarks.<name>``).
+"""Benchmarks of the live tool through real JACK ports, run from the repo root as
+``python -m benchmarks.<name>`` (a developer's harness: pip does not install it with srlive).
 
 * ``timing`` — output onset deviation from the ideal sixteenth grid, stuck notes, drift of the last
   bar line; with ``--sync``, against a jittered MIDI clock's grid.

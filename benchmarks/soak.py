@@ -1,7 +1,7 @@
 """Soak: a long run at 240 BPM — resident memory, drift of the last bar line, stuck notes.
 
-    python -m srlive.benchmarks.soak                 # 30 minutes (1800 bars at 240 BPM)
-    python -m srlive.benchmarks.soak --minutes 2     # the CI version (tests/ports/test_soak.py)
+    python -m benchmarks.soak                 # 30 minutes (1800 bars at 240 BPM)
+    python -m benchmarks.soak --minutes 2     # the CI version (tests/ports/test_soak.py)
 
 Targets: resident memory grows ≤ 5 MB (measured from 10 s in, after warm-up), the last bar line
 within 2 ms of where it belongs, stuck notes 0.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from srlive.benchmarks.timing import finish, parser, run_live, with_jack
+from benchmarks.timing import finish, parser, run_live, with_jack
 
 TEMPO = 240.0
 

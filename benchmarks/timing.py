@@ -1,8 +1,8 @@
 """Timing through real JACK ports: how close srlive's output lies to the ideal sixteenth grid.
 
-    python -m srlive.benchmarks.timing                    # 200 bars at 180 BPM (267 s)
-    python -m srlive.benchmarks.timing --bars 40          # shorter
-    python -m srlive.benchmarks.timing --sync --jitter 0.05   # follow a DAW clock with 5% jitter
+    python -m benchmarks.timing                    # 200 bars at 180 BPM (267 s)
+    python -m benchmarks.timing --bars 40          # shorter
+    python -m benchmarks.timing --sync --jitter 0.05   # follow a DAW clock with 5% jitter
 
 srlive runs as a real process (``python -m srlive --backend jack --metronome ...``) between two
 helper JACK clients: a performer plays a phrase into its input for the whole run (in ``--sync``, a
@@ -35,8 +35,8 @@ from typing import Optional
 
 import numpy as np
 
-from srlive.benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
-from srlive.benchmarks.session import LiveSession, phrase, step_seconds
+from benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
+from benchmarks.session import LiveSession, phrase, step_seconds
 
 METRONOME_CHANNEL = 9  # 0-based: MIDI channel 10
 DOWNBEAT = 76
@@ -110,7 +110,7 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         threading.Thread(target=tick, daemon=True).start()
         flooded: list[int] = []
         if flood_rate:
-            from srlive.benchmarks.clients import flood
+            from benchmarks.clients import flood
 
             threading.Thread(target=lambda: flooded.append(flood(run.performer, flood_rate, bars * bar_len)),
                              daemon=True).start()
@@ -220,7 +220,7 @@ def report(result: dict, out=sys.stdout) -> None:
     if "load" in result:
         p(f"load: {result['load']}")
     if result.get("flood"):
-        p(f"flood on the input: {result['flood']} (srlive.benchmarks.clients.FLOOD_CYCLE)")
+        p(f"flood on the input: {result['flood']} (benchmarks.clients.FLOOD_CYCLE)")
     if result["stderr"]:
         p("srlive said: " + " | ".join(result["stderr"]))
 
@@ -268,7 +268,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sync", action="store_true", help="follow a MIDI clock source instead of --tempo")
     ap.add_argument("--jitter", type=float, default=0.05, help="clock jitter, fraction of a pulse (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
-                    help="also flood srlive's input with RATE junk messages a second (issue 5: 10000)")
+                    help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
     args = ap.parse_args(argv)
     extra = [a for a in args.srlive_args if a != "--"]
     if args.keep:

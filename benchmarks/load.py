@@ -1,7 +1,7 @@
 """Timing while both CPU cores are saturated by other processes.
 
-    python -m srlive.benchmarks.load                 # 60 bars at 180 BPM (80 s), 2 busy loops
-    python -m srlive.benchmarks.load --bars 200 --busy 2
+    python -m benchmarks.load                 # 60 bars at 180 BPM (80 s), 2 busy loops
+    python -m benchmarks.load --bars 200 --busy 2
 
 Starts ``--busy`` processes spinning ``while True: pass`` (each bounded by the run's length plus a
 margin, so none outlives the benchmark), then runs the same measurement as ``timing``: lateness
@@ -14,8 +14,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from srlive.benchmarks.session import step_seconds
-from srlive.benchmarks.timing import finish, parser, run_live, with_jack
+from benchmarks.session import step_seconds
+from benchmarks.timing import finish, parser, run_live, with_jack
 
 BUSY = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 
