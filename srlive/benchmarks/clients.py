@@ -67,9 +67,9 @@ class _Client:
     @property
     def full_name(self) -> str:
         """'client:port' as JACK shows it (JACK renames a second 'recorder' to 'recorder-01')."""
-        from srlive.ports import _jack
+        from srlive.ports import jack_midi_ports
 
-        mine = [p for p in (_jack().midi_ports() or []) if p.endswith(":" + self.port_name)]
+        mine = [p for p in (jack_midi_ports() or []) if p.endswith(":" + self.port_name)]
         return mine[0] if len(mine) == 1 else f"{self.client_name}:{self.port_name}"
 
     def connections(self) -> int:
