@@ -40,9 +40,9 @@ __all__ = ["CaptureBuffer", "EchoFilter", "Engine", "Settings", "apply_control"]
 START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
 
 
-def _bytes(kind: int, channel: int, a: int, b: int) -> bytes:
+def _bytes(kind: int, channel: int, data1: int, data2: int) -> bytes:
     status = {ON: 0x90, OFF: 0x80, CC: 0xB0}[kind] | (channel & 0x0F)
-    return bytes([status, a & 0x7F, b & 0x7F])
+    return bytes([status, data1 & 0x7F, data2 & 0x7F])
 
 
 class Engine:
@@ -91,8 +91,8 @@ class Engine:
         self.lock = threading.RLock()
 
     # --- output -------------------------------------------------------------------------------
-    def _send(self, kind: int, channel: int, a: int, b: int, source: str) -> None:
-        data = _bytes(kind, channel, a, b)
+    def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
+        data = _bytes(kind, channel, data1, data2)
         t = self.now()
         if self.output is not None:
             if self.echo is not None:

@@ -40,7 +40,7 @@ def test_accompany_answers_bar_t_in_bar_t_plus_1_on_the_grid():
     t1 = eng.clock.time_at(1)
     ons = [e for e in events if e.kind == ON]
     # the fake model answers a fifth up
-    assert [e.a for e in ons] == [67, 69, 71, 72]
+    assert [e.data1 for e in ons] == [67, 69, 71, 72]
     assert [round((e.time - t1) / step, 9) for e in ons] == [0, 4, 8, 12]
     assert all(t1 <= e.time < t1 + 16 * step for e in events)
     assert [b["bar"] for b in stats.bars] == [2] and eng.answered == 1
