@@ -268,3 +268,68 @@ def test_a_burst_into_jack_waits_for_the_next_cycle_and_loses_nothing(backend, s
     clock[0] += 1.0
     out.send_bytes([0x90, 60, 90])
     assert len(waits) == sleeps and rt.sent[-1] == [0x90, 60, 90]
+
+
+# -- input: the MIDI thread stamps and queues, one consumer hands on ----------------------------
+
+
+def test_messages_keep_their_arrival_stamps_and_order_however_late_they_are_consumed(world, monkeypatch):
+    clock = [20.0]
+    monkeypatch.setattr(midiports, "_now", lambda: clock[0])
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append((msg.note, t)))
+    for note in (60, 61, 62):
+        port._rt.callback(([0x90, note, 90], 0.0), None)
+        clock[0] += 0.01
+    clock[0] = 25.0  # the consumer comes round much later
+    assert port.consume_pending() == 3
+    port._rt.callback(([0x90, 63, 90], 0.0), None)
+    assert port.consume_pending() == 1 and port.consume_pending() == 0
+    assert got == [(60, 20.0), (61, pytest.approx(20.01)), (62, pytest.approx(20.02)), (63, 25.0)]
+
+
+def test_a_filtered_flood_of_cc_and_sysex_never_reaches_the_callback(world):
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.type))
+    port.ignore("control_change", "sysex", "active_sensing")
+    for k in range(5000):
+        port._rt.callback(([0xB0 | (k % 16), k % 128, 64], 0.0), None)
+        port._rt.callback(([0xF0, 0x7D, k % 128, 0xF7], 0.0), None)
+    port._rt.callback(([0x90, 60, 90], 0.0), None)
+    assert port.consume_pending() == 10001
+    assert got == ["note_on"] and port.bad_messages == 0 and port.callback_errors == 0
+
+
+def test_ignore_filters_in_python_rtmidi_what_it_can(world):
+    port = ports.open_input("Keys")
+    port.ignore("pitchwheel", "sysex", "active_sensing")
+    assert port._rt.ignored == {"sysex": True, "timing": False, "active_sense": True}  # --sync keeps clock
+    port.ignore("clock")
+    assert port._rt.ignored == {"sysex": True, "timing": True, "active_sense": True}
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.type))
+    port._rt.callback(([0xF1, 0x10], 0.0), None)  # MIDI time code goes with clock in python-rtmidi
+    port.consume_pending()
+    assert got == []
+
+
+def test_the_callback_runs_on_the_ports_one_consumer_thread(world, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(midiports, "_start_consumer", True)
+    port = ports.open_input("Keys")
+    threads, done = [], threading.Event()
+
+    def fn(msg, t):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 3:
+            done.set()
+
+    port.set_callback(fn)
+    for note in (60, 62, 64):
+        port._rt.callback(([0x90, note, 90], 0.0), None)  # the MIDI thread: queued, nothing called
+    assert done.wait(5)
+    port.close()
+    assert threads == ["srlive-midi-in"] * 3
