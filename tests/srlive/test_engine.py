@@ -7,10 +7,9 @@ import mido
 import numpy as np
 import pytest
 
-from srlive import roll as R
 from srlive.engine import EchoFilter, Engine, Settings, apply_control
 from srlive.quantise import NoteMsg
-from srlive.render import OFF, ON, SWEEP
+from srlive.render import ON
 from srlive.stats import Stats
 from srlive_fakes import FakeClock, FakeOutput, FakeRuntime
 
