@@ -111,3 +111,19 @@ def test_auto_skips_a_backend_this_python_rtmidi_lacks(world, monkeypatch):
 def test_port_list_for_a_one_line_message():
     assert backends.port_list(["a", "b c"]) == "'a'; 'b c'"
     assert backends.port_list([]) == "none"
+
+
+def test_without_jack_client_or_libjack_jack_is_simply_not_running():
+    import subprocess
+
+    # importing JACK-Client raises OSError where libjack is missing: srlive imports all the same
+    code = ("import sys, builtins; real = builtins.__import__\n"
+            "def fake(name, *a, **k):\n"
+            "    if name == 'jack': raise OSError('JACK library not found')\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = fake\n"
+            "from srlive import ports; from srlive.ports import jack_backend\n"
+            "print(jack_backend._jack_client is None, ports.jack_running(), ports.jack_midi_ports(),"
+            " ports.jack_connections('a:b'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False", "None", "None"]
