@@ -47,11 +47,10 @@ def quick_gil_handover(interval: float = 0.0002) -> None:
 
 
 def jack_midi_ports() -> list[str]:
-    """Every JACK MIDI port's full name, as srlive's JACK backend sees them (the one place the
-    harness reaches into srlive.ports' JACK client)."""
-    from srlive.ports import _jack
+    """Every JACK MIDI port's full name, as srlive's JACK backend sees them."""
+    from srlive.ports import jack_midi_ports as ports
 
-    return list(_jack().midi_ports() or [])
+    return list(ports() or [])
 
 
 def _unique(base: str) -> str:
@@ -75,7 +74,7 @@ class _Client:
     @property
     def full_name(self) -> str:
         """'client:port' as JACK shows it (JACK renames a second 'recorder' to 'recorder-01')."""
-        mine = [p for p in jack_midi_ports() if p.endswith(":" + self.port_name)]
+        mine = [p for p in (jack_midi_ports() or []) if p.endswith(":" + self.port_name)]
         return mine[0] if len(mine) == 1 else f"{self.client_name}:{self.port_name}"
 
     def connections(self) -> int:

@@ -45,17 +45,15 @@ def settings_from(cfg: dict):
     )
 
 
-def load_model(cfg: dict, settings=None):
-    """The model, warmed up; a temperature left unset (None) becomes the model's own, in `cfg`
-    and in `settings` when given."""
+def load_model(cfg: dict):
+    """The model, warmed up; a temperature left unset (None) becomes the model's own in `cfg`
+    (make the Settings from `cfg` after this)."""
     from srlive.runtime import load_runtime
 
     rt = load_runtime(cfg["model"], cfg["device"])
     rt.warmup()
     if cfg["temperature"] is None:
         cfg["temperature"] = rt.temperature
-        if settings is not None:
-            settings.temperature = rt.temperature
     return rt
 
 
@@ -116,6 +114,7 @@ def run_live(cfg: dict) -> int:
 
     from srlive import ports
     from srlive.engine import Engine
+    from srlive.intake import unused_input_types
     from srlive.recorder import Recorder
     from srlive.status import StatusLine
 
@@ -133,16 +132,16 @@ def run_live(cfg: dict) -> int:
     stats = make_stats(cfg)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
-    runtime = load_model(cfg, settings)
+    runtime = load_model(cfg)
+    settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
     inp = None
     try:
         if in_name is not None:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
-            ignore = getattr(inp, "ignore", None)
-            if ignore is not None:  # what the engine ignores anyway, dropped unparsed (floods)
-                ignore("pitchwheel", "aftertouch", "polytouch", "program_change", "active_sensing", "sysex")
+            # what the engine ignores anyway, dropped before Python where the backend can (floods)
+            inp.ignore(*unused_input_types(settings.sync))
         status = StatusLine()
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
                         status=status, seed_roll=seed, realtime=True)

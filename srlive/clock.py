@@ -94,9 +94,6 @@ class InternalClock:
         assert self.origin is not None, "clock not started"
         return self.origin + (bar * STEPS + step) * self.step
 
-    def step_len(self, bar: int) -> float:
-        return self.step
-
     def bar_at(self, t: float) -> int:
         """The bar whose span [T_b, T_{b+1}) holds time t."""
         assert self.origin is not None, "clock not started"
@@ -248,9 +245,6 @@ class MidiClockFollower:
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
         return self.time_of_pulse(bar * PULSES_PER_BAR + step * PULSES_PER_STEP)
-
-    def step_len(self, bar: int) -> float:
-        return self.period * PULSES_PER_STEP
 
     def bar_at(self, t: float) -> int:
         """The bar holding time t, by the current fit."""

@@ -6,11 +6,12 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
 
 - A model step that raises, or that finishes after bar t+1 has begun, skips that bar (counted,
   reported once); the next bar is worked out from its own window and plays on time.
-- Echo suppression (``allow_feedback``): a message that comes back on the input within
-  ECHO_WINDOW of srlive sending the same bytes is taken for srlive's own and ignored.
-- Live controls: a preset's ``[cc]`` table maps CC numbers to temperature (0..2), threshold
-  (0.05..0.95), mode (value in thirds: accompany / call-response / solo), mute (≥ 64 on) and panic
-  (≥ 64). Those CCs are consumed, not passed thru.
+- Input: ``on_message`` is the input port's callback, run by the port's consumer thread; what it
+  does with each message (clock, live controls, capture, recording, thru, echo suppression) is
+  srlive.intake's.
+- Live controls (srlive.settings): a CC mapped in the preset's ``[cc]`` table replaces the
+  settings whole (temperature, threshold, mode) or mutes / panics. Those CCs are consumed, not
+  passed thru.
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
 """
@@ -20,120 +21,28 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
-from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, MODES
+from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.modes import make_mode
-from srlive.quantise import NoteMsg, Quantiser
-from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
-from srlive.scheduler import DEFAULT_MAX_LATE, Scheduler
+from srlive.quantise import Quantiser
+from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
+from srlive.scheduler import Scheduler
+from srlive.settings import Settings, apply_control
 
-ECHO_WINDOW = 0.25  # seconds
+# Settings, apply_control, CaptureBuffer and EchoFilter are imported from here by callers too.
+__all__ = ["CaptureBuffer", "EchoFilter", "Engine", "Settings", "apply_control"]
+
 START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
-CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
 
 
-@dataclass
-class Settings:
-    """What the engine needs of the options (channels are 0-based here, 1-based on the CLI)."""
-
-    mode: str = "accompany"
-    tempo: float = DEFAULT_TEMPO
-    sync: bool = False
-    count_in: int = 0
-    metronome: bool = False
-    metronome_channel: int = 9
-    temperature: float = DEFAULT_TEMPERATURE
-    threshold: float = R.DEFAULT_THRESHOLD
-    velocity: Velocity = "model"
-    transpose: int = 0
-    channel: int = 0
-    in_channel: int | None = None
-    thru: bool = False
-    seed: int | None = None
-    bars: int | None = None
-    max_late: float = DEFAULT_MAX_LATE
-    allow_feedback: bool = False
-    cc: dict[int, str] = field(default_factory=dict)
-
-
-def apply_control(settings: Settings, target: str, value: int) -> str | None:
-    """Set temperature/threshold/mode from a CC value; returns 'mute-on'/'mute-off'/'panic' for the engine."""
-    v = min(max(int(value), 0), 127)
-    if target == "temperature":
-        settings.temperature = round(v / 127 * 2.0, 3)
-    elif target == "threshold":
-        settings.threshold = round(0.05 + v / 127 * 0.9, 3)
-    elif target == "mode":
-        settings.mode = MODES[min(v * len(MODES) // 128, len(MODES) - 1)]
-    elif target == "mute":
-        return "mute-on" if v >= 64 else "mute-off"
-    elif target == "panic":
-        return "panic" if v >= 64 else None
-    return None
-
-
-class CaptureBuffer:
-    """Note messages stamped on arrival, waiting for their window to close (thread-safe).
-
-    A flood (a stuck controller, a feedback loop) is cut off at ``max_items`` waiting messages —
-    far more than anyone plays in a bar — so quantising a window stays within its budget; the
-    rest are counted in ``overflow`` and ignored."""
-
-    def __init__(self, max_items: int = 2048):
-        self._items: list[NoteMsg] = []
-        self._lock = threading.Lock()
-        self.max_items = max_items
-        self.overflow = 0
-
-    def append(self, m: NoteMsg) -> bool:
-        with self._lock:
-            if len(self._items) >= self.max_items:
-                self.overflow += 1
-                return False
-            self._items.append(m)
-            return True
-
-    def drain(self, until: float) -> list[NoteMsg]:
-        with self._lock:
-            out = [m for m in self._items if m.time < until]
-            self._items = [m for m in self._items if m.time >= until]
-        return out
-
-
-class EchoFilter:
-    """Recognises srlive's own messages coming back on its input (same port, --allow-feedback)."""
-
-    def __init__(self, window: float = ECHO_WINDOW):
-        self.window = window
-        self._sent: deque[tuple[float, bytes]] = deque()
-        self._lock = threading.Lock()
-
-    def sent(self, data: bytes, t: float) -> None:
-        with self._lock:
-            self._sent.append((t, bytes(data)))
-            while self._sent and self._sent[0][0] < t - self.window:
-                self._sent.popleft()
-
-    def is_echo(self, data: bytes, t: float) -> bool:
-        data = bytes(data)
-        with self._lock:
-            for i, (ts, d) in enumerate(self._sent):
-                if d == data and t - self.window <= ts <= t + 0.001:
-                    del self._sent[i]
-                    return True
-        return False
-
-
-def _bytes(kind: int, channel: int, a: int, b: int) -> bytes:
+def _bytes(kind: int, channel: int, data1: int, data2: int) -> bytes:
     status = {ON: 0x90, OFF: 0x80, CC: 0xB0}[kind] | (channel & 0x0F)
-    return bytes([status, a & 0x7F, b & 0x7F])
+    return bytes([status, data1 & 0x7F, data2 & 0x7F])
 
 
 class Engine:
@@ -161,7 +70,7 @@ class Engine:
         self.quantiser = Quantiser()
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
-        self.latent = int(getattr(runtime, "latent", R.LATENT))
+        self.latent = int(getattr(runtime, "latent", roll.LATENT))
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
                                    retime=self.clock.time_of_pulse if settings.sync else None)
@@ -179,11 +88,11 @@ class Engine:
         self.stop_event = threading.Event()
         self._warned: set[str] = set()
         self._shut = False
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
 
     # --- output -------------------------------------------------------------------------------
-    def _send(self, kind: int, channel: int, a: int, b: int, source: str) -> None:
-        data = _bytes(kind, channel, a, b)
+    def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
+        data = _bytes(kind, channel, data1, data2)
         t = self.now()
         if self.output is not None:
             if self.echo is not None:
@@ -216,48 +125,16 @@ class Engine:
 
     # --- input --------------------------------------------------------------------------------
     def on_message(self, msg, t: float) -> None:
-        """The input port's callback: every message, stamped on arrival with the engine's clock."""
+        """The input port's callback (its consumer thread): every message, stamped on arrival with
+        the engine's clock; srlive.intake says what is done with it."""
         try:
-            self._on_message(msg, t)
+            take_message(self, msg, t)
         except Exception as e:  # never let a bad message kill the port's thread
             self.warn_once("input", f"ignored an input message that could not be handled ({e})")
 
-    def _on_message(self, msg, t: float) -> None:
-        typ = msg.type
-        if typ in CLOCK_TYPES:
-            if isinstance(self.clock, MidiClockFollower):
-                self.clock.feed(typ, t, getattr(msg, "pos", None))
-            return
-        if typ not in ("note_on", "note_off", "control_change"):
-            return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
-        data = bytes(msg.bytes())
-        if self.echo is not None and self.echo.is_echo(data, t):
-            return
-        s = self.settings
-        if s.in_channel is not None and msg.channel != s.in_channel:
-            return
-        if typ == "control_change":
-            target = s.cc.get(msg.control)
-            if target is not None:
-                self.control(target, msg.value)
-            elif s.thru:
-                self.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
-            return
-        vel = msg.velocity if typ == "note_on" else 0
-        if vel > 0 and isinstance(self.clock, InternalClock) and not self.clock.ready:
-            with self._lock:
-                if not self.clock.ready:
-                    self.start_clock(t)  # the performer's first note is bar 1's downbeat
-        if not self.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
-            self.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
-            return
-        if self.recorder is not None:
-            self.recorder.add("performer", t, data)
-        if s.thru:
-            self.scheduler.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")
-
     def control(self, target: str, value: int) -> None:
-        action = apply_control(self.settings, target, value)
+        """A live control: the settings are replaced whole (one reference swap), never edited."""
+        self.settings, action = apply_control(self.settings, target, value)
         if target == "mode" and self.settings.mode != self.mode.name:
             self.mode = make_mode(self.settings.mode, self.seed_roll)
         if action == "mute-on":
@@ -282,7 +159,7 @@ class Engine:
             self.stats.origin = origin
 
     def step_len(self, bar: int) -> float:
-        return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / R.STEPS
+        return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / roll.STEPS
 
     def generate(self, bar: int, source: np.ndarray) -> list[Event]:
         """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
@@ -294,7 +171,7 @@ class Engine:
             return self._skip(bar, None, "late")
         try:
             out = np.asarray(self.runtime.step(np.asarray(source, np.float32), noise, float(s.temperature)),
-                             np.float32).reshape(R.N_PITCHES, R.STEPS)
+                             np.float32).reshape(roll.N_PITCHES, roll.STEPS)
         except Exception as e:
             detail = " ".join(str(e).split())[:120] or type(e).__name__
             self.warn_once("model", f"model step failed ({detail}); skipping that bar, the next plays on time")
@@ -304,8 +181,8 @@ class Engine:
         if self.now() >= bar_start:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
-        notes = R.roll_to_notes(out, s.threshold)
-        self.last_own = R.notes_to_roll(notes)
+        notes = roll.roll_to_notes(out, s.threshold)
+        self.last_own = roll.notes_to_roll(notes)
         self.answered += 1
         if self.stats is not None:
             self.stats.bar(bar, ms)
@@ -316,8 +193,8 @@ class Engine:
     def _positions(self, events: list[Event], bar: int) -> list[Event]:
         """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it."""
         t0, step = self.clock.time_at(bar), self.step_len(bar)
-        per_step = PULSES_PER_BAR / R.STEPS
-        return [e._replace(pos=(bar * R.STEPS + (e.time - t0) / step) * per_step) for e in events]
+        per_step = PULSES_PER_BAR / roll.STEPS
+        return [e._replace(pos=(bar * roll.STEPS + (e.time - t0) / step) * per_step) for e in events]
 
     def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
         self.skipped += 1
@@ -398,7 +275,7 @@ class Engine:
             if clock.ready:
                 gen = clock.generation
                 bar = clock.current_bar()
-                if clock.time_at(bar, R.STEPS - 0.5) <= self.now():
+                if clock.time_at(bar, roll.STEPS - 0.5) <= self.now():
                     bar += 1
                 zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
                 if self.recorder is not None and self.recorder.origin is None:
@@ -430,9 +307,9 @@ class Engine:
                     bar = self._sync_begin()
                     continue
                 self.bar = bar
-                if not self.wait_until(lambda: self.clock.time_at(bar, R.STEPS - 0.5)):
+                if not self.wait_until(lambda: self.clock.time_at(bar, roll.STEPS - 0.5)):
                     continue
-                close = self.clock.time_at(bar, R.STEPS - 0.5)
+                close = self.clock.time_at(bar, roll.STEPS - 0.5)
                 last = s.bars is not None and bar + 1 >= s.bars
                 self.bar_lateness_ms = 0.0
                 events = self.close_window(bar, self.capture.drain(close), generate=not last)
@@ -474,7 +351,7 @@ class Engine:
 
     def shutdown(self) -> None:
         """Idempotent: close every note (CC 123 too), write the take and the stats."""
-        with self._lock:
+        with self.lock:
             if self._shut:
                 return
             self._shut = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.resources
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,9 +123,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     """Answer the take in ``in_path``; write ``out_path`` (atomically) and return what was done."""
     take = read_take(in_path)
     out = check_writable(out_path)
-    if not tempo_given:
-        settings.tempo = take.tempo
-    settings.sync = False
+    settings = replace(settings, tempo=settings.tempo if tempo_given else take.tempo, sync=False)
     sim = SimClock(0.0)
     if stats is None:
         from srlive.stats import Stats

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Iterator, Optional
 
-from srlive.ports import jack_running
+from srlive.ports import forget_jack_server, jack_running
 
 DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"]
 # The real-port tests run on their own server (its own name keeps them off other JACK users'
@@ -34,7 +34,7 @@ DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "
 # Its periods are 256 frames (5.3 ms), not 64: a JACK MIDI port holds one period's worth of events
 # (about 19 at 64 frames, 80 at 256), and the tests' dense bars (threshold 0.05, ~100 notes a bar)
 # at a bar line, on a slow shared machine where a cycle can come late, lost notes that way
-# (srlive.ports.JACK_BURST). The timing benchmarks keep 64 frames (RT_COMMAND).
+# (srlive.ports.jack_backend.JACK_BURST). The timing benchmarks keep 64 frames (RT_COMMAND).
 TEST_SERVER = "srlive-test"
 TEST_COMMAND_RT = ["jackd", "-n", TEST_SERVER, "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "256"]
 TEST_COMMAND_SYNC = ["jackd", "-n", TEST_SERVER, "-S", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"]
@@ -61,9 +61,7 @@ RT_COMMAND = ["jackd", "-n", BENCH_SERVER, "--realtime", "-P", "70", "-d", "dumm
 def use_server(name: str, command: list[str]) -> "JackServer":
     """Point this process and its children at the JACK server ``name``; start it if not running."""
     os.environ["JACK_DEFAULT_SERVER"] = name
-    from srlive.ports import _jack
-
-    _jack().close()  # a watching client opened on another server must not be reused
+    forget_jack_server()  # a watching client opened on another server must not be reused
     return start(command)
 
 
@@ -91,9 +89,7 @@ class JackServer:
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
-        from srlive.ports import _jack
-
-        _jack().close()
+        forget_jack_server()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)

@@ -21,7 +21,7 @@ from typing import NamedTuple, Union
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 from srlive.options import parse_velocity  # noqa: F401  (re-exported: the one velocity parser)
 
 HAIR = 0.001  # seconds: a bar-long note stops this much before the next bar line (at most step/8)
@@ -36,15 +36,16 @@ KIND_NAMES = {OFF: "note_off", SWEEP: "sweep", CC: "control_change", ON: "note_o
 class Event(NamedTuple):
     """One thing to send at an absolute deadline (seconds on the engine's clock).
 
-    kind OFF/ON: ``a`` = pitch, ``b`` = velocity. CC: ``a`` = control, ``b`` = value.
-    SWEEP: close every note still open from ``source`` (the end-of-bar guard).
+    The two MIDI data bytes: kind OFF/ON: ``data1`` = pitch, ``data2`` = velocity; CC: ``data1`` =
+    control number, ``data2`` = value. SWEEP: close every note still open from ``source`` (the
+    end-of-bar guard).
     """
 
     time: float
     kind: int
     channel: int = 0  # 0..15
-    a: int = 0
-    b: int = 0
+    data1: int = 0  # pitch, or control number
+    data2: int = 0  # velocity, or control value
     source: str = "srlive"
     bar: int = -1
     pos: float = -1.0  # --sync: the MIDI clock pulse it belongs to (the scheduler re-times it), else -1
@@ -66,7 +67,7 @@ def render_bar(
     bar_start: float,
     step: float,
     *,
-    threshold: float = R.DEFAULT_THRESHOLD,
+    threshold: float = roll.DEFAULT_THRESHOLD,
     velocity: Velocity = "model",
     follow: float | None = None,
     transpose: int = 0,
@@ -74,11 +75,11 @@ def render_bar(
     bar: int = -1,
 ) -> list[Event]:
     """The note events of one bar starting at ``bar_start``, sorted by deadline (offs first on ties)."""
-    r = R.transpose_roll(bar_roll, transpose) if transpose else bar_roll
+    r = roll.transpose_roll(bar_roll, transpose) if transpose else bar_roll
     hair = min(HAIR, step / 8)
-    bar_end = bar_start + R.STEPS * step - hair
+    bar_end = bar_start + roll.STEPS * step - hair
     events: list[Event] = []
-    for n in R.roll_to_notes(r, threshold):
+    for n in roll.roll_to_notes(r, threshold):
         vel = note_velocity(n.velocity, velocity, follow)
         on = bar_start + n.start * step
         off = min(bar_start + n.end * step, bar_end)
@@ -92,26 +93,26 @@ def render_bar(
 def metronome_bar(bar_start: float, step: float, channel: int = 9, bar: int = -1) -> list[Event]:
     """Four clicks (GM hi/lo wood block: 76 on the downbeat, 77 on the others), a step long each."""
     events = []
-    for beat in range(R.BEATS_PER_BAR):
-        t = bar_start + beat * R.STEPS_PER_BEAT * step
+    for beat in range(roll.BEATS_PER_BAR):
+        t = bar_start + beat * roll.STEPS_PER_BEAT * step
         pitch, vel = (76, 110) if beat == 0 else (77, 80)
         events.append(Event(t, ON, channel, pitch, vel, "metronome", bar))
         events.append(Event(t + step / 2, OFF, channel, pitch, 0, "metronome", bar))
     return events
 
 
-def events_to_notes(events: list[Event], bar_start: float, step: float) -> list[R.Note]:
+def events_to_notes(events: list[Event], bar_start: float, step: float) -> list[roll.Note]:
     """Pair note-ons with note-offs and read them back as steps of the bar (for tests and metrics)."""
     open_: dict[tuple[int, int], tuple[float, int]] = {}
     notes = []
     for e in sorted(events, key=Event.sort_key):
-        key = (e.channel, e.a)
+        key = (e.channel, e.data1)
         if e.kind == ON:
-            open_[key] = (e.time, e.b)
+            open_[key] = (e.time, e.data2)
         elif e.kind == OFF and key in open_:
             t0, vel = open_.pop(key)
             start = int(round((t0 - bar_start) / step))
             end = int(round((e.time - bar_start) / step))
-            notes.append(R.Note(e.a, start, max(end, start + 1), vel))
+            notes.append(roll.Note(e.data1, start, max(end, start + 1), vel))
     notes.sort(key=lambda n: (n.start, n.pitch))
     return notes

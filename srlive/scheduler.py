@@ -14,7 +14,7 @@
   holds.
 - now() and sleep() are injectable: tests drive ``dispatch_due()`` on a fake clock.
 
-``send(kind, channel, a, b, source)`` is the one output function (the port layer's, wrapped by the engine).
+``send(kind, channel, data1, data2, source)`` is the one output function (the port layer's, wrapped by the engine).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import threading
 import time
 from typing import Callable
 
-from srlive.render import CC, KIND_NAMES, OFF, ON, SWEEP, Event
+from srlive.render import CC, OFF, ON, SWEEP, Event
 
-Send = Callable[[int, int, int, int, str], None]  # (kind, channel, a, b, source)
+Send = Callable[[int, int, int, int, str], None]  # (kind, channel, data1, data2, source)
 ALL_NOTES_OFF = 123
 
 DEFAULT_MAX_LATE = 0.010  # seconds: a note-on later than this is dropped
@@ -89,29 +89,29 @@ class Scheduler:
             return self._deadline(self._heap[0][3]) if self._heap else None
 
     # --- sending ------------------------------------------------------------------------------
-    def _out(self, kind: int, channel: int, a: int, b: int, source: str) -> bool:
+    def _out(self, kind: int, channel: int, data1: int, data2: int, source: str) -> bool:
         """Send one message and keep the open-note table; False if the port refused it."""
         try:
-            self._send(kind, channel, a, b, source)
+            self._send(kind, channel, data1, data2, source)
         except Exception:  # a port that went away: keep time, count it, the engine reports it
             self.send_errors += 1
             ok = False
         else:
             ok = True
         self.channels_used.add(channel)
-        key = (channel, a)
+        key = (channel, data1)
         if kind == ON and ok:
             self.open[key] = source
         elif kind == OFF:
             self.open.pop(key, None)
         return ok
 
-    def send_now(self, kind: int, channel: int, a: int, b: int, source: str = "thru") -> None:
+    def send_now(self, kind: int, channel: int, data1: int, data2: int, source: str = "thru") -> None:
         """Send at once (thru, live controls), tracked like scheduled notes."""
         with self._cond:
-            if kind == ON and b == 0:
+            if kind == ON and data2 == 0:
                 kind = OFF
-            self._out(kind, channel, a, b, source)
+            self._out(kind, channel, data1, data2, source)
 
     def _fire(self, e: Event, t: float) -> None:
         if e.kind == SWEEP:
@@ -124,7 +124,7 @@ class Scheduler:
             if self.on_dropped:
                 self.on_dropped(e, t)
             return
-        if self._out(e.kind, e.channel, e.a, e.b, e.source):
+        if self._out(e.kind, e.channel, e.data1, e.data2, e.source):
             self.sent += 1
             if self.on_sent:
                 self.on_sent(e, t)
@@ -238,6 +238,3 @@ def raise_priority(level: int = 20) -> str:
     except (AttributeError, OSError, PermissionError):
         return "normal"
 
-
-def describe(e: Event) -> str:
-    return f"{KIND_NAMES[e.kind]} ch{e.channel + 1} {e.a} {e.b} @{e.time:.4f}"

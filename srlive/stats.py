@@ -46,7 +46,7 @@ class _Log:
     def add(self, e: Event, t: float) -> None:
         with self._lock:
             self.times.extend((e.time, t))
-            self.ints.append((e.bar + 1) << 16 | e.kind << 12 | e.channel << 8 | e.a)
+            self.ints.append((e.bar + 1) << 16 | e.kind << 12 | e.channel << 8 | e.data1)
 
     def __len__(self) -> int:
         return len(self.times) // 2
@@ -74,7 +74,7 @@ class Stats:
                               "skipped": skipped})
 
     def _row(self, e: Event, t: float) -> dict:
-        return {"bar": e.bar + 1, "kind": KIND_NAMES[e.kind], "channel": e.channel + 1, "note": e.a,
+        return {"bar": e.bar + 1, "kind": KIND_NAMES[e.kind], "channel": e.channel + 1, "note": e.data1,
                 "deadline": round(e.time - self.origin, 6), "lateness_ms": round((t - e.time) * 1000, 4)}
 
     def sent(self, e: Event, t: float) -> None:

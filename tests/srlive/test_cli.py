@@ -107,17 +107,16 @@ def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
     from test_runtime import GOOD_META, toy_step_model
 
     from srlive import cli, options
-    from srlive.engine import Settings
 
     model = toy_step_model(tmp_path / "m" / "step.onnx", meta={**GOOD_META, "srlive.temperature": "1.35"})
     cfg = {**options.defaults(), "model": str(model), "device": "cpu"}
     assert cfg["temperature"] is None  # unset: not a number that would hide the model's own
-    settings = Settings()
-    cli.load_model(cfg, settings)
+    cli.load_model(cfg)
+    settings = cli.settings_from(cfg)
     assert cfg["temperature"] == settings.temperature == 1.35
     cfg = {**options.defaults(), "model": str(model), "device": "cpu", "temperature": 0.7}
-    settings = Settings(temperature=0.7)
-    cli.load_model(cfg, settings)
+    cli.load_model(cfg)
+    settings = cli.settings_from(cfg)
     assert cfg["temperature"] == settings.temperature == 0.7
     # the toy model's answer is the bar times the temperature: file mode plays at the model's 1.35
     take = REPO / "srlive" / "data" / "example_take.mid"

@@ -1,15 +1,15 @@
 """The engine with a fake model, a fake clock and fake ports."""
 
+import dataclasses
 import threading
 
 import mido
 import numpy as np
 import pytest
 
-from srlive import roll as R
 from srlive.engine import EchoFilter, Engine, Settings, apply_control
 from srlive.quantise import NoteMsg
-from srlive.render import OFF, ON, SWEEP
+from srlive.render import ON
 from srlive.stats import Stats
 from srlive_fakes import FakeClock, FakeOutput, FakeRuntime
 
@@ -39,7 +39,7 @@ def test_accompany_answers_bar_t_in_bar_t_plus_1_on_the_grid():
     t1 = eng.clock.time_at(1)
     ons = [e for e in events if e.kind == ON]
     # the fake model answers a fifth up
-    assert [e.a for e in ons] == [67, 69, 71, 72]
+    assert [e.data1 for e in ons] == [67, 69, 71, 72]
     assert [round((e.time - t1) / step, 9) for e in ons] == [0, 4, 8, 12]
     assert all(t1 <= e.time < t1 + 16 * step for e in events)
     assert [b["bar"] for b in stats.bars] == [2] and eng.answered == 1
@@ -114,13 +114,34 @@ def test_muted_engine_plays_nothing():
 
 def test_cc_controls_map_values():
     s = Settings()
-    apply_control(s, "temperature", 127)
-    apply_control(s, "threshold", 0)
-    apply_control(s, "mode", 127)
+    s, _ = apply_control(s, "temperature", 127)
+    s, _ = apply_control(s, "threshold", 0)
+    s, _ = apply_control(s, "mode", 127)
     assert s.temperature == 2.0 and s.threshold == 0.05 and s.mode == "solo"
-    apply_control(s, "mode", 60)
+    s, _ = apply_control(s, "mode", 60)
     assert s.mode == "call-response"
-    assert apply_control(s, "panic", 127) == "panic" and apply_control(s, "mute", 10) == "mute-off"
+    assert apply_control(s, "panic", 127)[1] == "panic" and apply_control(s, "mute", 10)[1] == "mute-off"
+
+
+def test_a_live_control_replaces_the_settings_whole_and_leaves_the_old_ones_as_they_were():
+    before = Settings(temperature=1.0, cc={20: "temperature"})
+    after, action = apply_control(before, "temperature", 127)
+    assert action is None and after is not before
+    assert before.temperature == 1.0 and after.temperature == 2.0
+    assert after == dataclasses.replace(before, temperature=2.0)  # nothing else moved
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        before.temperature = 0.5  # type: ignore[misc]
+    same, action = apply_control(before, "mute", 127)
+    assert same is before and action == "mute-on"  # an action changes no setting
+
+
+def test_the_engine_swaps_its_settings_reference_on_a_live_control():
+    eng, clock, _ = make_engine(cc={20: "threshold", 21: "mode"})
+    held = eng.settings  # what a running window job read
+    eng.on_message(mido.Message("control_change", control=20, value=127), 1.0)
+    assert held.threshold == 0.5 and eng.settings is not held and eng.settings.threshold == 0.95
+    eng.on_message(mido.Message("control_change", control=21, value=127), 1.1)
+    assert eng.settings.mode == "solo" and eng.mode.name == "solo"
 
 
 def test_input_callback_filters_channels_clock_and_junk_and_starts_the_clock():

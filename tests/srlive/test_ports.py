@@ -1,181 +1,27 @@
-"""srlive.ports against a fake python-rtmidi: backend choice, name matching, virtual ports,
-input stamping, output errors and the disconnect/reconnect poll. Real ports: tests/ports/."""
+"""srlive.ports' port objects against a fake python-rtmidi: virtual ports, input stamped on arrival
+and handed on by the consumer, output errors and pacing, the disconnect/reconnect poll. Backend
+choice and name matching: test_port_backends.py. Real ports: tests/ports/."""
 
 from __future__ import annotations
 
 import mido
 import pytest
 
+from fake_rtmidi import FakeRtmidi, FakeWorld, install
 from srlive import ports
 from srlive.errors import PortError
-
-
-class FakeRtError(Exception):
-    pass
-
-
-class FakeWorld:
-    """The ports a fake backend shows: readable sources and writable destinations."""
-
-    def __init__(self, sources=(), destinations=()):
-        self.sources = list(sources)
-        self.destinations = list(destinations)
-        self.created = []  # (class, api, client name)
-        self.queued = []  # what a JACK input's queue holds: (bytes, delta)
-
-
-class FakeRtmidi:
-    API_LINUX_ALSA, API_MACOSX_CORE, API_UNIX_JACK, API_WINDOWS_MM = 2, 1, 3, 4
-    RtMidiError = FakeRtError
-
-    def __init__(self, world: FakeWorld, compiled=(1, 2, 3, 4)):
-        self.world = world
-        self.compiled = list(compiled)
-        fake = self
-
-        class _Base:
-            def __init__(self, rtapi=None, name=None):
-                fake.world.created.append((type(self).__name__, rtapi, name))
-                self.opened = None
-                self.virtual = None
-                self.sent = []
-                self.callback = None
-                self.ignored = None
-                self.deleted = False
-
-            def open_port(self, index, name):
-                self.opened = (self.get_ports()[index], name)
-
-            def open_virtual_port(self, name):
-                self.virtual = name
-
-            def close_port(self):
-                self.opened = None
-
-            def delete(self):
-                self.deleted = True
-
-        class MidiIn(_Base):
-            def __init__(self, rtapi=None, name=None, queue_size_limit=1024):
-                super().__init__(rtapi, name)
-                self.queue = list(fake.world.queued)
-
-            def get_ports(self):
-                return list(fake.world.sources)
-
-            def get_message(self):
-                return self.queue.pop(0) if self.queue else None
-
-            def ignore_types(self, **kw):
-                self.ignored = kw
-
-            def set_callback(self, fn):
-                self.callback = fn
-
-            def cancel_callback(self):
-                self.callback = None
-
-        class MidiOut(_Base):
-            def get_ports(self):
-                return list(fake.world.destinations)
-
-            def send_message(self, data):
-                if self.opened is None and self.virtual is None:
-                    raise FakeRtError("port gone")
-                self.sent.append(list(data))
-
-        self.MidiIn = MidiIn
-        self.MidiOut = MidiOut
-
-    def get_compiled_api(self):
-        return self.compiled
+from srlive.ports import backends, midiports
 
 
 @pytest.fixture
 def world(monkeypatch):
     w = FakeWorld()
-    monkeypatch.setattr(ports, "_rtmidi", FakeRtmidi(w))
-    monkeypatch.setattr(ports, "_platform", "linux")
-    monkeypatch.setattr(ports, "jack_running", lambda: False)
-    monkeypatch.setattr(ports, "alsa_available", lambda: True)
+    install(monkeypatch, w)
     return w
 
 
-# -- name matching (pure) ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "query, names, expected",
-    [
-        ("IAC Bus 1", ["IAC Driver Bus 1", "IAC Driver Bus 2"], "IAC Driver Bus 1"),
-        ("iac driver bus 2", ["IAC Driver Bus 1", "IAC Driver Bus 2"], "IAC Driver Bus 2"),
-        ("IAC Driver Bus 1", ["IAC Driver Bus 1", "iac driver bus 1"], "IAC Driver Bus 1"),
-        ("performer phrase", ["system:playback_1", "performer:phrase"], "performer:phrase"),
-        ("loopMIDI Port", ["Microsoft GS Wavetable Synth 0", "loopMIDI Port 1"], "loopMIDI Port 1"),
-        ("Bus 1", ["IAC Driver Bus 1", "IAC Driver Bus 10"], "IAC Driver Bus 1"),
-        ("Bus 3", ["IAC Driver Bus 1", "IAC Driver Bus 2"], None),
-        ("", ["IAC Driver Bus 1"], None),
-        ("srlive out", [], None),
-    ],
-)
-def test_match_port(query, names, expected):
-    assert ports.match_port(query, names) == expected
-
-
-def test_match_port_refuses_an_ambiguous_name_listing_the_candidates():
-    with pytest.raises(PortError) as err:
-        ports.match_port("out", ["a:out", "b:out"])
-    assert "a:out" in str(err.value) and "b:out" in str(err.value)
-    assert "\n" not in str(err.value)
-
-
-# -- backends ---------------------------------------------------------------------------------
-
-
-def test_auto_prefers_a_running_jack_server(world, monkeypatch):
-    monkeypatch.setattr(ports, "jack_running", lambda: True)
-    assert ports.resolve_backend("auto") == "jack"
-
-
-def test_auto_falls_back_to_alsa_without_jack(world):
-    assert ports.resolve_backend() == "alsa"
-
-
-def test_auto_with_nothing_on_linux_says_what_to_start(world, monkeypatch):
-    monkeypatch.setattr(ports, "alsa_available", lambda: False)
-    with pytest.raises(PortError) as err:
-        ports.resolve_backend("auto")
-    text = str(err.value)
-    assert "JACK" in text and "snd-seq" in text and "\n" not in text
-
-
-@pytest.mark.parametrize("platform, expected", [("darwin", "coremidi"), ("win32", "windows")])
-def test_auto_on_macos_and_windows(world, monkeypatch, platform, expected):
-    monkeypatch.setattr(ports, "_platform", platform)
-    assert ports.resolve_backend("auto") == expected
-
-
-def test_auto_on_macos_without_coremidi_points_at_the_iac_driver(world, monkeypatch):
-    monkeypatch.setattr(ports, "_platform", "darwin")
-    world_rt = ports._rtmidi
-    world_rt.compiled = [3]
-    with pytest.raises(PortError, match="IAC Driver"):
-        ports.resolve_backend("auto")
-
-
-def test_explicit_backend_that_is_not_there_is_refused_with_the_fix(world, monkeypatch):
-    with pytest.raises(PortError, match="JACK server"):
-        ports.resolve_backend("jack")
-    with pytest.raises(PortError, match="only on macOS"):
-        ports.resolve_backend("coremidi")
-    with pytest.raises(PortError, match="choose one of auto, alsa, jack, coremidi, windows"):
-        ports.resolve_backend("oss")
-
-
 def test_ports_open_on_the_backend_asked_for_with_the_client_name(world, monkeypatch):
-    monkeypatch.setattr(ports, "jack_running", lambda: True)
-    monkeypatch.setattr(ports, "_find_own_port", lambda local, previous=None, before=None: f"srlive:{local}")
-    monkeypatch.setattr(ports._jack(), "midi_ports", lambda: [])
+    monkeypatch.setattr(backends, "jack_running", lambda: True)
     out = ports.open_output("srlive out", backend="jack")
     assert world.created[-1] == ("MidiOut", FakeRtmidi.API_UNIX_JACK, "srlive")
     assert out.backend == "jack" and out.virtual and out.name == "srlive out"
@@ -205,7 +51,7 @@ def test_unknown_name_makes_a_virtual_port(world):
 
 
 def test_windows_cannot_make_virtual_ports_and_lists_what_there_is(world, monkeypatch):
-    monkeypatch.setattr(ports, "_platform", "win32")
+    monkeypatch.setattr(backends, "_platform", "win32")
     world.destinations = ["Microsoft GS Wavetable Synth 0", "loopMIDI Port 1"]
     with pytest.raises(PortError) as err:
         ports.open_output("srlive out")
@@ -229,13 +75,15 @@ def test_input_lets_sysex_clock_and_active_sensing_through(world):
 
 def test_input_stamps_each_message_on_arrival(world, monkeypatch):
     stamps = iter([10.0, 10.5, 11.25])
-    monkeypatch.setattr(ports, "_now", lambda: next(stamps))
+    monkeypatch.setattr(midiports, "_now", lambda: next(stamps))
     port = ports.open_input("Keys")
     got = []
     port.set_callback(lambda msg, t: got.append((msg, t)))
     port._rt.callback(([0x90, 60, 100], 0.0), None)
     port._rt.callback(([0xF0, 1, 2, 0xF7], 0.1), None)
     port._rt.callback(([0xF8], 0.1), None)
+    assert got == []  # the MIDI thread only queued them
+    assert port.consume_pending() == 3
     assert got == [
         (mido.Message("note_on", note=60, velocity=100), 10.0),
         (mido.Message("sysex", data=[1, 2]), 10.5),
@@ -253,6 +101,7 @@ def test_input_drops_broken_bytes_and_survives_a_failing_callback(world):
     port._rt.callback(([0x90, 60], 0.0), None)  # truncated note-on
     port._rt.callback(([0x90, 200, 1], 0.0), None)  # data byte out of range
     port._rt.callback(([0x90, 60, 1], 0.0), None)
+    port.consume_pending()
     assert port.bad_messages == 2
     assert port.callback_errors == 1 and isinstance(port.last_error, RuntimeError)
 
@@ -264,6 +113,7 @@ def test_closed_input_calls_nothing(world):
     callback = port._rt.callback
     port.close()
     callback(([0x90, 60, 1], 0.0), None)
+    port.consume_pending()
     assert got == [] and port._rt.deleted
     port.close()  # twice is fine
 
@@ -349,9 +199,8 @@ def test_arrival_clock_keeps_jack_spacing_and_the_tightest_origin():
 def test_jack_input_is_drained_by_a_thread_and_never_calls_back_inside_jack(world, monkeypatch):
     import threading
 
-    monkeypatch.setattr(ports, "jack_running", lambda: True)
-    monkeypatch.setattr(ports, "_find_own_port", lambda local, previous=None, before=None: f"srlive:{local}")
-    monkeypatch.setattr(ports._jack(), "midi_ports", lambda: [])
+    monkeypatch.setattr(backends, "jack_running", lambda: True)
+    monkeypatch.setattr(midiports, "_start_consumer", True)
     queued = [([0x90, 60, 100], 0.0), ([0x80, 60, 0], 0.25), ([0xF8], 0.01)]
     got, done = [], threading.Event()
 
@@ -361,7 +210,7 @@ def test_jack_input_is_drained_by_a_thread_and_never_calls_back_inside_jack(worl
             done.set()
 
     drained = iter([10.003, 10.2501, 10.2602])  # arrivals 10.0, 10.25, 10.26, drained a bit later
-    monkeypatch.setattr(ports, "_now", lambda: next(drained))
+    monkeypatch.setattr(midiports, "_now", lambda: next(drained))
     port = ports.open_input("keys", backend="jack")
     port.set_callback(fn)
     port._rt.queue = queued  # arrive once the callback is set
@@ -381,6 +230,7 @@ def test_ignored_types_are_dropped_by_status_before_parsing(world):
     for data in ([0xE3, 0, 64], [0xD0, 5], [0xA1, 60, 5], [0xFE], [0xF0, 1, 0xF7], [0x90, 60, 9], [0xF8],
                  [60, 100]):
         port._rt.callback((data, 0.0), None)
+    port.consume_pending()
     assert got == ["note_on", "clock"]
     assert port.bad_messages == 1  # the bare running-status pair
     with pytest.raises(ValueError, match="pitchbend"):
@@ -418,3 +268,68 @@ def test_a_burst_into_jack_waits_for_the_next_cycle_and_loses_nothing(backend, s
     clock[0] += 1.0
     out.send_bytes([0x90, 60, 90])
     assert len(waits) == sleeps and rt.sent[-1] == [0x90, 60, 90]
+
+
+# -- input: the MIDI thread stamps and queues, one consumer hands on ----------------------------
+
+
+def test_messages_keep_their_arrival_stamps_and_order_however_late_they_are_consumed(world, monkeypatch):
+    clock = [20.0]
+    monkeypatch.setattr(midiports, "_now", lambda: clock[0])
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append((msg.note, t)))
+    for note in (60, 61, 62):
+        port._rt.callback(([0x90, note, 90], 0.0), None)
+        clock[0] += 0.01
+    clock[0] = 25.0  # the consumer comes round much later
+    assert port.consume_pending() == 3
+    port._rt.callback(([0x90, 63, 90], 0.0), None)
+    assert port.consume_pending() == 1 and port.consume_pending() == 0
+    assert got == [(60, 20.0), (61, pytest.approx(20.01)), (62, pytest.approx(20.02)), (63, 25.0)]
+
+
+def test_a_filtered_flood_of_cc_and_sysex_never_reaches_the_callback(world):
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.type))
+    port.ignore("control_change", "sysex", "active_sensing")
+    for k in range(5000):
+        port._rt.callback(([0xB0 | (k % 16), k % 128, 64], 0.0), None)
+        port._rt.callback(([0xF0, 0x7D, k % 128, 0xF7], 0.0), None)
+    port._rt.callback(([0x90, 60, 90], 0.0), None)
+    assert port.consume_pending() == 10001
+    assert got == ["note_on"] and port.bad_messages == 0 and port.callback_errors == 0
+
+
+def test_ignore_filters_in_python_rtmidi_what_it_can(world):
+    port = ports.open_input("Keys")
+    port.ignore("pitchwheel", "sysex", "active_sensing")
+    assert port._rt.ignored == {"sysex": True, "timing": False, "active_sense": True}  # --sync keeps clock
+    port.ignore("clock")
+    assert port._rt.ignored == {"sysex": True, "timing": True, "active_sense": True}
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.type))
+    port._rt.callback(([0xF1, 0x10], 0.0), None)  # MIDI time code goes with clock in python-rtmidi
+    port.consume_pending()
+    assert got == []
+
+
+def test_the_callback_runs_on_the_ports_one_consumer_thread(world, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(midiports, "_start_consumer", True)
+    port = ports.open_input("Keys")
+    threads, done = [], threading.Event()
+
+    def fn(msg, t):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 3:
+            done.set()
+
+    port.set_callback(fn)
+    for note in (60, 62, 64):
+        port._rt.callback(([0x90, note, 90], 0.0), None)  # the MIDI thread: queued, nothing called
+    assert done.wait(5)
+    port.close()
+    assert threads == ["srlive-midi-in"] * 3

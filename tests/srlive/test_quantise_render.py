@@ -13,7 +13,7 @@ T0 = 100.0
 
 
 def events_to_msgs(events):
-    return [NoteMsg(e.time, e.a, e.b if e.kind == ON else 0, e.channel) for e in events if e.kind in (ON, OFF)]
+    return [NoteMsg(e.time, e.data1, e.data2 if e.kind == ON else 0, e.channel) for e in events if e.kind in (ON, OFF)]
 
 
 @st.composite
@@ -132,19 +132,19 @@ def test_render_times_velocity_transpose_channel():
     roll[60 - R.LOWEST_PITCH, 4:8] = 0.8
     roll[64 - R.LOWEST_PITCH, 12:16] = 0.6
     ev = render_bar(roll, T0, STEP, threshold=0.5, velocity="model", transpose=2, channel=3)
-    notes = [(e.kind, e.a, e.b, e.channel, round((e.time - T0) / STEP, 3)) for e in ev if e.kind != SWEEP]
+    notes = [(e.kind, e.data1, e.data2, e.channel, round((e.time - T0) / STEP, 3)) for e in ev if e.kind != SWEEP]
     assert notes == [(ON, 62, round(0.8 * 127), 3, 4), (OFF, 62, 0, 3, 8), (ON, 66, round(0.6 * 127), 3, 12),
                      (OFF, 66, 0, 3, round(16 - 0.001 / STEP, 3))]
     assert ev[-1].kind == SWEEP and ev[-1].time < T0 + 16 * STEP
     # every note-off is before the next bar line
     assert max(e.time for e in ev) < T0 + 16 * STEP
-    fixed = [e.b for e in render_bar(roll, T0, STEP, velocity=99) if e.kind == ON]
+    fixed = [e.data2 for e in render_bar(roll, T0, STEP, velocity=99) if e.kind == ON]
     assert fixed == [99, 99]
-    follow = [e.b for e in render_bar(roll, T0, STEP, velocity="follow", follow=33.4) if e.kind == ON]
+    follow = [e.data2 for e in render_bar(roll, T0, STEP, velocity="follow", follow=33.4) if e.kind == ON]
     assert follow == [33, 33]
-    unknown = [e.b for e in render_bar(roll, T0, STEP, velocity="follow", follow=None) if e.kind == ON]
+    unknown = [e.data2 for e in render_bar(roll, T0, STEP, velocity="follow", follow=None) if e.kind == ON]
     assert unknown == [round(0.8 * 127), round(0.6 * 127)]
-    assert [e for e in render_bar(roll, T0, STEP, threshold=0.7) if e.kind == ON][0].a == 60
+    assert [e for e in render_bar(roll, T0, STEP, threshold=0.7) if e.kind == ON][0].data1 == 60
 
 
 def test_parse_velocity():

@@ -3,7 +3,6 @@
 import threading
 
 from srlive.render import CC, OFF, ON, SWEEP, Event, render_bar
-from srlive import roll as R
 from srlive.scheduler import Scheduler
 
 

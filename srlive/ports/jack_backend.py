@@ -1,0 +1,195 @@
+"""What srlive does on JACK beyond python-rtmidi: ask the server (is one running, which MIDI
+ports are there, how many connections a port has), stamp input from JACK's own times, and pace
+output into JACK's process cycles.
+
+The server is asked through JACK-Client (``jack``, an optional Linux dependency, CFFI over libjack),
+never starting a server (``no_start_server=True``) and with libjack's chatter about a missing
+server silenced. Without JACK-Client or libjack (importing ``jack`` raises ImportError or
+OSError then), JACK is simply "not running".
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+try:  # optional: absent off Linux, and useless without libjack
+    import jack as _jack_client
+except (ImportError, OSError):
+    _jack_client = None
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+class JackGraph:
+    """One JACK client that watches the server's graph (opened on first use, kept)."""
+
+    def __init__(self, module=_jack_client) -> None:
+        self.jack = module
+        self.client = None
+        self.lock = threading.Lock()
+
+    def _open(self, name: str):
+        """A client on the running server, or None; libjack says nothing when there is none."""
+        jack = self.jack
+        jack.set_error_function(_quiet)
+        jack.set_info_function(_quiet)
+        try:
+            return jack.Client(name, no_start_server=True)
+        except jack.JackError:
+            return None
+        finally:
+            jack.set_error_function(None)  # libjack's own printing to stderr again
+            jack.set_info_function(None)
+
+    def running(self) -> bool:
+        if self.jack is None:
+            return False
+        with self.lock:
+            if self.client is not None:
+                return True
+            probe = self._open("srlive-probe")
+            if probe is None:
+                return False
+            probe.close()
+            return True
+
+    def _watcher(self):
+        if self.jack is None:
+            return None
+        if self.client is None:
+            self.client = self._open("srlive-watch")
+        return self.client
+
+    def close(self) -> None:
+        """Drop the watching client (before stopping a server we started, to keep libjack quiet)."""
+        with self.lock:
+            if self.client is not None:
+                self.client.close()
+            self.client = None
+
+    def midi_ports(self) -> Optional[list[str]]:
+        """Every MIDI port's full name, or None when JACK-Client or the server isn't there."""
+        with self.lock:
+            client = self._watcher()
+            if client is None:
+                return None
+            return [p.name for p in client.get_ports(is_midi=True)]
+
+    def connections(self, full_name: str) -> Optional[int]:
+        """How many connections the port has, or None when that can't be told."""
+        with self.lock:
+            client = self._watcher()
+            if client is None:
+                return None
+            try:
+                return len(client.get_all_connections(full_name))
+            except self.jack.JackError:  # no such port
+                return None
+
+
+_graph: Optional[JackGraph] = None
+
+
+def _the_graph() -> JackGraph:
+    global _graph
+    if _graph is None:
+        _graph = JackGraph()
+    return _graph
+
+
+def jack_running() -> bool:
+    """True when a JACK server answers (never starts one)."""
+    return _the_graph().running()
+
+
+def jack_midi_ports() -> Optional[list[str]]:
+    """Every JACK MIDI port ("client:port"); None when no server answers."""
+    return _the_graph().midi_ports()
+
+
+def jack_connections(full_name: str) -> Optional[int]:
+    """How many connections a JACK port ("client:port") has; None when that can't be told."""
+    return _the_graph().connections(full_name)
+
+
+def forget_jack_server() -> None:
+    """Close the watching client: before its server stops, or to watch another server."""
+    _the_graph().close()
+
+
+def find_own_port(local: str, previous: Optional[str] = None, before: Optional[set] = None) -> Optional[str]:
+    """The full name of the port we just made, found as the new ':local' port."""
+    ports = jack_midi_ports()
+    if ports is None:
+        return previous
+    mine = [p for p in ports if p.endswith(":" + local)]
+    if before is not None:
+        fresh = [p for p in mine if p not in before]
+        if len(fresh) == 1:
+            return fresh[0]
+    if previous in mine:
+        return previous
+    return mine[0] if len(mine) == 1 else previous
+
+
+# --- input: arrival times from JACK's own times ----------------------------------------------------
+
+
+class ArrivalClock:
+    """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
+    drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
+    delta). The origin is the least (drained − JACK time) seen: a message can't be drained before
+    it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
+
+    def __init__(self):
+        self.jack_time = 0.0
+        self.origin: Optional[float] = None
+
+    def __call__(self, delta: float, drained: float) -> float:
+        self.jack_time += delta
+        origin = drained - self.jack_time
+        if self.origin is None or origin < self.origin:
+            self.origin = origin
+        return self.origin + self.jack_time
+
+
+# --- output: no more into one process cycle than a JACK port holds ---------------------------------
+
+#: python-rtmidi hands a JACK output's messages to the next process cycle all at once, and a
+#: JACK MIDI port holds only as many events a cycle as its buffer (the size of one audio period:
+#: 64 frames -> 256 bytes, about 19 short events); RtMidi drops the rest without a word. A bar line
+#: of a dense bar (its notes closing, the next bar's starting) or a panic overflowed that, and the
+#: lost note-offs left notes hanging. So at most JACK_BURST messages go out back to back; the next
+#: one waits JACK_BURST_GAP (over two 64-frame periods at 48 kHz). On the SIGTERM fault test
+#: (tests/ports/test_faults.py, a dense bar, 64-frame server, a slow shared machine): stuck notes in
+#: 4 runs of 10 without pacing; with 12 / 3 ms none in 8 runs, then lost notes in 2 of 8 more; 8 / 4 ms
+#: did worse. Pacing cannot help when a cycle itself runs late and finds several chunks waiting:
+#: the real-port tests therefore run 256-frame periods (srlive.jackserver).
+JACK_BURST = 12
+JACK_BURST_GAP = 0.003  # seconds
+#: ... and a JACK output waits this long before it closes, so that what was sent last (a panic's
+#: note-offs) leaves in the cycles to come rather than with the port.
+JACK_DRAIN = 0.02  # seconds
+
+
+class BurstPacer:
+    """``pace()`` before each message: waits once JACK_BURST went out within JACK_BURST_GAP."""
+
+    def __init__(self, now: Callable[[], float], sleep: Callable[[float], None]):
+        self._now, self._sleep = now, sleep
+        self._burst_start = -1.0
+        self._burst = 0
+        self.paced = 0  # messages that waited for a fresh JACK cycle
+
+    def pace(self) -> None:
+        t = self._now()
+        if t - self._burst_start >= JACK_BURST_GAP:
+            self._burst_start, self._burst = t, 0
+        elif self._burst >= JACK_BURST:
+            self._sleep(max(0.0, self._burst_start + JACK_BURST_GAP - t))
+            self.paced += 1
+            self._burst_start, self._burst = self._now(), 0
+        self._burst += 1

@@ -1,0 +1,58 @@
+"""What the engine needs of the options, and how a live control (a preset's ``[cc]`` table) changes it.
+
+Settings are frozen: a live control never changes a field under a running bar. ``apply_control``
+returns a new Settings (``dataclasses.replace``) and the engine swaps its one reference at once, so
+whoever read ``engine.settings`` keeps one consistent set for the whole job.
+
+Live controls map a CC value (0..127) to temperature (0..2), threshold (0.05..0.95), mode (value
+in thirds: accompany / call-response / solo), mute (≥ 64 on) and panic (≥ 64).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, MODES
+from srlive.render import Velocity
+from srlive.scheduler import DEFAULT_MAX_LATE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the engine needs of the options (channels are 0-based here, 1-based on the CLI)."""
+
+    mode: str = "accompany"
+    tempo: float = DEFAULT_TEMPO
+    sync: bool = False
+    count_in: int = 0
+    metronome: bool = False
+    metronome_channel: int = 9
+    temperature: float = DEFAULT_TEMPERATURE
+    threshold: float = DEFAULT_THRESHOLD
+    velocity: Velocity = "model"
+    transpose: int = 0
+    channel: int = 0
+    in_channel: int | None = None
+    thru: bool = False
+    seed: int | None = None
+    bars: int | None = None
+    max_late: float = DEFAULT_MAX_LATE
+    allow_feedback: bool = False
+    cc: dict[int, str] = field(default_factory=dict)  # CC number -> contract.CC_TARGETS name
+
+
+def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:
+    """(the settings after CC ``target`` = ``value``, what the engine must do: 'mute-on' /
+    'mute-off' / 'panic' / None). ``settings`` itself is left as it was."""
+    v = min(max(int(value), 0), 127)
+    if target == "temperature":
+        return replace(settings, temperature=round(v / 127 * 2.0, 3)), None
+    if target == "threshold":
+        return replace(settings, threshold=round(0.05 + v / 127 * 0.9, 3)), None
+    if target == "mode":
+        return replace(settings, mode=MODES[min(v * len(MODES) // 128, len(MODES) - 1)]), None
+    if target == "mute":
+        return settings, "mute-on" if v >= 64 else "mute-off"
+    if target == "panic":
+        return settings, "panic" if v >= 64 else None
+    return settings, None
