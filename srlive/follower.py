@@ -1,0 +1,333 @@
+"""The MIDI clock follower: where the DAW's pulses, bars and steps lie on the engine's clock.
+
+Feed it every clock/start/continue/stop/songpos message with its arrival time; ask it
+``time_at(bar, step)``, ``time_of_pulse(p)`` and ``bar_at(t)``. Pulse 0 is the DAW's bar 1 (the first
+clock after Start); a Song Position Pointer of p sixteenths makes the next pulse 6·p; Continue keeps
+the numbering; Stop calls ``on_stop``.
+
+The position comes from a model, not from counting arrivals. On a busy machine some clock messages
+never arrive and others arrive late, bunched after a stall; counting would shift the bars by every
+lost pulse. The model is a line t(p) = a + (p − ref)·P through the pulses: the time ``a`` of pulse
+``ref`` (phase) and the period ``P`` (seconds per pulse, the tempo), tracked by a Kalman filter:
+
+- State (a, P) with covariance C. Prediction to pulse n moves a along the line by (n − ref)·P; the
+  period is a random walk (variance ``RAMP²·P²`` a pulse, so slow tempo ramps are followed) and the
+  arrival stamps carry measurement noise of variance σ², estimated from the innovations of the
+  accepted pulses (5 % jitter at 150 BPM, or the cycle quantisation of an audio backend).
+- Numbering: an arriving clock is given the latest pulse index whose predicted time is no more than
+  0.3 periods after its stamp, and never one at or below the previous clock's. So lost clocks (one,
+  or a beat's worth in a row) leave gaps in the numbering and shift nothing; a clock up to 0.7
+  periods late keeps its own index.
+- Bursts: clocks held by a stall arrive bunched (less than half a period apart). When a clock
+  of a bunched run can't take an index above the run's, the run is numbered back from it, so the
+  held clocks are recognised as late ones, and the filter is run again over them from the state
+  before the run.
+- Gates: an innovation beyond max(0.3 periods, 5 standard deviations) is an outlier (a late clock)
+  and is not used; one beyond 3 standard deviations is used with its weight scaled down by its
+  size (Huber), so a single late clock barely moves the line.
+- Tempo changes: when the last ``RECENT`` clocks lie on a line of their own (each within jitter of
+  it) whose period differs from the model's by more than chance allows, and the model's prediction
+  of the newest is off by more than jitter, the model is reset to that line (with its least-squares
+  covariance); the filter then refines it with every clock. A jump (120 → 132 BPM) is on the new
+  grid within a few clocks and precise within a bar.
+
+Until ``INIT`` clocks are in after Start/Continue/SPP, they are numbered by their intervals (the
+smallest interval is one pulse) and the line is their least-squares fit; before any clock, the
+period is the last known one (or ``default_tempo``'s).
+
+``latency`` is the input path's delay (seconds from the clock leaving the DAW to the stamp given
+to ``feed``), subtracted from every stamp, so the grid is the DAW's and not the delayed one.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from srlive.contract import DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE
+from srlive.contract import PULSES_PER_QUARTER as PPQN
+
+MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
+INIT = 6  # clocks numbered by their intervals before the filter takes over
+RECENT = 6  # clocks on a line of their own at another tempo that mean the tempo changed
+OFF_MODEL = 3  # ... of which the newest this many are all off the model on one side
+HISTORY = 48  # clocks remembered (with the filter state before each) for renumbering a burst
+EARLY = 0.3  # periods a clock may arrive before its pulse's predicted time
+BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
+GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
+RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
+MANEUVER = 25.0  # the period noise grows by 1 + MANEUVER·bias²: a lag (ramp) widens the filter
+BIAS_RATE = 0.1  # the bias is a running mean over about 10 clocks
+MIN_SIGMA = 5e-5  # seconds: the least measurement noise assumed (keeps the filter well-posed)
+
+
+def _period_of(tempo: float) -> float:
+    return 60.0 / (float(tempo) * PPQN)
+
+
+class _Tick:
+    """One arrived clock: its stamp, its pulse index, and the filter state before it."""
+
+    __slots__ = ("t", "n", "before", "used")
+
+    def __init__(self, t: float, n: int, before: tuple):
+        self.t, self.n, self.before, self.used = t, n, before, False
+
+
+class MidiClockFollower:
+    """Follows MIDI clock: feed it every clock/start/continue/stop/songpos message with its time."""
+
+    def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
+                 on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
+                 latency: float = 0.0):
+        self.window = int(window)  # pulses of memory the measurement noise estimate spans
+        self.latency = float(latency)
+        self.period = _period_of(default_tempo)
+        self.on_stop = on_stop
+        self.on_start = on_start
+        self.running = False
+        self.next_pulse = 0  # index after the newest clock's (the next clock's, if none is lost)
+        self.generation = 0  # bumps on every Start/Continue, so waiters know to re-align
+        self.pulse_zero: float | None = None  # stamp of pulse 0 (bar 1's downbeat) once seen
+        self.renumbered = 0  # pulses numbered past (clocks that never arrived) so far
+        self.late = 0  # clocks recognised as late (in a burst or beyond the gate) so far
+        self.resets = 0  # tempo changes that reset the model
+        self._lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self.ticks: deque[_Tick] = deque(maxlen=HISTORY)
+        self._count = 0  # clocks since Start/Continue/SPP
+        self._first = self.next_pulse  # index of the first clock after Start/Continue/SPP
+        self._init: list[float] = []  # stamps of the first INIT clocks
+        self._renumbered_before = self.renumbered
+        self._state: tuple | None = None  # (ref, a, P, caa, cap, cpp)
+        self._var = MIN_SIGMA ** 2  # measurement noise variance
+        self._last_nu: float | None = None  # the previous accepted innovation
+        self._bias = 0.0  # running mean of the innovations in standard deviations (a lag's sign)
+
+    # --- input --------------------------------------------------------------------------------
+    def feed(self, kind: str, t: float, pos: int | None = None) -> None:
+        with self._lock:
+            if kind == "clock":
+                if self.running:
+                    self._clock(float(t) - self.latency)
+                return
+            if kind == "songpos":
+                self.next_pulse = int(pos or 0) * PULSES_PER_STEP
+                self._clear()
+                return
+            if kind in ("start", "continue"):
+                if kind == "start":
+                    self.next_pulse = 0
+                self._clear()
+                self.running = True
+                self.generation += 1
+                first = self.next_pulse
+            elif kind == "stop":
+                if not self.running:
+                    return
+                self.running = False
+            else:
+                return
+        if kind == "stop":
+            if self.on_stop:
+                self.on_stop()
+        elif self.on_start:
+            self.on_start(first)
+
+    def _clock(self, t: float) -> None:
+        self._count += 1
+        if self._count == 1 and self._first == 0:
+            self.pulse_zero = t
+        if self._count <= INIT:
+            self._init.append(t)
+            self._start_model()
+            return
+        n = self._number(t)
+        last = self.ticks[-1]
+        if n <= last.n:  # a burst: number the bunched run back from this clock
+            self._renumber_run(t, n)
+            return
+        self._append(t, n)
+        self._detect_tempo_change()
+
+    def _append(self, t: float, n: int) -> None:
+        tick = _Tick(t, n, self._state)
+        self.ticks.append(tick)
+        self.renumbered += n - self.next_pulse
+        self.next_pulse = n + 1
+        self._update(tick)
+
+    # --- numbering ----------------------------------------------------------------------------
+    def _index_at(self, t: float) -> float:
+        ref, a, period = self._state[:3]
+        return ref + (t - a) / period
+
+    def _number(self, t: float) -> int:
+        """The latest pulse whose predicted time is at most EARLY periods after t; above the
+        previous clock's unless t is bunched with it (then the caller renumbers the run)."""
+        n = math.floor(self._index_at(t) + EARLY)
+        last = self.ticks[-1]
+        if n <= last.n and t - last.t >= BUNCHED * self._state[2]:
+            n = last.n + 1  # early, not bunched: the tempo rose (the filter or a reset follows)
+        return n
+
+    def _renumber_run(self, t: float, n: int) -> None:
+        """Clocks bunched before t were held by a stall: number the run back from t's index n (but
+        above the clock before the run), and run the filter again over it."""
+        period = self._state[2]
+        ticks = list(self.ticks)
+        start, newer = len(ticks), t
+        while start > 1 and ticks[start - 1].before is not None and newer - ticks[start - 1].t < BUNCHED * period:
+            start -= 1
+            newer = ticks[start].t
+        stamps = [u.t for u in ticks[start:]] + [t]
+        anchor = ticks[start - 1].n
+        first_index = max(n, anchor + len(stamps)) - len(stamps) + 1
+        popped = ticks[start:]
+        for _ in popped:
+            self.ticks.pop()
+        self.renumbered -= self.next_pulse - (anchor + 1) - len(popped)
+        self.late -= sum(not u.used for u in popped)
+        self.next_pulse = anchor + 1
+        if popped:
+            self._state = popped[0].before
+        for j, u in enumerate(stamps):
+            self._append(u, first_index + j)
+
+    # --- the filter ---------------------------------------------------------------------------
+    def _start_model(self) -> None:
+        """The first clocks: numbered by their intervals, the line their least-squares fit."""
+        stamps = self._init
+        self.ticks.clear()
+        if len(stamps) == 1:
+            n = np.array([self._first])
+        else:
+            gaps = np.diff(stamps)
+            unit = max(float(gaps.min()), 1e-6)
+            steps = np.maximum(1, np.round(gaps / unit)).astype(int)
+            n = self._first + np.concatenate([[0], np.cumsum(steps)])
+        self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
+        self.next_pulse = int(n[-1]) + 1
+        self._fit_line(n.astype(float), np.asarray(stamps, float), self.period if len(stamps) < 3 else None)
+        for u, m in zip(stamps, n):
+            self.ticks.append(_Tick(u, int(m), None))  # anchors: a burst is never numbered into them
+
+    def _fit_line(self, p: np.ndarray, t: np.ndarray, prior: float | None) -> None:
+        """Set the model to the least-squares line through (p, t), referred to its last pulse, with
+        its covariance; with fewer than three points the period is the prior (one point) or their
+        slope (two)."""
+        ref = float(p[-1])
+        if len(p) == 1:
+            period = float(prior)
+            self._state = (ref, float(t[-1]), period, self._var, 0.0, (0.1 * period) ** 2)
+            self.period = period
+            return
+        x = p - ref
+        design = np.stack([np.ones_like(x), x], axis=1)
+        coef, *_ = np.linalg.lstsq(design, t, rcond=None)
+        a, period = float(coef[0]), float(coef[1])
+        lo, hi = _period_of(MAX_TEMPO * 2), _period_of(MIN_TEMPO / 2)
+        period = min(max(period, lo), hi)
+        if len(p) > 2:
+            resid = t - (a + x * period)
+            self._var = max(float(np.dot(resid, resid)) / (len(p) - 2), MIN_SIGMA ** 2)
+        cov = self._var * np.linalg.inv(design.T @ design)
+        if len(p) == 2:
+            cov = cov + np.diag([0.0, (0.05 * period) ** 2])
+        self._state = (ref, a, period, float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1]))
+        self.period = period
+
+    def _update(self, tick: _Tick) -> None:
+        """One Kalman step: predict to the clock's pulse, gate its innovation, update (a, P)."""
+        ref, a, period, caa, cap, cpp = self._state
+        d = tick.n - ref
+        q = (RAMP * period) ** 2 * (1 + MANEUVER * self._bias ** 2)
+        a_p = a + d * period
+        caa = caa + 2 * d * cap + d * d * cpp + q * d ** 3 / 3
+        cap = cap + d * cpp + q * d * d / 2
+        cpp = cpp + q * d
+        nu = tick.t - a_p
+        sd = math.sqrt(caa + self._var)
+        if abs(nu) > max(GATE_PERIODS * period, 5 * sd):
+            self.late += 1
+            return
+        r = self._var * max(1.0, abs(nu) / (3 * sd))  # Huber: beyond 3 σ, weight falls as 1/|ν|
+        s = caa + r
+        k0, k1 = caa / s, cap / s
+        lo, hi = _period_of(MAX_TEMPO * 2), _period_of(MIN_TEMPO / 2)
+        period = min(max(period + k1 * nu, lo), hi)
+        self._state = (tick.n, a_p + k0 * nu, period, caa - k0 * caa, cap - k0 * cap, cpp - k1 * cap)
+        self.period = period
+        tick.used = True
+        if self._last_nu is not None:  # jitter from successive innovations: blind to a slow lag
+            alpha = 2.0 / (self.window + 1)
+            jump = (nu - self._last_nu) ** 2 / 2
+            self._var = max((1 - alpha) * self._var + alpha * min(jump, 9 * self._var), MIN_SIGMA ** 2)
+        self._last_nu = nu
+        self._bias += BIAS_RATE * (max(-5.0, min(5.0, nu / sd)) - self._bias)
+
+    def _detect_tempo_change(self) -> None:
+        """Reset the model to the last RECENT clocks' own line when the model misses the newest
+        OFF_MODEL of them on one side, by more than jitter, and those RECENT make a line of their
+        own (each within jitter of it): a tempo change, or a ramp the filter fell behind. A late
+        clock alone, or a stall's burst (bunched), never does."""
+        if len(self.ticks) < RECENT:
+            return
+        recent = list(self.ticks)[-RECENT:]
+        ref, a, period = self._state[:3]
+        sigma = math.sqrt(self._var)
+        off = [u.t - (a + (u.n - ref) * period) for u in recent[-OFF_MODEL:]]
+        limit = max(0.15 * period, 4 * sigma)
+        if not (min(off) > limit or max(off) < -limit):
+            return
+        if any(v.t - u.t < BUNCHED * period for u, v in zip(recent, recent[1:])):
+            return
+        p = np.array([u.n for u in recent], float)
+        t = np.array([u.t for u in recent])
+        x = p - p.mean()
+        slope = float(np.dot(x, t - t.mean()) / np.dot(x, x))
+        resid = t - t.mean() - x * slope
+        if np.abs(resid).max() > max(0.15 * slope, 3.5 * sigma) or not 0.5 < slope / period < 2:
+            return
+        self.resets += 1
+        self._fit_line(p, t, None)
+
+    # --- answers ------------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Running with at least two pulses seen since Start/Continue (a time base exists)."""
+        return self.running and self._count >= 2
+
+    @property
+    def tempo(self) -> float:
+        return 60.0 / (self.period * PPQN)
+
+    def time_of_pulse(self, pulse: float) -> float:
+        with self._lock:
+            if self._state is None:
+                raise RuntimeError("no MIDI clock yet")
+            ref, a, period = self._state[:3]
+            return a + (pulse - ref) * period
+
+    def time_at(self, bar: int, step: float = 0.0) -> float:
+        return self.time_of_pulse(bar * PULSES_PER_BAR + step * PULSES_PER_STEP)
+
+    def step_len(self, bar: int) -> float:
+        return self.period * PULSES_PER_STEP
+
+    def bar_at(self, t: float) -> int:
+        """The bar holding time t, by the model."""
+        with self._lock:
+            if self._state is None:
+                raise RuntimeError("no MIDI clock yet")
+            return math.floor(self._index_at(t) / PULSES_PER_BAR)
+
+    def current_bar(self) -> int:
+        """The bar the next pulse falls in."""
+        return self.next_pulse // PULSES_PER_BAR
