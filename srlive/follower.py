@@ -60,6 +60,9 @@ EARLY = 0.3  # periods a clock may arrive before its pulse's predicted time
 BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
 GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
 RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
+ON_MODEL = 0.15  # periods: a clock this close to the model's prediction is the anchor for ...
+ON_GRID = 0.2  # ... a clock this close to the anchor's grid at the index that loses no clock
+PROBATION = 24  # clocks after a tempo reset during which the pre-reset anchor can undo it
 MANEUVER = 25.0  # the period noise grows by 1 + MANEUVER·bias²: a lag (ramp) widens the filter
 BIAS_RATE = 0.1  # the bias is a running mean over about 10 clocks
 MIN_SIGMA = 5e-5  # seconds: the least measurement noise assumed (keeps the filter well-posed)
@@ -72,10 +75,10 @@ def _period_of(tempo: float) -> float:
 class _Tick:
     """One arrived clock: its stamp, its pulse index, and the filter state before it."""
 
-    __slots__ = ("t", "n", "before", "used")
+    __slots__ = ("t", "n", "seq", "before", "used")
 
-    def __init__(self, t: float, n: int, before: tuple):
-        self.t, self.n, self.before, self.used = t, n, before, False
+    def __init__(self, t: float, n: int, seq: int, before: tuple | None):
+        self.t, self.n, self.seq, self.before, self.used = t, n, seq, before, False
 
 
 class MidiClockFollower:
@@ -109,6 +112,8 @@ class MidiClockFollower:
         self._var = MIN_SIGMA ** 2  # measurement noise variance
         self._last_nu: float | None = None  # the previous accepted innovation
         self._bias = 0.0  # running mean of the innovations in standard deviations (a lag's sign)
+        self._anchor: tuple[int, int, tuple] | None = None  # (seq, pulse, state) of the last on-model clock
+        self._probation = 0  # the anchor stays the pre-reset one until this many clocks are in
 
     # --- input --------------------------------------------------------------------------------
     def feed(self, kind: str, t: float, pos: int | None = None) -> None:
@@ -149,15 +154,16 @@ class MidiClockFollower:
             self._start_model()
             return
         n = self._number(t)
-        last = self.ticks[-1]
-        if n <= last.n:  # a burst: number the bunched run back from this clock
+        if self._caught_up(t, n):
+            return
+        if n <= self.ticks[-1].n:  # a burst: number the bunched run back from this clock
             self._renumber_run(t, n)
             return
-        self._append(t, n)
+        self._append(t, n, self._count)
         self._detect_tempo_change()
 
-    def _append(self, t: float, n: int) -> None:
-        tick = _Tick(t, n, self._state)
+    def _append(self, t: float, n: int, seq: int) -> None:
+        tick = _Tick(t, n, seq, self._state)
         self.ticks.append(tick)
         self.renumbered += n - self.next_pulse
         self.next_pulse = n + 1
@@ -186,19 +192,44 @@ class MidiClockFollower:
         while start > 1 and ticks[start - 1].before is not None and newer - ticks[start - 1].t < BUNCHED * period:
             start -= 1
             newer = ticks[start].t
-        stamps = [u.t for u in ticks[start:]] + [t]
-        anchor = ticks[start - 1].n
-        first_index = max(n, anchor + len(stamps)) - len(stamps) + 1
-        popped = ticks[start:]
+        count = len(ticks) - start + 1
+        top = max(n, ticks[start - 1].n + count)
+        self._replace(start, t, top - count + 1, ticks[start].before if start < len(ticks) else self._state)
+
+    def _caught_up(self, t: float, n: int) -> bool:
+        """A clock exactly on the anchor's grid at the index that loses no clock since the anchor,
+        where the numbering would have had it later: the clocks since the anchor were late (a queue
+        draining after a stall), not early at a new tempo. Number them on from the anchor, and the
+        model goes back to the anchor's."""
+        if self._anchor is None:
+            return False
+        seq, pulse, state = self._anchor
+        expected = pulse + self._count - seq
+        ref, a, period = state[:3]
+        if n <= expected or abs(ref + (t - a) / period - expected) > ON_GRID:
+            return False
+        ticks = list(self.ticks)
+        start = next((i for i, u in enumerate(ticks) if u.seq > seq), len(ticks))
+        if start == 0 or ticks[start - 1].seq != seq:
+            return False  # the anchor is no longer remembered
+        self._replace(start, t, pulse + 1, state)
+        self._probation = 0
+        return True
+
+    def _replace(self, start: int, t: float, first_index: int, state: tuple) -> None:
+        """Number the remembered clocks from position ``start`` on, and then t, consecutively from
+        ``first_index``, running the filter over them again from ``state``."""
+        popped = list(self.ticks)[start:]
+        anchor = self.ticks[start - 1].n
         for _ in popped:
             self.ticks.pop()
         self.renumbered -= self.next_pulse - (anchor + 1) - len(popped)
         self.late -= sum(not u.used for u in popped)
         self.next_pulse = anchor + 1
-        if popped:
-            self._state = popped[0].before
-        for j, u in enumerate(stamps):
-            self._append(u, first_index + j)
+        self._state = state
+        for j, u in enumerate(popped):
+            self._append(u.t, first_index + j, u.seq)
+        self._append(t, first_index + len(popped), self._count)
 
     # --- the filter ---------------------------------------------------------------------------
     def _start_model(self) -> None:
@@ -215,8 +246,9 @@ class MidiClockFollower:
         self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
         self.next_pulse = int(n[-1]) + 1
         self._fit_line(n.astype(float), np.asarray(stamps, float), self.period if len(stamps) < 3 else None)
-        for u, m in zip(stamps, n):
-            self.ticks.append(_Tick(u, int(m), None))  # anchors: a burst is never numbered into them
+        for seq, (u, m) in enumerate(zip(stamps, n), 1):
+            self.ticks.append(_Tick(u, int(m), seq, None))  # a burst is never numbered into these
+        self._anchor = (len(stamps), int(n[-1]), self._state)
 
     def _fit_line(self, p: np.ndarray, t: np.ndarray, prior: float | None) -> None:
         """Set the model to the least-squares line through (p, t), referred to its last pulse, with
@@ -265,6 +297,8 @@ class MidiClockFollower:
         self._state = (tick.n, a_p + k0 * nu, period, caa - k0 * caa, cap - k0 * cap, cpp - k1 * cap)
         self.period = period
         tick.used = True
+        if abs(nu) < ON_MODEL * period and tick.seq > self._probation:
+            self._anchor = (tick.seq, tick.n, self._state)
         if self._last_nu is not None:  # jitter from successive innovations: blind to a slow lag
             alpha = 2.0 / (self.window + 1)
             jump = (nu - self._last_nu) ** 2 / 2
@@ -297,6 +331,7 @@ class MidiClockFollower:
             return
         self.resets += 1
         self._fit_line(p, t, None)
+        self._probation = self._count + PROBATION
 
     # --- answers ------------------------------------------------------------------------------
     @property
