@@ -53,16 +53,15 @@ from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 INIT = 6  # clocks numbered by their intervals before the filter takes over
-RECENT = 6  # clocks on a line of their own at another tempo that mean the tempo changed
-OFF_MODEL = 3  # ... of which the newest this many are all off the model on one side
+RECENT = 4  # clocks (with the anchor) on a line of their own at another tempo mean the tempo changed
+OFF_MODEL = 3  # ... when the newest this many are all off the model on one side
 HISTORY = 48  # clocks remembered (with the filter state before each) for renumbering a burst
-EARLY = 0.3  # periods a clock may arrive before its pulse's predicted time
+EARLY = 0.5  # periods a clock may arrive before its pulse's predicted time
 BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
 GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
 RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
 ON_MODEL = 0.15  # periods: a clock this close to the model's prediction is the anchor for ...
 ON_GRID = 0.2  # ... a clock this close to the anchor's grid at the index that loses no clock
-PROBATION = 24  # clocks after a tempo reset during which the pre-reset anchor can undo it
 MANEUVER = 25.0  # the period noise grows by 1 + MANEUVER·bias²: a lag (ramp) widens the filter
 BIAS_RATE = 0.1  # the bias is a running mean over about 10 clocks
 MIN_SIGMA = 5e-5  # seconds: the least measurement noise assumed (keeps the filter well-posed)
@@ -113,7 +112,6 @@ class MidiClockFollower:
         self._last_nu: float | None = None  # the previous accepted innovation
         self._bias = 0.0  # running mean of the innovations in standard deviations (a lag's sign)
         self._anchor: tuple[int, int, tuple] | None = None  # (seq, pulse, state) of the last on-model clock
-        self._probation = 0  # the anchor stays the pre-reset one until this many clocks are in
 
     # --- input --------------------------------------------------------------------------------
     def feed(self, kind: str, t: float, pos: int | None = None) -> None:
@@ -213,7 +211,6 @@ class MidiClockFollower:
         if start == 0 or ticks[start - 1].seq != seq:
             return False  # the anchor is no longer remembered
         self._replace(start, t, pulse + 1, state)
-        self._probation = 0
         return True
 
     def _replace(self, start: int, t: float, first_index: int, state: tuple) -> None:
@@ -297,7 +294,7 @@ class MidiClockFollower:
         self._state = (tick.n, a_p + k0 * nu, period, caa - k0 * caa, cap - k0 * cap, cpp - k1 * cap)
         self.period = period
         tick.used = True
-        if abs(nu) < ON_MODEL * period and tick.seq > self._probation:
+        if abs(nu) < ON_MODEL * period:
             self._anchor = (tick.seq, tick.n, self._state)
         if self._last_nu is not None:  # jitter from successive innovations: blind to a slow lag
             alpha = 2.0 / (self.window + 1)
@@ -307,31 +304,49 @@ class MidiClockFollower:
         self._bias += BIAS_RATE * (max(-5.0, min(5.0, nu / sd)) - self._bias)
 
     def _detect_tempo_change(self) -> None:
-        """Reset the model to the last RECENT clocks' own line when the model misses the newest
-        OFF_MODEL of them on one side, by more than jitter, and those RECENT make a line of their
-        own (each within jitter of it): a tempo change, or a ramp the filter fell behind. A late
-        clock alone, or a stall's burst (bunched), never does."""
-        if len(self.ticks) < RECENT:
+        """Reset the model to a line of the clocks' own when the model has lost them (its newest
+        OFF_MODEL predictions all miss on one side by more than jitter, or half of the last
+        2·RECENT clocks were gated out) and the clocks from the anchor (the last on the model) on
+        make a line: numbered again by their own intervals (the median single interval is the new
+        period), each within jitter of it. That is a tempo change, which starts where the old tempo
+        ended, or a ramp the filter fell behind; a clock numbered a pulse off while the model lagged
+        is put right. A late clock alone, a stall's burst (bunched), or a queue draining after a
+        stall (whose first clock is late, so the anchor is off its line) never does. With the
+        anchor forgotten, the last 2·RECENT clocks make the line."""
+        ticks = list(self.ticks)
+        if len(ticks) < RECENT:
             return
-        recent = list(self.ticks)[-RECENT:]
         ref, a, period = self._state[:3]
         sigma = math.sqrt(self._var)
-        off = [u.t - (a + (u.n - ref) * period) for u in recent[-OFF_MODEL:]]
+        off = [u.t - (a + (u.n - ref) * period) for u in ticks[-OFF_MODEL:]]
         limit = max(0.15 * period, 4 * sigma)
-        if not (min(off) > limit or max(off) < -limit):
+        gated = sum(not u.used for u in ticks[-2 * RECENT:])
+        if not (min(off) > limit or max(off) < -limit or gated >= RECENT):
             return
-        if any(v.t - u.t < BUNCHED * period for u, v in zip(recent, recent[1:])):
+        seq = self._anchor[0] if self._anchor is not None else -1
+        run = [u for u in ticks if u.seq >= seq]
+        if not run or run[0].seq != seq or run[0].before is None and len(run) > 4 * RECENT:
+            run = ticks[-2 * RECENT:]
+        t = np.array([u.t for u in run])
+        gaps = np.diff(t)
+        single = gaps[(gaps > 0.6 * period) & (gaps < 1.5 * period)]
+        if len(run) < RECENT or gaps.min() < BUNCHED * period or len(single) < RECENT // 2:
             return
-        p = np.array([u.n for u in recent], float)
-        t = np.array([u.t for u in recent])
+        unit = float(np.median(single))
+        p = run[0].n + np.concatenate([[0], np.cumsum(np.maximum(1, np.round(gaps / unit)))])
         x = p - p.mean()
         slope = float(np.dot(x, t - t.mean()) / np.dot(x, x))
         resid = t - t.mean() - x * slope
         if np.abs(resid).max() > max(0.15 * slope, 3.5 * sigma) or not 0.5 < slope / period < 2:
             return
         self.resets += 1
-        self._fit_line(p, t, None)
-        self._probation = self._count + PROBATION
+        shift = int(p[-1]) - run[-1].n
+        for u, n in zip(run, p):
+            u.n = int(n)
+        self.next_pulse += shift
+        self.renumbered += shift
+        self._fit_line(p.astype(float), t, None)
+        self._anchor = (run[-1].seq, run[-1].n, self._state)
 
     # --- answers ------------------------------------------------------------------------------
     @property
