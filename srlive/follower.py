@@ -238,6 +238,7 @@ class MidiClockFollower:
         else:
             gaps = np.diff(stamps)
             unit = max(float(gaps.min()), 1e-6)
+            unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
             steps = np.maximum(1, np.round(gaps / unit)).astype(int)
             n = self._first + np.concatenate([[0], np.cumsum(steps)])
         self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
@@ -334,9 +335,10 @@ class MidiClockFollower:
             return
         unit = float(np.median(single))
         p = run[0].n + np.concatenate([[0], np.cumsum(np.maximum(1, np.round(gaps / unit)))])
-        x = p - p.mean()
-        slope = float(np.dot(x, t - t.mean()) / np.dot(x, x))
-        resid = t - t.mean() - x * slope
+        pm, tm = p[1:].mean(), t[1:].mean()  # the line of the clocks after the anchor ...
+        x = p[1:] - pm
+        slope = float(np.dot(x, t[1:] - tm) / np.dot(x, x))
+        resid = t - tm - (p - pm) * slope  # ... must meet the anchor too
         if np.abs(resid).max() > max(0.15 * slope, 3.5 * sigma) or not 0.5 < slope / period < 2:
             return
         self.resets += 1
