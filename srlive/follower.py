@@ -52,7 +52,7 @@ from srlive.contract import DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, TEMP
 from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
-INIT = 6  # clocks numbered by their intervals before the filter takes over
+INIT = 12  # clocks numbered by their intervals before the filter takes over
 RECENT = 4  # clocks (with the anchor) on a line of their own at another tempo mean the tempo changed
 OFF_MODEL = 3  # ... when the newest this many are all off the model on one side
 HISTORY = 48  # clocks remembered (with the filter state before each) for renumbering a burst
@@ -239,7 +239,9 @@ class MidiClockFollower:
             gaps = np.diff(stamps)
             unit = max(float(gaps.min()), 1e-6)
             unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
-            steps = np.maximum(1, np.round(gaps / unit)).astype(int)
+            for _ in range(2):  # number by the unit, then again by the numbered clocks' mean period
+                steps = np.maximum(1, np.round(gaps / unit)).astype(int)
+                unit = float(gaps.sum() / steps.sum())
             n = self._first + np.concatenate([[0], np.cumsum(steps)])
         self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
         self.next_pulse = int(n[-1]) + 1

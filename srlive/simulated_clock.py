@@ -92,15 +92,16 @@ def clock_arrivals(s: ClockScenario) -> tuple[np.ndarray, np.ndarray, np.ndarray
 @dataclass
 class FollowResult:
     errors: np.ndarray  # time_at(bar, 0) − true downbeat, asked LEAD before it, for bars 1..bars-1
-    bar_wrong: np.ndarray  # bars whose bar_at(true downbeat + 1 ms) was not the bar (indices)
+    bar_wrong: np.ndarray  # bars whose bar_at(true downbeat + after) was not the bar (indices)
     follower: object
 
 
 LEAD = 0.001  # seconds before a downbeat the follower is asked where it lies
 
 
-def follow(make: Callable[[], object], s: ClockScenario) -> FollowResult:
-    """Feed the scenario's clocks to a new follower in time order; ask it about every downbeat."""
+def follow(make: Callable[[], object], s: ClockScenario, after: float = 0.001) -> FollowResult:
+    """Feed the scenario's clocks to a new follower in time order; ask it about every downbeat:
+    LEAD before it where the bar begins, ``after`` it which bar it is in."""
     true, index, stamps = clock_arrivals(s)
     f = make()
     f.feed("start", -0.005)
@@ -118,7 +119,7 @@ def follow(make: Callable[[], object], s: ClockScenario) -> FollowResult:
         if bar > 0:
             feed_until(downbeat - LEAD)
             errors.append(f.time_at(bar, 0) - downbeat)
-        feed_until(downbeat + 0.001)
-        if k > 0 and f.bar_at(downbeat + 0.001) != bar:
+        feed_until(downbeat + after)
+        if k > 0 and f.bar_at(downbeat + after) != bar:
             wrong.append(bar)
     return FollowResult(np.asarray(errors), np.asarray(wrong, int), f)
