@@ -11,29 +11,31 @@ lost pulse. The model is a line t(p) = a + (p − ref)·P through the pulses: th
 ``ref`` (phase) and the period ``P`` (seconds per pulse, the tempo), tracked by a Kalman filter:
 
 - State (a, P) with covariance C. Prediction to pulse n moves a along the line by (n − ref)·P; the
-  period is a random walk (variance ``RAMP²·P²`` a pulse, so slow tempo ramps are followed) and the
-  arrival stamps carry measurement noise of variance σ², estimated from the innovations of the
-  accepted pulses (5 % jitter at 150 BPM, or the cycle quantisation of an audio backend).
-- Numbering: an arriving clock is given the latest pulse index whose predicted time is no more than
-  0.3 periods after its stamp, and never one at or below the previous clock's. So lost clocks (one,
-  or a beat's worth in a row) leave gaps in the numbering and shift nothing; a clock up to 0.7
-  periods late keeps its own index.
-- Bursts: clocks held by a stall arrive bunched (less than half a period apart). When a clock
+  period is a random walk (variance RAMP²·P² a pulse, widened by 1 + MANEUVER·bias² while the
+  innovations keep one sign, so ramps are followed and a steady tempo is averaged over a long
+  memory). The stamps carry measurement noise σ², estimated from successive innovations of the
+  accepted clocks (blind to a slow lag): 5 % jitter, or an audio backend's cycle quantisation.
+- Numbering: an arriving clock is given the pulse nearest the model's prediction (at most half a
+  period early), never one at or below the previous clock's. So lost clocks (one, or a beat's worth
+  in a row) leave gaps in the numbering and shift nothing, and a late clock keeps its own index.
+- Late clocks: clocks held by a stall arrive bunched (less than half a period apart). When a clock
   of a bunched run can't take an index above the run's, the run is numbered back from it, so the
-  held clocks are recognised as late ones, and the filter is run again over them from the state
-  before the run.
+  held clocks count as late ones, and the filter runs again over them from the state before the
+  run. A queue that drains more slowly is recognised when a clock lands on the grid of the anchor
+  (the last clock the model predicted within ON_MODEL periods) exactly at the index that loses no
+  clock since the anchor: the clocks between are numbered on from the anchor, as late ones.
 - Gates: an innovation beyond max(0.3 periods, 5 standard deviations) is an outlier (a late clock)
   and is not used; one beyond 3 standard deviations is used with its weight scaled down by its
   size (Huber), so a single late clock barely moves the line.
-- Tempo changes: when the last ``RECENT`` clocks lie on a line of their own (each within jitter of
-  it) whose period differs from the model's by more than chance allows, and the model's prediction
-  of the newest is off by more than jitter, the model is reset to that line (with its least-squares
-  covariance); the filter then refines it with every clock. A jump (120 → 132 BPM) is on the new
-  grid within a few clocks and precise within a bar.
+- Tempo changes: when the model has lost the clocks (its newest OFF_MODEL predictions miss on one
+  side, or half of the recent clocks were gated out) and the clocks since the anchor, numbered by
+  their own intervals, make a line that meets the anchor, the model is reset to that line (with its
+  least-squares covariance) and the filter refines it with every clock. A jump (120 → 132 BPM) is
+  on the new grid within about four clocks and precise within a bar.
 
-Until ``INIT`` clocks are in after Start/Continue/SPP, they are numbered by their intervals (the
-smallest interval is one pulse) and the line is their least-squares fit; before any clock, the
-period is the last known one (or ``default_tempo``'s).
+Until INIT clocks are in after Start/Continue/SPP, they are numbered by their intervals (the median
+single interval, refined by the numbered clocks' mean, is one pulse) and the line is their
+least-squares fit; before any clock, the period is the last known one (or ``default_tempo``'s).
 
 ``latency`` is the input path's delay (seconds from the clock leaving the DAW to the stamp given
 to ``feed``), subtracted from every stamp, so the grid is the DAW's and not the delayed one.
