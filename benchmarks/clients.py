@@ -360,7 +360,10 @@ class ClockSource(Performer):
     """MIDI clock from a thread: ``start(bpm, jitter=0.05)`` ... ``stop()``.
 
     ``jitter`` is the largest shift of a pulse, as a fraction of the pulse period (uniform,
-    independent per pulse, so the grid itself never drifts). ``pulses`` holds the ideal times."""
+    independent per pulse, so the grid itself never drifts). ``drop`` is the share of pulses never
+    sent (at random). ``stall`` is (milliseconds, bars): every that many bars, the pulses due in
+    the first that many ms after the downbeat are held and then sent in a burst, as a busy machine
+    delivers them. ``pulses`` holds the ideal times of every pulse, sent or not."""
 
     def __init__(self, client: str = "daw", port: Optional[str] = None, target: Optional[str] = None):
         super().__init__(client, port, target)
@@ -370,7 +373,7 @@ class ClockSource(Performer):
         self._running = threading.Event()
 
     def start(self, bpm: float, jitter: float = 0.0, position: int = 0, lead: float = 0.2, seed: int = 0,
-              continue_: bool = False) -> float:
+              continue_: bool = False, drop: float = 0.0, stall: Optional[tuple[float, int]] = None) -> float:
         """Send (SPP position, if any, then) Start/Continue at origin, pulses from there; return origin."""
         period = 60.0 / bpm / 24
         rng = random.Random(seed)
@@ -383,12 +386,28 @@ class ClockSource(Performer):
         def run():
             wait_until(origin)
             self.send([0xFB] if (continue_ or position) else [0xFA])
+            held = 0
             for k in itertools.count():
                 ideal = origin + k * period
-                wait_until(ideal + rng.uniform(-jitter, jitter) * period)
+                due = ideal + rng.uniform(-jitter, jitter) * period
+                lost = k > 0 and rng.random() < drop
+                if stall:
+                    bar, offset = divmod(k, 96)
+                    release = ideal - offset * period + stall[0] / 1000
+                    if bar > 0 and bar % stall[1] == 0 and due < release:
+                        held += not lost  # held back until the stall ends
+                        self.pulses.append(ideal)
+                        continue
+                    if held:
+                        wait_until(release)
+                        for _ in range(held):
+                            self.send([0xF8])
+                        held = 0
+                wait_until(due)
                 if not self._running.is_set():
                     return
-                self.send([0xF8])
+                if not lost:
+                    self.send([0xF8])
                 self.pulses.append(ideal)
 
         self._thread = threading.Thread(target=run, daemon=True)

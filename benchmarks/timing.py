@@ -86,7 +86,8 @@ def _progress(total_s: float, label: str):
 
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
-             during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True) -> dict:
+             during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True,
+             drop: float = 0.0, stall: Optional[tuple[float, int]] = None) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
@@ -115,7 +116,7 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             threading.Thread(target=lambda: flooded.append(flood(run.performer, flood_rate, bars * bar_len)),
                              daemon=True).start()
         if sync:
-            origin = run.clock.start(tempo, jitter=jitter, lead=0.3)
+            origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall)
             run.play(phrase(tempo, perform_bars), origin=origin)
         else:
             origin = run.play(phrase(tempo, perform_bars))
@@ -267,14 +268,22 @@ def main(argv=None) -> int:
     ap = parser("srlive timing through JACK", 200, 180.0)
     ap.add_argument("--sync", action="store_true", help="follow a MIDI clock source instead of --tempo")
     ap.add_argument("--jitter", type=float, default=0.05, help="clock jitter, fraction of a pulse (with --sync)")
+    ap.add_argument("--drop", type=float, default=0.0, metavar="P",
+                    help="share of clock pulses never sent, at random (with --sync)")
+    ap.add_argument("--stall", type=float, nargs=2, default=None, metavar=("MS", "BARS"),
+                    help="every BARS bars hold the clock MS ms after the downbeat, then send a burst (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
                     help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
     args = ap.parse_args(argv)
+    if not 0 <= args.drop < 1 or args.stall and (args.stall[0] <= 0 or args.stall[1] < 1):
+        print("timing: --drop takes a share in [0, 1); --stall takes MS > 0 and BARS >= 1", file=sys.stderr)
+        return 2
     extra = [a for a in args.srlive_args if a != "--"]
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
     return with_jack(lambda: finish(
-        run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, extra=tuple(extra),
+        run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
+                 stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
                  workdir=args.keep, label="sync" if args.sync else "timing", flood_rate=args.flood), args),
         args.rt_server)
 

@@ -1,9 +1,16 @@
-"""Internal bar clock and the MIDI clock follower, driven by a fake time source."""
+"""Internal bar clock and the MIDI clock followers (the counting one in srlive.clock and the
+model-based one in srlive.follower, each test run against both), driven by a fake time source."""
 
 import numpy as np
 import pytest
 
-from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower, bar_seconds
+from srlive import clock, follower
+from srlive.clock import PULSES_PER_BAR, InternalClock, bar_seconds
+
+
+@pytest.fixture(params=[clock.MidiClockFollower, follower.MidiClockFollower], ids=["counting", "model"])
+def MidiClockFollower(request):
+    return request.param
 
 
 def test_internal_clock_absolute_grid_no_drift():
@@ -28,7 +35,7 @@ def feed_pulses(f, times, start_index=0):
         f.feed("clock", t)
 
 
-def test_follower_start_aligns_bar_one_and_smooths_jitter():
+def test_follower_start_aligns_bar_one_and_smooths_jitter(MidiClockFollower):
     rng = np.random.default_rng(1)
     tempo = 120.0
     period = 60 / tempo / 24
@@ -52,7 +59,7 @@ def test_follower_start_aligns_bar_one_and_smooths_jitter():
 
 
 @pytest.mark.parametrize("window", [48, 96])
-def test_follower_follows_a_tempo_change(window):
+def test_follower_follows_a_tempo_change(window, MidiClockFollower):
     f = MidiClockFollower(window=window)
     f.feed("start", 0.0)
     t = 0.0
@@ -68,7 +75,7 @@ def test_follower_follows_a_tempo_change(window):
     assert f.time_of_pulse(f.next_pulse) == pytest.approx(t, abs=1e-6)
 
 
-def test_follower_stop_continue_and_song_position_pointer():
+def test_follower_stop_continue_and_song_position_pointer(MidiClockFollower):
     stops, starts = [], []
     f = MidiClockFollower(on_stop=lambda: stops.append(1), on_start=starts.append)
     f.feed("start", 0.0)
@@ -94,7 +101,7 @@ def test_follower_stop_continue_and_song_position_pointer():
     assert f.time_at(0) == pytest.approx(3.01)
 
 
-def test_follower_shrugs_off_a_stall_and_jitter():
+def test_follower_shrugs_off_a_stall_and_jitter(MidiClockFollower):
     """A run of pulses delivered late (a busy machine) must not tilt the tempo or the grid."""
     rng = np.random.default_rng(5)
     period = 60 / 180 / 24
@@ -112,7 +119,7 @@ def test_follower_shrugs_off_a_stall_and_jitter():
 
 
 @pytest.mark.parametrize("lost", [1, 3, 9])
-def test_follower_counts_in_pulses_that_never_arrived(lost):
+def test_follower_counts_in_pulses_that_never_arrived(lost, MidiClockFollower):
     rng = np.random.default_rng(7)
     period = 60 / 120 / 24
     ideal = np.arange(400) * period
@@ -127,7 +134,7 @@ def test_follower_counts_in_pulses_that_never_arrived(lost):
     assert f.time_at(4) == pytest.approx(ideal[4 * 96], abs=0.0005)  # bar 5 where the DAW has it
 
 
-def test_follower_does_not_renumber_a_stall():
+def test_follower_does_not_renumber_a_stall(MidiClockFollower):
     period = 60 / 120 / 24
     times = np.arange(400) * period
     times[200:215] = times[214] + np.arange(15) * 0.0001  # 14 pulses held back, then a burst
@@ -139,7 +146,7 @@ def test_follower_does_not_renumber_a_stall():
     assert f.time_of_pulse(400) == pytest.approx(400 * period, abs=0.0005)
 
 
-def test_follower_counts_in_a_pulse_lost_right_after_start():
+def test_follower_counts_in_a_pulse_lost_right_after_start(MidiClockFollower):
     period = 60 / 120 / 24
     ideal = np.arange(200) * period
     f = MidiClockFollower()

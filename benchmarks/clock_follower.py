@@ -1,0 +1,56 @@
+"""How far the MIDI clock followers place bar lines from the DAW's, on a simulated clock.
+
+For each condition, a DAW clock (srlive.simulated_clock) is fed to the counting follower
+(srlive.clock.MidiClockFollower) and to the model-based one (srlive.follower.MidiClockFollower);
+1 ms before each true downbeat each is asked where that bar begins. Printed: p50/p99/max of
+|time_at(bar, 0) − true downbeat| in ms, and how many bars bar_at(downbeat + 1 ms) got wrong.
+Pure simulation: no ports, no sleeps.
+
+    python benchmarks/clock_follower.py [--bars 100] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from srlive.clock import MidiClockFollower as CountingFollower
+from srlive.follower import MidiClockFollower as ModelFollower
+from srlive.simulated_clock import ClockScenario, follow
+
+FOLLOWERS = (("counting (srlive.clock)", CountingFollower), ("model (srlive.follower)", ModelFollower))
+
+
+def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:
+    base = dict(bars=bars, seed=seed)
+    return [
+        ("jitter 5 % at 150 BPM", ClockScenario(tempo=150, **base)),
+        ("+ 10 % lost", ClockScenario(tempo=150, drop=0.10, **base)),
+        ("+ 50 ms stalls every 4 bars", ClockScenario(tempo=150, drop=0.10, stall=0.05, stall_every=4, **base)),
+        ("tempo 120→132 mid-bar", ClockScenario(tempo=120, change_to=132, change_at=bars // 2 + 0.5, **base)),
+        ("ramp 100→125 over 9 bars", ClockScenario(tempo=100, change_to=125, change_at=bars // 4, ramp_bars=9, **base)),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=100, help="bars a condition plays (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="the simulation's random seed")
+    args = parser.parse_args(argv)
+    if args.bars < 8:
+        print("clock_follower: --bars must be 8 or more", file=sys.stderr)
+        return 2
+    print(f"{'condition':30s} {'follower':24s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>9s} {'bars wrong':>10s}")
+    for label, scenario in conditions(args.bars, args.seed):
+        for name, make in FOLLOWERS:
+            r = follow(make, scenario)
+            e = np.abs(r.errors) * 1000
+            print(f"{label:30s} {name:24s} {np.median(e):8.2f} {np.percentile(e, 99):8.2f} {e.max():9.2f} "
+                  f"{r.bar_wrong.size:10d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
