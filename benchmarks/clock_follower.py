@@ -1,7 +1,7 @@
 """How far the MIDI clock followers place bar lines from the DAW's, on a simulated clock.
 
 For each condition, a DAW clock (srlive.simulated_clock) is fed to the counting follower
-(srlive.clock.MidiClockFollower) and to the model-based one (srlive.follower.MidiClockFollower);
+(benchmarks/counting_follower.py) and to the model-based one (srlive.follower.MidiClockFollower);
 1 ms before each true downbeat each is asked where that bar begins. Printed: p50/p99/max of
 |time_at(bar, 0) − true downbeat| in ms, and how many bars bar_at(downbeat + 1 ms) got wrong.
 Pure simulation: no ports, no sleeps.
@@ -16,11 +16,11 @@ import sys
 
 import numpy as np
 
-from srlive.clock import MidiClockFollower as CountingFollower
+from benchmarks.counting_follower import MidiClockFollower as CountingFollower
 from srlive.follower import MidiClockFollower as ModelFollower
 from srlive.simulated_clock import ClockScenario, follow
 
-FOLLOWERS = (("counting (srlive.clock)", CountingFollower), ("model (srlive.follower)", ModelFollower))
+FOLLOWERS = (("counting (the one before)", CountingFollower), ("model (srlive.follower)", ModelFollower))
 
 
 def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:

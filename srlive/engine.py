@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 
 from srlive import roll
-from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
+from srlive.clock import InternalClock, MidiClockFollower
+from srlive.contract import PULSES_PER_BAR
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.modes import make_mode
 from srlive.quantise import Quantiser
