@@ -85,39 +85,59 @@ def lock_roll(roll: np.ndarray, scale: Scale | None, transpose: int = 0) -> np.n
     return np.moveaxis(out, 0, -2)
 
 
+_ROW_PITCH_CLASS = (np.arange(R.N_PITCHES) + R.LOWEST_PITCH) % 12
+
+
 def pitch_class_weights(roll: np.ndarray) -> tuple[np.ndarray, int]:
-    """[12] steps each pitch class sounds in a performer's bar (any cell > 0), and its note count."""
-    notes = R.roll_to_notes(roll, threshold=np.finfo(np.float32).tiny)
-    weights = np.zeros(12)
-    for n in notes:
-        weights[n.pitch % 12] += n.end - n.start
-    return weights, len(notes)
+    """[12] steps each pitch class sounds in a performer's bar (any cell > 0), and its note count
+    (runs of sounding cells in a row, as srlive.roll reads notes)."""
+    on = np.asarray(roll).reshape(R.N_PITCHES, R.STEPS) > 0
+    weights = np.bincount(_ROW_PITCH_CLASS, weights=on.sum(axis=1), minlength=12)
+    notes = int(on[:, 0].sum() + (on[:, 1:] & ~on[:, :-1]).sum())
+    return weights, notes
 
 
-def candidates(names=("major", "minor")) -> list[Scale]:
+def candidates(names=("major", "minor")) -> tuple[Scale, ...]:
     unknown = [n for n in names if n not in PROFILES]
     if unknown:
         raise ValueError(f"no key profile for {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
-    return [Scale(root, name) for name in names for root in range(12)]
+    return tuple(Scale(root, name) for name in names for root in range(12))
+
+
+@lru_cache(maxsize=8)
+def _key_tables(keys: tuple[Scale, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """[K, 12] scale masks and [K, 12] key profiles turned to their roots, centred, unit length."""
+    masks = np.array([scale_mask(k) for k in keys], dtype=np.float64)
+    profiles = np.array([np.roll(PROFILES[k.name], k.root) for k in keys], dtype=np.float64)
+    profiles -= profiles.mean(axis=1, keepdims=True)
+    profiles /= np.linalg.norm(profiles, axis=1, keepdims=True)
+    return masks, profiles
+
+
+def key_scores(weights: np.ndarray, keys: tuple[Scale, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """[K] scale fit (share of the weight whose pitch class lies in each key's scale; 0 with no
+    weight) and [K] Pearson correlation of the weights with each key's profile (0 if flat)."""
+    masks, profiles = _key_tables(keys)
+    w = np.asarray(weights, dtype=np.float64)
+    total = w.sum()
+    fits = masks @ w / total if total > 0 else np.zeros(len(keys))
+    centred = w - w.mean()
+    norm = np.linalg.norm(centred)
+    corrs = profiles @ centred / norm if norm > 0 else np.zeros(len(keys))
+    return fits, corrs
 
 
 def fit(weights: np.ndarray, scale: Scale) -> float:
     """Share of the weight whose pitch class lies in the scale (0 when there is none)."""
-    total = float(weights.sum())
-    return float(weights[scale_mask(scale)].sum()) / total if total > 0 else 0.0
+    w = np.asarray(weights, dtype=np.float64)
+    total = w.sum()
+    return float(w[scale_mask(scale)].sum() / total) if total > 0 else 0.0
 
 
-def profile_correlation(weights: np.ndarray, scale: Scale) -> float:
-    """Pearson correlation of the weights with the scale's key profile turned to its root."""
-    profile = np.roll(np.asarray(PROFILES[scale.name]), scale.root)
-    if np.ptp(weights) == 0:
-        return 0.0
-    return float(np.corrcoef(weights, profile)[0, 1])
-
-
-def find_key(weights: np.ndarray, keys: list[Scale]) -> Scale:
+def find_key(weights: np.ndarray, keys: tuple[Scale, ...]) -> Scale:
     """The best-fitting key: the largest scale fit, then the largest profile correlation."""
-    return max(keys, key=lambda k: (round(fit(weights, k), 9), profile_correlation(weights, k)))
+    fits, corrs = key_scores(weights, keys)
+    return keys[int(np.lexsort((corrs, np.round(fits, 9)))[-1])]
 
 
 class KeyFollower:
