@@ -29,9 +29,11 @@ import numpy as np
 from srlive import roll as R
 from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, MODES
+from srlive.keylock import KeyFollower, active_scale, lock_roll
 from srlive.modes import make_mode
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
+from srlive.scales import ScaleSetting
 from srlive.scheduler import DEFAULT_MAX_LATE, Scheduler
 
 ECHO_WINDOW = 0.25  # seconds
@@ -61,6 +63,7 @@ class Settings:
     max_late: float = DEFAULT_MAX_LATE
     allow_feedback: bool = False
     cc: dict[int, str] = field(default_factory=dict)
+    scale: ScaleSetting = None  # a Scale, "follow" (the performer's key) or None (off)
 
 
 def apply_control(settings: Settings, target: str, value: int) -> str | None:
@@ -159,6 +162,7 @@ class Engine:
         else:
             self.clock = InternalClock(settings.tempo)
         self.quantiser = Quantiser()
+        self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", R.LATENT))
@@ -304,6 +308,7 @@ class Engine:
         if self.now() >= bar_start:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
+        out = lock_roll(out, active_scale(s.scale, self.keys), s.transpose)  # before the threshold
         notes = R.roll_to_notes(out, s.threshold)
         self.last_own = R.notes_to_roll(notes)
         self.answered += 1
@@ -331,6 +336,7 @@ class Engine:
         cap = self.quantiser.close_bar(messages, self.clock.time_at(bar), self.step_len(bar))
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
+        self.keys.add(cap.roll)
         if self.mode.name != s.mode:
             self.mode = make_mode(s.mode, self.seed_roll)
         source = self.mode.decide(bar, cap, self.last_own)
