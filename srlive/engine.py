@@ -9,8 +9,8 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
 - Echo suppression (``allow_feedback``): a message that comes back on the input within
   ECHO_WINDOW of srlive sending the same bytes is taken for srlive's own and ignored.
 - Live controls: a preset's ``[cc]`` table maps CC numbers to temperature (0..2), threshold
-  (0.05..0.95), mode (value in thirds: accompany / call-response / solo), mute (≥ 64 on) and panic
-  (≥ 64). Those CCs are consumed, not passed thru.
+  (0.05..0.95), mode (value in thirds: accompany / call-response / solo), mute (≥ 64 on), panic
+  (≥ 64) and scale (< 64 off, ≥ 64 follow). Those CCs are consumed, not passed thru.
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
 """
@@ -33,7 +33,7 @@ from srlive.keylock import KeyFollower, active_scale, lock_roll
 from srlive.modes import make_mode
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
-from srlive.scales import ScaleSetting
+from srlive.scales import FOLLOW, ScaleSetting
 from srlive.scheduler import DEFAULT_MAX_LATE, Scheduler
 
 ECHO_WINDOW = 0.25  # seconds
@@ -67,7 +67,7 @@ class Settings:
 
 
 def apply_control(settings: Settings, target: str, value: int) -> str | None:
-    """Set temperature/threshold/mode from a CC value; returns 'mute-on'/'mute-off'/'panic' for the engine."""
+    """Set temperature/threshold/mode/scale from a CC value; returns 'mute-on'/'mute-off'/'panic' to act on."""
     v = min(max(int(value), 0), 127)
     if target == "temperature":
         settings.temperature = round(v / 127 * 2.0, 3)
@@ -79,6 +79,8 @@ def apply_control(settings: Settings, target: str, value: int) -> str | None:
         return "mute-on" if v >= 64 else "mute-off"
     elif target == "panic":
         return "panic" if v >= 64 else None
+    elif target == "scale":
+        settings.scale = FOLLOW if v >= 64 else None
     return None
 
 

@@ -211,8 +211,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", _optional(_number(int, 0, 2**63 - 1), "none"), None, "random seed (same seed, same "
            "input: same answers)", "N"),
     Option("seed-file", _text, None, "solo: start from the last bar of this .mid", "FILE.mid"),
-    Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute or "
-           "panic (repeatable; a preset's [cc] table)", "NUM=TARGET"),
+    Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute, "
+           "panic or scale (off below 64, follow from 64) (repeatable; a preset's [cc] table)", "NUM=TARGET"),
     # takes
     Option("record", _text, None, "record the session to this .mid (tracks performer and srlive), "
            "rewritten after every bar", "FILE.mid"),
