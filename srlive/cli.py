@@ -42,6 +42,7 @@ def settings_from(cfg: dict):
         in_channel=None if cfg["in-channel"] is None else cfg["in-channel"] - 1, thru=cfg["thru"],
         seed=cfg["seed"], bars=cfg["bars"], max_late=cfg["max-late"] / 1000.0,
         allow_feedback=cfg["allow-feedback"], cc=dict(cfg["cc"]),
+        scale=options.convert("scale", cfg["scale"], "--scale"),  # the default "off" comes unconverted
     )
 
 

@@ -50,5 +50,5 @@ PULSES_PER_STEP = PULSES_PER_BAR // STEPS
 MODES = ("accompany", "call-response", "solo")
 BACKENDS = ("auto", "alsa", "jack", "coremidi", "windows")
 DEVICES = ("auto", "cpu", "cuda")
-CC_TARGETS = ("temperature", "threshold", "mode", "mute", "panic")
+CC_TARGETS = ("temperature", "threshold", "mode", "mute", "panic", "scale")
 VELOCITY_POLICIES = ("model", "follow")  # or a fixed velocity 1..127

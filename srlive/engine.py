@@ -10,7 +10,8 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
   does with each message (clock, live controls, capture, recording, thru, echo suppression) is
   srlive.intake's.
 - Live controls (srlive.settings): a CC mapped in the preset's ``[cc]`` table replaces the
-  settings whole (temperature, threshold, mode) or mutes / panics. Those CCs are consumed, not
+  settings whole (temperature, threshold, mode, scale: < 64 off, >= 64 follow) or mutes /
+  panics. Those CCs are consumed, not
   passed thru.
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
@@ -29,6 +30,7 @@ from srlive import roll
 from srlive.clock import InternalClock, MidiClockFollower
 from srlive.contract import PULSES_PER_BAR
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
+from srlive.keylock import KeyFollower, active_scale, lock_roll
 from srlive.modes import make_mode
 from srlive.quantise import Quantiser
 from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
@@ -69,6 +71,7 @@ class Engine:
         else:
             self.clock = InternalClock(settings.tempo)
         self.quantiser = Quantiser()
+        self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", roll.LATENT))
@@ -182,6 +185,7 @@ class Engine:
         if self.now() >= bar_start:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
+        out = lock_roll(out, active_scale(s.scale, self.keys), s.transpose)  # before the threshold
         notes = roll.roll_to_notes(out, s.threshold)
         self.last_own = roll.notes_to_roll(notes)
         self.answered += 1
@@ -209,6 +213,7 @@ class Engine:
         cap = self.quantiser.close_bar(messages, self.clock.time_at(bar), self.step_len(bar))
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
+        self.keys.add(cap.roll)
         if self.mode.name != s.mode:
             self.mode = make_mode(s.mode, self.seed_roll)
         source = self.mode.decide(bar, cap, self.last_own)

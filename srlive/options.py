@@ -23,6 +23,7 @@ from srlive.contract import (
     TEMPO_RANGE,
     VELOCITY_POLICIES,
 )
+from srlive.scales import parse_scale
 
 
 class BadValue(ValueError):
@@ -200,6 +201,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("velocity", parse_velocity, "model", "note velocities: model, follow (your mean velocity of the "
            "previous bar) or a fixed 1-127", "model|follow|N"),
     Option("transpose", _number(int, -48, 48, " semitones"), 0, "shift srlive's notes by semitones", "SEMITONES"),
+    Option("scale", parse_scale, "off", "keep srlive's notes in a scale: ROOT SCALE like \"D dorian\" (major, minor, "
+           "harmonic minor, the modes, major/minor pentatonic, blues), follow (the key you play in) or off (default)",
+           "\"ROOT SCALE\"|follow|off"),
     Option("channel", _number(int, 1, 16), 1, "MIDI channel srlive plays on (1-16)", "CH"),
     Option("in-channel", _optional(_number(int, 1, 16), "all"), None, "listen to this input channel only "
            "(default all)", "CH"),
@@ -207,8 +211,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", _optional(_number(int, 0, 2**63 - 1), "none"), None, "random seed (same seed, same "
            "input: same answers)", "N"),
     Option("seed-file", _text, None, "solo: start from the last bar of this .mid", "FILE.mid"),
-    Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute or "
-           "panic (repeatable; a preset's [cc] table)", "NUM=TARGET"),
+    Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute, "
+           "panic or scale (off below 64, follow from 64) (repeatable; a preset's [cc] table)", "NUM=TARGET"),
     # takes
     Option("record", _text, None, "record the session to this .mid (tracks performer and srlive), "
            "rewritten after every bar", "FILE.mid"),

@@ -5,7 +5,8 @@ returns a new Settings (``dataclasses.replace``) and the engine swaps its one re
 whoever read ``engine.settings`` keeps one consistent set for the whole job.
 
 Live controls map a CC value (0..127) to temperature (0..2), threshold (0.05..0.95), mode (value
-in thirds: accompany / call-response / solo), mute (≥ 64 on) and panic (≥ 64).
+in thirds: accompany / call-response / solo), mute (≥ 64 on), panic (≥ 64) and scale (< 64 off,
+≥ 64 follow the performer's key).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, MODES
 from srlive.render import Velocity
+from srlive.scales import FOLLOW, ScaleSetting
 from srlive.scheduler import DEFAULT_MAX_LATE
 
 
@@ -39,6 +41,7 @@ class Settings:
     max_late: float = DEFAULT_MAX_LATE
     allow_feedback: bool = False
     cc: dict[int, str] = field(default_factory=dict)  # CC number -> contract.CC_TARGETS name
+    scale: ScaleSetting = None  # a Scale, "follow" (the performer's key) or None (off)
 
 
 def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:
@@ -55,4 +58,6 @@ def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings
         return settings, "mute-on" if v >= 64 else "mute-off"
     if target == "panic":
         return settings, "panic" if v >= 64 else None
+    if target == "scale":
+        return replace(settings, scale=FOLLOW if v >= 64 else None), None
     return settings, None
