@@ -220,3 +220,29 @@ def test_view_is_on_by_default_only_on_a_terminal():
 def test_rolls_are_float32_88_by_16():
     s = state(heard=[(60, 0, 1, 90)])
     assert s.heard.dtype == np.float32 and s.heard.shape == BAR_SHAPE
+
+
+def test_the_live_loop_hands_the_view_each_bar_with_the_answer_before_it_plays():
+    """Engine.run in real time (solo at 300 BPM, three bars), as tests/srlive/test_engine_live.py
+    drives it; the checks are on what the sink got, not on time."""
+    import threading
+
+    from srlive.stats import Stats
+    from srlive_fakes import FakeOutput
+
+    got, stats = [], Stats()
+    eng = Engine(FakeRuntime(), Settings(mode="solo", tempo=300, bars=3, seed=1, max_late=1.0), output=FakeOutput(),
+                 stats=stats, log=lambda m: None, view=got.append)
+    th = threading.Thread(target=eng.run, daemon=True)
+    th.start()
+    th.join(10)
+    assert not th.is_alive()
+    assert [s.bar for s in got] == [0, 1, 2] and {s.source for s in got} == {"internal"}
+    played = {}
+    for e in stats.events:
+        if e["kind"] == "note_on":
+            played.setdefault(e["bar"] - 1, []).append(e["note"])  # stats count bars from 1
+    for s in got[:2]:  # each state's answer is what bar+1 then played; the last bar has none
+        assert sorted(n.pitch for n in R.roll_to_notes(s.answer, 0.01)) == sorted(played[s.bar + 1])
+    assert not got[2].answer.any()
+    assert got[1].heard.shape == BAR_SHAPE and got[1].model_ms is not None
