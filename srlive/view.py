@@ -50,6 +50,7 @@ MAX_ROWS = 24  # terminal rows a roll takes at most, however tall the terminal
 LABEL_W = 4  # "C4  "
 BAR_W = 1 + STEPS + (BEATS_PER_BAR - 1) + 1  # │ steps with ┊ between beats │
 GAP = 3
+SIDE_W = LABEL_W + 2 * BAR_W + GAP  # the two rolls side by side
 MAX_FPS = 10.0
 RESIZE_POLL = 0.25  # seconds between looks at the terminal's size when nothing else happens
 NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -202,10 +203,10 @@ def render(s: ViewState, width: int, height: int) -> RenderableType:
     """The panel for ``s`` in a terminal ``width`` × ``height`` (cells): side by side when it is
     wide enough, stacked when narrower, the status text alone when narrower or lower still."""
     inner_w, inner_h = width - 4, height - 2  # the panel's border and padding
-    header = Text("\n".join(status_lines(s, inner_w)))
-    header_h = len(header.split())
-    side = inner_w >= LABEL_W + 2 * BAR_W + GAP
+    side = inner_w >= SIDE_W
     stacked = not side and inner_w >= LABEL_W + BAR_W
+    header = Text("\n".join(status_lines(s, SIDE_W if side else inner_w)))  # as wide as the rolls: a small panel
+    header_h = len(header.split())
     rows = inner_h - header_h - (1 if side else 2)  # a title line above each roll
     rows = min(rows if side else rows // 2, MAX_ROWS)
     if not (side or stacked) or rows < 2:

@@ -15,6 +15,7 @@ from srlive.view import (
     GAP,
     LABEL_W,
     MAX_ROWS,
+    SIDE_W,
     LiveView,
     ViewState,
     events_roll,
@@ -83,7 +84,7 @@ def test_tall_terminals_get_one_pitch_a_row_short_ones_two_with_half_blocks():
     tall = grid(render_text(s, 100, 40))
     assert len(tall) == 12  # 58..69 (60-2 .. 67+2), one pitch a row
     short = grid(render_text(s, 100, 10))
-    assert len(short) == 10 - 2 - 1 - 1  # border, status, titles: every row left is used
+    assert len(short) == 10 - 2 - len(status_lines(s, SIDE_W)) - 1  # border, status, titles: the rest is roll
     joined = "".join(cells(line, 0) for line in short)
     assert "▀" in joined or "▄" in joined
     c_row = next(line for line in short if line.startswith("C4"))  # C4 and C#4 share a row
@@ -246,3 +247,18 @@ def test_the_live_loop_hands_the_view_each_bar_with_the_answer_before_it_plays()
         assert sorted(n.pitch for n in R.roll_to_notes(s.answer, 0.01)) == sorted(played[s.bar + 1])
     assert not got[2].answer.any()
     assert got[1].heard.shape == BAR_SHAPE and got[1].model_ms is not None
+
+
+def test_a_resized_terminal_is_redrawn_to_its_new_size():
+    console = fake_console(100, 30)
+    view = LiveView(console)
+    view.start(thread=False)
+    view.submit(state(heard=[(60, 0, 4, 100)]))
+    assert view.draw() and not view.draw()
+    before = len(console.file.getvalue())
+    console.size = (34, 40)  # narrower: the rolls stack
+    assert view.draw()
+    view.close()
+    redrawn = console.file.getvalue()[before:]
+    assert "heard · bar 12" in redrawn and "next · bar 13" in redrawn
+    assert not any("heard" in line and "next" in line for line in redrawn.splitlines())
