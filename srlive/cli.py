@@ -118,6 +118,7 @@ def run_live(cfg: dict) -> int:
     from srlive.intake import unused_input_types
     from srlive.recorder import Recorder
     from srlive.status import StatusLine
+    from srlive.view import terminal_view, view_wanted
 
     settings = settings_from(cfg)
     in_name, out_name = cfg["in"], cfg["out"] or "srlive out"
@@ -137,15 +138,16 @@ def run_live(cfg: dict) -> int:
     settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
-    inp = None
+    inp = view = None
     try:
         if in_name is not None:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
             # what the engine ignores anyway, dropped before Python where the backend can (floods)
             inp.ignore(*unused_input_types(settings.sync))
-        status = StatusLine()
+        view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
+        status = view if view is not None else StatusLine()  # the view prints the messages above its panel
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
-                        status=status, seed_roll=seed, realtime=True)
+                        status=status, seed_roll=seed, realtime=True, view=view)
         stopped = []
 
         def on_signal(signum, _frame):
@@ -170,8 +172,12 @@ def run_live(cfg: dict) -> int:
         say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
             f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
             f"model on {runtime.provider}; {start} (Ctrl-C stops)")
+        if view is not None:
+            view.start()
         engine.run()
     finally:
+        if view is not None:
+            view.close()  # the terminal back before the last messages
         if inp is not None:
             inp.set_callback(None)
             inp.close()

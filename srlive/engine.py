@@ -36,6 +36,7 @@ from srlive.quantise import Quantiser
 from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
 from srlive.scheduler import Scheduler
 from srlive.settings import Settings, apply_control
+from srlive.view import snapshot as view_snapshot
 
 # Settings, apply_control, CaptureBuffer and EchoFilter are imported from here by callers too.
 __all__ = ["CaptureBuffer", "EchoFilter", "Engine", "Settings", "apply_control"]
@@ -52,7 +53,7 @@ class Engine:
     def __init__(self, runtime, settings: Settings, *, output=None, input=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
                  seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-                 timer: Callable[[], float] | None = None, realtime: bool = False):
+                 timer: Callable[[], float] | None = None, realtime: bool = False, view=None):
         self.runtime = runtime
         self.settings = settings
         self.output = output
@@ -64,6 +65,8 @@ class Engine:
         self.recorder = recorder
         self.stats = stats
         self.status = status
+        self.view = view  # the live view's sink (srlive.view.LiveView.submit): one ViewState a bar, never blocks
+        self.heard: np.ndarray | None = None  # the roll of the last window closed
         self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
         self.seed_roll = seed_roll
         if settings.sync:
@@ -211,6 +214,7 @@ class Engine:
         """Bar ``bar``'s window has closed: quantise it and make bar+1's events."""
         s = self.settings
         cap = self.quantiser.close_bar(messages, self.clock.time_at(bar), self.step_len(bar))
+        self.heard = cap.roll
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
         self.keys.add(cap.roll)
@@ -317,13 +321,15 @@ class Engine:
                     continue
                 close = self.clock.time_at(bar, roll.STEPS - 0.5)
                 last = s.bars is not None and bar + 1 >= s.bars
-                self.bar_lateness_ms = 0.0
+                self.last_bar_lateness_ms, self.bar_lateness_ms = self.bar_lateness_ms, 0.0  # last: for the view
                 events = self.close_window(bar, self.capture.drain(close), generate=not last)
                 self.scheduler.add(events)
                 if self.recorder is not None:
                     self._record(close)
                 self._poll_ports()
-                if self.status is not None:
+                if self.view is not None:  # the answer is scheduled: the view shows it before it sounds
+                    self.view(view_snapshot(self, bar, events))
+                elif self.status is not None:
                     self.status.update(self)
                 if last:
                     self.wait_until(lambda: self.clock.time_at(s.bars))

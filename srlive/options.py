@@ -218,6 +218,10 @@ OPTIONS: tuple[Option, ...] = (
            "rewritten after every bar", "FILE.mid"),
     Option("stats", _text, None, "at exit, write per-bar inference ms and per-event lateness to this "
            "JSON file", "FILE.json"),
+    # terminal
+    Option("view", _flag, None, "show a panel redrawn each bar (the bar heard and the answer about to play as "
+           "a piano roll, tempo, model ms, lateness) instead of the status line (default: on when stderr is a "
+           "terminal)", flag=True),
     # model
     Option("model", _text, None, "model folder or step.onnx (default: the shipped model)", "PATH"),
     Option("device", _choice(*DEVICES), "auto", "where the model runs", choices=DEVICES),
