@@ -268,8 +268,8 @@ def require() -> None:
 class AalinkSession:
     """A Link session through aalink (GPL; the ``link`` extra): LinkSession for LinkClock.
 
-    aalink's Link wants an asyncio loop for its awaitables and callbacks; LinkClock uses neither
-    (it polls), so the loop is never run. Link's constructor tempo is srlive's proposal; it only
+    aalink's Link is made in a running asyncio loop, for its awaitables and callbacks; LinkClock
+    uses neither (it polls), so that loop idles in a daemon thread. Link's constructor tempo is srlive's proposal; it only
     wins when srlive's peer is alone. Enabling waits ``enable_delay`` after construction: enabling
     at once can let a new peer's tempo override the session's (seen with aalink and Link)."""
 
@@ -279,41 +279,45 @@ class AalinkSession:
 
         import aalink
 
+        async def make():
+            return aalink.Link(float(tempo))
+
         self._loop = asyncio.new_event_loop()
-        self._link = aalink.Link(float(tempo), self._loop)
-        self._link.quantum = QUANTUM
-        self._link.start_stop_sync_enabled = True
+        threading.Thread(target=self._loop.run_forever, name="srlive-link-loop", daemon=True).start()
+        self.link = asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout=10)
+        self.link.quantum = QUANTUM
+        self.link.start_stop_sync_enabled = True
         self._made = time.monotonic()
         self.enable_delay = enable_delay
 
     def enable(self) -> None:
         time.sleep(max(0.0, self._made + self.enable_delay - time.monotonic()))
-        self._link.enabled = True
+        self.link.enabled = True
 
     def close(self) -> None:
-        self._link.enabled = False
-        self._loop.close()
+        self.link.enabled = False
+        self._loop.call_soon_threadsafe(self._loop.stop)
 
     def micros(self) -> float:
-        return self._link.time / _MICROSECOND
+        return self.link.time / _MICROSECOND
 
     def snapshot(self) -> Snapshot:
         a = self.micros()
-        beat = self._link.beat  # read at a Link time between a and b
+        beat = self.link.beat  # read at a Link time between a and b
         b = self.micros()
-        return Snapshot((a + b) / 2, float(beat), float(self._link.tempo))
+        return Snapshot((a + b) / 2, float(beat), float(self.link.tempo))
 
     def num_peers(self) -> int:
-        return int(self._link.num_peers)
+        return int(self.link.num_peers)
 
     def playing(self) -> bool:
-        return bool(self._link.playing)
+        return bool(self.link.playing)
 
     def propose_tempo(self, bpm: float) -> None:
-        self._link.tempo = float(bpm)
+        self.link.tempo = float(bpm)
 
     def beat_zero_at_start(self) -> None:
-        self._link.request_beat_at_start_playing_time(0.0)
+        self.link.request_beat_at_start_playing_time(0.0)
 
 
 def _microsecond():
