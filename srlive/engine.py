@@ -29,6 +29,7 @@ import numpy as np
 from srlive import roll as R
 from srlive.clock import PULSES_PER_BAR, InternalClock, MidiClockFollower
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, MODES
+from srlive.link import make_link_clock
 from srlive.modes import make_mode
 from srlive.quantise import NoteMsg, Quantiser
 from srlive.render import CC, OFF, ON, Event, Velocity, metronome_bar, render_bar
@@ -46,6 +47,7 @@ class Settings:
     mode: str = "accompany"
     tempo: float = DEFAULT_TEMPO
     sync: bool = False
+    link: bool = False  # an Ableton Link session is the clock (srlive.link), run by the --sync path
     count_in: int = 0
     metronome: bool = False
     metronome_channel: int = 9
@@ -154,7 +156,9 @@ class Engine:
         self.status = status
         self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
         self.seed_roll = seed_roll
-        if settings.sync:
+        if settings.link:
+            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop)
+        elif settings.sync:
             self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop)
         else:
             self.clock = InternalClock(settings.tempo)
@@ -484,6 +488,7 @@ class Engine:
         finally:
             if self.recorder is not None:
                 self._record(self.now())
+            getattr(self.clock, "close", lambda: None)()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()
 
