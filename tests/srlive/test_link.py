@@ -3,6 +3,11 @@ real Link peers (aalink) inside a private network namespace this test creates.""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from srlive.contract import BEATS_PER_BAR, STEPS
@@ -211,3 +216,51 @@ def test_without_the_extra_link_names_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "aalink", None)
     with pytest.raises(UserError, match=r'pip install "\.\[link\]"'):
         make_link_clock(120.0)
+
+
+# --- two real Link peers, inside a private network namespace ------------------------------------
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _private_netns_problem() -> str | None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import link_netns
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return link_netns.unshare_problem()
+
+
+@pytest.mark.slow
+def test_linkclock_bar_lines_fall_on_a_real_peers_and_follow_its_tempo_change():
+    """A peer at 133 BPM and LinkClock (proposing 120) in two processes of one private netns
+    (benchmarks/link_timing.py makes it and checks that only lo is there); the peer moves to 140
+    mid-bar halfway."""
+    pytest.importorskip("aalink", reason='the link extra is not installed (pip install ".[link]")')
+    problem = _private_netns_problem()
+    if problem:
+        pytest.skip(f"no private network namespace for Link peers: {problem}")
+    r = subprocess.run([sys.executable, str(BENCHMARKS / "link_timing.py"), "--bars", "6", "--tempo", "133",
+                        "--change", "140", "--propose", "120", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["interfaces"].count(": lo:") == 1 and len(res["interfaces"].splitlines()) == 1
+    assert res["peers"] == 1
+    assert res["tempo_agreed"]  # the session's 133, not srlive's proposed 120
+    assert len(res["before_ms"]) == 3 and len(res["after_ms"]) == 3
+    assert max(abs(e) for e in res["errors_ms"]) < 1.0  # on the peer's bar lines, within 1 ms
+    assert res["peer_tempo"] == pytest.approx(140.0) and res["final_tempo"] == pytest.approx(140.0, abs=0.01)
+    assert res["follow_ms"] < 60_000 / 140 * BEATS_PER_BAR  # followed within a bar
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--link", "--mode", "solo"], 'pip install ".[link]"'),
+    (["--link", "--sync", "--in", "x"], "choose one"),
+])
+def test_link_mistakes_are_one_line_and_exit_2(monkeypatch, capsys, argv, words):
+    from srlive import cli
+
+    monkeypatch.setitem(sys.modules, "aalink", None)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
