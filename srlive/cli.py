@@ -33,7 +33,7 @@ def settings_from(cfg: dict):
     from srlive.engine import Settings
 
     return Settings(
-        mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"], count_in=cfg["count-in"],
+        mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"] or cfg["link"], link=cfg["link"], count_in=cfg["count-in"],
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
         temperature=DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
         threshold=cfg["threshold"],
@@ -120,12 +120,18 @@ def run_live(cfg: dict) -> int:
     from srlive.status import StatusLine
     from srlive.view import terminal_view, view_wanted
 
+    if cfg["link"] and cfg["sync"]:
+        raise UserError("--link and --sync are two clocks: choose one")
+    if cfg["link"]:
+        from srlive.link import require
+
+        require()
     settings = settings_from(cfg)
     in_name, out_name = cfg["in"], cfg["out"] or "srlive out"
     if in_name is None and settings.mode != "solo" and not settings.sync:
         raise UserError("no input: give --in PORT (see srlive --list-ports), --in take.mid for file mode, "
                         "or --mode solo to play without one")
-    if settings.sync and in_name is None:
+    if settings.sync and not settings.link and in_name is None:
         raise UserError("--sync follows MIDI clock on the input: give --in PORT")
     if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not settings.allow_feedback:
         raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
@@ -163,11 +169,12 @@ def run_live(cfg: dict) -> int:
         gc.collect()
         gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
+        how = "on the Link session's clock" if settings.link else how
         start = {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
         if settings.count_in:
             start = f"{settings.count_in}-bar count-in"
         if settings.sync:
-            start = "waiting for Start from the DAW"
+            start = "joining the Link session" if settings.link else "waiting for Start from the DAW"
         say_device(runtime)
         say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
             f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
@@ -185,7 +192,7 @@ def run_live(cfg: dict) -> int:
         if stats is not None:
             try:
                 stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)
-                if settings.sync:
+                if settings.sync and not settings.link:
                     clk = engine.clock
                     stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,
                                            "generation": clk.generation, "tempo": round(clk.tempo, 3),

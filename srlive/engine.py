@@ -31,6 +31,7 @@ from srlive.clock import InternalClock, MidiClockFollower
 from srlive.contract import PULSES_PER_BAR
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.keylock import KeyFollower, active_scale, lock_roll
+from srlive.link import make_link_clock
 from srlive.modes import make_mode
 from srlive.quantise import Quantiser
 from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
@@ -69,7 +70,9 @@ class Engine:
         self.heard: np.ndarray | None = None  # the roll of the last window closed
         self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
         self.seed_roll = seed_roll
-        if settings.sync:
+        if settings.link:
+            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop)
+        elif settings.sync:
             self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop)
         else:
             self.clock = InternalClock(settings.tempo)
@@ -373,6 +376,7 @@ class Engine:
         finally:
             if self.recorder is not None:
                 self._record(self.now())
+            getattr(self.clock, "close", lambda: None)()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()
 

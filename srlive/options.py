@@ -183,6 +183,9 @@ OPTIONS: tuple[Option, ...] = (
            f"(default {DEFAULT_TEMPO:g}; in file mode the take's)", "BPM"),
     Option("sync", _flag, False, "follow MIDI clock from the DAW on --in (Start/Stop/Continue, Song Position "
            "Pointer) instead of --tempo", flag=True),
+    Option("link", _flag, False, "join (or start) an Ableton Link session: its tempo and bars, start/stop "
+           "when peers use it; --tempo is proposed if srlive starts the session (needs pip install \".[link]\")",
+           flag=True),
     Option("count-in", _number(int, 0, 16, " bars"), 0, "bars of metronome before bar 1 (default 0: bar 1 "
            "begins on your first note)", "BARS"),
     Option("metronome", _flag, False, "click every beat on --metronome-channel", flag=True),

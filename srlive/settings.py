@@ -26,6 +26,7 @@ class Settings:
     mode: str = "accompany"
     tempo: float = DEFAULT_TEMPO
     sync: bool = False
+    link: bool = False  # an Ableton Link session is the clock (srlive.link), run by the --sync path
     count_in: int = 0
     metronome: bool = False
     metronome_channel: int = 9
