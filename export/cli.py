@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from srlive.errors import UserError
@@ -40,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0,
                    help="the temperature the model plays at when the performer gives none (srlive.temperature; "
                         "choose it on the validation tunes with srlive-eval --split val --temperature T; default 1)")
+    p.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help="answers the model draws each bar to choose from by default (srlive.candidates; default: "
+                        "not written, so srlive draws 1); choose it on the validation tunes with srlive-eval")
+    p.add_argument("--selection", default=None, metavar="NAME=W,...",
+                   help="the selection weights it plays with by default (srlive.selection), e.g. critic=1,motif=2")
     return p
 
 
@@ -101,7 +107,8 @@ def export(args) -> int:
     from srlive_export.metadata import build_metadata, portable, set_metadata
     from srlive_export.onnx_export import OPSET, export_protos
     from srlive_export.parity import check_parity, default_real_bars, parity_inputs
-    from srlive.contract import TEMPERATURE_RANGE
+    from srlive.contract import MAX_CANDIDATES, TEMPERATURE_RANGE
+    from srlive.selection import BadWeights, parse_weights
     from srlive.options import BadValue, parse_temperature
     from srlive.runtime import default_model_path
     from tqdm import tqdm
@@ -111,6 +118,14 @@ def export(args) -> int:
     except BadValue:
         lo, hi = TEMPERATURE_RANGE
         raise UserError(f"--temperature {args.temperature:g}: give a number from {lo:g} to {hi:g}") from None
+    if args.candidates is not None and not 1 <= args.candidates <= MAX_CANDIDATES:
+        raise UserError(f"--candidates {args.candidates}: give a whole number from 1 to {MAX_CANDIDATES}")
+    selection = None
+    if args.selection is not None:
+        try:
+            selection = asdict(parse_weights(args.selection, where=f"--selection {args.selection}"))
+        except BadWeights as e:
+            raise UserError(str(e)) from None
     out = Path(args.out) if args.out else default_model_path()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder")
@@ -120,7 +135,8 @@ def export(args) -> int:
         real, source = default_real_bars(args.data, args.n_real, args.seed)
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
-    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"), temperature=args.temperature)
+    props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"), temperature=args.temperature,
+                           candidates=args.candidates, selection=selection)
     with tqdm(total=5, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
         protos = export_protos(model, rewrite=not args.plain,
                                progress=lambda name: (bar.set_postfix_str(name), bar.update()))

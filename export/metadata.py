@@ -41,9 +41,10 @@ def compact(value, max_list: int = MAX_LIST):
 
 
 def build_metadata(config: dict, data_summary: dict | None, trained_steps: int | None, created: str | None = None,
-                   temperature: float = 1.0) -> dict[str, str]:
+                   temperature: float = 1.0, candidates: int | None = None, selection: dict | None = None) -> dict[str, str]:
     """The props, all strings (ONNX metadata is string → string). `temperature` is the one the
-    model plays at when the performer gives none (the one it was measured at).
+    model plays at when the performer gives none (the one it was measured at); `candidates` and
+    `selection` (weights by term name), when given, how hard it selects its answers by default.
 
     `data_summary` is the checkpoint's description of its training data, stored as compact JSON;
     a missing summary is recorded as such rather than invented.
@@ -66,6 +67,8 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["trained_steps"]: str(int(trained_steps or 0)),
         META["created"]: created,
         META["temperature"]: repr(float(temperature)),
+        **({} if candidates is None else {META["candidates"]: str(int(candidates))}),
+        **({} if selection is None else {META["selection"]: json.dumps(selection, sort_keys=True)}),
     }
 
 

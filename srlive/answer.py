@@ -6,9 +6,11 @@ let the critic judge the N candidates (when the model has one and its weight is 
 with `srlive.selection`, and remember the bar heard and the answer as it sounds
 (`roll.as_heard`) for the next bar's choice.
 
-The model is anything with ``step_batch(bars [N,88,16], noise [N,L], temperature) -> [N,88,16]``
-and, optionally, ``critic(bars [N,88,16]) -> [N]`` (srlive.runtime.Runtime, or training's torch
-runner); the numpy Generator passed in is the only randomness, so a seed fixes the answers.
+The model is anything with ``candidates_for(bars [S,88,16], noise [S*N,L], temperature) ->
+[S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step)
+and, optionally, ``has_critic`` and ``critic(bars [N,88,16]) -> [N]`` (srlive.runtime.Runtime, or
+training's torch runner); the numpy Generator passed in is the only randomness, so a seed fixes
+the answers.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, N_PITCHES, STEPS
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES, STEPS
 from srlive.roll import as_heard
 from srlive.selection import Choice, Context, Weights, choose
 
-DEFAULT_CANDIDATES = 1
-MAX_CANDIDATES = 256
+
+
+def candidates_for(model, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
+    """N answers to each of S bars from `model` ([S*N, 88, 16]); a model with only a single
+    ``step(bar, noise, temperature)`` is run once per answer."""
+    if hasattr(model, "candidates_for"):
+        return model.candidates_for(bars, noise, temperature)
+    n = len(noise) // len(bars)
+    return np.stack([np.asarray(model.step(bars[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, STEPS)
+                     for i in range(len(noise))])
 
 
 def draw_noise(rng: np.random.Generator, n: int, latent: int = LATENT) -> np.ndarray:
@@ -41,7 +51,7 @@ class Answer:
 class Answerer:
     """Answers bars one at a time, remembering the last bars heard and played for selection."""
 
-    def __init__(self, model, candidates: int = DEFAULT_CANDIDATES, weights: Weights | None = None,
+    def __init__(self, model, candidates: int = 1, weights: Weights | None = None,
                  threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT):
         self.model = model
         self.candidates = int(candidates)
@@ -52,31 +62,45 @@ class Answerer:
 
     @property
     def has_critic(self) -> bool:
-        return callable(getattr(self.model, "critic", None))
+        return bool(getattr(self.model, "has_critic", False))
 
     def hear(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
         """A bar went by: what the performer played (None when silent) and what srlive played."""
         if heard is not None or played is not None:
             self.context.add(heard, played)
 
-    def answer(self, source: np.ndarray, rng: np.random.Generator, temperature: float,
-               candidates: int | None = None, weights: Weights | None = None, threshold: float | None = None) -> Answer:
+    def count(self, candidates: int | None = None) -> int:
+        """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""
+        return max(1, min(int(self.candidates if candidates is None else candidates), MAX_CANDIDATES))
+
+    def answer(self, source: np.ndarray, rng: np.random.Generator | None, temperature: float,
+               candidates: int | None = None, weights: Weights | None = None, threshold: float | None = None,
+               noise: np.ndarray | None = None) -> Answer:
         """The answer to bar `source` [88, 16] (the bar heard, or srlive's own last as heard).
         `candidates`, `weights`, `threshold` override the answerer's own for this bar (live
-        controls change them between bars)."""
-        n = max(1, min(int(self.candidates if candidates is None else candidates), MAX_CANDIDATES))
+        controls change them between bars); `noise` [N, latent], when given, is used instead of
+        drawing from `rng`."""
+        src = np.asarray(source, np.float32).reshape(N_PITCHES, STEPS)
+        if noise is None:
+            noise = draw_noise(rng, self.count(candidates), self.latent)
+        n = len(noise)
+        out = np.asarray(candidates_for(self.model, src[None], noise, float(temperature)), np.float32)
+        return self.choose(src, out.reshape(n, N_PITCHES, STEPS), weights, threshold)
+
+    def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
+               threshold: float | None = None) -> Answer:
+        """The answer among `candidates` [N, 88, 16] to bar `source` (the model already ran: the
+        evaluation draws many bars' candidates in one call)."""
         weights = weights or self.weights
         threshold = self.threshold if threshold is None else float(threshold)
-        src = np.asarray(source, np.float32).reshape(N_PITCHES, STEPS)
-        noise = draw_noise(rng, n, self.latent)
-        bars = np.broadcast_to(src, (n, N_PITCHES, STEPS))
-        out = np.asarray(self.model.step_batch(bars, noise, float(temperature)), np.float32).reshape(n, N_PITCHES, STEPS)
         choice = None
         index = 0
-        if n > 1:
-            logits = self.model.critic(out) if weights.critic and self.has_critic else None
+        if len(candidates) > 1:
+            # the critic judges what a listener hears: the note cells (docs/design.md)
+            notes = (candidates >= threshold).astype(np.float32)
+            logits = self.model.critic(notes) if weights.critic and self.has_critic else None
             self.context.set_threshold(threshold)
-            choice = choose(out, self.context, weights, critic_logits=logits, source=src, threshold=threshold)
+            choice = choose(candidates, self.context, weights, critic_logits=logits, source=source, threshold=threshold)
             index = choice.index
-        roll = out[index]
+        roll = candidates[index]
         return Answer(roll=roll, heard=as_heard(roll, threshold), choice=choice)

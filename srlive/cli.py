@@ -43,18 +43,35 @@ def settings_from(cfg: dict):
         seed=cfg["seed"], bars=cfg["bars"], max_late=cfg["max-late"] / 1000.0,
         allow_feedback=cfg["allow-feedback"], cc=dict(cfg["cc"]),
         scale=options.convert("scale", cfg["scale"], "--scale"),  # the default "off" comes unconverted
+        candidates=cfg["candidates"], selection=_weights(cfg["selection"]),
     )
 
 
+def _weights(selection):
+    """--selection's changes laid over the default weights (load_model lays them over the model's)."""
+    if selection is None or not isinstance(selection, dict):
+        return selection
+    from srlive.selection import parse_weights
+
+    return parse_weights(selection)
+
+
 def load_model(cfg: dict):
-    """The model, warmed up; a temperature left unset (None) becomes the model's own in `cfg`
-    (make the Settings from `cfg` after this)."""
+    """The model, warmed up; a temperature or candidate count left unset (None) becomes the model's
+    own in `cfg`, and --selection's weights are laid over the model's (make the Settings from `cfg`
+    after this)."""
     from srlive.runtime import load_runtime
+
+    from srlive.selection import parse_weights
 
     rt = load_runtime(cfg["model"], cfg["device"])
     rt.warmup()
     if cfg["temperature"] is None:
         cfg["temperature"] = rt.temperature
+    if cfg["candidates"] is None:
+        cfg["candidates"] = rt.candidates
+    if isinstance(cfg["selection"], dict):  # the command line's or preset's changes to the model's weights
+        cfg["selection"] = parse_weights(cfg["selection"], base=rt.selection)
     return rt
 
 

@@ -20,11 +20,15 @@ DEFAULT_THRESHOLD = 0.5  # a cell sounds from this value
 
 # --- the model and its ONNX files (docs/design.md, "The model and its ONNX contract") -------------
 LATENT = 128  # size of z, mu and log_scale
+#: the encoder's log scale is capped here when z is sampled (training, export and runtime alike):
+#: z = mu + temperature * noise * exp(min(log_scale, LOG_SCALE_MAX))
+LOG_SCALE_MAX = 1.0
 FORMAT_VERSION = 1  # srlive.format
 #: metadata key of each field, as written into every ONNX file (srlive.<field>)
 META = {
     k: f"srlive.{k}"
-    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature")
+    for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature",
+              "candidates", "selection")
 }
 #: file → (input names, output names), in order
 ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -50,5 +54,7 @@ PULSES_PER_STEP = PULSES_PER_BAR // STEPS
 MODES = ("accompany", "call-response", "solo")
 BACKENDS = ("auto", "alsa", "jack", "coremidi", "windows")
 DEVICES = ("auto", "cpu", "cuda")
-CC_TARGETS = ("temperature", "threshold", "mode", "mute", "panic", "scale")
+CC_TARGETS = ("temperature", "threshold", "mode", "mute", "panic", "scale", "variety")
+SELECTION_TERMS = ("critic", "motif", "density", "length", "copy")  # what answer selection scores
+MAX_CANDIDATES = 256  # the most candidate answers a bar draws
 VELOCITY_POLICIES = ("model", "follow")  # or a fixed velocity 1..127

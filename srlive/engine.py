@@ -27,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from srlive import roll
+from srlive.answer import Answerer, draw_noise
 from srlive.clock import InternalClock, MidiClockFollower
 from srlive.contract import PULSES_PER_BAR
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
@@ -81,6 +82,12 @@ class Engine:
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", roll.LATENT))
+        # N candidates a bar, scored and chosen (srlive.answer); the model's own count and weights
+        # unless the settings (a command line, a preset, a live control) say otherwise
+        self.answerer = Answerer(runtime, candidates=getattr(runtime, "candidates", 1),
+                                 weights=getattr(runtime, "selection", None), threshold=settings.threshold,
+                                 latent=self.latent)
+        self.own_bar: int | None = None  # the bar last_own was made for
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
                                    retime=self.clock.time_of_pulse if settings.sync else None)
@@ -174,14 +181,14 @@ class Engine:
     def generate(self, bar: int, source: np.ndarray) -> list[Event]:
         """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
         s = self.settings
-        noise = self.rng.standard_normal(self.latent).astype(np.float32)
+        noise = draw_noise(self.rng, self.answerer.count(s.candidates), self.latent)
         w0 = self.timer()
         bar_start = self.clock.time_at(bar)
         if self.now() >= bar_start:
             return self._skip(bar, None, "late")
         try:
-            out = np.asarray(self.runtime.step(np.asarray(source, np.float32), noise, float(s.temperature)),
-                             np.float32).reshape(roll.N_PITCHES, roll.STEPS)
+            out = self.answerer.answer(source, None, float(s.temperature), weights=s.selection,
+                                       threshold=s.threshold, noise=noise).roll
         except Exception as e:
             detail = " ".join(str(e).split())[:120] or type(e).__name__
             self.warn_once("model", f"model step failed ({detail}); skipping that bar, the next plays on time")
@@ -192,8 +199,8 @@ class Engine:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
         out = lock_roll(out, active_scale(s.scale, self.keys), s.transpose)  # before the threshold
-        notes = roll.roll_to_notes(out, s.threshold)
-        self.last_own = roll.notes_to_roll(notes)
+        self.last_own = roll.as_heard(out, s.threshold)  # what srlive goes on from: its answer as it sounds
+        self.own_bar = bar
         self.answered += 1
         if self.stats is not None:
             self.stats.bar(bar, ms)
@@ -221,6 +228,7 @@ class Engine:
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
         self.keys.add(cap.roll)
+        self.answerer.hear(heard=None if cap.silent else cap.roll, played=self.last_own if self.own_bar == bar else None)
         if self.mode.name != s.mode:
             self.mode = make_mode(s.mode, self.seed_roll)
         source = self.mode.decide(bar, cap, self.last_own)

@@ -18,7 +18,9 @@ from srlive.contract import (
     CC_TARGETS,
     DEFAULT_TEMPO,
     DEVICES,
+    MAX_CANDIDATES,
     MODES,
+    SELECTION_TERMS,
     TEMPERATURE_RANGE,
     TEMPO_RANGE,
     VELOCITY_POLICIES,
@@ -118,6 +120,25 @@ def parse_velocity(value):
 
 
 parse_velocity.valid = "model, follow or a fixed velocity 1..127"
+
+
+def parse_selection(value):
+    """Selection weights from ``critic=1,motif=2`` (a preset may give a table); BadValue otherwise.
+    Returns the changes as a dict; the engine lays them over the model's own weights."""
+    from srlive.selection import BadWeights, parse_weights
+
+    if isinstance(value, dict) or isinstance(value, str):
+        try:
+            parse_weights(value)
+        except BadWeights as e:
+            raise BadValue(str(e).split(": ", 1)[-1]) from None
+        if isinstance(value, str):
+            return dict(p.split("=", 1) for p in filter(None, (x.strip() for x in value.split(","))))
+        return dict(value)
+    raise BadValue(f"write NAME=NUMBER,... with NAME one of {', '.join(SELECTION_TERMS)}")
+
+
+parse_selection.valid = f"NAME=NUMBER,... with NAME one of {', '.join(SELECTION_TERMS)}"
 
 
 def parse_cc(value) -> dict[int, str]:
@@ -226,6 +247,11 @@ OPTIONS: tuple[Option, ...] = (
            "a piano roll, tempo, model ms, lateness) instead of the status line (default: on when stderr is a "
            "terminal)", flag=True),
     # model
+    Option("candidates", _optional(_number(int, 1, MAX_CANDIDATES), "model"), None, "answers drawn each bar "
+           "(in one batched model call) to choose the best from: 1 plays the model's first answer; default "
+           "the model's own", "N"),
+    Option("selection", parse_selection, None, "how the candidates are scored: weights of critic, motif, "
+           "density, length and copy, e.g. critic=1,motif=2 (default: the model's own)", "NAME=W,..."),
     Option("model", _text, None, "model folder or step.onnx (default: the shipped model)", "PATH"),
     Option("device", _choice(*DEVICES), "auto", "where the model runs", choices=DEVICES),
     # actions

@@ -36,11 +36,23 @@ import numpy as np
 import onnxruntime as ort
 
 from srlive import gpu, roll
-from srlive.contract import DEFAULT_TEMPERATURE, DEVICES, FORMAT_VERSION, META, ONNX_FILES, TEMPERATURE_RANGE
+from srlive.contract import (
+    DEFAULT_TEMPERATURE,
+    DEVICES,
+    FORMAT_VERSION,
+    LOG_SCALE_MAX,
+    MAX_CANDIDATES,
+    META,
+    ONNX_FILES,
+    TEMPERATURE_RANGE,
+)
 from srlive.errors import ModelError, UserError
 from srlive.gpu import cuda_device_count  # noqa: F401  (srlive.runtime.cuda_device_count)
 from srlive.iobinding import BoundStep
 from srlive.options import BadValue, parse_temperature
+from srlive.selection import BadWeights, Weights, parse_weights
+
+DEFAULT_CANDIDATES = 1  # candidates per bar for a model that names none (srlive.candidates)
 
 BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)  # one item of a batch: [1, 88, 16]
 CPU = "CPUExecutionProvider"
@@ -54,7 +66,7 @@ ort.set_default_logger_severity(3)  # errors only: no provider/fallback chatter 
 def _item_shapes(latent: int) -> dict[str, tuple[int, ...]]:
     """Per-item shape (after the batch dimension) of every tensor name in the contract."""
     return {"bar": BAR_SHAPE, "next_bar": BAR_SHAPE, "z": (latent,), "noise": (latent,),
-            "mu": (latent,), "log_scale": (latent,), "temperature": (1,)}
+            "mu": (latent,), "log_scale": (latent,), "temperature": (1,), "logit": (1,)}
 
 
 def default_model_path() -> Path:
@@ -88,13 +100,18 @@ def _open(file: Path, providers: list[str]) -> ort.InferenceSession:
 
 
 def _resolve(path: Path) -> dict[str, Path]:
-    """{"step.onnx": file} or {"encoder.onnx": ..., "generator.onnx": ...}."""
+    """{"step.onnx": file} or {"encoder.onnx": ..., "generator.onnx": ...}; in a folder, also the
+    pair beside step.onnx (candidates encode the bar once and generate N) and critic.onnx (it ranks
+    them) when they are there."""
     if path.is_dir():
-        if (path / "step.onnx").is_file():
-            return {"step.onnx": path / "step.onnx"}
-        if (path / "encoder.onnx").is_file() and (path / "generator.onnx").is_file():
-            return {"encoder.onnx": path / "encoder.onnx", "generator.onnx": path / "generator.onnx"}
-        raise ModelError(f"{path}: no step.onnx (nor encoder.onnx + generator.onnx) in this folder")
+        found = {name: path / name for name in ONNX_FILES if (path / name).is_file()}
+        pair = {"encoder.onnx", "generator.onnx"} <= set(found)
+        if "step.onnx" not in found and not pair:
+            raise ModelError(f"{path}: no step.onnx (nor encoder.onnx + generator.onnx) in this folder")
+        if not pair:
+            found.pop("encoder.onnx", None)
+            found.pop("generator.onnx", None)
+        return found
     if not path.exists():
         raise ModelError(f"{path}: no such model file or folder")
     if path.suffix in (".pt", ".pth", ".ckpt"):
@@ -143,6 +160,31 @@ def model_temperature(meta: dict[str, str], file: Path) -> float:
                          "re-export the model") from None
 
 
+def model_selection(meta: dict[str, str], file: Path) -> tuple[int, Weights]:
+    """How hard the model selects by default: (candidates per bar, selection weights), from
+    srlive.candidates and srlive.selection (written by srlive-export); 1 and the built-in weights
+    for a model without them."""
+    raw = meta.get(META["candidates"])
+    candidates = DEFAULT_CANDIDATES
+    if raw is not None:
+        try:
+            candidates = int(raw)
+        except ValueError:
+            candidates = -1
+        if not 1 <= candidates <= MAX_CANDIDATES:
+            raise ModelError(f"{file}: srlive.candidates is {raw!r}, not a whole number from 1 to {MAX_CANDIDATES}; "
+                             "re-export the model")
+    weights = Weights()
+    raw = meta.get(META["selection"])
+    if raw is not None:
+        try:
+            weights = parse_weights(json.loads(raw), where=f"{file}: srlive.selection")
+        except (ValueError, BadWeights) as e:
+            detail = str(e) if isinstance(e, BadWeights) else f"{file}: srlive.selection is not JSON"
+            raise ModelError(f"{detail}; re-export the model") from None
+    return candidates, weights
+
+
 def _fmt(shape) -> str:
     return "[" + ",".join(d if isinstance(d, str) else "?" if d is None else str(d) for d in shape) + "]"
 
@@ -186,6 +228,8 @@ class Runtime:
         self.config = config
         self.latent = latent
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
+        # how hard it selects by default (srlive.candidates, srlive.selection)
+        self.candidates, self.selection = model_selection(metadata, path)
         first = next(iter(sessions.values()))
         self.provider = first.get_providers()[0]
         self._fused = "step.onnx" in sessions
@@ -215,9 +259,41 @@ class Runtime:
             (out,) = self._sessions["step.onnx"].run(None, {"bar": bars, "noise": noise, "temperature": temp})
         else:
             mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars})
-            z = (mu + temp * noise * np.exp(log_scale)).astype(np.float32)
-            (out,) = self._sessions["generator.onnx"].run(None, {"z": z})
+            out = self._generate(mu, log_scale, noise, temp)
         return out.reshape(n, roll.N_PITCHES, roll.STEPS)
+
+    def _generate(self, mu, log_scale, noise, temp) -> np.ndarray:
+        z = (mu + temp * noise * np.exp(np.minimum(log_scale, LOG_SCALE_MAX))).astype(np.float32)
+        (out,) = self._sessions["generator.onnx"].run(None, {"z": z})
+        return out
+
+    def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
+        """N answers to each of S bars: bars [S, 88, 16], noise [S*N, latent] (bar s's noises at rows
+        s*N .. s*N+N-1) → [S*N, 88, 16]. Each bar is encoded once and its N latents generated in
+        one call when the model has the encoder + generator pair; one bar and one noise is exactly
+        `step`."""
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, roll.N_PITCHES, roll.STEPS)
+        s = bars.shape[0]
+        noise = np.ascontiguousarray(noise, np.float32).reshape(-1, self.latent)
+        n = noise.shape[0] // s
+        if s == 1 and n == 1 and self._fused:
+            return self.step(bars[0], noise[0], temperature)[None]
+        if n == 1 or "encoder.onnx" not in self._sessions:
+            return self.step_batch(np.repeat(bars, n, axis=0), noise, temperature)
+        mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars.reshape(-1, *BAR_SHAPE)})
+        temp = np.float32(temperature)
+        out = self._generate(np.repeat(mu, n, axis=0), np.repeat(log_scale, n, axis=0), noise, temp)
+        return out.reshape(s * n, roll.N_PITCHES, roll.STEPS)
+
+    @property
+    def has_critic(self) -> bool:
+        return "critic.onnx" in self._sessions
+
+    def critic(self, bars: np.ndarray) -> np.ndarray:
+        """The critic's realism logit of each bar [N, 88, 16] → [N] (higher: more like real music)."""
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *BAR_SHAPE)
+        (logit,) = self._sessions["critic.onnx"].run(None, {"bar": bars})
+        return logit.reshape(-1).astype(np.float64)
 
     def warmup(self, n: int = 20) -> None:
         """Run `n` steps on throwaway input so the first real bar meets no cold caches."""

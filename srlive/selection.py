@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, N_PITCHES, STEPS
+from srlive.contract import DEFAULT_THRESHOLD, N_PITCHES, SELECTION_TERMS, STEPS
 
-TERMS = ("critic", "motif", "density", "length", "copy")
+TERMS = SELECTION_TERMS
 CONTEXT_BARS = 4  # bars heard and bars played that motif and density look back on
 COPY_FROM = 0.5  # cell overlap (Jaccard) with the bar heard from which the copy penalty grows
 _GAP_MAX = STEPS  # onset gaps of a figure: 0..STEPS steps

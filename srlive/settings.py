@@ -6,7 +6,8 @@ whoever read ``engine.settings`` keeps one consistent set for the whole job.
 
 Live controls map a CC value (0..127) to temperature (0..2), threshold (0.05..0.95), mode (value
 in thirds: accompany / call-response / solo), mute (≥ 64 on), panic (≥ 64) and scale (< 64 off,
-≥ 64 follow the performer's key).
+≥ 64 follow the performer's key) and variety (how many candidates a bar draws to choose from:
+0 → 32, 127 → 1, the model's first answer).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOL
 from srlive.render import Velocity
 from srlive.scales import FOLLOW, ScaleSetting
 from srlive.scheduler import DEFAULT_MAX_LATE
+from srlive.selection import Weights
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
     allow_feedback: bool = False
     cc: dict[int, str] = field(default_factory=dict)  # CC number -> contract.CC_TARGETS name
     scale: ScaleSetting = None  # a Scale, "follow" (the performer's key) or None (off)
+    candidates: int | None = None  # answers drawn per bar to choose from (None: the model's own)
+    selection: Weights | None = None  # how they are scored (None: the model's own weights)
 
 
 def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:
@@ -61,4 +65,6 @@ def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings
         return settings, "panic" if v >= 64 else None
     if target == "scale":
         return replace(settings, scale=FOLLOW if v >= 64 else None), None
+    if target == "variety":  # how hard srlive selects: 0 → 32 candidates a bar, 127 → 1 (none)
+        return replace(settings, candidates=max(1, round(2 ** (5 * (1 - v / 127))))), None
     return settings, None

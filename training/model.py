@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from srlive.contract import LOG_SCALE_MAX
+
 from srlive_training.config import N_PITCHES, STEPS, ModelConfig
 
 
@@ -109,7 +111,7 @@ class Discriminator(nn.Module):
 # cluster of random notes it would say "anything goes" (log scale 6, z hundreds of sigmas out),
 # which makes the answer noise and float32 rounding between runtimes grow with it. Capped, such a
 # bar gets at most e (2.7) times the prior's spread. Training, export and runtime share this line.
-LOG_SCALE_MAX = 1.0
+# (LOG_SCALE_MAX, in srlive.contract)
 
 
 def sample_z(mu: torch.Tensor, log_scale: torch.Tensor, noise: torch.Tensor, temperature) -> torch.Tensor:

@@ -285,3 +285,22 @@ def test_out_that_is_a_file_is_refused_before_exporting(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert cli.main(["--untrained", "live", "--out", str(tmp_path / "f")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_the_model_selects_as_exported_and_bad_selection_is_one_line(trained, tmp_path, capsys):
+    from srlive.selection import Weights
+
+    _, ckpt, _ = trained
+    out = tmp_path / "sel"
+    code = cli.main([str(ckpt), "--out", str(out), "--n-real", "10", "--n-random", "10", "--candidates", "8",
+                     "--selection", "critic=2,motif=3"])
+    assert code == 0
+    rt = load_runtime(out, device="cpu")
+    assert rt.candidates == 8 and rt.selection == Weights(critic=2.0, motif=3.0)
+    assert rt.has_critic
+    for bad, says in ((["--candidates", "0"], "--candidates 0: give a whole number from 1 to 256"),
+                      (["--selection", "groove=1"], "unknown weight 'groove'")):
+        assert cli.main([str(ckpt), "--out", str(tmp_path / "bad"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err
+    assert not (tmp_path / "bad").exists()

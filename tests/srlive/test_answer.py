@@ -17,9 +17,11 @@ class KnownCandidates:
         self.logits = logits
         self.calls = []
 
-    def step_batch(self, bars, noise, temperature):
-        self.calls.append((np.array(bars), np.array(noise), temperature))
-        return self.candidates[: len(bars)]
+    has_critic = True
+
+    def candidates_for(self, bars, noise, temperature):
+        self.calls.append((np.repeat(np.array(bars), len(noise), axis=0), np.array(noise), temperature))
+        return self.candidates[: len(noise)]
 
     def critic(self, bars):
         return np.asarray(self.logits, np.float64)[: len(bars)]
@@ -79,8 +81,8 @@ def test_what_was_heard_and_played_steers_the_next_choice():
 
 def test_a_model_without_a_critic_still_selects():
     class NoCritic:
-        def step_batch(self, bars, noise, temperature):
-            return np.stack([QUIET, MELODY])[: len(bars)]
+        def candidates_for(self, bars, noise, temperature):
+            return np.stack([QUIET, MELODY])[: len(noise)]
 
     a = Answerer(NoCritic(), candidates=2)
     assert not a.has_critic

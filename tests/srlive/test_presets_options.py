@@ -91,3 +91,33 @@ def test_bad_command_line_values_are_one_line_user_errors(argv):
 def test_optional_values():
     got = options.from_command_line(["--in-channel", "all", "--seed", "none", "--velocity", "64", "--demo"])
     assert got == {"in-channel": None, "seed": None, "velocity": 64, "demo": "answer.mid"}
+
+
+def test_candidates_and_selection_from_the_command_line_and_their_mistakes():
+    from srlive import options
+    from srlive.cli import settings_from
+    from srlive.errors import UserError
+    from srlive.selection import Weights
+
+    given = options.from_command_line(["--candidates", "16", "--selection", "critic=0,motif=2"])
+    settings = settings_from(options.resolve(given))
+    assert settings.candidates == 16 and settings.selection == Weights(critic=0.0, motif=2.0)
+    assert settings_from(options.resolve({})).candidates is None  # the model's own
+    for argv, says in ((["--candidates", "0"], "--candidates 0: must be a whole number from 1 to 256"),
+                       (["--selection", "critic"], "--selection critic: write NAME=NUMBER"),
+                       (["--selection", "copy=-2"], "copy='-2' must be a number >= 0")):
+        try:
+            options.from_command_line(argv)
+        except UserError as e:
+            assert says in str(e) and "\n" not in str(e)
+        else:
+            raise AssertionError(f"{argv} was taken")
+
+
+def test_the_variety_control_chooses_how_many_candidates():
+    from srlive.settings import Settings, apply_control
+
+    hard, _ = apply_control(Settings(), "variety", 0)
+    none, _ = apply_control(Settings(), "variety", 127)
+    middle, _ = apply_control(Settings(), "variety", 64)
+    assert hard.candidates == 32 and none.candidates == 1 and 1 < middle.candidates < 32

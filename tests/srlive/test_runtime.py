@@ -190,3 +190,45 @@ def test_live_package_runs_a_step_without_torch():
     if sys.platform == "linux" and runtime.cuda_device_count() == 0:
         assert "cuda-provider-not-loaded" in proc.stdout  # CPU-only start never maps the CUDA libraries
     assert proc.stderr == ""
+
+
+def test_candidates_for_one_bar_and_one_noise_is_exactly_the_step():
+    rt = load_runtime(None, "cpu")
+    rng = np.random.default_rng(5)
+    bar = (rng.random((88, 16)) < 0.05).astype(np.float32)
+    noise = rng.standard_normal((1, rt.latent)).astype(np.float32)
+    assert np.array_equal(rt.candidates_for(bar[None], noise, 1.3)[0], rt.step(bar, noise[0], 1.3))
+
+
+def test_candidates_encode_each_bar_once_and_answer_like_the_step_model():
+    rt = load_runtime(None, "cpu")
+    rng = np.random.default_rng(6)
+    bars = (rng.random((3, 88, 16)) < 0.05).astype(np.float32)
+    noise = rng.standard_normal((12, rt.latent)).astype(np.float32)
+    got = rt.candidates_for(bars, noise, 1.2)
+    want = rt.step_batch(np.repeat(bars, 4, axis=0), noise, 1.2)
+    assert got.shape == (12, 88, 16)
+    assert np.abs(got - want).max() < 1e-4  # the pair and step.onnx: the same model, float rounding apart
+
+
+@pytest.mark.parametrize("key,value,says", [
+    ("srlive.candidates", "0", "srlive.candidates is '0', not a whole number from 1 to 256"),
+    ("srlive.candidates", "many", "srlive.candidates is 'many'"),
+    ("srlive.selection", "{", "srlive.selection is not JSON"),
+    ("srlive.selection", '{"critic": -1}', "critic=-1 must be a number >= 0"),
+])
+def test_a_models_selection_metadata_is_checked_in_one_line(key, value, says):
+    from srlive.errors import ModelError
+    from srlive.runtime import model_selection
+
+    with pytest.raises(ModelError) as err:
+        model_selection({key: value}, Path("m/step.onnx"))
+    assert says in str(err.value) and "re-export the model" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_model_without_selection_metadata_draws_one_candidate():
+    from srlive.runtime import model_selection
+    from srlive.selection import Weights
+
+    assert model_selection({}, Path("m")) == (1, Weights())
+    assert model_selection({"srlive.candidates": "16", "srlive.selection": '{"motif": 2}'}, Path("m")) == (16, Weights(motif=2.0))
