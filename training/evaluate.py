@@ -64,7 +64,14 @@ EB_TOLERANCE = 0.05  # absolute (5 points)
 KEY_FIT_TARGET = 0.90
 CONTEXT_TARGET = 0.25
 RELATIVE_CHECKS = ("scale_consistency", "tone_span", "uniqueness", "recurrence", "diversity",
-                   "used_pitch_classes", "qualified_notes")
+                   "used_pitch_classes", "qualified_notes", "notes")
+# phrases on the beat: how the answers move and where their notes fall, against the music's
+SOUNDS_TARGET = 0.85  # share of steps at which something sounds, at least
+KEPT_MARGIN = 0.10  # cells kept from the bar before: at most the music's + 10 points
+NEW_PITCHES_MARGIN = 0.10  # pitches new in a bar: at least the music's - 10 points
+PROFILE_TARGET = 0.10  # total variation between the onset profiles, at most
+DOWNBEAT_TOLERANCE = 0.20  # relative
+ODD_STEPS_MARGIN = 0.05  # onsets on odd sixteenths: at most the music's + 5 points
 
 # (key, header, kind): kind "pct" shows a fraction as a percentage, "f1"/"f2"/"f3" decimals
 COLUMNS = (
@@ -81,6 +88,10 @@ COLUMNS = (
     ("kept_cells", "kept %", "pct"),
     ("new_pitches", "new pitches %", "pct"),
     ("sounding_steps", "sounds %", "pct"),
+    ("notes", "notes", "f1"),
+    ("downbeat", "downbeat %", "pct"),
+    ("odd_steps", "odd 16ths %", "pct"),
+    ("profile_distance", "profile TV", "f3"),
     ("key_fit", "key fit", "f3"),
     ("empty_answers", "empty ans. %", "pct"),
     ("context_sensitivity", "context sens.", "f3"),
@@ -159,6 +170,24 @@ def listening_measures(proto: Protocol, answers: np.ndarray, foreign_answers: np
     return out
 
 
+def _selection_of(runner) -> dict:
+    """How a row's model chose its answers (candidates per bar and the selection weights)."""
+    weights = getattr(runner, "selection", None)
+    return {"candidates": getattr(runner, "candidates", 1), "selection": None if weights is None else vars(weights)}
+
+
+def listening_answers(runner, heard: np.ndarray, rng, temperature: float, threshold: float) -> np.ndarray:
+    """The runner's answers to the last of each item's bars heard [K, B, 88, 16], having heard them
+    all (as the live engine has heard the performer's bars before it answers)."""
+    if not hasattr(runner, "answerers"):
+        return runner.answer(heard[:, -1], rng, temperature)
+    answerers = runner.answerers(len(heard), threshold)
+    for answerer, bars in zip(answerers, heard):
+        for bar in bars:
+            answerer.hear(heard=bar)
+    return runner.answer(heard[:, -1], rng, temperature, answerers, threshold)
+
+
 def _nanmean(x) -> float:
     x = np.asarray(x, dtype=np.float64)
     return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
@@ -221,25 +250,29 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
         bar_done = _step_progress(f"{runner.name}: {START['heard']}", SAMPLE_BARS + 2, quiet)
         gen = generate(runner, "heard", SAMPLE_BARS, rng, seeds=proto.samples[:, 0], temperature=temp,
                        threshold=threshold, on_bar=bar_done)
-        answers = runner.answer(proto.context[:, -1], rng, temp)
+        answers = listening_answers(runner, proto.context, rng, temp, threshold)
         bar_done()
-        foreign = runner.answer(proto.foreign_prev, rng, temp)
+        foreign = listening_answers(runner, proto.foreign_prev[:, None], rng, temp, threshold)
         bar_done()
         rows.append(evaluate_row(f"{runner.name} ({START['heard']})", "model", gen, threshold, pairs(),
                                  listening_measures(proto, answers, foreign, threshold), quiet,
-                                 start="heard", temperature=temp, seconds=time.perf_counter() - t0))
+                                 start="heard", temperature=temp, seconds=time.perf_counter() - t0, **_selection_of(runner)))
         if from_noise:
             t0 = time.perf_counter()
             gen = generate(runner, "noise", SAMPLE_BARS, np.random.default_rng([seed, 3]), n=n_samples,
                            temperature=temp, threshold=threshold,
                            on_bar=_step_progress(f"{runner.name}: {START['noise']}", SAMPLE_BARS, quiet))
             rows.append(evaluate_row(f"{runner.name} ({START['noise']})", "model", gen, threshold, pairs(), None, quiet,
-                                     start="noise", temperature=temp, seconds=time.perf_counter() - t0))
+                                     start="noise", temperature=temp, seconds=time.perf_counter() - t0,
+                                     **_selection_of(runner)))
     rows.append(evaluate_row("baseline: random training bar", "baseline", proto.random_bars, real_t, pairs(),
                              listening_measures(proto, proto.random_answers, proto.random_answers, real_t), quiet))
     repeat = np.repeat(proto.samples[:, :1], SAMPLE_BARS, axis=1)
     rows.append(evaluate_row("baseline: repeat previous bar", "baseline", repeat, real_t, pairs(),
                              listening_measures(proto, proto.context[:, -1], proto.foreign_prev, real_t), quiet))
+    for r in rows[1:]:
+        r["profile_distance"] = metrics.profile_distance(r["onset_profile"], rows[0]["onset_profile"])
+    rows[0]["profile_distance"] = 0.0
     verdicts = {r["name"]: verdict(r, rows[0]) for r in rows if r["kind"] == "model"}
     # one temperature for the table, or each model's own when they differ (rows carry theirs)
     temps = sorted(set(used)) or [DEFAULT_TEMPERATURE if temperature is None else temperature]
@@ -250,7 +283,11 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
 
 def verdict(row: dict, real: dict) -> dict:
     """The targets: each paper and MuseGAN measure within 10% of the held-out real music
-    (EB within 5 points; velocity span reported only), key fit >= 0.90, context sensitivity >= 0.25.
+    (EB within 5 points; velocity span reported only), key fit >= 0.90, context sensitivity >= 0.25;
+    and for phrases on the beat: notes per five-bar phrase within 10 %, sounding at >= 85 % of the
+    steps, kept cells <= the music's + 10 points, new pitches >= the music's - 10 points, onset
+    profile within 0.10 (total variation) of the music's, downbeat share within 20 %, odd-sixteenth
+    share <= the music's + 5 points.
     Returns {measure: {"ok", "value", "low", "high"}}; a NaN value fails."""
     checks = {}
     for k in RELATIVE_CHECKS:
@@ -258,6 +295,13 @@ def verdict(row: dict, real: dict) -> dict:
         checks[k] = (r - RELATIVE_TOLERANCE * abs(r), r + RELATIVE_TOLERANCE * abs(r))
     r = real.get("empty_bars", math.nan)
     checks["empty_bars"] = (max(r - EB_TOLERANCE, 0.0), r + EB_TOLERANCE)
+    checks["sounding_steps"] = (SOUNDS_TARGET, math.inf)
+    checks["kept_cells"] = (-math.inf, real.get("kept_cells", math.nan) + KEPT_MARGIN)
+    checks["new_pitches"] = (real.get("new_pitches", math.nan) - NEW_PITCHES_MARGIN, math.inf)
+    checks["profile_distance"] = (-math.inf, PROFILE_TARGET)
+    r = real.get("downbeat", math.nan)
+    checks["downbeat"] = (r * (1 - DOWNBEAT_TOLERANCE), r * (1 + DOWNBEAT_TOLERANCE))
+    checks["odd_steps"] = (-math.inf, real.get("odd_steps", math.nan) + ODD_STEPS_MARGIN)
     if "key_fit" in row:
         checks["key_fit"] = (KEY_FIT_TARGET, math.inf)
     if "context_sensitivity" in row:
@@ -265,7 +309,8 @@ def verdict(row: dict, real: dict) -> dict:
     out = {}
     for k, (low, high) in checks.items():
         v = row.get(k, math.nan)
-        ok = bool(np.isfinite(v) and np.isfinite(low) and low - 1e-12 <= v <= high + 1e-12)
+        bounded = np.isfinite(low) or np.isfinite(high)
+        ok = bool(np.isfinite(v) and bounded and not (np.isnan(low) or np.isnan(high)) and low - 1e-12 <= v <= high + 1e-12)
         out[k] = {"ok": ok, "value": v, "low": low, "high": high}
     return out
 
@@ -301,7 +346,8 @@ def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
         lines += [f"**Targets for {name}: {passed}/{len(checks)} met.**", ""]
         for k, c in checks.items():
             f = lambda v: _fmt(v, kinds[k])  # noqa: E731
-            target = f"≥ {f(c['low'])}" if math.isinf(c["high"]) else f"{f(c['low'])} … {f(c['high'])}"
+            target = (f"≥ {f(c['low'])}" if math.isinf(c["high"]) else f"≤ {f(c['high'])}" if math.isinf(c["low"])
+                      else f"{f(c['low'])} … {f(c['high'])}")
             lines.append(f"- {'✓' if c['ok'] else '✗'} {k.replace('_', ' ')}: {f(c['value'])} (target {target})")
         lines.append("")
     return "\n".join(lines)
@@ -321,6 +367,48 @@ def _jsonable(x):
     return x
 
 
+#: The levers' rows (--levers): name suffix → (candidates or None for the row's own, weights
+#: changed over the row's own); copy stays as it is in every row but one-candidate's.
+LEVERS = (
+    ("one candidate", 1, {}),
+    ("critic only", None, {"motif": 0, "density": 0, "length": 0}),
+    ("motif only", None, {"critic": 0, "density": 0, "length": 0}),
+    ("all terms", None, {}),
+)
+LEVER_CANDIDATES = 16  # a lever row's candidates when the model's own is 1
+
+
+def with_selection(runners, candidates: int | None, selection: str | None, levers: bool) -> list:
+    """The runners with --candidates / --selection laid over each one's own, and with --levers one
+    runner per lever row instead (srlive.selection names the terms)."""
+    import copy
+
+    from srlive.contract import MAX_CANDIDATES
+    from srlive.selection import BadWeights, parse_weights
+
+    if candidates is not None and not 1 <= candidates <= MAX_CANDIDATES:
+        raise UserError(f"--candidates {candidates}: give a whole number from 1 to {MAX_CANDIDATES}")
+    out = []
+    for runner in runners:
+        try:
+            if selection is not None:
+                runner.selection = parse_weights(selection, base=runner.selection, where=f"--selection {selection}")
+        except BadWeights as e:
+            raise UserError(str(e)) from None
+        if candidates is not None:
+            runner.candidates = candidates
+        if not levers:
+            out.append(runner)
+            continue
+        for suffix, n, change in LEVERS:
+            row = copy.copy(runner)
+            row.name = f"{runner.name} [{suffix}]"
+            row.candidates = n or max(runner.candidates, LEVER_CANDIDATES if candidates is None else candidates)
+            row.selection = parse_weights(change, base=runner.selection)
+            out.append(row)
+    return out
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="srlive-eval", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="prepared corpus cache (.npz) whose test split is evaluated")
@@ -337,6 +425,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="add a row per model whose bars start from noise (--model2 is the older name)")
     p.add_argument("--split", default="test", choices=["test", "val"],
                    help="held-out tunes to measure on: test (the reported table) or val (choosing between checkpoints)")
+    p.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help="answers drawn per bar to choose from (default: each model's own; 1 for a checkpoint)")
+    p.add_argument("--selection", default=None, metavar="NAME=W,...",
+                   help="selection weights over each model's own (critic, motif, density, length, copy)")
+    p.add_argument("--levers", action="store_true",
+                   help="add rows per model for each selection lever alone: one candidate, the critic only, "
+                        "the motif term only, and all terms")
     p.add_argument("--out-md", help="write the markdown table here")
     p.add_argument("--out-json", help="write the figures as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -353,6 +448,7 @@ def main(argv=None) -> int:
         corpus = open_corpus(args.data)
         names = args.name + [None] * (len(args.checkpoint) - len(args.name))
         runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
+        runners = with_selection(runners, args.candidates, args.selection, args.levers)
         t0 = time.perf_counter()
         result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
                           args.from_noise, quiet=args.quiet, split=args.split)

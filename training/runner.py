@@ -1,17 +1,23 @@
 """Model runners: one batched interface over a torch checkpoint or an exported ONNX model, used by
-sampling and evaluation.
+sampling and evaluation, answering through srlive's own answer path (srlive.answer), so what is
+measured is what srlive plays.
 
     runner = load_runner("runs/live/last.pt")          # or an export directory with step.onnx
-    nxt = runner.answer(prev_bars, rng, temperature)   # [N, 88, 16] -> [N, 88, 16] in [0, 1]
+    nxt = runner.answer(prev_bars, rng, temperature)   # [S, 88, 16] -> [S, 88, 16] in [0, 1]
     first = runner.from_noise(n, rng, temperature)     # G(temperature * z_p), z_p ~ N(0, I)
 
+Each bar, every sample draws `candidates` answers in one batched model call and srlive.selection
+chooses one (`runner.candidates` and `runner.selection`: an exported model's own, srlive.candidates
+and srlive.selection; 1 and the built-in weights for a checkpoint; both can be set). With one
+candidate a bar is the model's own answer to its noise.
+
 All randomness comes from the numpy Generator passed in, so a seed fixes the result whatever the
-backend. `generate` runs the paper's two test frameworks (Akbari & Liang 2018, section 4), named by
-where a chain of bars starts (START): "heard" starts from real bars, as the live tool answers what
-it heard, and each next bar comes from the encoding of the last; "noise" starts from G(z_p), then
-goes on as "heard" does.
-A generated bar is fed back as it sounds: cells under the threshold are silenced first (what the
-live engine hears when it continues from its own last bar).
+backend; the noise is drawn as the live engine draws it (srlive.answer.draw_noise), so one sample
+with the engine's seed gets the engine's answers. `generate` runs the paper's two test frameworks
+(Akbari & Liang 2018, section 4), named by where a chain of bars starts (START): "heard" starts
+from real bars, as the live tool answers what it heard, and each next bar answers the last;
+"noise" starts from G(z_p), then goes on as "heard" does. A generated bar is fed back as it
+sounds (srlive.roll.as_heard), as the live engine does.
 """
 
 from __future__ import annotations
@@ -20,19 +26,50 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.errors import ModelError, UserError
+from srlive.answer import Answerer, draw_noise
 from srlive.contract import DEFAULT_TEMPERATURE
-from srlive.roll import DEFAULT_THRESHOLD, LATENT, N_PITCHES, STEPS
+from srlive.errors import ModelError, UserError
+from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, as_heard  # noqa: F401  (as_heard: callers import it here too)
+from srlive.selection import Weights
 
-BATCH = 512
-
-
-def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.standard_normal((n, LATENT), dtype=np.float32)
+BATCH = 512  # model rows per call
 
 
-class TorchRunner:
+class _Selecting:
+    """What both runners share: selection settings and the answer through srlive.answer."""
+
+    candidates: int = 1
+    selection: Weights = Weights()
+
+    def answerers(self, n: int, threshold: float = DEFAULT_THRESHOLD) -> list[Answerer]:
+        """One answerer (with its own memory of the bars heard and played) per sample."""
+        return [Answerer(self, self.candidates, self.selection, threshold) for _ in range(n)]
+
+    def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
+               answerers: list[Answerer] | None = None, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+        """The answer to each bar of `prev` [S, 88, 16]: [S, 88, 16], raw model output. The
+        `answerers` (one per sample) remember what each sample heard and played; without them each
+        bar is answered with nothing remembered."""
+        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+        s = len(prev)
+        answerers = answerers or self.answerers(s, threshold)
+        n = self.candidates
+        noise = draw_noise(rng, s * n)
+        out = np.empty((s, N_PITCHES, STEPS), np.float32)
+        per_call = max(1, self.batch // n)
+        for a in range(0, s, per_call):
+            b = min(s, a + per_call)
+            cands = np.asarray(self.candidates_for(prev[a:b], noise[a * n : b * n], float(temperature)), np.float32)
+            cands = cands.reshape(b - a, n, N_PITCHES, STEPS)
+            for k in range(b - a):
+                out[a + k] = answerers[a + k].choose(prev[a + k], cands[k], threshold=threshold).roll
+        return out
+
+
+class TorchRunner(_Selecting):
     """A VAEGAN from a training checkpoint, run in batches without gradients."""
+
+    has_critic = True
 
     def __init__(self, model, name: str = "model", device: str = "cpu", batch: int = BATCH):
         import torch
@@ -45,20 +82,27 @@ class TorchRunner:
         self.batch = batch
         self.config = model.config
 
-    def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
-        noise = _noise(rng, len(prev))
-        out = np.empty_like(prev)
+    def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
+        """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
+        from srlive_training.model import sample_z
+
+        torch = self.torch
+        bars = np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, STEPS)
+        n = len(noise) // len(bars)
+        with torch.no_grad():
+            mu, log_scale = self.model.encoder(torch.from_numpy(bars).to(self.device))
+            z = sample_z(mu.repeat_interleave(n, 0), log_scale.repeat_interleave(n, 0),
+                         torch.from_numpy(np.asarray(noise, np.float32)).to(self.device), float(temperature))
+            return self.model.generator(z)[:, 0].cpu().numpy()
+
+    def critic(self, bars: np.ndarray) -> np.ndarray:
         torch = self.torch
         with torch.no_grad():
-            for a in range(0, len(prev), self.batch):
-                bar = torch.from_numpy(prev[a : a + self.batch, None]).to(self.device)
-                z = torch.from_numpy(noise[a : a + self.batch]).to(self.device)
-                out[a : a + self.batch] = self.model.step(bar, z, float(temperature))[:, 0].cpu().numpy()
-        return out
+            x = torch.from_numpy(np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, STEPS)).to(self.device)
+            return self.model.discriminator(x)[0].reshape(-1).double().cpu().numpy()
 
     def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-        noise = _noise(rng, n) * np.float32(temperature)
+        noise = draw_noise(rng, n) * np.float32(temperature)
         out = np.empty((n, N_PITCHES, STEPS), dtype=np.float32)
         torch = self.torch
         with torch.no_grad():
@@ -68,30 +112,32 @@ class TorchRunner:
         return out
 
 
-class OnnxRunner:
-    """An exported model directory through srlive.runtime: batched with `rt.step_batch` when the
-    runtime has it, else one bar per `rt.step` call (as live)."""
+class OnnxRunner(_Selecting):
+    """An exported model directory through srlive.runtime, as the live tool runs it."""
 
     def __init__(self, rt, path: Path, name: str = "model", batch: int = BATCH):
         self.rt = rt
         self.temperature = rt.temperature  # the exported model's own (srlive.temperature)
+        self.candidates = getattr(rt, "candidates", 1)  # and its own selection (srlive.candidates, .selection)
+        self.selection = getattr(rt, "selection", Weights())
         self.path = Path(path)
         self.name = name
         self.batch = batch
         self._generator = None
 
-    def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
-        noise = _noise(rng, len(prev))
-        if hasattr(self.rt, "step_batch"):
-            out = np.empty_like(prev)
-            for a in range(0, len(prev), self.batch):
-                out[a : a + self.batch] = np.asarray(
-                    self.rt.step_batch(prev[a : a + self.batch], noise[a : a + self.batch], float(temperature))
-                ).reshape(-1, N_PITCHES, STEPS)
-            return out
-        return np.stack([np.asarray(self.rt.step(b, z, float(temperature)), dtype=np.float32).reshape(N_PITCHES, STEPS)
-                         for b, z in zip(prev, noise)]) if len(prev) else prev.copy()
+    @property
+    def has_critic(self) -> bool:
+        return bool(getattr(self.rt, "has_critic", False))
+
+    def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
+        if hasattr(self.rt, "candidates_for"):
+            return self.rt.candidates_for(bars, noise, temperature)
+        from srlive.answer import candidates_for
+
+        return candidates_for(self.rt, bars, noise, temperature)
+
+    def critic(self, bars: np.ndarray) -> np.ndarray:
+        return self.rt.critic(bars)
 
     def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
         gen = self.path / "generator.onnx"
@@ -101,7 +147,7 @@ class OnnxRunner:
             import onnxruntime as ort
 
             self._generator = ort.InferenceSession(str(gen), providers=["CPUExecutionProvider"])
-        z = _noise(rng, n) * np.float32(temperature)
+        z = draw_noise(rng, n) * np.float32(temperature)
         return self._generator.run(None, {"z": z})[0].reshape(n, N_PITCHES, STEPS).astype(np.float32)
 
 
@@ -138,12 +184,6 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
     return TorchRunner(model, name=name, device=device)
 
 
-def as_heard(bars: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    """The bar as it sounds: cells under the threshold silenced."""
-    bars = np.asarray(bars, dtype=np.float32)
-    return np.where(bars >= threshold, bars, np.float32(0))
-
-
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
                   threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
     """From bars `first` [N, 88, 16], generate n_bars next bars each from the one before:
@@ -151,9 +191,18 @@ def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generat
     after each bar (progress)."""
     prev = np.asarray(first, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
     out = np.empty((len(prev), n_bars, N_PITCHES, STEPS), dtype=np.float32)
+    # one memory of the bars heard and played per sample (a runner without selection has none)
+    answerers = runner.answerers(len(prev), threshold) if hasattr(runner, "answerers") else []
+    for answerer, bar in zip(answerers, prev):
+        answerer.hear(heard=bar)  # the bar the chain starts from, as the engine hears a performer's bar
     for t in range(n_bars):
-        out[:, t] = runner.answer(prev, rng, temperature)
+        if answerers:
+            out[:, t] = runner.answer(prev, rng, temperature, answerers, threshold)
+        else:
+            out[:, t] = runner.answer(prev, rng, temperature)
         prev = as_heard(out[:, t], threshold)
+        for answerer, bar in zip(answerers, prev):
+            answerer.hear(played=bar)
         if on_bar is not None:
             on_bar()
     return out

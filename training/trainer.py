@@ -22,6 +22,7 @@ import math
 import numpy as np
 import torch
 
+from srlive.roll import as_heard
 from srlive_training import losses
 from srlive_training.loss_terms import Pass, training_loss, validation_values
 from srlive_training.model import VAEGAN, Discriminator, sample_z
@@ -109,8 +110,9 @@ class Trainer:
     def own_prev(self, prev: torch.Tensor, nxt: torch.Tensor, after: torch.Tensor, has_after: torch.Tensor,
                  threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(prev, nxt, rows) with the first round(own_prev_share * N) rows that have a bar after
-        replaced by (the model's answer to prev, as heard: cells under `threshold` silenced; after);
-        rows: the indices replaced."""
+        replaced by (the model's answer to prev as it sounds, srlive.roll.as_heard: what the live
+        engine goes on from; after); rows: the indices replaced. The answer is a given input, not
+        a path for gradients."""
         rows = torch.nonzero(torch.as_tensor(has_after, device=prev.device).bool()).flatten()
         rows = rows[: int(round(self.tc.own_prev_share * prev.shape[0]))]
         if len(rows) == 0:
@@ -118,7 +120,8 @@ class Trainer:
         mu, eps = self.model.encoder(prev[rows])
         own = self.model.generator(sample_z(mu, eps, self.randn(len(rows)), 1.0))
         prev, nxt = prev.clone(), nxt.clone()
-        prev[rows] = torch.where(own >= threshold, own, torch.zeros_like(own))
+        heard = as_heard(own.detach().cpu().numpy(), threshold)
+        prev[rows] = torch.from_numpy(heard).to(device=prev.device, dtype=prev.dtype)
         nxt[rows] = after[rows]
         return prev, nxt, rows
 

@@ -58,15 +58,32 @@ def test_real_music_and_baselines_behave(result):
     assert repeat["recurrence"] > real["recurrence"] and repeat["uniqueness"] < real["uniqueness"]
 
 
+PHRASE_CHECKS = {"sounding_steps", "kept_cells", "new_pitches", "profile_distance", "downbeat", "odd_steps"}
+
+
+def test_verdict_checks_the_phrase_targets_against_the_music(result):
+    _, js = result
+    real = js["rows"][0]
+    fake = dict(real, kind="model", key_fit=0.95, context_sensitivity=0.3, sounding_steps=0.9)
+    assert all(evaluate.verdict(fake, real)[k]["ok"] for k in PHRASE_CHECKS)
+    for key, value in (("sounding_steps", 0.84), ("kept_cells", real["kept_cells"] + 0.11),
+                       ("new_pitches", real["new_pitches"] - 0.11), ("profile_distance", 0.11),
+                       ("downbeat", real["downbeat"] * 0.79), ("odd_steps", real["odd_steps"] + 0.06),
+                       ("notes", real["notes"] * 1.11)):
+        assert not evaluate.verdict(dict(fake, **{key: value}), real)[key]["ok"], key
+    md, _ = result
+    assert "| profile TV |" in md and "| downbeat % |" in md and "| notes |" in md
+
+
 def test_verdict_checks_the_targets(result):
     md, js = result
     v = js["verdicts"]["randinit (from a real bar)"]
-    assert set(v) == set(evaluate.RELATIVE_CHECKS) | {"empty_bars", "key_fit", "context_sensitivity"}
+    assert set(v) == set(evaluate.RELATIVE_CHECKS) | {"empty_bars", "key_fit", "context_sensitivity"} | PHRASE_CHECKS
     assert not v["key_fit"]["ok"] and not v["context_sensitivity"]["ok"]  # a random model can't pass
     assert "key_fit" not in js["verdicts"]["randinit (from noise)"]
     assert "Targets for randinit (from a real bar)" in md
     real = js["rows"][0]
-    fake = dict(real, kind="model", key_fit=0.95, context_sensitivity=0.3)
+    fake = dict(real, kind="model", key_fit=0.95, context_sensitivity=0.3, sounding_steps=0.9)
     fake["tone_span"] = real["tone_span"] * 1.09
     fake["empty_bars"] = real["empty_bars"] + 0.049
     assert all(c["ok"] for c in evaluate.verdict(fake, real).values())
@@ -125,3 +142,28 @@ def test_each_model_is_measured_at_its_own_temperature_unless_one_is_given():
     warm.asked.clear()
     res = evaluate.evaluate(tiny_corpus(), [warm], n_samples=8, seed=0, temperature=0.5)
     assert warm.asked == {0.5} and res["settings"]["temperature"] == 0.5
+
+
+
+def test_lever_rows_choose_among_candidates_and_say_how(tmp_path, capsys):
+    tiny_corpus().save(tmp_path / "corpus.npz")
+    random_checkpoint(tmp_path / "rand.pt")
+    js = tmp_path / "eval.json"
+    rc = evaluate.main(["--data", str(tmp_path / "corpus.npz"), "--checkpoint", str(tmp_path / "rand.pt"), "--name", "r",
+                        "--samples", "12", "--levers", "--selection", "copy=2", "--out-json", str(js), "--quiet"])
+    assert rc == 0
+    rows = {r["name"]: r for r in json.loads(js.read_text())["rows"] if r["kind"] == "model"}
+    assert list(rows) == [f"r [{lever}] (from a real bar)" for lever in ("one candidate", "critic only", "motif only",
+                                                                          "all terms")]
+    assert rows["r [one candidate] (from a real bar)"]["candidates"] == 1
+    critic = rows["r [critic only] (from a real bar)"]
+    assert critic["candidates"] == evaluate.LEVER_CANDIDATES
+    assert critic["selection"] == {"critic": 1.0, "motif": 0.0, "density": 0.0, "length": 0.0, "copy": 2.0}
+    assert rows["r [all terms] (from a real bar)"]["selection"]["motif"] == 1.0
+    # the rows differ because the choices do: the same model, noise and bars
+    assert rows["r [one candidate] (from a real bar)"]["notes"] != rows["r [critic only] (from a real bar)"]["notes"]
+    for bad, says in ((["--candidates", "0"], "--candidates 0"), (["--selection", "groove=1"], "unknown weight")):
+        rc = evaluate.main(["--data", str(tmp_path / "corpus.npz"), "--checkpoint", str(tmp_path / "rand.pt"),
+                            "--samples", "4", "--quiet", *bad])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and says in err and "\n" not in err
