@@ -1,7 +1,6 @@
-"""The counting MIDI clock follower srlive used before srlive.follower: pulses numbered by count,
-smoothed by a least-squares line, lost pulses counted in once the pulses after them sit a whole
-number of periods late. Kept here only as the reference benchmarks/clock_follower.py measures the
-model-based follower against.
+"""A counting MIDI clock follower: pulses numbered by count, smoothed by a least-squares line, lost
+pulses counted in once the pulses after them sit a whole number of periods late. The simple
+reference benchmarks/clock_follower.py measures the model-based follower (srlive.follower) against.
 """
 
 from __future__ import annotations
