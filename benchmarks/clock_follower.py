@@ -20,7 +20,7 @@ from benchmarks.counting_follower import MidiClockFollower as CountingFollower
 from srlive.follower import MidiClockFollower as ModelFollower
 from srlive.simulated_clock import ClockScenario, follow
 
-FOLLOWERS = (("counting (the one before)", CountingFollower), ("model (srlive.follower)", ModelFollower))
+FOLLOWERS = (("counting (reference)", CountingFollower), ("model (srlive.follower)", ModelFollower))
 
 
 def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:

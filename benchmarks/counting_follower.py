@@ -1,7 +1,6 @@
-"""The counting MIDI clock follower srlive used before srlive.follower: pulses numbered by count,
-smoothed by a least-squares line, lost pulses counted in once the pulses after them sit a whole
-number of periods late. Kept here only as the reference benchmarks/clock_follower.py measures the
-model-based follower against.
+"""A counting MIDI clock follower: pulses numbered by count, smoothed by a least-squares line, lost
+pulses counted in once the pulses after them sit a whole number of periods late. The simple
+reference benchmarks/clock_follower.py measures the model-based follower (srlive.follower) against.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import numpy as np
 
 from srlive.contract import DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE
 from srlive.contract import PULSES_PER_QUARTER as PPQN
+from srlive.follower import transport
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 RECENT = 8  # pulses that, on a line of their own at another tempo, mean the tempo changed
@@ -78,30 +78,13 @@ class MidiClockFollower:
                 self.next_pulse += 1
                 self._refit()
                 return
-            if kind == "songpos":
-                self.next_pulse = int(pos or 0) * PULSES_PER_STEP
-                self.pulses.clear()
-                self._fit = None
-                return
-            if kind in ("start", "continue"):
-                if kind == "start":
-                    self.next_pulse = 0
-                self.pulses.clear()
-                self._fit = None
-                self.running = True
-                self.generation += 1
-                first = self.next_pulse
-            elif kind == "stop":
-                if not self.running:
-                    return
-                self.running = False
-            else:
-                return
-        if kind == "stop":
-            if self.on_stop:
-                self.on_stop()
-        elif self.on_start:
-            self.on_start(first)
+            then = transport(self, kind, pos)
+        if then is not None:
+            then()
+
+    def _clear(self) -> None:
+        self.pulses.clear()
+        self._fit = None
 
     def _refit(self) -> None:
         n = len(self.pulses)

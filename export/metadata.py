@@ -1,4 +1,4 @@
-"""The srlive metadata props written into every exported ONNX file (DESIGN.md, "The model and its
+"""The srlive metadata props written into every exported ONNX file (docs/design.md, "The model and its
 ONNX contract"). The key names and the format version live in srlive.contract (srlive.runtime
 reads them); this module only builds and writes them.
 """

@@ -23,7 +23,7 @@ from srlive_export.optimize import rewrite_elu
 from srlive.contract import ONNX_FILES
 from srlive_training.model import VAEGAN, StepModule
 
-OPSET = 18  # >= 17 as DESIGN.md asks; the dynamo exporter's own baseline
+OPSET = 18  # >= 17 as docs/design.md asks; the dynamo exporter's own baseline
 # IR version 9 (ONNX 1.15) is what onnxruntime 1.17, the oldest pyproject allows, reads; the graphs
 # use nothing newer (no 4-bit types, no function overloads), and onnx.checker confirms it.
 IR_VERSION = 9

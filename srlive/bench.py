@@ -2,18 +2,10 @@
 
     python -m srlive.bench [--json] [--model PATH] [--device auto|cpu|cuda] [--steps 2000]
 
-Runs ≥ 2,000 model steps of batch 1 — music-like input bars, fresh noise every step — through the
-onnxruntime Runtime and prints per-bar p50/p99/max, the provider that ran and the resident memory
-of the process (measured before torch is imported: the live tool's own footprint).
-
-Where torch and the `training` package are importable it also times the torch model with the SAME
-weights: it is rebuilt from the ONNX file itself — the config from its srlive.config metadata, the
-weights from its initializers, which the exporter names after the torch parameters
-("encoder.fc.weight", ...) — and checked to give the same output. The two run interleaved in this
-process, torch on one thread like onnxruntime, taking turns in blocks of 50 steps (--block): load
-on the shared machine hits both alike, and neither measures the other's cache pollution (with
---block 1, onnxruntime's p50 rises by ~70 µs on a 1 MB-L2 core: its 2.3 MB of weights are evicted
-by torch's between steps). The ratio of their p50s is the speedup. torch is imported here only, lazily; the live tool never imports it.
+Runs ≥ 2,000 model steps of batch 1 — music-like input bars (srlive.synthetic_bars), fresh noise
+every step — through the onnxruntime Runtime and prints per-bar p50/p99/max, the provider that ran
+and the resident memory of the process (the live tool's own footprint: this module never imports
+torch). The same step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
 
 Then it times the step at batch N = 1, 8, 32, 128 (--batches): N candidate answers in one step,
 inputs and output bound once with I/O binding (srlive.iobinding), on whichever provider runs; on
@@ -21,9 +13,9 @@ CUDA each step's time includes copying the bars up and the answers back. `max(10
 per N. Answer selection can afford the N whose step still fits in the time a bar leaves.
 
 With --json the last line is one JSON object: provider (the one that ran, not the one asked for),
-steps, p50_ms, p99_ms, max_ms, rss_mb, torch_p50_ms, torch_p99_ms, speedup (torch figures null
-without torch), batches (per N: n, steps, p50_ms, p99_ms, max_ms, per_bar_us, io_binding), plus a
-few extras (device asked for, device_note).
+steps, p50_ms, p99_ms, max_ms, cpu_p50_ms, cpu_p99_ms, rss_mb, batches (per N: n, steps, p50_ms,
+p99_ms, max_ms, per_bar_us, io_binding), plus a few extras (load and start-up times, the model,
+device asked for, device_note).
 """
 
 from __future__ import annotations
@@ -37,40 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive import roll
 from srlive.errors import UserError
-
-_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
-
-
-def music_like_bars(n: int, rng: np.random.Generator) -> np.ndarray:
-    """n bars [n, 88, 16] that look like played music: a melody of 8ths/16ths in a major key over
-    a held chord or bass, velocities 40..110, painted with roll.notes_to_roll."""
-    out = np.empty((n, roll.N_PITCHES, roll.STEPS), np.float32)
-    for i in range(n):
-        tonic = 48 + int(rng.integers(0, 12))
-        scale = tonic + _MAJOR
-        notes = []
-        # melody: a walk on the scale, an octave up
-        step, degree = 0, int(rng.integers(0, 7))
-        while step < roll.STEPS:
-            length = int(rng.choice([1, 2, 2, 4]))
-            if rng.random() > 0.15:  # some rests
-                pitch = int(scale[degree % 7] + 12 * (1 + degree // 7))
-                notes.append(roll.Note(pitch, step, step + length, int(rng.integers(40, 111))))
-            degree = max(0, min(13, degree + int(rng.integers(-2, 3))))
-            step += length
-        # harmony: a triad on a scale degree, held for half or whole bar, sometimes a bass note
-        root = int(rng.integers(0, 7))
-        hold = int(rng.choice([8, 16]))
-        for k in (0, 2, 4):
-            if rng.random() < 0.8:
-                notes.append(roll.Note(int(scale[(root + k) % 7]), 0, hold, int(rng.integers(40, 90))))
-        if rng.random() < 0.6:
-            notes.append(roll.Note(int(scale[root]) - 12, 0, 16, int(rng.integers(50, 100))))
-        out[i] = roll.notes_to_roll(notes)
-    return out
-
+from srlive.synthetic_bars import music_like_bars
 
 def rss_mb() -> float:
     """Resident memory of this process in MB (psutil, else /proc, else peak from resource)."""
@@ -90,33 +50,9 @@ def rss_mb() -> float:
         return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
 
 
-def _percentiles(times_s: list[float]) -> tuple[float, float, float]:
+def percentiles(times_s: list[float]) -> tuple[float, float, float]:
     ms = np.asarray(times_s) * 1e3
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max())
-
-
-def torch_twin(onnx_file: Path):
-    """The torch StepModule with the ONNX file's config and weights, or (None, reason)."""
-    try:
-        import onnx
-        import torch
-        from onnx import numpy_helper
-
-        from srlive_training.config import ModelConfig
-        from srlive_training.model import VAEGAN, StepModule
-    except ImportError as e:
-        return None, f"torch comparison skipped ({e.name} not installed)"
-    proto = onnx.load(str(onnx_file))
-    meta = {p.key: p.value for p in proto.metadata_props}
-    model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
-    step = StepModule(model.encoder, model.generator).eval()
-    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
-    wanted = step.state_dict()
-    missing = [k for k in wanted if k not in weights]
-    if missing:
-        return None, f"torch comparison skipped ({onnx_file.name} lacks initializers {missing[:3]}...)"
-    step.load_state_dict({k: weights[k] for k in wanted})
-    return step, ""
 
 
 _STARTUP = (
@@ -163,7 +99,7 @@ def time_batches(rt, batches, steps: int, clock=time.perf_counter) -> list[dict]
             s = clock()
             step(bars, noise, 1.0)
             times.append(clock() - s)
-        p50, p99, pmax = _percentiles(times)
+        p50, p99, pmax = percentiles(times)
         rows.append({"n": n, "steps": len(times), "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
                      "max_ms": round(pmax, 4), "per_bar_us": round(p50 * 1e3 / n, 2), "io_binding": bound is not None})
     return rows
@@ -177,8 +113,21 @@ def print_batches(rows: list[dict], provider: str, out) -> None:
               file=out)
 
 
+def time_steps(rt, bars: np.ndarray, noise: np.ndarray, indices: range, wall: list[float], cpu: list[float],
+               temperature: float = 1.0, clock=time.perf_counter) -> None:
+    """Run rt.step on bar i % len(bars) with noise[i] for each i in `indices`, one step at a time,
+    appending each step's wall time to `wall` and this thread's CPU time (the cost when the core is
+    ours) to `cpu`, in seconds."""
+    for i in indices:
+        bar, z = bars[i % len(bars)], noise[i]
+        c, s = time.thread_time(), clock()
+        rt.step(bar, z, temperature)
+        wall.append(clock() - s)
+        cpu.append(time.thread_time() - c)
+
+
 def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int = 2000, out=None,
-        with_torch: bool = True, block: int = 50, batches=BATCHES) -> int:
+        batches=BATCHES) -> int:
     """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code."""
     out = sys.stdout if out is None else out
     from srlive.runtime import load_runtime
@@ -196,60 +145,20 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     rng = np.random.default_rng(0)
     bars = music_like_bars(64, rng)
     noise = rng.standard_normal((steps, rt.latent)).astype(np.float32)
-    temperature = 1.0
+    wall: list[float] = []
+    cpu: list[float] = []
+    time_steps(rt, bars, noise, range(steps), wall, cpu)
 
-    twin, note = (None, "torch comparison off") if not with_torch else (None, "")
-    same = None
-    if with_torch:
-        step_file = rt.files.get("step.onnx")
-        if step_file is None:
-            note = "torch comparison skipped (model has no step.onnx)"
-        else:
-            twin, note = torch_twin(step_file)
-    if twin is not None:
-        import torch
-
-        torch.set_num_threads(1)
-        temp_t = torch.full((1, 1), temperature)
-        with torch.inference_mode():
-            ref = twin(torch.from_numpy(bars[:1, None]), torch.from_numpy(noise[:1]), temp_t).numpy()[0, 0]
-            same = float(np.abs(ref - rt.step(bars[0], noise[0], temperature)).max())
-            for i in range(20):  # warm torch up as onnxruntime was
-                twin(torch.from_numpy(bars[i % 64][None, None]), torch.from_numpy(noise[i][None]), temp_t)
-
-    ort_times: list[float] = []
-    ort_cpu: list[float] = []  # this thread's CPU time per step: the cost when the core is ours
-    torch_times: list[float] = []
-    clock = time.perf_counter
-    block = max(int(block), 1)
-    for start in range(0, steps, block):
-        chunk = range(start, min(start + block, steps))
-        for i in chunk:
-            bar, z = bars[i % len(bars)], noise[i]
-            c, s = time.thread_time(), clock()
-            rt.step(bar, z, temperature)
-            ort_times.append(clock() - s)
-            ort_cpu.append(time.thread_time() - c)
-        if twin is not None:
-            with torch.inference_mode():
-                for i in chunk:
-                    bar, z = bars[i % len(bars)], noise[i]
-                    s = clock()
-                    twin(torch.from_numpy(bar[None, None]), torch.from_numpy(z[None]), temp_t).numpy()
-                    torch_times.append(clock() - s)
-
-    p50, p99, pmax = _percentiles(ort_times)
-    cpu50, cpu99, _ = _percentiles(ort_cpu)
+    p50, p99, pmax = percentiles(wall)
+    cpu50, cpu99, _ = percentiles(cpu)
     result = {
         "provider": rt.provider, "steps": steps, "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
-        "max_ms": round(pmax, 4), "cpu_p50_ms": round(cpu50, 4), "cpu_p99_ms": round(cpu99, 4), "rss_mb": round(rss, 1), "torch_p50_ms": None, "torch_p99_ms": None,
-        "speedup": None, "torch_max_ms": None, "load_ms": round((t1 - t0) * 1e3, 1),
-        "warmup_ms": round((t2 - t1) * 1e3, 1),
+        "max_ms": round(pmax, 4), "cpu_p50_ms": round(cpu50, 4), "cpu_p99_ms": round(cpu99, 4), "rss_mb": round(rss, 1),
+        "load_ms": round((t1 - t0) * 1e3, 1), "warmup_ms": round((t2 - t1) * 1e3, 1),
         "startup_ms": None if start_ms is None else round(start_ms, 1),
         "process_startup_ms": None if process_ms is None else round(process_ms, 1), "model": str(rt.path),
         "model_config": rt.config.get("name"), "trained_steps": rt.metadata.get("srlive.trained_steps"),
-        "torch_onnx_max_abs_diff": same, "block": block, "rss_includes_torch": torch_loaded,
-        "device": device, "device_note": rt.device_note,
+        "rss_includes_torch": torch_loaded, "device": device, "device_note": rt.device_note,
     }
     print(f"model     {rt.path} ({rt.config.get('name')}, trained steps {rt.metadata.get('srlive.trained_steps')})", file=out)
     print(f"provider  {rt.provider}; load {result['load_ms']} ms, warm-up {result['warmup_ms']} ms", file=out)
@@ -261,16 +170,7 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     print(f"onnx      {steps} steps, batch 1: p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {pmax:.3f} ms", file=out)
     print(f"          CPU time of the step (excludes waiting for a core): p50 {cpu50:.3f} ms  p99 {cpu99:.3f} ms",
           file=out)
-    print(f"memory    {rss:.1f} MB resident" + (" (torch was already imported)" if torch_loaded else " (before torch is imported)"), file=out)
-    if torch_times:
-        tp50, tp99, tmax = _percentiles(torch_times)
-        result.update(torch_p50_ms=round(tp50, 4), torch_p99_ms=round(tp99, 4), torch_max_ms=round(tmax, 4),
-                      speedup=round(tp50 / p50, 2))
-        print(f"torch     same weights (max |Δ| {same:.1e}), 1 thread, alternating blocks of {block}: "
-              f"p50 {tp50:.3f} ms  p99 {tp99:.3f} ms  max {tmax:.3f} ms", file=out)
-        print(f"speedup   {tp50 / p50:.1f}x (torch p50 / onnx p50)", file=out)
-    else:
-        print(f"torch     {note}", file=out)
+    print(f"memory    {rss:.1f} MB resident" + (" (torch was already imported)" if torch_loaded else ""), file=out)
     result["batches"] = time_batches(rt, batches, steps)
     print_batches(result["batches"], rt.provider, out)
     if as_json:
@@ -294,14 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="model folder or step.onnx (default: the shipped model)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--steps", type=int, default=2000, help="model steps to time (default 2000)")
-    p.add_argument("--block", type=int, default=50, help="steps per turn when alternating onnx and torch (default 50; 1 = every step)")
-    p.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
     p.add_argument("--batches", type=_batch_sizes, default=BATCHES,
                    help="batch sizes N to time with I/O binding, comma-separated (default 1,8,32,128)")
     args = p.parse_args(argv)
     try:
-        return run(args.model, args.device, args.json, args.steps, with_torch=not args.no_torch, block=args.block,
-                   batches=args.batches)
+        return run(args.model, args.device, args.json, args.steps, batches=args.batches)
     except UserError as e:
         print(f"srlive: {e}", file=sys.stderr)
         return e.exit_code

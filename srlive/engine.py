@@ -1,4 +1,4 @@
-"""The engine: wires capture, quantise, model step, render and scheduler (DESIGN.md "Data flow").
+"""The engine: wires capture, quantise, model step, render and scheduler (docs/design.md "Data flow").
 
 At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, asks the
 mode which bar to answer from, runs one model step (noise from a seeded numpy Generator), renders

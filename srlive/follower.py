@@ -43,6 +43,7 @@ to ``feed``), subtracted from every stamp, so the grid is the DAW's and not the 
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import deque
@@ -71,6 +72,29 @@ MIN_SIGMA = 5e-5  # seconds: the least measurement noise assumed (keeps the filt
 
 def _period_of(tempo: float) -> float:
     return 60.0 / (float(tempo) * PPQN)
+
+
+def transport(follower, kind: str, pos: int | None = None) -> Callable[[], None] | None:
+    """A Song Position Pointer, Start, Continue or Stop applied to a clock follower (with its lock
+    held): ``next_pulse``, ``running`` and ``generation`` change as the MIDI messages say, and the
+    follower's ``_clear()`` forgets the clocks it has seen. Returns what to call once the lock is
+    released — ``on_start(first pulse)`` or ``on_stop()`` — or None. Shared with the counting
+    follower that benchmarks/clock_follower.py measures this one against."""
+    if kind == "songpos":
+        follower.next_pulse = int(pos or 0) * PULSES_PER_STEP
+        follower._clear()
+    elif kind in ("start", "continue"):
+        if kind == "start":
+            follower.next_pulse = 0
+        follower._clear()
+        follower.running = True
+        follower.generation += 1
+        if follower.on_start:
+            return functools.partial(follower.on_start, follower.next_pulse)
+    elif kind == "stop" and follower.running:
+        follower.running = False
+        return follower.on_stop
+    return None
 
 
 class _Tick:
@@ -122,28 +146,9 @@ class MidiClockFollower:
                 if self.running:
                     self._clock(float(t) - self.latency)
                 return
-            if kind == "songpos":
-                self.next_pulse = int(pos or 0) * PULSES_PER_STEP
-                self._clear()
-                return
-            if kind in ("start", "continue"):
-                if kind == "start":
-                    self.next_pulse = 0
-                self._clear()
-                self.running = True
-                self.generation += 1
-                first = self.next_pulse
-            elif kind == "stop":
-                if not self.running:
-                    return
-                self.running = False
-            else:
-                return
-        if kind == "stop":
-            if self.on_stop:
-                self.on_stop()
-        elif self.on_start:
-            self.on_start(first)
+            then = transport(self, kind, pos)
+        if then is not None:
+            then()
 
     def _clock(self, t: float) -> None:
         self._count += 1

@@ -1,4 +1,4 @@
-"""What happens to each input message: DESIGN.md's capture stage, run by the input port's one
+"""What happens to each input message: docs/design.md's capture stage, run by the input port's one
 consumer thread (srlive.ports: the MIDI thread only stamps and queues).
 
 For each message, stamped on arrival: MIDI clock feeds the clock follower (``--sync``); a CC

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 from srlive.scales import FOLLOW, INTERVALS, Scale, ScaleSetting
 
 MAX_MOVE = 2  # semitones: the most a note ever moves (one, except at the keyboard's two ends)
@@ -61,37 +61,37 @@ def row_targets(scale: Scale, transpose: int = 0) -> np.ndarray:
     in the scale (the lower on a tie). ``transpose`` is the shift render applies afterwards, so the
     scale is of the pitches as they sound."""
     mask = scale_mask(scale)
-    rows = np.arange(R.N_PITCHES)
-    in_scale = mask[(rows + R.LOWEST_PITCH + int(transpose)) % 12]
+    rows = np.arange(roll.N_PITCHES)
+    in_scale = mask[(rows + roll.LOWEST_PITCH + int(transpose)) % 12]
     targets = rows.copy()
     for row in np.nonzero(~in_scale)[0]:
         for d in sorted(range(-11, 12), key=lambda d: (abs(d), d)):
-            if 0 <= row + d < R.N_PITCHES and in_scale[row + d]:
+            if 0 <= row + d < roll.N_PITCHES and in_scale[row + d]:
                 targets[row] = row + d
                 break
     targets.flags.writeable = False
     return targets
 
 
-def lock_roll(roll: np.ndarray, scale: Scale | None, transpose: int = 0) -> np.ndarray:
+def lock_roll(bar: np.ndarray, scale: Scale | None, transpose: int = 0) -> np.ndarray:
     """The roll (…, 88, 16) with every out-of-scale row moved onto its nearest scale tone (values
     merged with max). ``scale`` None: the roll itself, untouched."""
     if scale is None:
-        return roll
-    r = np.asarray(roll)
+        return bar
+    r = np.asarray(bar)
     rows_first = np.moveaxis(r, -2, 0)
     out = np.zeros_like(rows_first)
     np.maximum.at(out, row_targets(scale, int(transpose)), rows_first)
     return np.moveaxis(out, 0, -2)
 
 
-_ROW_PITCH_CLASS = (np.arange(R.N_PITCHES) + R.LOWEST_PITCH) % 12
+_ROW_PITCH_CLASS = (np.arange(roll.N_PITCHES) + roll.LOWEST_PITCH) % 12
 
 
-def pitch_class_weights(roll: np.ndarray) -> tuple[np.ndarray, int]:
+def pitch_class_weights(bar: np.ndarray) -> tuple[np.ndarray, int]:
     """[12] steps each pitch class sounds in a performer's bar (any cell > 0), and its note count
     (runs of sounding cells in a row, as srlive.roll reads notes)."""
-    on = np.asarray(roll).reshape(R.N_PITCHES, R.STEPS) > 0
+    on = np.asarray(bar).reshape(roll.N_PITCHES, roll.STEPS) > 0
     weights = np.bincount(_ROW_PITCH_CLASS, weights=on.sum(axis=1), minlength=12)
     notes = int(on[:, 0].sum() + (on[:, 1:] & ~on[:, :-1]).sum())
     return weights, notes

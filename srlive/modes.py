@@ -1,4 +1,4 @@
-"""Which bars each mode answers, and from what (pure; DESIGN.md "Modes").
+"""Which bars each mode answers, and from what (pure; docs/design.md "Modes").
 
 At the close of bar t's capture window the engine asks its mode ``decide(t, performer, own)``:
 the bar roll to feed the model to make bar t+1, or None for silence in bar t+1.

@@ -1,6 +1,6 @@
 """Capture windows → bar rolls (pure: numbers in, numbers out).
 
-DESIGN.md, "The bar roll": bar t's capture window is ``[T_t − step/2, T_{t+1} − step/2)``; an
+docs/design.md, "The bar roll": bar t's capture window is ``[T_t − step/2, T_{t+1} − step/2)``; an
 onset goes to the nearest sixteenth step, so a note played just before a bar line belongs to the
 next bar's step 0. The window closes half a step before the bar line.
 

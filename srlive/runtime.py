@@ -1,6 +1,6 @@
 """The inference runtime: one model step (previous bar → next bar) with onnxruntime and numpy.
 
-Never imports torch. DESIGN.md, "The model and its ONNX contract":
+Never imports torch. docs/design.md, "The model and its ONNX contract":
 
     encoder.onnx    bar [N,1,88,16]                      → mu [N,L], log_scale [N,L]
     generator.onnx  z [N,L]                              → bar [N,1,88,16] in [0, 1]
@@ -9,7 +9,7 @@ Never imports torch. DESIGN.md, "The model and its ONNX contract":
 `load_runtime(path, device)` opens step.onnx (or, failing that, the encoder + generator pair, with
 z = mu + temperature · noise · exp(log_scale) done in numpy), checks its metadata, names and shapes,
 and refuses anything else with one-line ModelError naming the file and the problem. Beside
-DESIGN.md's metadata, `srlive.temperature` (optional, 0-4) is the temperature the model was
+docs/design.md's metadata, `srlive.temperature` (optional, 0-4) is the temperature the model was
 measured at and plays at when the performer gives none (`Runtime.temperature`; 1 without it).
 
 Devices: "cpu"; "cuda" (a UserError naming the missing piece and its fix when CUDA can't run);

@@ -40,7 +40,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
 
-from srlive import roll as R
+from srlive import roll
 from srlive.contract import BEATS_PER_BAR, HIGHEST_PITCH, LOWEST_PITCH, STEPS, STEPS_PER_BEAT
 
 PAD = 2  # semitones shown above the highest and below the lowest note
@@ -62,8 +62,9 @@ def note_name(pitch: int) -> str:
     return f"{NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def _frozen_roll(roll) -> np.ndarray:
-    a = np.array(R.empty_roll() if roll is None else roll, dtype=np.float32).reshape(R.N_PITCHES, R.STEPS)
+def _frozen_roll(cells) -> np.ndarray:
+    a = np.array(roll.empty_roll() if cells is None else cells, dtype=np.float32)
+    a = a.reshape(roll.N_PITCHES, roll.STEPS)
     a.setflags(write=False)
     return a
 
@@ -103,9 +104,9 @@ def events_roll(events: Iterable, bar_start: float, step: float, source: str = "
             open_[(e.channel, e.data1)] = (k, e.data2)
         elif (e.channel, e.data1) in open_:
             start, vel = open_.pop((e.channel, e.data1))
-            notes.append(R.Note(e.data1, start, k, vel))
-    notes += [R.Note(p, start, STEPS, vel) for (_, p), (start, vel) in open_.items()]
-    return R.notes_to_roll(notes)
+            notes.append(roll.Note(e.data1, start, k, vel))
+    notes += [roll.Note(p, start, STEPS, vel) for (_, p), (start, vel) in open_.items()]
+    return roll.notes_to_roll(notes)
 
 
 def snapshot(engine, bar: int, events) -> ViewState:
@@ -164,12 +165,12 @@ def _shade(value: float, colour: str) -> str:
     return colour if value >= 0.45 else f"dim {colour}"
 
 
-def roll_lines(roll: np.ndarray, lo: int, hi: int, per_row: int, colour: str) -> list[Text]:
+def roll_lines(cells: np.ndarray, lo: int, hi: int, per_row: int, colour: str) -> list[Text]:
     """The roll's pitches hi..lo as terminal lines, highest first, ``per_row`` (1 or 2) a line."""
     lines = []
     for top in range(hi, lo - 1, -per_row):
         pitches = [p for p in range(top, top - per_row, -1) if p >= lo]
-        vals = roll[[p - LOWEST_PITCH for p in pitches]]  # (1 or 2, STEPS)
+        vals = cells[[p - LOWEST_PITCH for p in pitches]]  # (1 or 2, STEPS)
         line = Text("│", style="grey50")
         for k in range(STEPS):
             if k and k % STEPS_PER_BEAT == 0:

@@ -1,6 +1,6 @@
 """Cutting one tune into bars: pure functions, no I/O.
 
-Choices, as DESIGN.md leaves them to us:
+Choices, as docs/design.md leaves them to us:
 
 * A bar is 4 quarter notes = 16 sixteenth steps, whatever the tune's meter. Bars are consecutive
   4-quarter windows starting at the tune's first full measure: a pickup (anacrusis) is skipped —
@@ -16,7 +16,7 @@ Choices, as DESIGN.md leaves them to us:
   otherwise (e.g. a 3-beat first ending followed by a full second ending) it moves on to the
   next full measure, skipping the less-than-a-bar in between. A short end-of-part measure plus
   the next part's pickup that together make a bar stay one bar, as played.
-* Each bar is the 88x16 roll of DESIGN.md made by srlive.roll.notes_to_roll: onsets and ends
+* Each bar is the 88x16 roll of docs/design.md made by srlive.roll.notes_to_roll: onsets and ends
   quantised to the nearest sixteenth (half rounds up), every note at least one step, pitches
   folded into the keyboard. A note that crosses a bar line is still sounding in the next bar, so
   it appears in both: to the end of the first, and from step 0 of the next.

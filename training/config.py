@@ -2,7 +2,7 @@
 and, as JSON, in every exported ONNX file's `srlive.config` metadata.
 
 - `paper`: Table 1 of Akbari & Liang (ICASSP 2018). E: conv 8-16-32, 5x5, stride 2, ELU, then a
-  fully connected layer of 256 = mu || eps. G: projection to 88x16x64, 3x3 stride-1 deconvolutions
+  fully connected layer of 256 = mu || log_scale. G: projection to 88x16x64, 3x3 stride-1 deconvolutions
   32-16-8, a final convolution to 1 channel, tanh. D: 3x3 stride-1 convolutions 8-16-32-64,
   LeakyReLU, sigmoid.
 - `live`: the same inputs and outputs, sized to train on two CPU cores and to run far under a

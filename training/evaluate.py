@@ -422,7 +422,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="scale of the latent noise (default: each model's own: an exported model's srlive.temperature, "
                         "1 for a training checkpoint)")
     p.add_argument("--from-noise", "--model2", dest="from_noise", action="store_true",
-                   help="add a row per model whose bars start from noise (--model2 is the older name)")
+                   help="add a row per model whose bars start from noise (--model2, after the paper's 'model 2', is the same)")
     p.add_argument("--split", default="test", choices=["test", "val"],
                    help="held-out tunes to measure on: test (the reported table) or val (choosing between checkpoints)")
     p.add_argument("--candidates", type=int, default=None, metavar="N",

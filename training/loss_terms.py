@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class Pass:
     """One forward pass of E, G and D on a batch: what the loss terms read.
 
-    prev, nxt: x^{t-1}, x^t; mu, eps: E(prev); z: the sampled latent; x_rec = G(z) (the answer),
+    prev, nxt: x^{t-1}, x^t; mu, log_scale: E(prev); z: the sampled latent; x_rec = G(z) (the answer),
     x_p = G(z_p); f_*: D's features of nxt, x_rec, x_p; l_rec, l_p: D's logits of the answer
     (in training: of G(z.detach()) unless encoder_adv_grad) and of x_p; heard_real: rows whose
     x^{t-1} is a real bar (the pair critic's fake pairs come only from these)."""
@@ -37,7 +37,7 @@ class Pass:
     prev: torch.Tensor
     nxt: torch.Tensor
     mu: torch.Tensor
-    eps: torch.Tensor
+    log_scale: torch.Tensor
     z: torch.Tensor | None
     x_rec: torch.Tensor
     x_p: torch.Tensor
@@ -107,8 +107,8 @@ TERMS: tuple[LossTerm, ...] = (
              lambda t, o: losses.feature_matching_loss(o.f_real, o.f_rec, o.f_p, t.tc.feature_matching),
              lambda t, o: losses.feature_matching_loss(o.f_real, o.f_rec, o.f_p), always=True),  # pair-wise: runs compare
     LossTerm("prior", lambda t: t.kl_weight(),
-             lambda t, o: losses.prior_loss(o.mu, o.eps, t.tc.prior, t.tc.free_bits),
-             lambda t, o: losses.prior_loss(o.mu, o.eps, t.tc.prior, 0.0), always=True),
+             lambda t, o: losses.prior_loss(o.mu, o.log_scale, t.tc.prior, t.tc.free_bits),
+             lambda t, o: losses.prior_loss(o.mu, o.log_scale, t.tc.prior, 0.0), always=True),
     LossTerm("adv", field("adv_weight"), _adv, _adv, always=True),
     LossTerm("recon", field("recon_weight"), _recon, _recon),
     LossTerm("pc", field("pitch_class_weight"),
@@ -123,7 +123,7 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("motion", _motion_on, _motion,
              lambda t, o: losses.motion_terms(o.x_rec, o.nxt, o.prev, power=t.tc.structure_power).sum()),
     LossTerm("pair", field("pair_weight"), _pair),
-    LossTerm("spread", field("mode_seeking_weight"), lambda t, o: t.mode_seeking(o.mu, o.eps, o.z)),
+    LossTerm("spread", field("mode_seeking_weight"), lambda t, o: t.mode_seeking(o.mu, o.log_scale, o.z)),
     LossTerm("coverage", field("coverage_weight"),
              lambda t, o: losses.coverage_loss(*o.both(), power=t.tc.coverage_power)),
     LossTerm("register", field("register_weight"), _register, _register),

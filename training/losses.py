@@ -2,10 +2,10 @@
 plus the switchable deviations (TrainConfig in training/settings.py switches them; the E/G table
 that combines them is training/loss_terms.py).
 
-Notation: x = x^t (the real next bar), x_rec = x~^t = G(z) with z = mu + z_p * exp(eps) and
-(mu, eps) = E(x^{t-1}), x_p = x~_p = G(z_p). D returns (logit, features of one intermediate block).
+Notation: x = x^t (the real next bar), x_rec = x~^t = G(z) with z = mu + z_p * exp(log_scale) and
+(mu, log_scale) = E(x^{t-1}), x_p = x~_p = G(z_p). D returns (logit, features of one intermediate block).
 
-    L_prior = 1/2 (mu'mu + sum(exp(eps) - eps - 1))                                   (eq. 5/6)
+    L_prior = 1/2 (mu'mu + sum(exp(log_scale) - log_scale - 1))                      (eq. 5/6)
     L_l     = 1/2 ||D_l(x) - D_l(x_rec)||^2 + 1/2 ||D_l(x) - D_l(x_p)||^2            (eq. 7)
     L_E     = L_l + L_prior                                                          (eq. 8)
     L_D     = -(log D(x) + log(1 - D(x_rec)) + log(1 - D(x_p)))                      (eq. 9)
@@ -33,21 +33,23 @@ PRIOR_KINDS = ("paper", "exact")
 FEATURE_MATCHING_KINDS = ("pairs", "batch")
 
 
-def prior_loss(mu: torch.Tensor, eps: torch.Tensor, kind: str = "paper", free_bits: float = 0.0) -> torch.Tensor:
+def prior_loss(mu: torch.Tensor, log_scale: torch.Tensor, kind: str = "paper", free_bits: float = 0.0) -> torch.Tensor:
     """L_prior per example, meaned over the batch.
 
-    kind="paper": 1/2 (mu^2 + exp(eps) - eps - 1), literally as the paper writes it. That is the
-      exact KL(N(mu, sigma^2) || N(0, 1)) when eps = log sigma^2 (a log-variance).
-    kind="exact": our sampling is z = mu + z_p * exp(eps), so eps is the log of the SCALE sigma and
-      the exact KL is 1/2 (mu^2 + exp(2 eps) - 2 eps - 1). Same minimum (mu = 0, eps = 0).
+    kind="paper": 1/2 (mu^2 + exp(log_scale) - log_scale - 1), literally as the paper writes it
+      (its eps). That is the exact KL(N(mu, sigma^2) || N(0, 1)) when the encoder's second half
+      were log sigma^2 (a log-variance).
+    kind="exact": our sampling is z = mu + z_p * exp(log_scale), so log_scale is the log of the
+      SCALE sigma and the exact KL is 1/2 (mu^2 + exp(2 log_scale) - 2 log_scale - 1). Same minimum
+      (mu = 0, log_scale = 0).
     free_bits > 0: each latent dimension's term (meaned over the batch) is floored at free_bits
       nats, so the encoder may spend that much information per dimension for free (Kingma et al.
       2016); 0 gives the plain loss.
     """
     if kind == "paper":
-        per_dim = 0.5 * (mu.pow(2) + torch.exp(eps) - eps - 1.0)
+        per_dim = 0.5 * (mu.pow(2) + torch.exp(log_scale) - log_scale - 1.0)
     elif kind == "exact":
-        per_dim = 0.5 * (mu.pow(2) + torch.exp(2.0 * eps) - 2.0 * eps - 1.0)
+        per_dim = 0.5 * (mu.pow(2) + torch.exp(2.0 * log_scale) - 2.0 * log_scale - 1.0)
     else:
         raise ValueError(f"unknown prior kind {kind!r}; use {' or '.join(map(repr, PRIOR_KINDS))}")
     if free_bits > 0:
@@ -292,7 +294,7 @@ def answer_spread(x_a: torch.Tensor, x_b: torch.Tensor, threshold: float = 0.5, 
 def mode_seeking_loss(x_a: torch.Tensor, x_b: torch.Tensor, threshold: float = 0.5, power: float = 4.0,
                       eps: float = 1e-4) -> torch.Tensor:
     """Deviation (not in the paper; Mao et al., "Mode seeking GANs", CVPR 2019): -log of
-    answer_spread between G's answers to the same encodings mu, eps under two noises z_p.
+    answer_spread between G's answers to the same encodings mu, log_scale under two noises z_p.
     A conditional GAN tends to ignore its noise and give the likeliest answer, which for a next
     bar is much of the bar heard; this asks G for answers that differ with the noise (the
     adversarial terms keep each one a plausible bar). The log makes it scale-free: each doubling

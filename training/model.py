@@ -1,11 +1,11 @@
 """The semi-recurrent CNN VAE-GAN (Akbari & Liang, ICASSP 2018).
 
-Encoder E: previous bar x^{t-1} -> (mu, eps), 128 each.
-z = mu + temperature * z_p * exp(eps), z_p ~ N(0, I)   (eps is the log scale)
+Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each.
+z = mu + temperature * z_p * exp(log_scale), z_p ~ N(0, I)   (log_scale = log sigma, the paper's eps)
 Generator G: z -> next bar in [0, 1] (tanh output mapped by (t + 1) / 2).
 Discriminator D: bar -> (logit of "real", features of one intermediate block for L_l).
 
-Shapes: bars are [N, 1, 88, 16] float32 in [0, 1]; z, mu, eps are [N, 128].
+Shapes: bars are [N, 1, 88, 16] float32 in [0, 1]; z, mu, log_scale are [N, 128].
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Encoder(nn.Module):
             h = _conv_out(h, cfg.enc_kernel, cfg.enc_stride, pad)
             w = _conv_out(w, cfg.enc_kernel, cfg.enc_stride, pad)
         self.convs = nn.Sequential(*layers)
-        self.fc = nn.Linear(c_in * h * w, 2 * cfg.latent)  # mu || eps
+        self.fc = nn.Linear(c_in * h * w, 2 * cfg.latent)  # mu || log_scale
         self.latent = cfg.latent
 
     def forward(self, bar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

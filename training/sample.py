@@ -8,8 +8,10 @@ Where the bars start (the paper's two test frameworks, Akbari & Liang 2018, sect
   or the first bar with notes of --seed-file x.mid -- each next bar generated from the encoding
   of the last, as the live tool answers what it heard;
 - --start noise: the first bar is G(z_p), then as with heard.
-(--framework 1 / 2 is the older name of --start heard / noise.)
+(--framework 1 / 2, the paper's numbering, is accepted for --start heard / noise.)
 The .mid holds the generated bars (plus the seed bar first with --with-seed) at 120 BPM, 4/4.
+training/results/sample_from_heard.{mid,png} and sample_from_noise.{mid,png} are the shipped
+model's samples made with --start heard and --start noise.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from srlive_training.runner import START, as_heard, generate, load_runner
 BPM = 120.0
 TICKS_PER_BEAT = midifile.TICKS_PER_BEAT
 TICKS_PER_STEP = TICKS_PER_BEAT // STEPS_PER_BEAT
-FRAMEWORK_START = {1: "heard", 2: "noise"}  # the older --framework numbers
+FRAMEWORK_START = {1: "heard", 2: "noise"}  # the paper's framework numbers, for --framework
 
 
 def rolls_to_midi(rolls: np.ndarray, path, threshold: float = REAL_THRESHOLD, bpm: float = BPM) -> None:
@@ -97,7 +99,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", required=True, help="training checkpoint (.pt) or exported model directory")
     p.add_argument("--start", choices=tuple(START), default=None,
                    help="heard: start from a real bar and answer each bar (default); noise: start from noise")
-    p.add_argument("--framework", type=int, choices=(1, 2), default=None, help=argparse.SUPPRESS)  # older name
+    p.add_argument("--framework", type=int, choices=(1, 2), default=None, help=argparse.SUPPRESS)  # the paper's numbering
     p.add_argument("--bars", type=int, default=8, help="bars to generate (default 8)")
     p.add_argument("--temperature", type=float, default=None,
                    help="scale of the latent noise (default: the model's own: an exported model's srlive.temperature, "

@@ -65,7 +65,7 @@ class TrainConfig:
     pair_weight: float = 0.0
     pair_lr: float | None = None  # P's Adam learning rate (None: D's, lr_d)
     # + w * -log of how much G's answers to the same bars differ under two noises (mode seeking;
-    # losses.mode_seeking_loss); E's mu and eps are held (detached) for it, so only G answers
+    # losses.mode_seeking_loss); E's mu and log_scale are held (detached) for it, so only G answers
     mode_seeking_weight: float = 0.0
     # + w * (share of steps at which the answer sounds - the real next bar's)^2 (losses.coverage_loss)
     coverage_weight: float = 0.0
@@ -87,8 +87,8 @@ class TrainConfig:
     # set so every cell reads p0), instead of tanh(0) = 0.5 everywhere. Real bars are ~1% sounding
     # cells; from 0.5, Adam at lr 5e-4 needs thousands of steps just to reach silence. None: off.
     init_output_density: float | None = None
-    # ... and start E's eps (log scale) output at this value (the bias of its eps half), so that
-    # early on z = mu + z_p * exp(eps) is not all noise and G can see what E heard. None: off.
+    # ... and start E's log_scale output at this value (the bias of its log_scale half), so that
+    # early on z = mu + z_p * exp(log_scale) is not all noise and G can see what E heard. None: off.
     init_log_scale: float | None = None
     # --- data
     augment: bool = True

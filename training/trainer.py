@@ -117,20 +117,20 @@ class Trainer:
         rows = rows[: int(round(self.tc.own_prev_share * prev.shape[0]))]
         if len(rows) == 0:
             return prev, nxt, rows
-        mu, eps = self.model.encoder(prev[rows])
-        own = self.model.generator(sample_z(mu, eps, self.randn(len(rows)), 1.0))
+        mu, log_scale = self.model.encoder(prev[rows])
+        own = self.model.generator(sample_z(mu, log_scale, self.randn(len(rows)), 1.0))
         prev, nxt = prev.clone(), nxt.clone()
         heard = as_heard(own.detach().cpu().numpy(), threshold)
         prev[rows] = torch.from_numpy(heard).to(device=prev.device, dtype=prev.dtype)
         nxt[rows] = after[rows]
         return prev, nxt, rows
 
-    def mode_seeking(self, mu: torch.Tensor, eps: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """losses.mode_seeking_loss between G's answers to the same encodings (mu, eps) under the
+    def mode_seeking(self, mu: torch.Tensor, log_scale: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """losses.mode_seeking_loss between G's answers to the same encodings (mu, log_scale) under the
         noise z was drawn with and a fresh one; E's outputs are detached, so only G learns from it
-        (E could otherwise buy spread by widening eps, i.e. by listening less)."""
+        (E could otherwise buy spread by widening log_scale, i.e. by listening less)."""
         n = z.shape[0]
-        z_b = sample_z(mu.detach(), eps.detach(), self.randn(n), 1.0)
+        z_b = sample_z(mu.detach(), log_scale.detach(), self.randn(n), 1.0)
         x_a, x_b = self.G(torch.cat([z.detach(), z_b])).split([n, n])
         return losses.mode_seeking_loss(x_a, x_b, power=self.tc.structure_power)
 
@@ -147,9 +147,9 @@ class Trainer:
             heard_real[swapped] = False
         # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
         with torch.no_grad():
-            mu, eps = E(prev)
+            mu, log_scale = E(prev)
             zp = self.randn(n)
-            fakes = G(torch.cat([sample_z(mu, eps, zp, 1.0), zp]))
+            fakes = G(torch.cat([sample_z(mu, log_scale, zp, 1.0), zp]))
         logits, _ = self.D(self._noisy(torch.cat([nxt, fakes])))
         l_real, l_rec, l_p = logits.split([n, n, n])
         loss_d = losses.discriminator_loss(l_real, l_rec, l_p)
@@ -164,9 +164,9 @@ class Trainer:
         frozen = 0 < tc.encoder_freeze_step <= self.step
         for _ in range(tc.eg_updates_per_d):
             with torch.set_grad_enabled(not frozen):
-                mu, eps = self.E(prev)
+                mu, log_scale = self.E(prev)
             zp = self.randn(n)
-            z = sample_z(mu, eps, zp, 1.0)
+            z = sample_z(mu, log_scale, zp, 1.0)
             if tc.encoder_adv_grad:
                 x_rec, x_p = self.G(torch.cat([z, zp])).split([n, n])
                 logits, feats = self._d_features(torch.cat([nxt, x_rec, x_p]))
@@ -177,7 +177,7 @@ class Trainer:
                 logits, feats = self._d_features(torch.cat([nxt, x_rec, x_rec_g, x_p]))
                 f_real, f_rec, _, f_p = feats.split([n, n, n, n])
                 _, _, l_rec_g, l_p = logits.split([n, n, n, n])
-            o = Pass(prev, nxt, mu, eps, z, x_rec, x_p, f_real, f_rec, f_p, l_rec_g, l_p, heard_real)
+            o = Pass(prev, nxt, mu, log_scale, z, x_rec, x_p, f_real, f_rec, f_p, l_rec_g, l_p, heard_real)
             total, values = training_loss(self, o)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
@@ -197,13 +197,13 @@ class Trainer:
         for prev, nxt in batches:
             prev, nxt = to_tensor(prev, self.device), to_tensor(nxt, self.device)
             n = prev.shape[0]
-            mu, eps = E(prev)
+            mu, log_scale = E(prev)
             zp = torch.randn(n, self.model.config.latent, generator=gen).to(self.device)
-            x_rec, x_p = G(torch.cat([sample_z(mu, eps, zp, 1.0), zp])).split([n, n])
+            x_rec, x_p = G(torch.cat([sample_z(mu, log_scale, zp, 1.0), zp])).split([n, n])
             logits, feats = D(torch.cat([nxt, x_rec, x_p]))
             l_real, l_rec, l_p = logits.split([n, n, n])
             f_real, f_rec, f_p = feats.split([n, n, n])
-            o = Pass(prev, nxt, mu, eps, None, x_rec, x_p, f_real, f_rec, f_p, l_rec, l_p)
+            o = Pass(prev, nxt, mu, log_scale, None, x_rec, x_p, f_real, f_rec, f_p, l_rec, l_p)
             vals = {"val_loss_d": losses.discriminator_loss(l_real, l_rec, l_p)}
             vals.update({f"val_loss_{name}": v for name, v in validation_values(self, o).items()})
             for k, v in vals.items():

@@ -1,4 +1,4 @@
-"""Issue 5's bad input on a real port: 10,000 messages a second for 10 s — SysEx, running status,
+"""Bad input on a real port: 10,000 messages a second for 10 s — SysEx, running status,
 notes outside the 88 keys, a note-on never turned off, other channels, active sensing, pitch bend,
 aftertouch — while srlive (--in-channel 1) keeps answering. What must hold: it keeps running and
 exits 0, answers its bars on the grid, closes every note. The timing figures under the flood come

@@ -1,4 +1,4 @@
-"""Issue 5's faults, with srlive as a real process on real JACK ports: signals, a kill, the
+"""Faults around a live srlive, run as a real process on real JACK ports: signals, a kill, the
 output's or the input's other end going away, the DAW's clock stopping and restarting with a Song
 Position Pointer. Each test lasts a few bars at 300 BPM."""
 

@@ -1,4 +1,4 @@
-"""The soak's 2-minute version (issue 5), run in CI: srlive at 240 BPM through JACK for 120 bars.
+"""The soak's 2-minute version, run in CI: srlive at 240 BPM through JACK for 120 bars.
 
 Asserted: it runs to the end and exits 0, no stuck notes, resident memory grows ≤ 5 MB after
 warm-up, the bar lines arrive to the last, and they don't walk: the drift fitted over all of them

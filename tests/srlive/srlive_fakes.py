@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from srlive import roll as R
+from srlive import roll
 
 
 class FakeRuntime:
     """step(): the input bar moved up a fifth, or (empty input) a C major arpeggio. Deterministic."""
 
-    latent = R.LATENT
+    latent = roll.LATENT
     provider = "FakeProvider"
 
     def __init__(self, raise_on=(), slow_on=(), clock=None, slow_by=10.0):
@@ -27,17 +27,17 @@ class FakeRuntime:
     def step(self, bar, noise, temperature):
         self.calls += 1
         self.inputs.append(np.array(bar))
-        assert bar.shape == (R.N_PITCHES, R.STEPS) and noise.shape == (R.LATENT,)
+        assert bar.shape == (roll.N_PITCHES, roll.STEPS) and noise.shape == (roll.LATENT,)
         if self.calls in self.raise_on:
             raise RuntimeError("boom")
         if self.calls in self.slow_on:
             self.clock.t += self.slow_by
         if bar.max() < 0.5:
-            out = R.empty_roll()
+            out = roll.empty_roll()
             for k, p in enumerate((60, 64, 67, 72)):
-                out[p - R.LOWEST_PITCH, 4 * k:4 * k + 2] = 0.8
+                out[p - roll.LOWEST_PITCH, 4 * k:4 * k + 2] = 0.8
             return out
-        return R.transpose_roll(bar, 7)
+        return roll.transpose_roll(bar, 7)
 
 
 class FakeClock:
@@ -79,4 +79,4 @@ class FakeInput:
 
 def bar_roll(*notes):
     """A roll from (pitch, start, end[, velocity]) tuples."""
-    return R.notes_to_roll([R.Note(n[0], n[1], n[2], n[3] if len(n) > 3 else 100) for n in notes])
+    return roll.notes_to_roll([roll.Note(n[0], n[1], n[2], n[3] if len(n) > 3 else 100) for n in notes])

@@ -13,6 +13,7 @@ import pytest
 
 from srlive import bench, cli, gpu, runtime
 from srlive.errors import UserError
+from srlive.synthetic_bars import music_like_bars
 
 ALL_LIBS = {"libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcudnn.so.9"}
 PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -180,7 +181,7 @@ def test_provider_choice(machine):
 def test_bench_device_cuda_without_a_piece_is_one_line_exit_2(machine, setup, words, capsys):
     for key, value in setup.items():
         setattr(machine, key, set(value) if key == "libs" else value)
-    assert bench.main(["--device", "cuda", "--no-torch", "--steps", "10"]) == 2
+    assert bench.main(["--device", "cuda", "--steps", "10"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     err = captured.err.strip()
@@ -208,7 +209,7 @@ def test_cpu_device_says_nothing_about_devices(tmp_path, capsys):
 
 
 def test_bench_json_names_the_provider_that_ran_and_each_batch(machine, capsys):
-    assert bench.main(["--json", "--no-torch", "--steps", "20", "--batches", "1,8,32"]) == 0
+    assert bench.main(["--json", "--steps", "20", "--batches", "1,8,32"]) == 0
     text = capsys.readouterr().out
     result = json.loads(text.strip().splitlines()[-1])
     assert result["provider"] == "CPUExecutionProvider" and result["device"] == "auto"
@@ -230,7 +231,7 @@ def test_bench_rejects_bad_batch_sizes(capsys):
 def test_bound_step_at_batch_n_gives_step_batchs_answers():
     rt = runtime.load_runtime(device="cpu")
     rng = np.random.default_rng(0)
-    bars = bench.music_like_bars(8, rng)
+    bars = music_like_bars(8, rng)
     noise = rng.standard_normal((8, rt.latent)).astype(np.float32)
     temps = np.linspace(0.5, 1.5, 8, dtype=np.float32)
     got = rt.bound_step(8).run(bars, noise, temps)

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srlive import roll as R
+from srlive import roll
 from srlive.quantise import NoteMsg, Quantiser, quantise_bar
 from srlive.render import OFF, ON, SWEEP, events_to_notes, parse_velocity, render_bar
 
@@ -19,24 +19,24 @@ def events_to_msgs(events):
 @st.composite
 def constant_run_rolls(draw):
     """Rolls whose runs (maximal on-cell stretches of one pitch) each hold one value."""
-    roll = R.empty_roll()
+    bar = roll.empty_roll()
     for _ in range(draw(st.integers(0, 12))):
-        row = draw(st.integers(0, R.N_PITCHES - 1))
-        start = draw(st.integers(0, R.STEPS - 1))
-        end = draw(st.integers(start + 1, R.STEPS))
-        if roll[row, max(start - 1, 0):min(end + 1, R.STEPS)].any():
+        row = draw(st.integers(0, roll.N_PITCHES - 1))
+        start = draw(st.integers(0, roll.STEPS - 1))
+        end = draw(st.integers(start + 1, roll.STEPS))
+        if bar[row, max(start - 1, 0):min(end + 1, roll.STEPS)].any():
             continue  # keep runs apart so each stays constant-valued
-        roll[row, start:end] = draw(st.integers(1, 127)) / 127.0
-    return roll
+        bar[row, start:end] = draw(st.integers(1, 127)) / 127.0
+    return bar
 
 
 @settings(max_examples=150, deadline=None)
 @given(constant_run_rolls())
-def test_roll_notes_events_capture_roll_is_identity(roll):
-    events = render_bar(roll, T0, STEP, threshold=1e-6)
-    assert events_to_notes(events, T0, STEP) == R.roll_to_notes(roll, 1e-6)
+def test_roll_notes_events_capture_roll_is_identity(bar):
+    events = render_bar(bar, T0, STEP, threshold=1e-6)
+    assert events_to_notes(events, T0, STEP) == roll.roll_to_notes(bar, 1e-6)
     back = quantise_bar(events_to_msgs(events), T0, STEP)
-    np.testing.assert_array_equal(back, roll)
+    np.testing.assert_array_equal(back, bar)
 
 
 @settings(max_examples=60, deadline=None)
@@ -60,12 +60,12 @@ def test_note_half_a_step_before_the_bar_line_is_next_bars_step_0():
     first = q.close_bar([], T0, STEP)  # the window of bar 0 has closed before the note came
     assert first.silent
     second = q.close_bar([on, off], T0 + 16 * STEP, STEP)
-    assert second.notes == [R.Note(60, 0, 2, 100)]
+    assert second.notes == [roll.Note(60, 0, 2, 100)]
     # a hair earlier it belongs to bar 0's window, at its last step
     q = Quantiser()
     early = NoteMsg(T0 + 15.5 * STEP - 1e-6, 62, 90)
     bar0 = q.close_bar([early], T0, STEP)
-    assert bar0.notes == [R.Note(62, 15, 16, 90)]
+    assert bar0.notes == [roll.Note(62, 15, 16, 90)]
 
 
 def test_window_edges_exclude_messages_outside():
@@ -77,21 +77,21 @@ def test_onsets_round_to_nearest_step():
     msgs = [NoteMsg(T0 + 3 * STEP + 0.4 * STEP, 60, 64), NoteMsg(T0 + 5 * STEP, 60, 0),
             NoteMsg(T0 + 7 * STEP - 0.4 * STEP, 64, 64), NoteMsg(T0 + 9.6 * STEP, 64, 0)]
     notes = Quantiser().close_bar(msgs, T0, STEP).notes
-    assert notes == [R.Note(60, 3, 5, 64), R.Note(64, 7, 10, 64)]
+    assert notes == [roll.Note(60, 3, 5, 64), roll.Note(64, 7, 10, 64)]
 
 
 def test_out_of_range_notes_are_folded():
     msgs = [NoteMsg(T0, 12, 100), NoteMsg(T0 + STEP, 12, 0), NoteMsg(T0, 120, 100), NoteMsg(T0 + STEP, 120, 0)]
     r = quantise_bar(msgs, T0, STEP)
-    assert r[R.fold_pitch(12) - R.LOWEST_PITCH, 0] > 0  # 12 -> 24
-    assert r[R.fold_pitch(120) - R.LOWEST_PITCH, 0] > 0  # 120 -> 108
-    assert R.fold_pitch(12) == 24 and R.fold_pitch(120) == 108
+    assert r[roll.fold_pitch(12) - roll.LOWEST_PITCH, 0] > 0  # 12 -> 24
+    assert r[roll.fold_pitch(120) - roll.LOWEST_PITCH, 0] > 0  # 120 -> 108
+    assert roll.fold_pitch(12) == 24 and roll.fold_pitch(120) == 108
     assert np.count_nonzero(r) == 2
 
 
 def test_overlapping_same_pitch_louder_wins():
     msgs = [NoteMsg(T0, 60, 40), NoteMsg(T0 + 2 * STEP, 60, 120), NoteMsg(T0 + 6 * STEP, 60, 0)]
-    r = quantise_bar(msgs, T0, STEP)[60 - R.LOWEST_PITCH]
+    r = quantise_bar(msgs, T0, STEP)[60 - roll.LOWEST_PITCH]
     np.testing.assert_allclose(r[:2], 40 / 127)
     np.testing.assert_allclose(r[2:6], 120 / 127)
     assert not r[6:].any()
@@ -99,15 +99,15 @@ def test_overlapping_same_pitch_louder_wins():
 
 def test_velocity_zero_note_on_is_a_note_off():
     msgs = [NoteMsg(T0, 60, 100), NoteMsg(T0 + 4 * STEP, 60, 0)]  # running-status style off
-    assert Quantiser().close_bar(msgs, T0, STEP).notes == [R.Note(60, 0, 4, 100)]
+    assert Quantiser().close_bar(msgs, T0, STEP).notes == [roll.Note(60, 0, 4, 100)]
 
 
 def test_note_without_note_off_closes_at_bar_end_and_carries_on():
     q = Quantiser(max_hold_bars=2)
     a = q.close_bar([NoteMsg(T0 + 8 * STEP, 60, 100)], T0, STEP)
-    assert a.notes == [R.Note(60, 8, 16, 100)]
+    assert a.notes == [roll.Note(60, 8, 16, 100)]
     b = q.close_bar([NoteMsg(T0 + 16 * STEP + 4 * STEP, 60, 0)], T0 + 16 * STEP, STEP)
-    assert b.notes == [R.Note(60, 0, 4, 100)]
+    assert b.notes == [roll.Note(60, 0, 4, 100)]
     assert b.onsets == 0 and b.mean_velocity is None
     # a note whose note-off never comes is given up after max_hold_bars
     q = Quantiser(max_hold_bars=2)
@@ -128,23 +128,23 @@ def test_mean_velocity_of_onsets():
 
 
 def test_render_times_velocity_transpose_channel():
-    roll = R.empty_roll()
-    roll[60 - R.LOWEST_PITCH, 4:8] = 0.8
-    roll[64 - R.LOWEST_PITCH, 12:16] = 0.6
-    ev = render_bar(roll, T0, STEP, threshold=0.5, velocity="model", transpose=2, channel=3)
+    bar = roll.empty_roll()
+    bar[60 - roll.LOWEST_PITCH, 4:8] = 0.8
+    bar[64 - roll.LOWEST_PITCH, 12:16] = 0.6
+    ev = render_bar(bar, T0, STEP, threshold=0.5, velocity="model", transpose=2, channel=3)
     notes = [(e.kind, e.data1, e.data2, e.channel, round((e.time - T0) / STEP, 3)) for e in ev if e.kind != SWEEP]
     assert notes == [(ON, 62, round(0.8 * 127), 3, 4), (OFF, 62, 0, 3, 8), (ON, 66, round(0.6 * 127), 3, 12),
                      (OFF, 66, 0, 3, round(16 - 0.001 / STEP, 3))]
     assert ev[-1].kind == SWEEP and ev[-1].time < T0 + 16 * STEP
     # every note-off is before the next bar line
     assert max(e.time for e in ev) < T0 + 16 * STEP
-    fixed = [e.data2 for e in render_bar(roll, T0, STEP, velocity=99) if e.kind == ON]
+    fixed = [e.data2 for e in render_bar(bar, T0, STEP, velocity=99) if e.kind == ON]
     assert fixed == [99, 99]
-    follow = [e.data2 for e in render_bar(roll, T0, STEP, velocity="follow", follow=33.4) if e.kind == ON]
+    follow = [e.data2 for e in render_bar(bar, T0, STEP, velocity="follow", follow=33.4) if e.kind == ON]
     assert follow == [33, 33]
-    unknown = [e.data2 for e in render_bar(roll, T0, STEP, velocity="follow", follow=None) if e.kind == ON]
+    unknown = [e.data2 for e in render_bar(bar, T0, STEP, velocity="follow", follow=None) if e.kind == ON]
     assert unknown == [round(0.8 * 127), round(0.6 * 127)]
-    assert [e for e in render_bar(roll, T0, STEP, threshold=0.7) if e.kind == ON][0].data1 == 60
+    assert [e for e in render_bar(bar, T0, STEP, threshold=0.7) if e.kind == ON][0].data1 == 60
 
 
 def test_parse_velocity():

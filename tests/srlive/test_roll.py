@@ -1,4 +1,4 @@
-"""The bar-roll codec (DESIGN.md, "The bar roll")."""
+"""The bar-roll codec (docs/design.md, "The bar roll")."""
 
 import numpy as np
 import pytest

@@ -3,7 +3,7 @@ engine plays only scale tones (a fixed scale, or the performer's key once it is 
 
 import pytest
 
-from srlive import roll as R
+from srlive import roll
 from srlive.scales import FOLLOW, Scale, parse_scale
 from test_scales import follow, melody_bars
 
@@ -60,10 +60,10 @@ def run_engine(bars_played, **kw):
     eng.start_clock(100.0)
     step = eng.clock.step
     answers = []
-    for bar, roll in enumerate(bars_played):
+    for bar, played_bar in enumerate(bars_played):
         t0 = eng.clock.time_at(bar)
         msgs = []
-        for n in R.roll_to_notes(roll):
+        for n in roll.roll_to_notes(played_bar):
             msgs += [(t0 + n.start * step, n.pitch, n.velocity), (t0 + (n.end - 0.2) * step, n.pitch, 0)]
         clock.t = eng.clock.time_at(bar, 15.5)
         events = eng.close_window(bar, [NoteMsg(*m) for m in sorted(msgs)])

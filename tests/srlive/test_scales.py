@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srlive import roll as R
+from srlive import roll
 from srlive.keylock import MAX_MOVE, KeyFollower, active_scale, lock_roll, row_targets
 from srlive.options import BadValue
 from srlive.scales import FOLLOW, INTERVALS, SCALE_NAMES, Scale, parse_scale
@@ -15,15 +15,15 @@ from srlive.scales import FOLLOW, INTERVALS, SCALE_NAMES, Scale, parse_scale
 ALL_SCALES = [Scale(root, name) for name in SCALE_NAMES for root in range(12)]
 
 
-def random_roll(rng, density=0.3, shape=(R.N_PITCHES, R.STEPS)):
+def random_roll(rng, density=0.3, shape=(roll.N_PITCHES, roll.STEPS)):
     """Model-like values: mostly low, some cells above any threshold."""
     values = rng.random(shape, dtype=np.float32)
     return np.where(rng.random(shape) < density, values, values * 0.2).astype(np.float32)
 
 
-def sounding_pitches(roll, threshold=R.DEFAULT_THRESHOLD, transpose=0):
-    rows, _ = np.nonzero(np.asarray(roll) >= threshold)
-    return rows + R.LOWEST_PITCH + transpose
+def sounding_pitches(bar, threshold=roll.DEFAULT_THRESHOLD, transpose=0):
+    rows, _ = np.nonzero(np.asarray(bar) >= threshold)
+    return rows + roll.LOWEST_PITCH + transpose
 
 
 # --- names ------------------------------------------------------------------------------------------
@@ -75,8 +75,8 @@ def test_no_answer_note_is_outside_the_scale_for_every_root_and_scale():
     rng = np.random.default_rng(0)
     for scale in ALL_SCALES:
         for _ in range(3):
-            roll = random_roll(rng)
-            locked = lock_roll(roll, scale)
+            bar = random_roll(rng)
+            locked = lock_roll(bar, scale)
             for threshold in (0.05, 0.5, 0.9):
                 assert all(scale.contains(p) for p in sounding_pitches(locked, threshold)), (scale, threshold)
 
@@ -86,47 +86,47 @@ def test_no_answer_note_is_outside_the_scale_for_every_root_and_scale():
        st.integers(-48, 48), st.floats(0.0, 1.0))
 def test_locked_rolls_sound_only_scale_tones_whatever_the_threshold_and_transpose(scale, seed, threshold,
                                                                                   transpose, density):
-    roll = random_roll(np.random.default_rng(seed), density)
-    locked = lock_roll(roll, scale, transpose)
-    assert locked.shape == roll.shape and locked.dtype == np.float32
-    assert 0.0 <= locked.min() and locked.max() <= roll.max()
-    played = R.transpose_roll(locked, transpose)  # what render does next
-    assert all(scale.contains(n.pitch) for n in R.roll_to_notes(played, threshold))
+    bar = random_roll(np.random.default_rng(seed), density)
+    locked = lock_roll(bar, scale, transpose)
+    assert locked.shape == bar.shape and locked.dtype == np.float32
+    assert 0.0 <= locked.min() and locked.max() <= bar.max()
+    played = roll.transpose_roll(locked, transpose)  # what render does next
+    assert all(scale.contains(n.pitch) for n in roll.roll_to_notes(played, threshold))
     # nothing made out of nothing: in each step as many sounding cells or fewer (merged), none new
-    assert ((locked >= threshold).sum(axis=0) <= (roll >= threshold).sum(axis=0)).all()
+    assert ((locked >= threshold).sum(axis=0) <= (bar >= threshold).sum(axis=0)).all()
 
 
 @pytest.mark.parametrize("scale", ALL_SCALES, ids=str)
 def test_an_out_of_scale_note_moves_one_semitone_or_two_at_the_keyboards_ends(scale):
     for transpose in (0, 5):
         targets = row_targets(scale, transpose)
-        moves = np.abs(targets - np.arange(R.N_PITCHES))
+        moves = np.abs(targets - np.arange(roll.N_PITCHES))
         assert moves[2:-2].max() <= 1 and moves.max() <= MAX_MOVE == 2
-        assert all(scale.contains(t + R.LOWEST_PITCH + transpose) for t in targets)
+        assert all(scale.contains(t + roll.LOWEST_PITCH + transpose) for t in targets)
 
 
 @pytest.mark.parametrize("scale", ALL_SCALES, ids=str)
 def test_every_sounding_cell_comes_from_a_cell_at_most_that_far_away_with_the_same_value(scale):
-    roll = random_roll(np.random.default_rng(scale.root * 31 + len(scale.name)))
-    locked = lock_roll(roll, scale)
+    bar = random_roll(np.random.default_rng(scale.root * 31 + len(scale.name)))
+    locked = lock_roll(bar, scale)
     for row, step in zip(*np.nonzero(locked)):
-        near = roll[max(row - MAX_MOVE, 0):row + MAX_MOVE + 1, step]
+        near = bar[max(row - MAX_MOVE, 0):row + MAX_MOVE + 1, step]
         assert locked[row, step] in near
 
 
 @pytest.mark.parametrize("scale", ALL_SCALES, ids=str)
 def test_a_roll_in_the_scale_is_unchanged(scale):
-    roll = random_roll(np.random.default_rng(7))
-    pitches = np.arange(R.N_PITCHES) + R.LOWEST_PITCH
-    roll[[not scale.contains(p) for p in pitches]] = 0.0
-    assert np.array_equal(lock_roll(roll, scale), roll)
+    bar = random_roll(np.random.default_rng(7))
+    pitches = np.arange(roll.N_PITCHES) + roll.LOWEST_PITCH
+    bar[[not scale.contains(p) for p in pitches]] = 0.0
+    assert np.array_equal(lock_roll(bar, scale), bar)
 
 
 def note_roll(*cells):
-    roll = R.empty_roll()
+    bar = roll.empty_roll()
     for pitch, step, value in cells:
-        roll[pitch - R.LOWEST_PITCH, step] = value
-    return roll
+        bar[pitch - roll.LOWEST_PITCH, step] = value
+    return bar
 
 
 @pytest.mark.parametrize("scale, pitch, lands", [
@@ -142,37 +142,37 @@ def note_roll(*cells):
 ])
 def test_where_an_out_of_scale_note_lands(scale, pitch, lands):
     locked = lock_roll(note_roll((pitch, 3, 0.8)), parse_scale(scale))
-    assert R.roll_to_notes(locked) == [R.Note(lands, 3, 4, round(0.8 * 127))]
+    assert roll.roll_to_notes(locked) == [roll.Note(lands, 3, 4, round(0.8 * 127))]
 
 
 def test_two_notes_landing_on_one_pitch_keep_the_louder():
     locked = lock_roll(note_roll((60, 0, 0.6), (61, 0, 0.9), (61, 1, 0.3), (60, 1, 0.7)), Scale(0, "major"))
-    assert locked[60 - R.LOWEST_PITCH, :2].tolist() == pytest.approx([0.9, 0.7])
-    assert not locked[61 - R.LOWEST_PITCH].any()
+    assert locked[60 - roll.LOWEST_PITCH, :2].tolist() == pytest.approx([0.9, 0.7])
+    assert not locked[61 - roll.LOWEST_PITCH].any()
 
 
 def test_the_keyboards_ends_move_onto_the_keyboard():
     c_sharp = Scale(1, "major")  # A0 (21) is out; G#0 is off the keyboard, A#0 a semitone up
-    assert R.roll_to_notes(lock_roll(note_roll((21, 0, 0.9)), c_sharp))[0].pitch == 22
+    assert roll.roll_to_notes(lock_roll(note_roll((21, 0, 0.9)), c_sharp))[0].pitch == 22
     g_sharp = Scale(8, "minor pentatonic")  # G# B C# D# F#: A0 and A#0 are out, G#0 is off → B0
     locked = lock_roll(note_roll((21, 0, 0.9), (22, 2, 0.9)), g_sharp)
-    assert [(n.pitch, n.start) for n in R.roll_to_notes(locked)] == [(23, 0), (23, 2)]
+    assert [(n.pitch, n.start) for n in roll.roll_to_notes(locked)] == [(23, 0), (23, 2)]
     e_flat = Scale(3, "minor pentatonic")  # Eb Gb Ab Bb Db: C8 (108) is out, C#8 is off → Bb7
-    assert R.roll_to_notes(lock_roll(note_roll((108, 0, 0.9)), e_flat))[0].pitch == 106
+    assert roll.roll_to_notes(lock_roll(note_roll((108, 0, 0.9)), e_flat))[0].pitch == 106
 
 
 def test_a_batch_of_rolls_locks_like_each_one_and_off_is_the_roll_itself():
     rng = np.random.default_rng(3)
-    batch = random_roll(rng, shape=(5, R.N_PITCHES, R.STEPS))
+    batch = random_roll(rng, shape=(5, roll.N_PITCHES, roll.STEPS))
     scale = Scale(2, "dorian")
     assert np.array_equal(lock_roll(batch, scale), np.stack([lock_roll(b, scale) for b in batch]))
     assert lock_roll(batch, None) is batch
 
 
 def test_transposed_answers_are_locked_as_they_sound():
-    roll = note_roll((60, 0, 0.9), (61, 2, 0.9), (62, 4, 0.9))  # C C# D, played 2 semitones up: D D# E
-    locked = lock_roll(roll, Scale(2, "major"), transpose=2)  # D major: D# → D (tie, lower)
-    played = R.roll_to_notes(R.transpose_roll(locked, 2))
+    bar = note_roll((60, 0, 0.9), (61, 2, 0.9), (62, 4, 0.9))  # C C# D, played 2 semitones up: D D# E
+    locked = lock_roll(bar, Scale(2, "major"), transpose=2)  # D major: D# → D (tie, lower)
+    played = roll.roll_to_notes(roll.transpose_roll(locked, 2))
     assert [(n.pitch, n.start) for n in played] == [(62, 0), (62, 2), (64, 4)]
 
 
@@ -186,16 +186,16 @@ def melody_bars(scale: Scale, n_bars: int, seed: int, tonic_octave: int = 5, cho
     bars = []
     for b in range(n_bars):
         notes, step, degree = [], 0, int(rng.choice(chord_tones))
-        while step < R.STEPS:
+        while step < roll.STEPS:
             length = int(rng.choice([1, 2, 2, 4]))
             octave, idx = divmod(degree, len(degrees))
             pitch = base + 12 * octave + degrees[idx]
-            notes.append(R.Note(pitch, step, min(step + length, R.STEPS), 90))
+            notes.append(roll.Note(pitch, step, min(step + length, roll.STEPS), 90))
             step += length
             degree = max(-3, min(10, degree + int(rng.choice([-2, -1, -1, 1, 1, 2]))))
         if b % 2:
             notes[-1] = notes[-1]._replace(pitch=base)
-        bars.append(R.notes_to_roll(notes))
+        bars.append(roll.notes_to_roll(notes))
     return bars
 
 
@@ -238,7 +238,7 @@ def test_one_odd_bar_does_not_flip_the_key(seed):
     d_major = melody_bars(parse_scale("D major"), 8, seed)
     odd = melody_bars(parse_scale("Eb major"), 1, 100 + seed)[0]
     # the odd bar heavy too: its melody over a held Eb major chord
-    odd = np.maximum(odd, R.notes_to_roll([R.Note(p, 0, 16, 80) for p in (63, 67, 70)]))
+    odd = np.maximum(odd, roll.notes_to_roll([roll.Note(p, 0, 16, 80) for p in (63, 67, 70)]))
     keys, seen = follow(d_major[:4] + [odd] + d_major[4:])
     assert seen[4] == seen[3] is not None  # the odd bar changes nothing
     assert all(3 not in k.pitch_classes for k in seen[3:]), seen  # no key with its Eb, ever
@@ -254,11 +254,11 @@ def test_a_new_key_held_for_bars_takes_over():
 
 def test_nothing_is_locked_before_enough_notes_and_follow_then_changes_nothing():
     keys = KeyFollower()
-    three = R.notes_to_roll([R.Note(p, 4 * k, 4 * k + 4, 90) for k, p in enumerate((62, 66, 69))])
+    three = roll.notes_to_roll([roll.Note(p, 4 * k, 4 * k + 4, 90) for k, p in enumerate((62, 66, 69))])
     assert keys.add(three) is None and keys.add(three) is None  # six notes, three pitch classes
-    assert keys.add(R.empty_roll()) is None
-    roll = random_roll(np.random.default_rng(1))
-    assert lock_roll(roll, active_scale(FOLLOW, keys)) is roll
+    assert keys.add(roll.empty_roll()) is None
+    bar = random_roll(np.random.default_rng(1))
+    assert lock_roll(bar, active_scale(FOLLOW, keys)) is bar
     assert active_scale(FOLLOW, None) is None and active_scale(None, keys) is None
     assert active_scale(Scale(2, "dorian"), keys) == Scale(2, "dorian")
 
@@ -266,7 +266,7 @@ def test_nothing_is_locked_before_enough_notes_and_follow_then_changes_nothing()
 def test_rests_keep_the_key():
     keys, _ = follow(melody_bars(parse_scale("G major"), 4, 5))
     for _ in range(6):
-        keys.add(R.empty_roll())
+        keys.add(roll.empty_roll())
     assert keys.scale == Scale(7, "major")
 
 

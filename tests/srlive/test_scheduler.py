@@ -4,17 +4,7 @@ import threading
 
 from srlive.render import CC, OFF, ON, SWEEP, Event, render_bar
 from srlive.scheduler import Scheduler
-
-
-class FakeClock:
-    def __init__(self, t=0.0):
-        self.t = t
-
-    def now(self):
-        return self.t
-
-    def sleep(self, dt):
-        self.t += max(dt, 1e-5)
+from srlive_fakes import FakeClock
 
 
 def make(max_late=0.010):

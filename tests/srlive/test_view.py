@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from srlive import roll as R
+from srlive import roll
 from srlive.contract import BAR_SHAPE
 from srlive.engine import Engine, Settings
 from srlive.render import OFF, ON, Event, render_bar
@@ -30,7 +30,7 @@ from srlive_fakes import FakeClock, FakeRuntime
 
 
 def state(heard=(), answer=(), **kw):
-    base = dict(bar=11, heard=R.notes_to_roll(heard), answer=R.notes_to_roll(answer), tempo=110.0,
+    base = dict(bar=11, heard=roll.notes_to_roll(heard), answer=roll.notes_to_roll(answer), tempo=110.0,
                 source="internal", model_ms=0.41, late_ms=0.83, skipped=2, dropped=1, mode="accompany")
     base.update(kw)
     return ViewState(**base)
@@ -70,13 +70,13 @@ def test_bar_lines_and_beat_separators_frame_sixteen_steps():
 
 
 def test_the_range_is_the_union_of_both_bars_padded_to_at_least_an_octave():
-    heard, answer = R.notes_to_roll([(50, 0, 1, 90)]), R.notes_to_roll([(80, 0, 1, 90)])
+    heard, answer = roll.notes_to_roll([(50, 0, 1, 90)]), roll.notes_to_roll([(80, 0, 1, 90)])
     assert pitch_range([heard, answer], 100) == (48, 82)  # 50-2 .. 80+2
-    assert pitch_range([heard, R.empty_roll()], 100) == (44, 55)  # one note: an octave around it
-    assert pitch_range([R.empty_roll(), R.empty_roll()], 100) == (60, 71)
+    assert pitch_range([heard, roll.empty_roll()], 100) == (44, 55)  # one note: an octave around it
+    assert pitch_range([roll.empty_roll(), roll.empty_roll()], 100) == (60, 71)
     lo, hi = pitch_range([heard, answer], 20)  # too few rows: 20 pitches, centred on the notes
     assert hi - lo + 1 == 20 and lo < 65 < hi
-    assert pitch_range([R.notes_to_roll([(21, 0, 1, 90)])], 100)[0] == 21  # inside the keyboard
+    assert pitch_range([roll.notes_to_roll([(21, 0, 1, 90)])], 100)[0] == 21  # inside the keyboard
 
 
 def test_tall_terminals_get_one_pitch_a_row_short_ones_two_with_half_blocks():
@@ -124,18 +124,18 @@ def test_empty_bars_render_an_empty_grid():
 
 
 def test_events_roll_is_what_sounds_after_transpose_and_without_the_metronome():
-    out = R.notes_to_roll([(60, 0, 4, 100), (67, 8, 16, 90)])
+    out = roll.notes_to_roll([(60, 0, 4, 100), (67, 8, 16, 90)])
     events = render_bar(out, 10.0, 0.125, transpose=2, velocity=80)
     events.append(Event(10.0, ON, 9, 37, 100, "metronome"))
     got = events_roll(events, 10.0, 0.125)
-    assert R.roll_to_notes(got, 0.01) == [R.Note(62, 0, 4, 80), R.Note(69, 8, 16, 80)]
-    held = events_roll([Event(10.5, ON, 0, 70, 64)], 10.0, 0.125)[70 - R.LOWEST_PITCH]  # no note-off: to the bar's end
+    assert roll.roll_to_notes(got, 0.01) == [roll.Note(62, 0, 4, 80), roll.Note(69, 8, 16, 80)]
+    held = events_roll([Event(10.5, ON, 0, 70, 64)], 10.0, 0.125)[70 - roll.LOWEST_PITCH]  # no note-off: to the bar's end
     assert np.allclose(held, [0] * 4 + [64 / 127] * 12)
     assert not events_roll([Event(10.5, OFF, 0, 70, 0)], 10.0, 0.125).any()
 
 
 def test_a_view_state_keeps_its_own_read_only_copies():
-    heard = R.notes_to_roll([(60, 0, 1, 90)])
+    heard = roll.notes_to_roll([(60, 0, 1, 90)])
     s = ViewState(bar=0, heard=heard, answer=None, tempo=120, source="internal", model_ms=None, late_ms=None,
                   skipped=0, dropped=0, mode="solo")
     heard[:] = 0
@@ -148,13 +148,13 @@ def test_the_engine_snapshot_after_a_window_closes():
     clock = FakeClock()
     eng = Engine(FakeRuntime(), Settings(tempo=120, transpose=12), now=clock.now, sleep=clock.sleep, log=lambda m: None)
     eng.start_clock(0.0)
-    eng.heard = R.notes_to_roll([(62, 0, 2, 90)])
-    events = eng.generate(1, R.empty_roll())  # the fake's C major arpeggio, an octave up
+    eng.heard = roll.notes_to_roll([(62, 0, 2, 90)])
+    events = eng.generate(1, roll.empty_roll())  # the fake's C major arpeggio, an octave up
     eng.last_bar_lateness_ms = 1.5
     s = snapshot(eng, 0, events)
     assert (s.bar, s.tempo, s.source, s.mode, s.late_ms, s.muted) == (0, 120.0, "internal", "accompany", 1.5, False)
-    assert s.heard[62 - R.LOWEST_PITCH, :2].all()
-    assert [n.pitch for n in R.roll_to_notes(s.answer, 0.01)] == [72, 76, 79, 84]
+    assert s.heard[62 - roll.LOWEST_PITCH, :2].all()
+    assert [n.pitch for n in roll.roll_to_notes(s.answer, 0.01)] == [72, 76, 79, 84]
 
 
 # --- LiveView --------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_the_live_loop_hands_the_view_each_bar_with_the_answer_before_it_plays()
         if e["kind"] == "note_on":
             played.setdefault(e["bar"] - 1, []).append(e["note"])  # stats count bars from 1
     for s in got[:2]:  # each state's answer is what bar+1 then played; the last bar has none
-        assert sorted(n.pitch for n in R.roll_to_notes(s.answer, 0.01)) == sorted(played[s.bar + 1])
+        assert sorted(n.pitch for n in roll.roll_to_notes(s.answer, 0.01)) == sorted(played[s.bar + 1])
     assert not got[2].answer.any()
     assert got[1].heard.shape == BAR_SHAPE and got[1].model_ms is not None
 

@@ -9,38 +9,38 @@ from srlive_training import losses
 
 
 def test_prior_is_zero_at_the_prior_and_positive_elsewhere():
-    mu, eps = torch.zeros(4, 128), torch.zeros(4, 128)
+    mu, log_scale = torch.zeros(4, 128), torch.zeros(4, 128)
     for kind in ("paper", "exact"):
-        assert float(losses.prior_loss(mu, eps, kind)) == pytest.approx(0.0, abs=1e-7)
-        assert float(losses.prior_loss(mu + 0.3, eps, kind)) > 0
-        assert float(losses.prior_loss(mu, eps - 0.3, kind)) > 0
+        assert float(losses.prior_loss(mu, log_scale, kind)) == pytest.approx(0.0, abs=1e-7)
+        assert float(losses.prior_loss(mu + 0.3, log_scale, kind)) > 0
+        assert float(losses.prior_loss(mu, log_scale - 0.3, kind)) > 0
 
 
 def test_prior_paper_formula_by_hand():
-    # one example, two latents: mu = (1, 0), eps = (0, ln 2)
+    # one example, two latents: mu = (1, 0), log_scale = (0, ln 2)
     mu = torch.tensor([[1.0, 0.0]])
-    eps = torch.tensor([[0.0, math.log(2.0)]])
+    log_scale = torch.tensor([[0.0, math.log(2.0)]])
     expect = 0.5 * (1.0 + (1 - 0 - 1) + (2.0 - math.log(2.0) - 1))
-    assert float(losses.prior_loss(mu, eps, "paper")) == pytest.approx(expect, rel=1e-6)
+    assert float(losses.prior_loss(mu, log_scale, "paper")) == pytest.approx(expect, rel=1e-6)
 
 
 def test_prior_exact_is_the_kl_of_a_log_scale_gaussian():
     torch.manual_seed(0)
-    mu, eps = torch.randn(5, 7), 0.5 * torch.randn(5, 7)
-    q = torch.distributions.Normal(mu, torch.exp(eps))
+    mu, log_scale = torch.randn(5, 7), 0.5 * torch.randn(5, 7)
+    q = torch.distributions.Normal(mu, torch.exp(log_scale))
     p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
     kl = torch.distributions.kl_divergence(q, p).sum(1).mean()
-    assert float(losses.prior_loss(mu, eps, "exact")) == pytest.approx(float(kl), rel=1e-5)
+    assert float(losses.prior_loss(mu, log_scale, "exact")) == pytest.approx(float(kl), rel=1e-5)
 
 
 def test_prior_batch_mean_and_free_bits():
     mu = torch.tensor([[2.0, 0.0], [0.0, 0.0]])  # per-example sums: 2 and 0 -> mean 1
-    eps = torch.zeros(2, 2)
-    assert float(losses.prior_loss(mu, eps)) == pytest.approx(1.0)
+    log_scale = torch.zeros(2, 2)
+    assert float(losses.prior_loss(mu, log_scale)) == pytest.approx(1.0)
     # per-dimension batch means are (1, 0); free bits 0.25 floors the second at 0.25
-    assert float(losses.prior_loss(mu, eps, free_bits=0.25)) == pytest.approx(1.25)
+    assert float(losses.prior_loss(mu, log_scale, free_bits=0.25)) == pytest.approx(1.25)
     with pytest.raises(ValueError):
-        losses.prior_loss(mu, eps, "nope")
+        losses.prior_loss(mu, log_scale, "nope")
 
 
 def test_feature_matching_zero_when_equal_and_half_squared_norm_otherwise():

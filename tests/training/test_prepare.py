@@ -1,4 +1,4 @@
-"""Corpus preparation: bars exactly as DESIGN.md's roll, meters, chords, splits, cache, CLI.
+"""Corpus preparation: bars exactly as docs/design.md's roll, meters, chords, splits, cache, CLI.
 
 Tiny inputs only: ABC tunes written to tmp_path, .mid files made with pretty_midi, and the
 two-tune nottingham-dataset file of music21's corpus.

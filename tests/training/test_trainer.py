@@ -141,9 +141,9 @@ def test_mode_seeking_is_off_by_default_and_in_the_paper_config():
 def test_mode_seeking_term_reaches_the_generator_and_not_the_encoder():
     trainer = live_trainer(mode_seeking_weight=1.0, seed=3)
     E, G = trainer.model.encoder, trainer.model.generator
-    mu, eps = E(torch.rand(8, 1, 88, 16))
-    z = sample_z(mu, eps, trainer.randn(8), 1.0)
-    loss = trainer.mode_seeking(mu, eps, z)
+    mu, log_scale = E(torch.rand(8, 1, 88, 16))
+    z = sample_z(mu, log_scale, trainer.randn(8), 1.0)
+    loss = trainer.mode_seeking(mu, log_scale, z)
     loss.backward()
     assert math.isfinite(float(loss))
     assert all(p.grad is None for p in E.parameters())  # E cannot buy spread by listening less

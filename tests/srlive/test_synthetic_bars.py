@@ -1,9 +1,9 @@
-"""The parity check's synthetic input bars."""
+"""The synthetic music-like bars that the bench times and the export parity check feeds."""
 
 import numpy as np
 
 from srlive import roll
-from srlive_export.fixtures import music_like_bars
+from srlive.synthetic_bars import music_like_bars
 
 
 def test_music_like_bars_look_like_music():

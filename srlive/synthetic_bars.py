@@ -1,4 +1,5 @@
-"""Synthetic bars that look like played music: the parity check's inputs when no corpus is given.
+"""Synthetic bars that look like played music: what `srlive --bench` times the model step on, and
+the export parity check's inputs when no corpus is given.
 
 Pure numpy over srlive.roll (no torch, no onnxruntime): the same bars for the same seed.
 """
