@@ -1,11 +1,14 @@
-"""srlive --bench: how fast is one model step on this machine, and how much memory does it take?
+"""srlive --bench: how long does one bar's answer take on this machine, and how much memory?
 
     python -m srlive.bench [--json] [--model PATH] [--device auto|cpu|cuda] [--steps 2000]
 
-Runs ≥ 2,000 model steps of batch 1 — music-like input bars (srlive.synthetic_bars), fresh noise
-every step — through the onnxruntime Runtime and prints per-bar p50/p99/max, the provider that ran
-and the resident memory of the process (the live tool's own footprint: this module never imports
-torch). The same step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
+Answers ≥ 2,000 bars — music-like input bars (srlive.synthetic_bars), fresh noise every bar —
+exactly as srlive plays them by default (srlive.answer: the model's own number of candidates in
+one batched model call, the critic and answer selection included; with one candidate, the bare
+model step) and prints per-bar p50/p99/max, the provider that ran and the resident memory of the
+process (the live tool's own footprint: this module never imports torch). Then the same at
+N = 1, 8, 16, 32 candidates a bar (--candidates), so a performer sees what a harder selection
+costs. The model step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
 
 Then it times the step at batch N = 1, 8, 32, 128 (--batches): N candidate answers in one step,
 inputs and output bound once with I/O binding (srlive.iobinding), on whichever provider runs; on
@@ -13,9 +16,10 @@ CUDA each step's time includes copying the bars up and the answers back. `max(10
 per N. Answer selection can afford the N whose step still fits in the time a bar leaves.
 
 With --json the last line is one JSON object: provider (the one that ran, not the one asked for),
-steps, p50_ms, p99_ms, max_ms, cpu_p50_ms, cpu_p99_ms, rss_mb, batches (per N: n, steps, p50_ms,
-p99_ms, max_ms, per_bar_us, io_binding), plus a few extras (load and start-up times, the model,
-device asked for, device_note).
+candidates (per bar, by default), steps, p50_ms, p99_ms, max_ms, cpu_p50_ms, cpu_p99_ms (a bar as
+played), rss_mb, selection (per N: n, bars, p50_ms, p99_ms, max_ms), batches (per N: n, steps,
+p50_ms, p99_ms, max_ms, per_bar_us, io_binding), plus a few extras (load and start-up times, the
+model, device asked for, device_note).
 """
 
 from __future__ import annotations
@@ -113,21 +117,44 @@ def print_batches(rows: list[dict], provider: str, out) -> None:
               file=out)
 
 
-def time_steps(rt, bars: np.ndarray, noise: np.ndarray, indices: range, wall: list[float], cpu: list[float],
-               temperature: float = 1.0, clock=time.perf_counter) -> None:
-    """Run rt.step on bar i % len(bars) with noise[i] for each i in `indices`, one step at a time,
-    appending each step's wall time to `wall` and this thread's CPU time (the cost when the core is
-    ours) to `cpu`, in seconds."""
-    for i in indices:
-        bar, z = bars[i % len(bars)], noise[i]
+def time_bars(rt, bars: np.ndarray, count: int, candidates: int, wall: list[float], cpu: list[float],
+              temperature: float | None = None, seed: int = 0, clock=time.perf_counter) -> None:
+    """Answer `count` bars (bar i % len(bars)) as srlive does (srlive.answer, `candidates` a bar,
+    the model's own selection weights, each bar heard and its answer remembered), appending each
+    bar's wall time to `wall` and this thread's CPU time (the cost when the core is ours) to `cpu`,
+    in seconds."""
+    from srlive.answer import Answerer
+
+    answerer = Answerer(rt, candidates, getattr(rt, "selection", None), latent=rt.latent)
+    rng = np.random.default_rng(seed)
+    temperature = getattr(rt, "temperature", 1.0) if temperature is None else temperature
+    for i in range(count):
+        bar = bars[i % len(bars)]
         c, s = time.thread_time(), clock()
-        rt.step(bar, z, temperature)
+        answer = answerer.answer(bar, rng, temperature)
         wall.append(clock() - s)
         cpu.append(time.thread_time() - c)
+        answerer.hear(heard=bar, played=answer.heard)
+
+
+SELECTION = (1, 8, 16, 32)  # candidates a bar timed through the whole answer path
+
+
+def time_selection(rt, counts, steps: int, clock=time.perf_counter) -> list[dict]:
+    """Per N in `counts`: a bar as played with N candidates, max(50, steps // N) bars."""
+    bars = music_like_bars(64, np.random.default_rng(2))
+    rows = []
+    for n in counts:
+        wall: list[float] = []
+        time_bars(rt, bars, 5, n, [], [], clock=clock)  # warm
+        time_bars(rt, bars, max(50, steps // n), n, wall, [], clock=clock)
+        p50, p99, pmax = percentiles(wall)
+        rows.append({"n": n, "bars": len(wall), "p50_ms": round(p50, 4), "p99_ms": round(p99, 4), "max_ms": round(pmax, 4)})
+    return rows
 
 
 def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int = 2000, out=None,
-        batches=BATCHES) -> int:
+        batches=BATCHES, selection=SELECTION) -> int:
     """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code."""
     out = sys.stdout if out is None else out
     from srlive.runtime import load_runtime
@@ -142,17 +169,16 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     start_ms, process_ms = startup_ms(model_path, device)
     torch_loaded = "torch" in sys.modules  # then rss is not the live tool's own footprint
 
-    rng = np.random.default_rng(0)
-    bars = music_like_bars(64, rng)
-    noise = rng.standard_normal((steps, rt.latent)).astype(np.float32)
+    bars = music_like_bars(64, np.random.default_rng(0))
+    candidates = getattr(rt, "candidates", 1)
     wall: list[float] = []
     cpu: list[float] = []
-    time_steps(rt, bars, noise, range(steps), wall, cpu)
+    time_bars(rt, bars, steps, candidates, wall, cpu)
 
     p50, p99, pmax = percentiles(wall)
     cpu50, cpu99, _ = percentiles(cpu)
     result = {
-        "provider": rt.provider, "steps": steps, "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
+        "provider": rt.provider, "candidates": candidates, "critic": bool(getattr(rt, "has_critic", False)), "steps": steps, "p50_ms": round(p50, 4), "p99_ms": round(p99, 4),
         "max_ms": round(pmax, 4), "cpu_p50_ms": round(cpu50, 4), "cpu_p99_ms": round(cpu99, 4), "rss_mb": round(rss, 1),
         "load_ms": round((t1 - t0) * 1e3, 1), "warmup_ms": round((t2 - t1) * 1e3, 1),
         "startup_ms": None if start_ms is None else round(start_ms, 1),
@@ -167,10 +193,16 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     if start_ms is not None:
         print(f"start-up  {start_ms:.0f} ms to import the runtime, load and warm up in a fresh process "
               f"({process_ms:.0f} ms with the interpreter's own start)", file=out)
-    print(f"onnx      {steps} steps, batch 1: p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {pmax:.3f} ms", file=out)
-    print(f"          CPU time of the step (excludes waiting for a core): p50 {cpu50:.3f} ms  p99 {cpu99:.3f} ms",
+    how = f"{candidates} candidates a bar, " + ("critic and selection" if candidates > 1 else "the model step alone")
+    print(f"bar       {steps} bars as played ({how}): p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {pmax:.3f} ms", file=out)
+    print(f"          CPU time of a bar (excludes waiting for a core): p50 {cpu50:.3f} ms  p99 {cpu99:.3f} ms",
           file=out)
     print(f"memory    {rss:.1f} MB resident" + (" (torch was already imported)" if torch_loaded else ""), file=out)
+    result["selection"] = time_selection(rt, selection, steps)
+    print("selection a bar as played with N candidates (the critic, when the model has one, and srlive.selection):", file=out)
+    for r in result["selection"]:
+        print(f"          N={r['n']:<4d} p50 {r['p50_ms']:8.3f} ms  p99 {r['p99_ms']:8.3f} ms  max {r['max_ms']:8.3f} ms",
+              file=out)
     result["batches"] = time_batches(rt, batches, steps)
     print_batches(result["batches"], rt.provider, out)
     if as_json:

@@ -38,3 +38,36 @@ def test_bad_model_is_one_line_exit_2(tmp_path, capsys):
     assert bench.main(["--model", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("srlive: ") and len(err.splitlines()) == 1
+
+
+def test_a_bar_is_timed_as_played_and_at_each_selection_size():
+    out = io.StringIO()
+    assert bench.run(steps=40, as_json=True, out=out) == 0
+    result = _last_json(out.getvalue())
+    from srlive.runtime import load_runtime
+
+    shipped = load_runtime(None, "cpu")
+    assert result["candidates"] == shipped.candidates and result["critic"] == shipped.has_critic  # the model's own
+    assert [r["n"] for r in result["selection"]] == list(bench.SELECTION)
+    for row in result["selection"]:
+        assert row["bars"] >= 50 and 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+    assert f"bars as played ({shipped.candidates} candidates a bar" in out.getvalue()
+
+
+def test_time_bars_goes_through_the_answer_path_with_its_candidates():
+    import numpy as np
+
+    class Counting:
+        latent, temperature, has_critic = 128, 1.0, False
+
+        def __init__(self):
+            self.rows = []
+
+        def candidates_for(self, bars, noise, temperature):
+            self.rows.append(len(noise))
+            return np.zeros((len(noise), 88, 16), np.float32)
+
+    model = Counting()
+    wall, cpu = [], []
+    bench.time_bars(model, np.zeros((2, 88, 16), np.float32), 3, 8, wall, cpu)
+    assert model.rows == [8, 8, 8] and len(wall) == len(cpu) == 3
