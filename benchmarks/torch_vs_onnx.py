@@ -27,12 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.bench import percentiles, time_steps
+from srlive.bench import percentiles
 from srlive.errors import UserError
 from srlive.synthetic_bars import music_like_bars
 
 WARMUP = 20
 
+
+
+def time_steps(rt, bars: np.ndarray, noise: np.ndarray, indices: range, wall: list[float], cpu: list[float],
+               temperature: float = 1.0, clock=time.perf_counter) -> None:
+    """Run rt.step (one bar, the bare model step) on bar i % len(bars) with noise[i] for each i in
+    `indices`, appending each step's wall time to `wall` and this thread's CPU time to `cpu`, in s."""
+    for i in indices:
+        bar, z = bars[i % len(bars)], noise[i]
+        c, s = time.thread_time(), clock()
+        rt.step(bar, z, temperature)
+        wall.append(clock() - s)
+        cpu.append(time.thread_time() - c)
 
 def torch_twin(onnx_file: Path):
     """The torch StepModule with the ONNX file's config and weights, or (None, reason)."""

@@ -304,3 +304,26 @@ def test_the_model_selects_as_exported_and_bad_selection_is_one_line(trained, tm
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_shipped_checkpoint_holds_the_shipped_models_weights_and_its_critic():
+    from pathlib import Path
+
+    from srlive_training.checkpoint import load_checkpoint
+    from srlive_training.model import sample_z
+
+    ckpt = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "default.pt"
+    assert ckpt.stat().st_size <= 20 * 1024 * 1024
+    model, state = load_checkpoint(ckpt)  # plain data: read with weights_only=True
+    assert {"encoder", "generator", "discriminator"} <= {k.split(".")[0] for k in state["model"]}
+    rt = load_runtime(None, device="cpu")
+    assert rt.has_critic and rt.candidates >= 1
+    rng = np.random.default_rng(0)
+    bars = (rng.random((16, 88, 16)) < 0.05).astype(np.float32)
+    noise = rng.standard_normal((16, 128)).astype(np.float32)
+    with torch.no_grad():
+        mu, log_scale = model.encoder(torch.from_numpy(bars[:, None]))
+        want = model.generator(sample_z(mu, log_scale, torch.from_numpy(noise), 1.35))[:, 0].numpy()
+        logits = model.discriminator(torch.from_numpy((bars[:, None] >= 0.5).astype(np.float32)))[0][:, 0].numpy()
+    assert np.abs(rt.step_batch(bars, noise, 1.35) - want).max() < 1e-4
+    assert np.abs(rt.critic((bars >= 0.5).astype(np.float32)) - logits).max() < 1e-4
