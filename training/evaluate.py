@@ -373,9 +373,9 @@ LEVERS = (
     ("one candidate", 1, {}),
     ("critic only", None, {"motif": 0, "density": 0, "length": 0}),
     ("motif only", None, {"critic": 0, "density": 0, "length": 0}),
-    ("all terms", None, {}),
+    ("all terms", None, {}),  # the model's own selection: as srlive plays it
 )
-LEVER_CANDIDATES = 16  # a lever row's candidates when the model's own is 1
+LEVER_CANDIDATES = 16  # a lever row's candidates when the model's own is 1 (else the model's own)
 
 
 def with_selection(runners, candidates: int | None, selection: str | None, levers: bool) -> list:
@@ -403,7 +403,8 @@ def with_selection(runners, candidates: int | None, selection: str | None, lever
         for suffix, n, change in LEVERS:
             row = copy.copy(runner)
             row.name = f"{runner.name} [{suffix}]"
-            row.candidates = n or max(runner.candidates, LEVER_CANDIDATES if candidates is None else candidates)
+            own = runner.candidates if runner.candidates > 1 else LEVER_CANDIDATES
+            row.candidates = n or (own if candidates is None else candidates)
             row.selection = parse_weights(change, base=runner.selection)
             out.append(row)
     return out
