@@ -70,8 +70,9 @@ def make_stats(cfg: dict):
         return None
     from srlive.recorder import check_writable
     from srlive.stats import Stats
+    from srlive.takepath import claim
 
-    check_writable(cfg["stats"])
+    cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", say))
     st = Stats()
     st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"]}
     return st
@@ -91,14 +92,15 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
     (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it)."""
     from srlive.filemode import run_file
     from srlive.recorder import check_writable
+    from srlive.takepath import claim
 
-    check_writable(out)
+    out = claim(check_writable(out), cfg["overwrite"], "writing the answer to", say)
     stats = make_stats(cfg)
     seed = seed_roll_of(cfg)
     runtime = load_model(cfg)
     t0 = time.perf_counter()
     res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
-                   tempo_given=tempo_given)
+                   tempo_given=tempo_given, overwrite=cfg["overwrite"], log=say)
     say_device(runtime)
     if stats is not None:
         stats.meta["tempo"] = res.tempo
@@ -116,8 +118,9 @@ def run_live(cfg: dict) -> int:
     from srlive import ports
     from srlive.engine import Engine
     from srlive.intake import unused_input_types
-    from srlive.recorder import Recorder
+    from srlive.recorder import Recorder, check_writable
     from srlive.status import StatusLine
+    from srlive.takepath import claim
     from srlive.view import terminal_view, view_wanted
 
     if cfg["link"] and cfg["sync"]:
@@ -136,7 +139,10 @@ def run_live(cfg: dict) -> int:
     if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not settings.allow_feedback:
         raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
                         "choose two ports or add --allow-feedback")
-    recorder = Recorder(cfg["record"], settings.tempo) if cfg["record"] else None
+    recorder = None
+    if cfg["record"]:
+        take = claim(check_writable(cfg["record"]), cfg["overwrite"], "recording to", say)
+        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say)
     stats = make_stats(cfg)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()

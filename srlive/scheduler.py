@@ -62,6 +62,7 @@ class Scheduler:
         self.realtime = realtime  # ask the OS for a real-time priority for the sending thread
         self.retime = retime
         self.priority = "normal"
+        self.firing: Event | None = None  # the event being sent, while send() runs for it (its grid place)
 
     # --- queue --------------------------------------------------------------------------------
     def add(self, events) -> None:
@@ -114,6 +115,13 @@ class Scheduler:
             self._out(kind, channel, data1, data2, source)
 
     def _fire(self, e: Event, t: float) -> None:
+        self.firing = e
+        try:
+            self._fire_one(e, t)
+        finally:
+            self.firing = None
+
+    def _fire_one(self, e: Event, t: float) -> None:
         if e.kind == SWEEP:
             for (ch, pitch), src in list(self.open.items()):
                 if src == e.source:
