@@ -32,6 +32,7 @@ import bisect
 import math
 import os
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -46,6 +47,7 @@ from srlive.timeline import ClockTimeline, FixedTempo
 TAKE_TRACK = "srlive take"  # the conductor track: tempo map, time signature, markers
 TRACK_OF_SOURCE = {"performer": "performer", "srlive": "srlive", "panic": "srlive", "metronome": "metronome"}
 TEMPO_TOLERANCE = 0.001  # a bar's tempo is written when it differs from the last written by more
+MAX_PENDING = 4096  # messages kept while the clock has no time base (the newest: a flood can't grow it)
 EARLY_ONSET = 0.25  # beats: a note-on at most this early for the take's first bar is put at its start
 NOTE_OFF, NOTE_ON = 0x80, 0x90
 
@@ -119,7 +121,7 @@ class Recorder:
         self.shift = 0.0  # beats added to the clock's: the take's tick 0 is its first bar
         self.tracks: dict[tuple[str, int], _Track] = {}  # (track, channel for the performer's) → track
         self.conductor = _Conductor()
-        self._pending: list[tuple] = []  # what came before the clock had a time base
+        self._pending: deque[tuple] = deque(maxlen=MAX_PENDING)  # what came before the clock had a time base
         self._gen: int | None = None  # the clock generation placed last (None: nothing placed yet)
         self._frozen: int | None = None  # the tick where the clock stopped, while it is stopped
         self._tempo_bar = 0  # the next take bar whose tempo is to be written
@@ -201,7 +203,7 @@ class Recorder:
 
     def _flush(self) -> None:
         if self._pending and self._can_place():
-            pending, self._pending = self._pending, []
+            pending, self._pending = self._pending, deque(maxlen=MAX_PENDING)
             for item in pending:
                 self._put(*item)
 
@@ -217,11 +219,13 @@ class Recorder:
             self._put("message", source, t, data, event)
 
     def marker(self, text: str, t: float | None = None, bar: int | None = None) -> None:
-        """A marker at the clock's bar ``bar`` (its downbeat), or at time t (now when neither)."""
+        """A marker at the clock's bar ``bar`` (its downbeat), or at time t, or (neither) at the end
+        of what is recorded."""
         with self._lock:
             self._flush()
-            if bar is not None:
-                self.conductor.add(self._tick(bar * BEATS_PER_BAR), mido.MetaMessage("marker", text=text))
+            if bar is not None or t is None:
+                tick = self._tick(bar * BEATS_PER_BAR) if bar is not None else self._end()
+                self.conductor.add(tick, mido.MetaMessage("marker", text=text))
             else:
                 self._put("marker", text, t, b"", None)
 
@@ -275,6 +279,9 @@ class Recorder:
                 self._tempo = tempo
         self._tempo_bar = max(self._tempo_bar, tick // bar_ticks + 1)
 
+    def _end(self) -> int:
+        return max([tr.last_tick for tr in self.tracks.values()] + [self.conductor.last_tick])
+
     def _names(self) -> list[tuple[str, _Track]]:
         performer = sorted((ch, tr) for (name, ch), tr in self.tracks.items() if name == "performer")
         named = ([("performer", performer[0][1])] if len(performer) == 1 else
@@ -291,7 +298,7 @@ class Recorder:
         with self._lock:
             self._flush()
             place = self._place(until) if until is not None else None
-            end = max([tr.last_tick for tr in self.tracks.values()] + [self.conductor.last_tick])
+            end = self._end()
             if place is not None:
                 end = max(end, place[0])
                 if not place[1]:

@@ -50,7 +50,7 @@ def tempo_at(tempi, tick):
     return [bpm for t, bpm in tempi if t <= tick][-1]
 
 
-@pytest.mark.parametrize("tempi", [(150, 150), (150, 138)], ids=["150bpm", "150-then-138bpm"])
+@pytest.mark.parametrize("tempi", [(150, 150), (150, 162)], ids=["150bpm", "150-then-162bpm"])
 def test_a_take_following_midi_clock_is_on_sixteenths_with_the_clocks_tempo_map(tmp_path, tempi):
     take = tmp_path / "take.mid"
     bars, change_bar = 6, 3  # the DAW's tempo changes at bar 4 (0-based 3)
