@@ -176,7 +176,7 @@ class Recorder:
         first = self._gen is None
         self._gen = self.timeline.generation
         beat = self.timeline.beat_at(t)
-        bar = math.floor(beat / BEATS_PER_BAR + 1e-9)
+        bar = max(math.floor(beat / BEATS_PER_BAR + 1e-9), 0)  # Link: "now" may be just before bar 1
         held = max([self._frozen or 0] + [tr.last_tick for tr in self.tracks.values()])
         if not first and self._tick(bar * BEATS_PER_BAR) < held:  # started again further back
             bar_ticks = BEATS_PER_BAR * self.tpb

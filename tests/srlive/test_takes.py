@@ -304,3 +304,33 @@ def test_pretty_midi_and_mido_read_the_same_notes(tmp_path):
         times = [t for n in sorted(by_pm[ch]) for t in n[1:]]
         assert times == pytest.approx([t for n in sorted(by_mido[ch]) for t in n[1:]], abs=1e-6)
     assert sorted(n[1] for n in by_pm[3])[4] == pytest.approx(starts[1] - starts[0], abs=1e-6)
+
+
+def test_link_bar_1_is_the_first_bar_heard_and_the_tempo_map_follows_the_session(tmp_path):
+    from test_link import make, run_for
+
+    clk, session, clock = make(session_tempo=133.0, beat=37.3, peers=1, join_settle=0.3)
+    clock.enable()
+    run_for(clk, clock, 0.4)
+    assert clock.ready
+    rec = Recorder(tmp_path / "take.mid")
+    rec.follow(clock)
+    rec.clock_started(clk.t)
+    played = []
+    for bar in range(4):
+        if bar == 2:
+            session.set_tempo(140.0)  # a peer changes the tempo half a step before bar 3
+        run_for(clk, clock, clock.time_at(bar) + 0.13 - clk.t, dt=0.001)
+        played.append(clock.beat_at(clk.t))
+        rec.add("performer", clk.t, note(True, 0, 60))
+        e = Event(clock.time_at(bar, 4), ON, 0, 72, 90, bar=bar, pos=bar * PULSES_PER_BAR + 4 * 6)
+        rec.add("srlive", clk.t, note(True, 1, 72), e)
+        rec.add("srlive", clk.t + 0.01, note(False, 1, 72))
+        rec.add("performer", clk.t + 0.01, note(False, 0, 60))
+        rec.write(clock.time_at(bar, 15.5))
+    _, tracks, tempi, markers = read(tmp_path / "take.mid")
+    assert markers == [(0, "clock start (bar 1)")]
+    assert [on for _, on, _ in tracks["srlive"]] == [b * BAR_TICKS + TPB for b in range(4)]
+    assert [on for _, on, _ in tracks["performer"]] == [round(b * TPB) for b in played]
+    assert [on // BAR_TICKS for _, on, _ in tracks["performer"]] == [0, 1, 2, 3]
+    assert tempi == [(0, pytest.approx(133.0, rel=1e-5)), (2 * BAR_TICKS, pytest.approx(140.0, rel=1e-5))]
