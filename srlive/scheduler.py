@@ -138,18 +138,23 @@ class Scheduler:
                 self.on_sent(e, t)
 
     def dispatch_due(self) -> int:
-        """Send every event whose deadline has come; returns how many were handled."""
-        n = 0
+        """Send every event whose deadline has come, in deadline order; returns how many were
+        handled. The queue is ordered by the times events were given; re-timed ones (``--sync``) are
+        sent by their deadlines, which a newer clock estimate can order otherwise (a bar's end-of-bar
+        sweep scheduled on an older estimate than the next bar's downbeat): sorting what is due
+        keeps the sweep from closing the downbeat's notes."""
         with self._cond:
+            now, due = self.now(), []
             while self._heap:
                 e = self._heap[0][3]
                 deadline = self._deadline(e)
-                if deadline > self.now():
+                if deadline > now:
                     break
                 heapq.heappop(self._heap)
+                due.append((deadline, e.kind, len(due), e))
+            for deadline, _, _, e in sorted(due):
                 self._fire(e if deadline == e.time else e._replace(time=deadline), self.now())
-                n += 1
-        return n
+        return len(due)
 
     # --- closing ------------------------------------------------------------------------------
     def all_notes_off(self, source: str | None = None, drop_pending: bool = True) -> int:
