@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import rtmidi
 
@@ -363,7 +363,8 @@ class ClockSource(Performer):
     independent per pulse, so the grid itself never drifts). ``drop`` is the share of pulses never
     sent (at random). ``stall`` is (milliseconds, bars): every that many bars, the pulses due in
     the first that many ms after the downbeat are held and then sent in a burst, as a busy machine
-    delivers them. ``pulses`` holds the ideal times of every pulse, sent or not."""
+    delivers them. ``changes`` is ((pulse, bpm), ...): the tempo from that pulse on (counted from
+    the first one sent). ``pulses`` holds the ideal times of every pulse, sent or not."""
 
     def __init__(self, client: str = "daw", port: Optional[str] = None, target: Optional[str] = None):
         super().__init__(client, port, target)
@@ -373,9 +374,9 @@ class ClockSource(Performer):
         self._running = threading.Event()
 
     def start(self, bpm: float, jitter: float = 0.0, position: int = 0, lead: float = 0.2, seed: int = 0,
-              continue_: bool = False, drop: float = 0.0, stall: Optional[tuple[float, int]] = None) -> float:
+              continue_: bool = False, drop: float = 0.0, stall: Optional[tuple[float, int]] = None,
+              changes: Sequence[tuple[int, float]] = ()) -> float:
         """Send (SPP position, if any, then) Start/Continue at origin, pulses from there; return origin."""
-        period = 60.0 / bpm / 24
         rng = random.Random(seed)
         origin = time.perf_counter() + lead
         self.origin = origin
@@ -387,8 +388,13 @@ class ClockSource(Performer):
             wait_until(origin)
             self.send([0xFB] if (continue_ or position) else [0xFA])
             held = 0
+            base, base_k, period = origin, 0, 60.0 / bpm / 24  # the tempo in force: from pulse base_k at base
+            later = sorted(changes)
             for k in itertools.count():
-                ideal = origin + k * period
+                while later and k >= later[0][0]:
+                    base, base_k = base + (later[0][0] - base_k) * period, later[0][0]
+                    period = 60.0 / later.pop(0)[1] / 24
+                ideal = base + (k - base_k) * period
                 due = ideal + rng.uniform(-jitter, jitter) * period
                 lost = k > 0 and rng.random() < drop
                 if stall:

@@ -82,13 +82,15 @@ def say_device(runtime) -> None:
         say(runtime.device_note)
 
 
-def make_stats(cfg: dict):
+def make_stats(cfg: dict, notes: list[str]):
+    """The --stats collector, its file claimed (a move to a free name is added to ``notes``)."""
     if not cfg["stats"]:
         return None
     from srlive.recorder import check_writable
     from srlive.stats import Stats
+    from srlive.takepath import claim
 
-    check_writable(cfg["stats"])
+    cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
     st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"]}
     return st
@@ -108,15 +110,19 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
     (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it)."""
     from srlive.filemode import run_file
     from srlive.recorder import check_writable
+    from srlive.takepath import claim
 
-    check_writable(out)
-    stats = make_stats(cfg)
+    notes: list[str] = []  # said once the answer is made, so a mistake found first stays one line
+    out = claim(check_writable(out), cfg["overwrite"], "writing the answer to", notes.append)
+    stats = make_stats(cfg, notes)
     seed = seed_roll_of(cfg)
     runtime = load_model(cfg)
     t0 = time.perf_counter()
     res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
-                   tempo_given=tempo_given)
+                   tempo_given=tempo_given, overwrite=cfg["overwrite"], log=say)
     say_device(runtime)
+    for note in notes:
+        say(note)
     if stats is not None:
         stats.meta["tempo"] = res.tempo
         stats.write(cfg["stats"])
@@ -133,8 +139,9 @@ def run_live(cfg: dict) -> int:
     from srlive import ports
     from srlive.engine import Engine
     from srlive.intake import unused_input_types
-    from srlive.recorder import Recorder
+    from srlive.recorder import Recorder, check_writable
     from srlive.status import StatusLine
+    from srlive.takepath import claim
     from srlive.view import terminal_view, view_wanted
 
     if cfg["link"] and cfg["sync"]:
@@ -153,8 +160,11 @@ def run_live(cfg: dict) -> int:
     if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not settings.allow_feedback:
         raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
                         "choose two ports or add --allow-feedback")
-    recorder = Recorder(cfg["record"], settings.tempo) if cfg["record"] else None
-    stats = make_stats(cfg)
+    recorder, notes = None, []  # notes: said when the session is under way (a mistake stays one line)
+    if cfg["record"]:
+        take = claim(check_writable(cfg["record"]), cfg["overwrite"], "recording to", notes.append)
+        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say)
+    stats = make_stats(cfg, notes)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
     runtime = load_model(cfg)
@@ -193,6 +203,8 @@ def run_live(cfg: dict) -> int:
         if settings.sync:
             start = "joining the Link session" if settings.link else "waiting for Start from the DAW"
         say_device(runtime)
+        for note in notes:
+            say(note)
         say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
             f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
             f"model on {runtime.provider}; {start} (Ctrl-C stops)")

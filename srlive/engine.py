@@ -106,6 +106,8 @@ class Engine:
         self._warned: set[str] = set()
         self._shut = False
         self.lock = threading.RLock()
+        if recorder is not None:
+            recorder.follow(self.clock)  # the take in the clock's bars and tempo
 
     # --- output -------------------------------------------------------------------------------
     def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
@@ -118,8 +120,8 @@ class Engine:
                 self._send_bytes(data)
             else:
                 self.output.send(_message(data))
-        if self.recorder is not None and source in ("srlive", "panic"):
-            self.recorder.add("srlive", t, data)
+        if self.recorder is not None and source in ("srlive", "panic", "metronome"):
+            self.recorder.add(source, t, data, self.scheduler.firing)  # a scheduled event: at its grid place
 
     def _on_sent(self, e: Event, t: float) -> None:
         if e.kind == ON and e.source == "srlive":
@@ -151,9 +153,11 @@ class Engine:
 
     def control(self, target: str, value: int) -> None:
         """A live control: the settings are replaced whole (one reference swap), never edited."""
+        before = self.settings
         self.settings, action = apply_control(self.settings, target, value)
         if target == "mode" and self.settings.mode != self.mode.name:
             self.mode = make_mode(self.settings.mode, self.seed_roll)
+        self._mark_control(before, action)
         if action == "mute-on":
             self.muted = True
             self.scheduler.mute("srlive", True)
@@ -163,7 +167,18 @@ class Engine:
         elif action == "panic":
             self.scheduler.panic([self.settings.channel])
 
+    def _mark_control(self, before: Settings, action: str | None) -> None:
+        """A marker in the take for a control a producer looks for: mode, mute, panic."""
+        if self.recorder is None:
+            return
+        if self.settings.mode != before.mode:
+            self.recorder.marker(f"mode {self.settings.mode}", self.now())
+        if action == "panic" or action == ("mute-off" if self.muted else "mute-on"):  # a change, said once
+            self.recorder.marker({"mute-on": "mute", "mute-off": "unmute", "panic": "panic"}[action], self.now())
+
     def _on_clock_stop(self) -> None:
+        if self.recorder is not None:
+            self.recorder.clock_stopped(self.now())  # before the note-offs: they land where it stopped
         self.scheduler.all_notes_off()
         self.quantiser.reset()
 
@@ -218,6 +233,8 @@ class Engine:
         self.skipped += 1
         if self.stats is not None:
             self.stats.bar(bar, ms, why)
+        if self.recorder is not None:
+            self.recorder.marker(f"skipped bar {bar + 1} ({why.split(':')[0]})", bar=bar)
         return []
 
     def close_window(self, bar: int, messages, generate: bool = True) -> list[Event]:
@@ -273,6 +290,9 @@ class Engine:
         assert isinstance(self.clock, InternalClock)
         if s.count_in > 0 or s.mode == "solo":
             origin = self.now() + START_LEAD + s.count_in * self.clock.bar_len
+            if self.recorder is not None and s.count_in > 0:
+                self.recorder.start_at_bar(-s.count_in)  # the take begins with the count-in
+                self.recorder.marker("count-in end (bar 1)", bar=0)
             self.start_clock(origin)
             clicks = []
             for b in range(-s.count_in, 0):
@@ -299,8 +319,8 @@ class Engine:
                 if clock.time_at(bar, roll.STEPS - 0.5) <= self.now():
                     bar += 1
                 zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
-                if self.recorder is not None and self.recorder.origin is None:
-                    self.recorder.set_origin(zero)
+                if self.recorder is not None:
+                    self.recorder.clock_started(self.now())
                 if self.stats is not None and not self.stats.origin:
                     self.stats.origin = zero
                 self._gen = gen

@@ -3,8 +3,8 @@
 ``srlive --in take.mid --out answer.mid`` plays the take into the same engine the live tool runs
 (capture windows, quantiser, mode, model step, renderer, scheduler), but time is simulated: each
 window closes the moment the previous one is done, so it runs as fast as the model computes and
-nothing is ever late. The answer file has tracks ``performer`` (the take's channel messages, as
-played) and ``srlive`` at the session tempo (``--tempo``, default the take's own).
+nothing is ever late. The answer file is a take (srlive.recorder): tracks ``performer`` (the take's
+channel messages, as played) and ``srlive`` at the session tempo (``--tempo``, default the take's own).
 
 Bar 1 is the file's bar 1 (time 0), so a clip from a DAW lines up with its bars. How many bars:
 ``--bars N``; else the take's bars plus one (srlive's answer to the last bar), and in
@@ -119,8 +119,9 @@ class FileResult:
 
 
 def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed: np.ndarray | None = None,
-             tempo_given: bool = False) -> FileResult:
-    """Answer the take in ``in_path``; write ``out_path`` (atomically) and return what was done."""
+             tempo_given: bool = False, overwrite: bool = True, log=None) -> FileResult:
+    """Answer the take in ``in_path``; write ``out_path`` (atomically) and return what was done.
+    Without ``overwrite`` an existing file is kept and the answer goes to the next free name."""
     take = read_take(in_path)
     out = check_writable(out_path)
     settings = replace(settings, tempo=settings.tempo if tempo_given else take.tempo, sync=False)
@@ -129,7 +130,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
         from srlive.stats import Stats
 
         stats = Stats()
-    recorder = Recorder(out, settings.tempo, origin=0.0, check=False)
+    recorder = Recorder(out, settings.tempo, origin=0.0, check=False, overwrite=overwrite, log=log)
     engine = Engine(runtime, settings, now=sim.now, sleep=sim.sleep, recorder=recorder, stats=stats, seed_roll=seed,
                     timer=time.perf_counter)
     engine.start_clock(0.0)
@@ -172,5 +173,5 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     sched.all_notes_off()
     recorder.write(until=clock.time_at(bar))
     inf = [b["inference_ms"] for b in stats.bars if b["inference_ms"] is not None]
-    return FileResult(out, bar, settings.tempo, settings.mode, take.n_notes, engine.notes_sent,
+    return FileResult(recorder.path, bar, settings.tempo, settings.mode, take.n_notes, engine.notes_sent,
                       engine.answered, engine.skipped, float(np.mean(inf)) if inf else None)

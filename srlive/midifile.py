@@ -11,6 +11,7 @@ keeps its messages encoded, so a take rewritten after every bar is not encoded a
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from dataclasses import dataclass
@@ -142,15 +143,21 @@ def note_track(notes: Iterable[tuple[int, int, int, int]], channel: int = 0) -> 
     return timed((tick, data) for tick, _, data in events)
 
 
-def write(path, tracks: Sequence[Track], tempo: float, *, end_tick: int = 0, time_signature: tuple[int, int] = (4, 4),
-          ticks_per_beat: int = TICKS_PER_BEAT, text: str | None = None) -> None:
+def write(path, tracks: Sequence[Track], tempo: float | None, *, end_tick: int = 0,
+          time_signature: tuple[int, int] = (4, 4), ticks_per_beat: int = TICKS_PER_BEAT, text: str | None = None,
+          tempo_map: Track | None = None, replace: bool = True) -> None:
     """Write ``tracks`` as a standard MIDI file, replacing ``path`` atomically. The first track
     carries the tempo (BPM), the time signature and ``text``; every track ends at ``end_tick`` or
-    at its last message, whichever is later. One track makes a type-0 file, more a type-1 file."""
+    at its last message, whichever is later. One track makes a type-0 file, more a type-1 file.
+
+    With ``tempo_map`` (a track of set_tempo and marker events, one at tick 0 at least), that track
+    comes first, as the file's conductor track, with the time signature and ``text``, and ``tempo``
+    is not used. Without ``replace`` an existing ``path`` is left alone (FileExistsError)."""
     num, den = time_signature
-    first = [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)),
-             mido.MetaMessage("time_signature", numerator=num, denominator=den)]
+    first = [] if tempo_map is not None else [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))]
+    first += [mido.MetaMessage("time_signature", numerator=num, denominator=den)]
     first += [mido.MetaMessage("text", text=text)] if text else []
+    tracks = [tempo_map, *tracks] if tempo_map is not None else list(tracks)
 
     def save(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -160,18 +167,33 @@ def write(path, tracks: Sequence[Track], tempo: float, *, end_tick: int = 0, tim
                 tail = Track(track.name, [mido.MetaMessage("end_of_track", time=max(end_tick - track.ticks, 0))])
                 write_chunk(f, b"MTrk", bytes(head.body + track.body + tail.body))
 
-    replace_atomically(Path(path), save)
+    replace_atomically(Path(path), save, replace)
 
 
-def replace_atomically(path: Path, save) -> None:
-    """``save(temporary path)`` beside ``path``, then os.replace; the temporary file never stays."""
+def replace_atomically(path: Path, save, replace: bool = True) -> None:
+    """``save(temporary path)`` beside ``path``, then os.replace; the temporary file never stays.
+    Without ``replace``, an existing ``path`` is kept and FileExistsError raised (a hard link puts
+    the file in place only where nothing is; where links can't be made, a check comes first)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         save(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path)
+    finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def _place_new(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
         raise
+    except OSError:  # a file system without hard links
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+        os.replace(tmp, path)

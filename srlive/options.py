@@ -238,10 +238,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute, "
            "panic or scale (off below 64, follow from 64) (repeatable; a preset's [cc] table)", "NUM=TARGET"),
     # takes
-    Option("record", _text, None, "record the session to this .mid (tracks performer and srlive), "
-           "rewritten after every bar", "FILE.mid"),
+    Option("record", _text, None, "record the session to this .mid in musical time (the clock's bars and "
+           "tempo map; tracks performer and srlive), rewritten after every bar", "FILE.mid"),
     Option("stats", _text, None, "at exit, write per-bar inference ms and per-event lateness to this "
            "JSON file", "FILE.json"),
+    Option("overwrite", _flag, False, "replace an existing --record take, file-mode answer or --stats file "
+           "(default: write to the next free name, take-2.mid, and say so)", flag=True),
     # terminal
     Option("view", _flag, None, "show a panel redrawn each bar (the bar heard and the answer about to play as "
            "a piano roll, tempo, model ms, lateness) instead of the status line (default: on when stderr is a "

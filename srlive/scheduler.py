@@ -62,6 +62,7 @@ class Scheduler:
         self.realtime = realtime  # ask the OS for a real-time priority for the sending thread
         self.retime = retime
         self.priority = "normal"
+        self.firing: Event | None = None  # the event being sent, while send() runs for it (its grid place)
 
     # --- queue --------------------------------------------------------------------------------
     def add(self, events) -> None:
@@ -114,6 +115,13 @@ class Scheduler:
             self._out(kind, channel, data1, data2, source)
 
     def _fire(self, e: Event, t: float) -> None:
+        self.firing = e
+        try:
+            self._fire_one(e, t)
+        finally:
+            self.firing = None
+
+    def _fire_one(self, e: Event, t: float) -> None:
         if e.kind == SWEEP:
             for (ch, pitch), src in list(self.open.items()):
                 if src == e.source:
@@ -130,18 +138,23 @@ class Scheduler:
                 self.on_sent(e, t)
 
     def dispatch_due(self) -> int:
-        """Send every event whose deadline has come; returns how many were handled."""
-        n = 0
+        """Send every event whose deadline has come, in deadline order; returns how many were
+        handled. The queue is ordered by the times events were given; re-timed ones (``--sync``) are
+        sent by their deadlines, which a newer clock estimate can order otherwise (a bar's end-of-bar
+        sweep scheduled on an older estimate than the next bar's downbeat): sorting what is due
+        keeps the sweep from closing the downbeat's notes."""
         with self._cond:
+            now, due = self.now(), []
             while self._heap:
                 e = self._heap[0][3]
                 deadline = self._deadline(e)
-                if deadline > self.now():
+                if deadline > now:
                     break
                 heapq.heappop(self._heap)
+                due.append((deadline, e.kind, len(due), e))
+            for deadline, _, _, e in sorted(due):
                 self._fire(e if deadline == e.time else e._replace(time=deadline), self.now())
-                n += 1
-        return n
+        return len(due)
 
     # --- closing ------------------------------------------------------------------------------
     def all_notes_off(self, source: str | None = None, drop_pending: bool = True) -> int:

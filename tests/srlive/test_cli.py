@@ -43,8 +43,8 @@ def test_demo_writes_an_answer_with_both_tracks(tmp_path, capsys):
     assert code == 0, err
     assert f"wrote {out}" in stdout and "bars at 110 BPM" in stdout and len(stdout.strip().splitlines()) == 1
     mid = mido.MidiFile(out)
-    assert [t.name for t in mid.tracks] == ["performer", "srlive"]
-    assert sum(1 for m in mid.tracks[0] if m.type == "note_on" and m.velocity) == 43
+    assert [t.name for t in mid.tracks] == ["srlive take", "performer", "srlive"]
+    assert sum(1 for m in mid.tracks[1] if m.type == "note_on" and m.velocity) == 43
 
 
 def test_file_mode_with_preset_and_stats(tmp_path, capsys):
@@ -124,9 +124,9 @@ def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
     code, _, err = run_main(capsys, "--in", str(take), "--out", str(out), "--model", str(model), "--bars", "2",
                             "--velocity", "model")
     assert code == 0, err
-    vel = [m.velocity for m in mido.MidiFile(out).tracks[1] if m.type == "note_on" and m.velocity]
+    vel = [m.velocity for m in mido.MidiFile(out).tracks[2] if m.type == "note_on" and m.velocity]
     assert vel and max(vel) == 127  # the take's loudest notes times 1.35 go past 1: capped at 127
     code, _, err = run_main(capsys, "--in", str(take), "--out", str(out), "--model", str(model), "--bars", "2",
-                            "--velocity", "model", "--temperature", "1")
+                            "--velocity", "model", "--temperature", "1", "--overwrite")
     assert code == 0, err
-    assert max(m.velocity for m in mido.MidiFile(out).tracks[1] if m.type == "note_on") < 127  # given: it wins
+    assert max(m.velocity for m in mido.MidiFile(out).tracks[2] if m.type == "note_on") < 127  # given: it wins

@@ -60,7 +60,7 @@ def test_example_take_answered_bar_by_bar_a_fifth_up(tmp_path):
     take = read_take(example_take())
     assert res.tempo == pytest.approx(take.tempo) and round(take.tempo) == 110
     mid, tracks = notes_by_track(out)
-    assert [t.name for t in mid.tracks] == ["performer", "srlive"]
+    assert [t.name for t in mid.tracks] == ["srlive take", "performer", "srlive"]
     assert len(tracks["performer"]) == take.n_notes == res.performer_notes
     assert res.bars == 9 and res.answered == 8 and res.skipped == 0
     tempo = [m.tempo for m in mid.tracks[0] if m.type == "set_tempo"]

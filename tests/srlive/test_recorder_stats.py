@@ -19,11 +19,12 @@ def note(on: bool, channel: int, pitch: int, velocity: int) -> bytes:
 def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch):
     path = tmp_path / "take.mid"
     rec = Recorder(path, tempo=120)
-    rec.add("performer", 9.0, b"\x90\x30\x40")  # before the origin (count-in): tick 0
+    rec.add("performer", 9.0, b"\x90\x30\x40")  # two beats before the take's first bar: left out
     rec.set_origin(10.0)
-    replaced = []
-    real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append((str(a), str(b))), real_replace(a, b))[1])
+    replaced = []  # every file put in place: by os.link the first time (never over a file), then os.replace
+    for name in ("replace", "link"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda a, b, real=real: (replaced.append((str(a), str(b))), real(a, b))[1])
     beat = 0.5
     for bar in range(4):
         t0 = 10.0 + bar * 4 * beat
@@ -32,9 +33,9 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
         rec.add("srlive", t0 + 2 * beat, note(False, 2, 72 + bar, 0))
         rec.write(until=t0 + 4 * beat - 0.25)  # performer's note still held: closed in the snapshot
         mid = mido.MidiFile(path)
-        assert [t.name for t in mid.tracks] == ["performer", "srlive"]
-        perf = [m for m in mid.tracks[0] if m.type in ("note_on", "note_off")]
-        srl = [m for m in mid.tracks[1] if m.type == "note_on" and m.velocity > 0]
+        assert [t.name for t in mid.tracks] == ["srlive take", "performer", "srlive"]
+        perf = [m for m in mid.tracks[1] if m.type in ("note_on", "note_off")]
+        srl = [m for m in mid.tracks[2] if m.type == "note_on" and m.velocity > 0]
         assert len(srl) == bar + 1
         ons = sum(1 for m in perf if m.type == "note_on" and m.velocity > 0)
         offs = len(perf) - ons
@@ -43,23 +44,24 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
     assert len(replaced) == 4 and all(os.path.dirname(a) == str(tmp_path) for a, _ in replaced)
     assert not [p for p in tmp_path.iterdir() if p.name != "take.mid"]  # no temp files left
     mid = mido.MidiFile(path)
-    srl = [(m.note, m.channel) for m in mid.tracks[1] if m.type == "note_on"]
+    srl = [(m.note, m.channel) for m in mid.tracks[2] if m.type == "note_on"]
     assert srl == [(72, 2), (73, 2), (74, 2), (75, 2)]
     # times: srlive's bar-2 note at beat 1 of bar 2 = tick (4 + 1) * 480
     t, ticks = 0, []
-    for m in mid.tracks[1]:
+    for m in mid.tracks[2]:
         t += m.time
         if m.type == "note_on":
             ticks.append(t)
     assert ticks == [480, 5 * 480, 9 * 480, 13 * 480]
     assert mido.tempo2bpm([m for m in mid.tracks[0] if m.type == "set_tempo"][0].tempo) == pytest.approx(120)
+    assert [m.time for m in mid.tracks[0] if m.type == "set_tempo"] == [0]  # a constant tempo: one set_tempo
 
 
 def test_note_off_of_an_unrecorded_note_is_skipped(tmp_path):
     rec = Recorder(tmp_path / "t.mid", 100, origin=0.0)
     rec.add("srlive", 0.5, note(False, 0, 60, 0))
     rec.write()
-    assert not [m for m in mido.MidiFile(tmp_path / "t.mid").tracks[1] if m.type in ("note_on", "note_off")]
+    assert not [m for m in mido.MidiFile(tmp_path / "t.mid").tracks[2] if m.type in ("note_on", "note_off")]
 
 
 def test_unwritable_paths_refused_in_one_line(tmp_path):
@@ -104,5 +106,5 @@ def test_malformed_messages_are_left_out_and_the_take_stays_readable(tmp_path):
     rec.add("performer", 0.2, b"\x90\x3c\xff")  # a data byte over 127
     rec.add("performer", 0.3, b"\x90\x3e\x40")
     rec.write()
-    notes = [(m.type, m.note) for m in mido.MidiFile(tmp_path / "t.mid").tracks[0] if m.type.startswith("note")]
+    notes = [(m.type, m.note) for m in mido.MidiFile(tmp_path / "t.mid").tracks[1] if m.type.startswith("note")]
     assert notes == [("note_on", 62), ("note_off", 62)]

@@ -163,3 +163,20 @@ def test_retime_follows_the_clock_estimate_at_send_time():
     clock.t = 2.112
     s.dispatch_due()
     assert [a for _, a in out] == [60, 64, 62]
+
+
+def test_retimed_events_due_together_go_out_in_deadline_order():
+    """--sync: bar 1's end-of-bar sweep was scheduled on an older clock estimate than bar 2's
+    downbeat, so its given time is later; by the clock both are due, the sweep a hair first, and
+    it must not close the downbeat's note."""
+    clock = FakeClock()
+    out = []
+    s = Scheduler(lambda k, ch, a, b, src: out.append((k, a)), now=clock.now, sleep=clock.sleep,
+                  retime=lambda pos: pos * 0.01)
+    s.add([Event(0.5, ON, 0, 60, 90, pos=50)])
+    clock.t = 0.5
+    s.dispatch_due()
+    s.add([Event(0.962, SWEEP, 0, pos=95.9), Event(0.955, ON, 0, 60, 90, pos=96)])
+    clock.t = 0.96
+    s.dispatch_due()
+    assert out == [(ON, 60), (OFF, 60), (ON, 60)] and s.open == {(0, 60): "srlive"}

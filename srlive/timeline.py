@@ -1,0 +1,63 @@
+"""Engine time (perf_counter seconds) → musical time (beats from bar 1's downbeat), for takes.
+
+A take is written in the bar clock's own time, so it lines up with the DAW's bars: a time t inside
+bar b (``T_b <= t < T_{b+1}``, from the clock's ``time_at``) is beat
+``b·4 + 4·(t − T_b)/(T_{b+1} − T_b)``, and bar b's tempo is ``240/(T_{b+1} − T_b)`` BPM (4/4).
+The same mapping serves every clock: the internal one (a constant tempo from its origin), the MIDI
+clock follower (bar 0 is the DAW's bar 1, the first pulse after Start) and Link (bar 0 is the first
+bar srlive heard). An event srlive scheduled carries its place on the grid: under ``--sync`` and
+``--link`` its clock pulse (``Event.pos``), otherwise its deadline, which the internal clock puts
+exactly on a step.
+"""
+
+from __future__ import annotations
+
+from srlive.contract import BEATS_PER_BAR, PULSES_PER_QUARTER
+
+
+class ClockTimeline:
+    """Musical time from a bar clock (anything with ``time_at``, ``bar_at``, ``ready``, ``running``)."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.clock.ready)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.clock.running)
+
+    @property
+    def generation(self) -> int:
+        """Bumps on every Start/Continue of a clock that can stop (0 for one that can't)."""
+        return int(getattr(self.clock, "generation", 0))
+
+    def beat_at(self, t: float) -> float:
+        b = self.clock.bar_at(t)
+        t0, t1 = self.clock.time_at(b), self.clock.time_at(b + 1)
+        return BEATS_PER_BAR * (b + (t - t0) / (t1 - t0))
+
+    def tempo_of_bar(self, bar: int) -> float:
+        return 60.0 * BEATS_PER_BAR / (self.clock.time_at(bar + 1) - self.clock.time_at(bar))
+
+    def event_beat(self, e) -> float:
+        """Where a scheduled event lies on the grid: its clock pulse when it has one, else its deadline."""
+        if e.pos >= 0:
+            return e.pos / PULSES_PER_QUARTER
+        return self.beat_at(e.time)
+
+
+class FixedTempo(ClockTimeline):
+    """A constant tempo from an origin (bar 1's downbeat), set when it is known: a recorder on its own."""
+
+    def __init__(self, tempo: float, origin: float | None = None):
+        from srlive.clock import InternalClock
+
+        super().__init__(InternalClock(tempo))
+        if origin is not None:
+            self.clock.start(origin)
+
+    def start(self, origin: float) -> None:
+        self.clock.start(origin)
