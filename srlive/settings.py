@@ -43,6 +43,8 @@ class Settings:
     allow_feedback: bool = False
     cc: dict[int, str] = field(default_factory=dict)  # CC number -> contract.CC_TARGETS name
     scale: ScaleSetting = None  # a Scale, "follow" (the performer's key) or None (off)
+    offset: float = 0.0  # seconds added to every scheduled send (--offset; negative: early)
+    input_latency: float = 0.0  # seconds the input path adds, taken off every arrival stamp
 
 
 def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:

@@ -9,8 +9,8 @@ that went away or came back.
   engine's work (clock, controls, capture, recording, thru) runs there, never in the MIDI thread.
   Under JACK no Python runs inside JACK's process cycle: python-rtmidi queues each message with its
   JACK time, and the consumer drains that queue and stamps from JACK's times (MidiInput says why).
-  ``ignore(types)`` drops message types before Python where the backend can (python-rtmidi's
-  ``ignore_types``: SysEx, clock and MIDI time code, active sensing) and by status byte before
+  ``ignore(types)`` drops message types before Python where the backend can and keeps time (python-rtmidi's
+  ``ignore_types``: SysEx, clock and MIDI time code, active sensing; not JACK) and by status byte before
   parsing otherwise. Bytes that are not one valid MIDI message are dropped and counted
   (``bad_messages``); an exception in the callback is counted (``callback_errors``) and kept in
   ``last_error``, never raised into the consumer.
@@ -241,9 +241,9 @@ class MidiInput(_Port):
 
     def ignore(self, *types: str) -> None:
         """Drop these mido message types ("pitchwheel", "active_sensing", "sysex", "clock", ...): in the
-        backend where python-rtmidi can (SysEx; clock, which takes MIDI time code with it; active
-        sensing), and by status byte before anything is parsed for all of them (and for backends
-        that queue what ignore_types would drop): a flood of them then costs next to nothing."""
+        backend where python-rtmidi can and keeps time (SysEx; clock, which takes MIDI time code with
+        it; active sensing: not on JACK, see below), and by status byte before anything is parsed for
+        all of them: a flood of them then costs next to nothing."""
         unknown = [t for t in types if t not in _STATUS_OF]
         if unknown:
             raise ValueError(f"unknown message types {unknown}; known: {sorted(_STATUS_OF)}")
@@ -251,7 +251,13 @@ class MidiInput(_Port):
         if 0xF8 in dropped:
             dropped |= {_STATUS_OF["quarter_frame"]}  # python-rtmidi's "timing" is both
         self._dropped_status = frozenset(dropped)
-        self._rt.ignore_types(sysex=0xF0 in dropped, timing=0xF8 in dropped, active_sense=0xFE in dropped)
+        if self.arrival is None:
+            self._rt.ignore_types(sysex=0xF0 in dropped, timing=0xF8 in dropped, active_sense=0xFE in dropped)
+        # JACK: RtMidi's ignore_types would lose time. Its JACK input gives each queued message the
+        # time since the previous message *seen*, ignored ones included, so every ignored message
+        # took its delta with it and ArrivalClock's sum fell behind: stamps ran early (−50 ms after
+        # a second of flood with SysEx and active sensing; a keyboard's active sensing alone does it
+        # slowly). So on JACK every message is queued and the status check below drops it unparsed.
 
     # -- the backend's side: stamp and queue -----------------------------------------------
 
