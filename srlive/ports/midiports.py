@@ -39,6 +39,9 @@ UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts
 INPUT_QUEUE = 8192  # messages python-rtmidi may hold for the consumer (JACK input)
 DRAIN_EVERY = 0.00025  # seconds between looks at the JACK input queue when it is empty
 IDLE_WAIT = 0.05  # seconds the consumer waits for input before it looks whether the port closed
+#: the most messages the consumer hands on in one go before it yields (a flood's backlog is taken
+#: in slices, so the engine's thread gets the interpreter between them and closes its window on time)
+BATCH = 256
 
 # Injectable for tests: the clock that stamps arrivals, and whether ports start their consumer
 # thread (tests without threads call MidiInput.consume_pending themselves).
@@ -267,32 +270,37 @@ class MidiInput(_Port):
 
     # -- the consumer's side ---------------------------------------------------------------
 
-    def _take_jack_queue(self) -> list[tuple[list[int], float]]:
+    def _take_jack_queue(self, limit: int) -> list[tuple[list[int], float]]:
         batch = []
         with self._lock:
-            while not self._closed:
+            while not self._closed and len(batch) < limit:
                 event = self._rt.get_message()
                 if event is None:
                     break
                 batch.append((event[0], self.arrival(event[1], _now())))
         return batch
 
-    def _take_arrived(self, wait: float) -> list[tuple[list[int], float]]:
+    def _take_arrived(self, wait: float, limit: int) -> list[tuple[list[int], float]]:
         try:
             batch = [self._arrived.get(timeout=wait)] if wait > 0 else [self._arrived.get_nowait()]
         except queue.Empty:
             return []
-        while True:
+        while len(batch) < limit:
             try:
                 batch.append(self._arrived.get_nowait())
             except queue.Empty:
                 return batch
+        return batch
 
-    def consume_pending(self, wait: float = 0.0) -> int:
-        """Hand everything queued so far to the callback, in arrival order (the consumer thread's
-        one step; tests call it directly). ``wait``: seconds to wait for a first message."""
+    def consume_pending(self, wait: float = 0.0, limit: int = 1 << 30) -> int:
+        """Hand what is queued so far (at most ``limit`` messages) to the callback, in arrival order
+        (the consumer thread's one step; tests call it directly). ``wait``: seconds to wait for a
+        first message."""
         with self._consume_lock:
-            batch = self._take_jack_queue() if self.arrival is not None else self._take_arrived(wait)
+            if self.arrival is not None:
+                batch = self._take_jack_queue(limit)
+            else:
+                batch = self._take_arrived(wait, limit)
             for data, t in batch:
                 self._deliver(data, t)
         return len(batch)
@@ -301,7 +309,10 @@ class MidiInput(_Port):
         jack = self.arrival is not None
         while not self._closed:
             try:
-                if not self.consume_pending(0.0 if jack else IDLE_WAIT) and jack:
+                n = self.consume_pending(0.0 if jack else IDLE_WAIT, BATCH)
+                if n >= BATCH:
+                    time.sleep(0)  # a backlog: let the engine's thread in before the next slice
+                elif not n and jack:
                     time.sleep(DRAIN_EVERY)
             except Exception as err:  # noqa: BLE001 - the input must outlive any one message
                 self.callback_errors += 1
