@@ -197,6 +197,8 @@ def run_live(cfg: dict) -> int:
             start = f"{settings.count_in}-bar count-in"
         if settings.sync:
             start = "joining the Link session" if settings.link else "waiting for Start from the DAW"
+        if settings.offset:
+            how += f", sending {abs(settings.offset) * 1000:g} ms {'early' if settings.offset < 0 else 'late'}"
         say_device(runtime)
         say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
             f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
