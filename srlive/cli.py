@@ -5,6 +5,7 @@
     srlive --in take.mid --out answer.mid          # file mode
     srlive --preset jam --in "IAC Bus 1"
     srlive --list-ports | --bench [--json]
+    srlive --calibrate --in X --out Y               # round trip Y -> X: the --offset to use
 
 Options come from srlive.options (the same table the presets use). Heavy modules (numpy, mido,
 onnxruntime, rtmidi) are imported only after the command line is parsed, so --help is instant.
@@ -13,6 +14,7 @@ Every user mistake is one line on stderr, ``srlive: ...`` naming the fix, and ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -44,6 +46,8 @@ def settings_from(cfg: dict):
         allow_feedback=cfg["allow-feedback"], cc=dict(cfg["cc"]),
         scale=options.convert("scale", cfg["scale"], "--scale"),  # the default "off" comes unconverted
         candidates=cfg["candidates"], selection=_weights(cfg["selection"]),
+        offset=cfg["offset"] / 1000.0,
+        input_latency=(cfg["input-latency"] or 0.0) / 1000.0,  # "auto" is the backend's (input_latency_of)
     )
 
 
@@ -56,12 +60,23 @@ def _weights(selection):
     return parse_weights(selection)
 
 
+def input_latency_of(cfg: dict, backend: str) -> float:
+    """Seconds the input path adds: --input-latency when given, else the backend's own estimate
+    (JACK: half a period, srlive.ports.jack_input_delay), else 0."""
+    if cfg["input-latency"] is not None:
+        return cfg["input-latency"] / 1000.0
+    if backend == "jack":
+        from srlive.ports import jack_input_delay
+
+        return jack_input_delay()
+    return 0.0
+
+
 def load_model(cfg: dict):
     """The model, warmed up; a temperature or candidate count left unset (None) becomes the model's
     own in `cfg`, and --selection's weights are laid over the model's (make the Settings from `cfg`
     after this)."""
     from srlive.runtime import load_runtime
-
     from srlive.selection import parse_weights
 
     rt = load_runtime(cfg["model"], cfg["device"])
@@ -92,7 +107,8 @@ def make_stats(cfg: dict, notes: list[str]):
 
     cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
-    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"]}
+    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"],
+               "offset_ms": cfg["offset"]}
     return st
 
 
@@ -118,7 +134,9 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
     seed = seed_roll_of(cfg)
     runtime = load_model(cfg)
     t0 = time.perf_counter()
-    res = run_file(take, out, runtime, settings_from(cfg), stats=stats, seed=seed,
+    # a take has no ports: no input path to take off, nothing to send early
+    offline = dataclasses.replace(settings_from(cfg), offset=0.0, input_latency=0.0)
+    res = run_file(take, out, runtime, offline, stats=stats, seed=seed,
                    tempo_given=tempo_given, overwrite=cfg["overwrite"], log=say)
     say_device(runtime)
     for note in notes:
@@ -170,6 +188,9 @@ def run_live(cfg: dict) -> int:
     runtime = load_model(cfg)
     settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
+    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend))
+    if stats is not None:
+        stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
     inp = view = None
     try:
@@ -202,6 +223,8 @@ def run_live(cfg: dict) -> int:
             start = f"{settings.count_in}-bar count-in"
         if settings.sync:
             start = "joining the Link session" if settings.link else "waiting for Start from the DAW"
+        if settings.offset:
+            how += f", sending {abs(settings.offset) * 1000:g} ms {'early' if settings.offset < 0 else 'late'}"
         say_device(runtime)
         for note in notes:
             say(note)
@@ -260,6 +283,10 @@ def run(argv=None) -> int:
 
         preset = load_preset(given["preset"])
     cfg = options.resolve(given, preset)
+    if given.get("calibrate"):
+        from srlive import calibrate
+
+        return calibrate.run(cfg)
     if "demo" in given:
         from srlive.filemode import example_take
 

@@ -8,7 +8,11 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
   reported once); the next bar is worked out from its own window and plays on time.
 - Input: ``on_message`` is the input port's callback, run by the port's consumer thread; what it
   does with each message (clock, live controls, capture, recording, thru, echo suppression) is
-  srlive.intake's.
+  srlive.intake's. Every arrival stamp is first moved back by ``settings.input_latency`` (the
+  input path's delay, ``--input-latency``), so the MIDI clock follower, bar 1's downbeat and the
+  captured notes are where the sender put them.
+- Output: the scheduler adds ``settings.offset`` (``--offset``) to every deadline; the recording
+  keeps srlive's notes at their deadlines (the send time less the offset).
 - Live controls (srlive.settings): a CC mapped in the preset's ``[cc]`` table replaces the
   settings whole (temperature, threshold, mode, scale: < 64 off, >= 64 follow) or mutes /
   panics. Those CCs are consumed, not
@@ -90,7 +94,8 @@ class Engine:
         self.own_bar: int | None = None  # the bar last_own was made for
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
-                                   retime=self.clock.time_of_pulse if settings.sync else None)
+                                   retime=self.clock.time_of_pulse if settings.sync else None,
+                                   offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
         self.last_own: np.ndarray | None = None
@@ -147,7 +152,7 @@ class Engine:
         """The input port's callback (its consumer thread): every message, stamped on arrival with
         the engine's clock; srlive.intake says what is done with it."""
         try:
-            take_message(self, msg, t)
+            take_message(self, msg, t - self.settings.input_latency)
         except Exception as e:  # never let a bad message kill the port's thread
             self.warn_once("input", f"ignored an input message that could not be handled ({e})")
 
@@ -289,7 +294,8 @@ class Engine:
         s = self.settings
         assert isinstance(self.clock, InternalClock)
         if s.count_in > 0 or s.mode == "solo":
-            origin = self.now() + START_LEAD + s.count_in * self.clock.bar_len
+            # a negative --offset sends bar 1 early: the lead grows by it, so nothing starts in the past
+            origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * self.clock.bar_len
             if self.recorder is not None and s.count_in > 0:
                 self.recorder.start_at_bar(-s.count_in)  # the take begins with the count-in
                 self.recorder.marker("count-in end (bar 1)", bar=0)
@@ -302,8 +308,8 @@ class Engine:
         else:
             while not self.clock.ready and not self.stop_event.is_set():
                 self.stop_event.wait(0.02)
-            if s.metronome and self.clock.ready:  # the beats of bar 1 still to come
-                soon = self.now() + 0.002
+            if s.metronome and self.clock.ready:  # the beats of bar 1 still to come (sent offset early/late)
+                soon = self.now() + 0.002 - s.offset
                 clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0)
                 pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
                 self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])

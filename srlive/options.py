@@ -27,6 +27,9 @@ from srlive.contract import (
 )
 from srlive.scales import parse_scale
 
+OFFSET_RANGE = (-200.0, 200.0)  # ms, --offset
+INPUT_LATENCY_RANGE = (0.0, 100.0)  # ms, --input-latency
+
 
 class BadValue(ValueError):
     """A value an option can't take; str() says what it can take."""
@@ -215,6 +218,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("bars", _optional(_number(int, 1, 1_000_000), "none"), None, "stop cleanly after N bars", "N"),
     Option("max-late", _number(float, 0.1, 1000, " ms"), 10.0, "drop a note-on that would go out later than "
            "this (ms, default 10); note-offs always go out", "MS"),
+    Option("offset", _number(float, *OFFSET_RANGE, " ms"), 0.0, "send everything srlive plays this many ms "
+           "early (negative) or late (positive), to meet a DAW that records srlive late: srlive --calibrate "
+           "says which (default 0)", "MS"),
+    Option("input-latency", _optional(_number(float, *INPUT_LATENCY_RANGE, " ms"), "auto"), None, "advanced: ms "
+           "the input path adds, taken off every arrival stamp (MIDI clock, notes); auto (default): half a "
+           "JACK period on JACK, else 0", "MS|auto"),
     # music
     Option("mode", _choice(*MODES), "accompany", "accompany: answer every bar; call-response: answer after "
            "you stop; solo: play on its own, you steer it", choices=MODES),
@@ -262,6 +271,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("demo", _text, None, "answer the shipped example take offline and write OUT (default answer.mid)",
            "OUT.mid", preset=False),
     Option("bench", _flag, False, "measure the model step's speed and exit", flag=True, preset=False),
+    Option("calibrate", _flag, False, "measure the round trip from --out back to --in (a cable, or a DAW track "
+           "monitoring --out into --in), print the --offset to use and exit", flag=True, preset=False),
     Option("json", _flag, False, "with --bench or --list-ports: print JSON", flag=True, preset=False),
 )
 BY_NAME = {o.name: o for o in OPTIONS}

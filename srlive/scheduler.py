@@ -12,6 +12,13 @@
   is sent at ``retime(pos)``, asked afresh while it is waited for: the smoothed MIDI clock's latest
   estimate, not the one made a bar earlier. Positions and times order alike, so the queue's order
   holds.
+- ``offset`` (``--offset``, seconds) moves every scheduled send: an event goes out at its deadline
+  plus ``offset`` (negative: early, to meet a DAW that records srlive late). It is added here, where
+  deadlines become send times, so notes, note-offs, end-of-bar sweeps and metronome clicks move
+  together (a retimed ``--sync`` deadline too); ``send_now`` (thru, live controls, panic) is never
+  shifted. Lateness and ``--max-late`` are reckoned against the shifted send time: an event handed
+  over after its send time has passed (a negative offset larger than the window's budget) is sent
+  at once when a note-on is at most ``max_late`` behind it, dropped when later; note-offs always go.
 - now() and sleep() are injectable: tests drive ``dispatch_due()`` on a fake clock.
 
 ``send(kind, channel, data1, data2, source)`` is the one output function (the port layer's, wrapped by the engine).
@@ -40,7 +47,7 @@ class Scheduler:
                  sleep: Callable[[float], None] = time.sleep, max_late: float = DEFAULT_MAX_LATE,
                  spin: float = DEFAULT_SPIN, on_sent: Callable[[Event, float], None] | None = None,
                  on_dropped: Callable[[Event, float], None] | None = None, realtime: bool = False,
-                 retime: Callable[[float], float] | None = None):
+                 retime: Callable[[float], float] | None = None, offset: float = 0.0):
         self._send = send
         self.now = now
         self.sleep = sleep
@@ -61,6 +68,7 @@ class Scheduler:
         self._muted_sources: set[str] = set()
         self.realtime = realtime  # ask the OS for a real-time priority for the sending thread
         self.retime = retime
+        self.offset = float(offset)  # seconds added to every deadline (negative: send early)
         self.priority = "normal"
         self.firing: Event | None = None  # the event being sent, while send() runs for it (its grid place)
 
@@ -78,12 +86,13 @@ class Scheduler:
             return len(self._heap)
 
     def _deadline(self, e: Event) -> float:
+        """When ``e`` goes out: its deadline (retimed under --sync) plus the offset."""
         if e.pos >= 0 and self.retime is not None:
             try:
-                return self.retime(e.pos)
+                return self.retime(e.pos) + self.offset
             except Exception:  # no clock estimate (stopped): keep the time it was given
-                return e.time
-        return e.time
+                pass
+        return e.time + self.offset
 
     def next_deadline(self) -> float | None:
         with self._cond:

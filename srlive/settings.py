@@ -47,6 +47,8 @@ class Settings:
     scale: ScaleSetting = None  # a Scale, "follow" (the performer's key) or None (off)
     candidates: int | None = None  # answers drawn per bar to choose from (None: the model's own)
     selection: Weights | None = None  # how they are scored (None: the model's own weights)
+    offset: float = 0.0  # seconds added to every scheduled send (--offset; negative: early)
+    input_latency: float = 0.0  # seconds the input path adds, taken off every arrival stamp
 
 
 def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:

@@ -39,6 +39,8 @@ from srlive.ports.jack_backend import (
     ArrivalClock,
     forget_jack_server,
     jack_connections,
+    jack_input_delay,
+    jack_period,
     jack_midi_ports,
     jack_running,
 )
@@ -47,6 +49,6 @@ from srlive.ports.midiports import MidiInput, MidiOutput, list_ports, open_input
 __all__ = [
     "ALSA_SEQ", "CAN_MAKE_VIRTUAL", "HINTS", "LABELS", "JACK_BURST", "JACK_BURST_GAP", "JACK_DRAIN",
     "ArrivalClock", "MidiInput", "MidiOutput", "alsa_available", "describe_backend", "forget_jack_server",
-    "jack_connections", "jack_midi_ports", "jack_running", "list_ports", "match_port", "open_input",
+    "jack_connections", "jack_input_delay", "jack_period", "jack_midi_ports", "jack_running", "list_ports", "match_port", "open_input",
     "open_output", "resolve_backend",
 ]

@@ -78,6 +78,14 @@ class JackGraph:
                 return None
             return [p.name for p in client.get_ports(is_midi=True)]
 
+    def period(self) -> Optional[float]:
+        """Seconds of one JACK process cycle (frames / rate), or None when no server answers."""
+        with self.lock:
+            client = self._watcher()
+            if client is None:
+                return None
+            return client.blocksize / client.samplerate
+
     def connections(self, full_name: str) -> Optional[int]:
         """How many connections the port has, or None when that can't be told."""
         with self.lock:
@@ -115,6 +123,22 @@ def jack_connections(full_name: str) -> Optional[int]:
     return _the_graph().connections(full_name)
 
 
+def jack_period() -> Optional[float]:
+    """Seconds of one JACK process cycle; None when no server answers."""
+    return _the_graph().period()
+
+
+def jack_input_delay() -> float:
+    """What the JACK input path adds to an arrival stamp, on average: half a period.
+
+    python-rtmidi (1.5.8's RtMidi) stamps each JACK input message with ``jack_get_time()`` inside
+    its process callback, not with the event's frame time: a message sent anywhere in one cycle is
+    stamped at the start of the next, on average half a period after it was sent (0.67 ms at 64
+    frames / 48 kHz). 0 when no server answers."""
+    period = jack_period()
+    return period / 2 if period else 0.0
+
+
 def forget_jack_server() -> None:
     """Close the watching client: before its server stops, or to watch another server."""
     _the_graph().close()
@@ -141,8 +165,10 @@ def find_own_port(local: str, previous: Optional[str] = None, before: Optional[s
 class ArrivalClock:
     """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
     drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
-    delta). The origin is the least (drained − JACK time) seen: a message can't be drained before
-    it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
+    delta: the difference of two ``jack_get_time()`` readings in its process callback, so messages
+    of one cycle share a time and the time is the cycle's, not the event's frame: see
+    jack_input_delay). The origin is the least (drained − JACK time) seen: a message can't be
+    drained before it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
 
     def __init__(self):
         self.jack_time = 0.0

@@ -9,8 +9,8 @@ that went away or came back.
   engine's work (clock, controls, capture, recording, thru) runs there, never in the MIDI thread.
   Under JACK no Python runs inside JACK's process cycle: python-rtmidi queues each message with its
   JACK time, and the consumer drains that queue and stamps from JACK's times (MidiInput says why).
-  ``ignore(types)`` drops message types before Python where the backend can (python-rtmidi's
-  ``ignore_types``: SysEx, clock and MIDI time code, active sensing) and by status byte before
+  ``ignore(types)`` drops message types before Python where the backend can and keeps time (python-rtmidi's
+  ``ignore_types``: SysEx, clock and MIDI time code, active sensing; not JACK) and by status byte before
   parsing otherwise. Bytes that are not one valid MIDI message are dropped and counted
   (``bad_messages``); an exception in the callback is counted (``callback_errors``) and kept in
   ``last_error``, never raised into the consumer.
@@ -39,6 +39,9 @@ UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts
 INPUT_QUEUE = 8192  # messages python-rtmidi may hold for the consumer (JACK input)
 DRAIN_EVERY = 0.00025  # seconds between looks at the JACK input queue when it is empty
 IDLE_WAIT = 0.05  # seconds the consumer waits for input before it looks whether the port closed
+#: the most messages the consumer hands on in one go before it yields (a flood's backlog is taken
+#: in slices, so the engine's thread gets the interpreter between them and closes its window on time)
+BATCH = 256
 
 # Injectable for tests: the clock that stamps arrivals, and whether ports start their consumer
 # thread (tests without threads call MidiInput.consume_pending themselves).
@@ -241,9 +244,9 @@ class MidiInput(_Port):
 
     def ignore(self, *types: str) -> None:
         """Drop these mido message types ("pitchwheel", "active_sensing", "sysex", "clock", ...): in the
-        backend where python-rtmidi can (SysEx; clock, which takes MIDI time code with it; active
-        sensing), and by status byte before anything is parsed for all of them (and for backends
-        that queue what ignore_types would drop): a flood of them then costs next to nothing."""
+        backend where python-rtmidi can and keeps time (SysEx; clock, which takes MIDI time code with
+        it; active sensing: not on JACK, see below), and by status byte before anything is parsed for
+        all of them: a flood of them then costs next to nothing."""
         unknown = [t for t in types if t not in _STATUS_OF]
         if unknown:
             raise ValueError(f"unknown message types {unknown}; known: {sorted(_STATUS_OF)}")
@@ -251,7 +254,13 @@ class MidiInput(_Port):
         if 0xF8 in dropped:
             dropped |= {_STATUS_OF["quarter_frame"]}  # python-rtmidi's "timing" is both
         self._dropped_status = frozenset(dropped)
-        self._rt.ignore_types(sysex=0xF0 in dropped, timing=0xF8 in dropped, active_sense=0xFE in dropped)
+        if self.arrival is None:
+            self._rt.ignore_types(sysex=0xF0 in dropped, timing=0xF8 in dropped, active_sense=0xFE in dropped)
+        # JACK: RtMidi's ignore_types would lose time. Its JACK input gives each queued message the
+        # time since the previous message *seen*, ignored ones included, so every ignored message
+        # took its delta with it and ArrivalClock's sum fell behind: stamps ran early (−50 ms after
+        # a second of flood with SysEx and active sensing; a keyboard's active sensing alone does it
+        # slowly). So on JACK every message is queued and the status check below drops it unparsed.
 
     # -- the backend's side: stamp and queue -----------------------------------------------
 
@@ -261,32 +270,37 @@ class MidiInput(_Port):
 
     # -- the consumer's side ---------------------------------------------------------------
 
-    def _take_jack_queue(self) -> list[tuple[list[int], float]]:
+    def _take_jack_queue(self, limit: int) -> list[tuple[list[int], float]]:
         batch = []
         with self._lock:
-            while not self._closed:
+            while not self._closed and len(batch) < limit:
                 event = self._rt.get_message()
                 if event is None:
                     break
                 batch.append((event[0], self.arrival(event[1], _now())))
         return batch
 
-    def _take_arrived(self, wait: float) -> list[tuple[list[int], float]]:
+    def _take_arrived(self, wait: float, limit: int) -> list[tuple[list[int], float]]:
         try:
             batch = [self._arrived.get(timeout=wait)] if wait > 0 else [self._arrived.get_nowait()]
         except queue.Empty:
             return []
-        while True:
+        while len(batch) < limit:
             try:
                 batch.append(self._arrived.get_nowait())
             except queue.Empty:
                 return batch
+        return batch
 
-    def consume_pending(self, wait: float = 0.0) -> int:
-        """Hand everything queued so far to the callback, in arrival order (the consumer thread's
-        one step; tests call it directly). ``wait``: seconds to wait for a first message."""
+    def consume_pending(self, wait: float = 0.0, limit: int = 1 << 30) -> int:
+        """Hand what is queued so far (at most ``limit`` messages) to the callback, in arrival order
+        (the consumer thread's one step; tests call it directly). ``wait``: seconds to wait for a
+        first message."""
         with self._consume_lock:
-            batch = self._take_jack_queue() if self.arrival is not None else self._take_arrived(wait)
+            if self.arrival is not None:
+                batch = self._take_jack_queue(limit)
+            else:
+                batch = self._take_arrived(wait, limit)
             for data, t in batch:
                 self._deliver(data, t)
         return len(batch)
@@ -295,7 +309,10 @@ class MidiInput(_Port):
         jack = self.arrival is not None
         while not self._closed:
             try:
-                if not self.consume_pending(0.0 if jack else IDLE_WAIT) and jack:
+                n = self.consume_pending(0.0 if jack else IDLE_WAIT, BATCH)
+                if n >= BATCH:
+                    time.sleep(0)  # a backlog: let the engine's thread in before the next slice
+                elif not n and jack:
                     time.sleep(DRAIN_EVERY)
             except Exception as err:  # noqa: BLE001 - the input must outlive any one message
                 self.callback_errors += 1

@@ -127,3 +127,30 @@ def test_ambiguous_name_is_refused_listing_the_ports(jack_server):
     finally:
         for extra in extras:
             extra.shutdown()
+
+
+def test_ignored_messages_between_notes_keep_the_stamps_on_time(jack_clients):
+    """A keyboard's active sensing (and SysEx) between notes, ignored: each note is still stamped
+    within a few periods after it was sent, not early by the time the ignored messages spanned."""
+    name = f"srlive in ignore {jack_clients.recorder.port_name}"
+    port = ports.open_input(name, backend="jack")
+    got = []
+    try:
+        port.ignore("active_sensing", "sysex", "clock")
+        port.set_callback(lambda msg, t: got.append((msg.type, t)))
+        perf = Performer(target=port.full_name)
+        assert linked(port)
+        sent = []
+        for k in range(4):
+            sent.append(perf.send([0x90, 60 + k, 80]))
+            for filler in ([0xFE], [0xF0, 0x7D, k, 0xF7], [0xFE]):
+                time.sleep(0.1)
+                perf.send(filler)
+            time.sleep(0.1)
+        assert settle(lambda: len(got) >= 4)
+        assert [typ for typ, _ in got] == ["note_on"] * 4
+        for (_, t), t_sent in zip(got, sent):
+            assert t_sent - 0.001 <= t <= t_sent + 0.05, (t - t_sent)
+        perf.close()
+    finally:
+        port.close()

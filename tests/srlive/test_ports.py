@@ -333,3 +333,31 @@ def test_the_callback_runs_on_the_ports_one_consumer_thread(world, monkeypatch):
     assert done.wait(5)
     port.close()
     assert threads == ["srlive-midi-in"] * 3
+
+
+def test_jack_input_queues_what_it_ignores_so_the_deltas_add_up(world, monkeypatch):
+    """python-rtmidi's JACK input gives a queued message the time since the previous message it
+    saw, ignored ones too: so on JACK nothing is ignored in python-rtmidi, and the stamps of the
+    notes keep their true spacing across the active sensing between them."""
+    monkeypatch.setattr(backends, "jack_running", lambda: True)
+    port = ports.open_input("keys", backend="jack")
+    port.ignore("active_sensing", "sysex", "clock")
+    assert port._rt.ignored == {"sysex": False, "timing": False, "active_sense": False}
+    got = []
+    port.set_callback(lambda msg, t: got.append((msg.note, t)))
+    port._rt.queue = [([0x90, 60, 90], 0.0), ([0xFE], 0.3), ([0xF0, 1, 0xF7], 0.3), ([0x90, 62, 90], 0.3)]
+    drained = iter([50.0, 50.3, 50.6, 50.9])
+    monkeypatch.setattr(midiports, "_now", lambda: next(drained))
+    assert port.consume_pending() == 4
+    assert got == [(60, 50.0), (62, pytest.approx(50.9))]
+
+
+def test_the_consumer_hands_a_backlog_on_in_slices(world, monkeypatch):
+    monkeypatch.setattr(midiports, "BATCH", 256)
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append(msg.note))
+    for k in range(600):
+        port._rt.callback(([0x90, k % 128, 90], 0.0), None)
+    assert [port.consume_pending(limit=midiports.BATCH) for _ in range(4)] == [256, 256, 88, 0]
+    assert got == [k % 128 for k in range(600)]  # in arrival order, nothing lost

@@ -24,7 +24,7 @@ def test_shipped_presets_load_and_do_what_they_say():
 def test_preset_keys_are_exactly_the_long_options():
     parser_opts = {a.option_strings[0][2:] for a in options.build_parser()._actions if a.option_strings[0] != "-h"}
     assert set(options.PRESET_KEYS) <= parser_opts
-    assert parser_opts - set(options.PRESET_KEYS) == {"list-ports", "preset", "demo", "bench", "json"}
+    assert parser_opts - set(options.PRESET_KEYS) == {"list-ports", "preset", "demo", "bench", "json", "calibrate"}
 
 
 def test_unknown_key_names_the_key_and_the_valid_keys(tmp_path):
