@@ -123,8 +123,10 @@ class Scheduler:
                 kind = OFF
             self._out(kind, channel, data1, data2, source)
 
-    def _fire(self, e: Event, t: float) -> None:
-        self.firing = e
+    def _fire(self, e: Event, t: float, grid: Event | None = None) -> None:
+        """Send `e` (its time: when it goes out, the offset included); `grid`, the same event at
+        its place on the bar grid (without the offset), is what a take records."""
+        self.firing = grid if grid is not None else e
         try:
             self._fire_one(e, t)
         finally:
@@ -162,7 +164,9 @@ class Scheduler:
                 heapq.heappop(self._heap)
                 due.append((deadline, e.kind, len(due), e))
             for deadline, _, _, e in sorted(due):
-                self._fire(e if deadline == e.time else e._replace(time=deadline), self.now())
+                grid = deadline - self.offset
+                self._fire(e if deadline == e.time else e._replace(time=deadline), self.now(),
+                           e if grid == e.time else e._replace(time=grid))
         return len(due)
 
     # --- closing ------------------------------------------------------------------------------

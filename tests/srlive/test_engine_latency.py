@@ -12,15 +12,27 @@ from srlive_fakes import FakeClock, FakeOutput, FakeRuntime
 
 
 class TakeLog:
+    """A recorder that logs where each message belongs in the take: a scheduled event at its
+    deadline (its place on the grid), anything else when it came."""
+
     def __init__(self):
         self.rows = []
         self.origin = None
 
+    def follow(self, clock):
+        pass
+
     def set_origin(self, t):
         self.origin = t
 
-    def add(self, track, t, data):
-        self.rows.append((track, t, bytes(data)))
+    def start_at_bar(self, bar):
+        pass
+
+    def marker(self, text, t=None, bar=None):
+        pass
+
+    def add(self, track, t, data, event=None):
+        self.rows.append((track, t if event is None else event.time, bytes(data)))
 
 
 def make(**kw):
