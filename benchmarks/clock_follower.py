@@ -1,7 +1,7 @@
 """How far the MIDI clock followers place bar lines from the DAW's, on a simulated clock.
 
 For each condition, a DAW clock (srlive.simulated_clock) is fed to the counting follower
-(benchmarks/counting_follower.py) and to the model-based one (srlive.follower.MidiClockFollower);
+(srlive.clock.MidiClockFollower, the engine's) and to the model-based one (srlive.follower.MidiClockFollower);
 1 ms before each true downbeat each is asked where that bar begins. Printed: p50/p99/max of
 |time_at(bar, 0) − true downbeat| in ms, and how many bars bar_at(downbeat + 1 ms) got wrong.
 Pure simulation: no ports, no sleeps.
@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.counting_follower import MidiClockFollower as CountingFollower
+from srlive.clock import MidiClockFollower as CountingFollower
 from srlive.follower import MidiClockFollower as ModelFollower
 from srlive.simulated_clock import ClockScenario, follow
 

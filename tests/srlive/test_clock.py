@@ -1,5 +1,6 @@
-"""Internal bar clock and the MIDI clock follower (srlive.follower, which srlive.clock hands out),
-driven by a fake time source."""
+"""Internal bar clock and the MIDI clock followers (the counting one in srlive.clock, which the
+engine uses, and the model-based one in srlive.follower, each test run against both), driven by a
+fake time source."""
 
 import numpy as np
 import pytest
@@ -8,10 +9,9 @@ from srlive import clock, follower
 from srlive.clock import PULSES_PER_BAR, InternalClock, bar_seconds
 
 
-@pytest.fixture
-def MidiClockFollower():
-    assert clock.MidiClockFollower is follower.MidiClockFollower
-    return follower.MidiClockFollower
+@pytest.fixture(params=[clock.MidiClockFollower, follower.MidiClockFollower], ids=["counting", "model"])
+def MidiClockFollower(request):
+    return request.param
 
 
 def test_internal_clock_absolute_grid_no_drift():
