@@ -10,8 +10,11 @@
   exit) and ``panic()`` (also CC 123 All Notes Off on every channel used) close everything.
 - With ``retime`` (``--sync``), an event that carries a clock position (``Event.pos``, in pulses)
   is sent at ``retime(pos)``, asked afresh while it is waited for: the smoothed MIDI clock's latest
-  estimate, not the one made a bar earlier. Positions and times order alike, so the queue's order
-  holds.
+  estimate, not the one made a bar earlier. Such events are queued in the order of their positions
+  (through one fixed line from pulses to seconds, taken when the first is queued), not of the times
+  they were given: those come from estimates a bar apart, and after a tempo change a bar's
+  end-of-bar sweep, timed on the older one, would otherwise go out after the next bar's first notes
+  and close them.
 - ``offset`` (``--offset``, seconds) moves every scheduled send: an event goes out at its deadline
   plus ``offset`` (negative: early, to meet a DAW that records srlive late). It is added here, where
   deadlines become send times, so notes, note-offs, end-of-bar sweeps and metronome clicks move
@@ -70,6 +73,7 @@ class Scheduler:
         self.retime = retime
         self.offset = float(offset)  # seconds added to every deadline (negative: send early)
         self.priority = "normal"
+        self._pulse_line: tuple[float, float, float] | None = None  # (pulse, its time, seconds a pulse): queue order
         self.firing: Event | None = None  # the event being sent, while send() runs for it (its grid place)
 
     # --- queue --------------------------------------------------------------------------------
@@ -78,8 +82,21 @@ class Scheduler:
             for e in events:
                 if e.kind == ON and e.source in self._muted_sources:
                     continue
-                heapq.heappush(self._heap, (e.time, e.kind, next(self._seq), e))
+                heapq.heappush(self._heap, (self._order(e), e.kind, next(self._seq), e))
             self._cond.notify_all()
+
+    def _order(self, e: Event) -> float:
+        """Where an event goes in the queue: its time, or (re-timed) its position on a fixed line."""
+        if e.pos < 0 or self.retime is None:
+            return e.time
+        if self._pulse_line is None:
+            try:
+                t0 = self.retime(e.pos)
+                self._pulse_line = (e.pos, t0, (self.retime(e.pos + 96) - t0) / 96)
+            except Exception:  # no clock estimate: its given time
+                return e.time
+        p0, t0, period = self._pulse_line
+        return t0 + (e.pos - p0) * period
 
     def pending(self) -> int:
         with self._cond:
@@ -149,25 +166,20 @@ class Scheduler:
                 self.on_sent(e, t)
 
     def dispatch_due(self) -> int:
-        """Send every event whose deadline has come, in deadline order; returns how many were
-        handled. The queue is ordered by the times events were given; re-timed ones (``--sync``) are
-        sent by their deadlines, which a newer clock estimate can order otherwise (a bar's end-of-bar
-        sweep scheduled on an older estimate than the next bar's downbeat): sorting what is due
-        keeps the sweep from closing the downbeat's notes."""
+        """Send every event whose deadline has come; returns how many were handled."""
+        n = 0
         with self._cond:
-            now, due = self.now(), []
             while self._heap:
                 e = self._heap[0][3]
                 deadline = self._deadline(e)
-                if deadline > now:
+                if deadline > self.now():
                     break
                 heapq.heappop(self._heap)
-                due.append((deadline, e.kind, len(due), e))
-            for deadline, _, _, e in sorted(due):
                 grid = deadline - self.offset
                 self._fire(e if deadline == e.time else e._replace(time=deadline), self.now(),
                            e if grid == e.time else e._replace(time=grid))
-        return len(due)
+                n += 1
+        return n
 
     # --- closing ------------------------------------------------------------------------------
     def all_notes_off(self, source: str | None = None, drop_pending: bool = True) -> int:

@@ -165,18 +165,22 @@ def test_retime_follows_the_clock_estimate_at_send_time():
     assert [a for _, a in out] == [60, 64, 62]
 
 
-def test_retimed_events_due_together_go_out_in_deadline_order():
-    """--sync: bar 1's end-of-bar sweep was scheduled on an older clock estimate than bar 2's
-    downbeat, so its given time is later; by the clock both are due, the sweep a hair first, and
-    it must not close the downbeat's note."""
+def test_retimed_events_go_out_in_the_order_of_their_positions():
+    """--sync: bar 1's end-of-bar sweep was timed on an older clock estimate than bar 2's notes
+    (the tempo rose since), so its given time is after theirs; by the clock it comes first, and it
+    must not close bar 2's notes."""
     clock = FakeClock()
     out = []
+    period = {"p": 0.01}
     s = Scheduler(lambda k, ch, a, b, src: out.append((k, a)), now=clock.now, sleep=clock.sleep,
-                  retime=lambda pos: pos * 0.01)
-    s.add([Event(0.5, ON, 0, 60, 90, pos=50)])
+                  retime=lambda pos: pos * period["p"])
+    s.add([Event(0.5, ON, 0, 60, 90, pos=50), Event(0.959, SWEEP, 0, pos=95.9)])
     clock.t = 0.5
     s.dispatch_due()
-    s.add([Event(0.962, SWEEP, 0, pos=95.9), Event(0.955, ON, 0, 60, 90, pos=96)])
-    clock.t = 0.96
-    s.dispatch_due()
-    assert out == [(ON, 60), (OFF, 60), (ON, 60)] and s.open == {(0, 60): "srlive"}
+    period["p"] = 0.009  # the DAW sped up: bar 2 (pulse 96) is due at 0.864
+    s.add([Event(0.864, ON, 0, 60, 90, pos=96), Event(0.9, ON, 0, 62, 90, pos=100)])
+    for t in (0.8631, 0.864, 0.9):
+        clock.t = t
+        s.dispatch_due()
+    assert out == [(ON, 60), (OFF, 60), (ON, 60), (ON, 62)]
+    assert s.open == {(0, 60): "srlive", (0, 62): "srlive"}
