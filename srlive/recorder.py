@@ -175,6 +175,7 @@ class Recorder:
     def _restart(self, t: float) -> None:
         first = self._gen is None
         self._gen = self.timeline.generation
+        self.timeline.forget()
         beat = self.timeline.beat_at(t)
         bar = max(math.floor(beat / BEATS_PER_BAR + 1e-9), 0)  # Link: "now" may be just before bar 1
         held = max([self._frozen or 0] + [tr.last_tick for tr in self.tracks.values()])

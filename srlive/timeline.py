@@ -20,6 +20,7 @@ class ClockTimeline:
 
     def __init__(self, clock):
         self.clock = clock
+        self._lines: dict[int, float] = {}  # bar → its start, as the clock placed it when it began
 
     @property
     def ready(self) -> bool:
@@ -40,7 +41,22 @@ class ClockTimeline:
         return BEATS_PER_BAR * (b + (t - t0) / (t1 - t0))
 
     def tempo_of_bar(self, bar: int) -> float:
-        return 60.0 * BEATS_PER_BAR / (self.clock.time_at(bar + 1) - self.clock.time_at(bar))
+        """Bar ``bar``'s tempo, asked as it ends: from its start as the clock placed it when it
+        began (noted by the previous call) to its end as the clock places it now. A clock's estimate
+        of a bar line made as the line passes is sharp, so the bar's length is measured across the
+        whole bar, not read off the clock's momentary tempo; where no start was noted, or the two
+        disagree by more than a quarter (the clock started again), the clock says both."""
+        end = self.clock.time_at(bar + 1)
+        start = self._lines.pop(bar, None)
+        now = self.clock.time_at(bar)
+        if start is None or not 0.75 < (end - start) / (end - now) < 1.25:
+            start = now
+        self._lines = {bar + 1: end}
+        return 60.0 * BEATS_PER_BAR / (end - start)
+
+    def forget(self) -> None:
+        """The clock started again: the bar lines noted before are not its."""
+        self._lines = {}
 
     def event_beat(self, e) -> float:
         """Where a scheduled event lies on the grid: its clock pulse when it has one, else its deadline."""

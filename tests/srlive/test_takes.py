@@ -327,10 +327,14 @@ def test_link_bar_1_is_the_first_bar_heard_and_the_tempo_map_follows_the_session
         rec.add("srlive", clk.t, note(True, 1, 72), e)
         rec.add("srlive", clk.t + 0.01, note(False, 1, 72))
         rec.add("performer", clk.t + 0.01, note(False, 0, 60))
-        rec.write(clock.time_at(bar, 15.5))
+        run_for(clk, clock, clock.time_at(bar, 15.5) - clk.t, dt=0.001)  # the bar's window closes
+        rec.write(clk.t)
     _, tracks, tempi, markers = read(tmp_path / "take.mid")
     assert markers == [(0, "clock start (bar 1)")]
     assert [on for _, on, _ in tracks["srlive"]] == [b * BAR_TICKS + TPB for b in range(4)]
     assert [on for _, on, _ in tracks["performer"]] == [round(b * TPB) for b in played]
     assert [on // BAR_TICKS for _, on, _ in tracks["performer"]] == [0, 1, 2, 3]
-    assert tempi == [(0, pytest.approx(133.0, rel=1e-5)), (2 * BAR_TICKS, pytest.approx(140.0, rel=1e-5))]
+    # each bar's length is measured from its downbeat as the clock placed it then: bar 3's was
+    # placed before the change, half a step off, so the map may take a bar to settle on 140
+    assert tempi[:2] == [(0, pytest.approx(133.0, rel=1e-5)), (2 * BAR_TICKS, pytest.approx(140.0, rel=5e-3))]
+    assert len(tempi) <= 3 and tempo_at(tempi, 3 * BAR_TICKS) == pytest.approx(140.0, rel=1e-4)
