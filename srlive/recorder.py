@@ -75,6 +75,7 @@ class _Track:
         self.encoded = midifile.Track(name)  # the messages so far, encoded once each
         self.last_tick = 0
         self.open: dict[tuple[int, int], int] = {}  # (channel, pitch) → note-ons not yet closed
+        self.closed_early: dict[tuple[int, int], int] = {}  # note-offs already written at a re-trigger
 
 
 class _Conductor:
@@ -257,11 +258,24 @@ class Recorder:
         if tr is None:
             tr = self.tracks[(name, channel)] = _Track(name)
         if status == NOTE_OFF:
+            if tr.closed_early.get(key):
+                tr.closed_early[key] -= 1  # that note was closed when its pitch sounded again
+                return
             if not tr.open.get(key):
                 return  # its note-on was never recorded (dropped late): nothing to close
             tr.open[key] -= 1
         elif status == NOTE_ON:
+            if tr.open.get(key):
+                # the pitch sounds again before its note-off: close the sounding note here, so every
+                # reader (pretty_midi, mido, a DAW) pairs the notes alike; its own note-off is skipped
+                self._write(tr, tick, mido.Message("note_off", channel=msg.channel, note=msg.note, velocity=0))
+                tr.open[key] -= 1
+                tr.closed_early[key] = tr.closed_early.get(key, 0) + 1
             tr.open[key] = tr.open.get(key, 0) + 1
+        self._write(tr, tick, msg)
+
+    @staticmethod
+    def _write(tr: _Track, tick: int, msg) -> None:
         tick = max(tick, tr.last_tick, 0)
         msg.time = tick - tr.last_tick
         tr.encoded.add(msg)

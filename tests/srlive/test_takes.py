@@ -338,3 +338,17 @@ def test_link_bar_1_is_the_first_bar_heard_and_the_tempo_map_follows_the_session
     # placed before the change, half a step off, so the map may take a bar to settle on 140
     assert tempi[:2] == [(0, pytest.approx(133.0, rel=1e-5)), (2 * BAR_TICKS, pytest.approx(140.0, rel=5e-3))]
     assert len(tempi) <= 3 and tempo_at(tempi, 3 * BAR_TICKS) == pytest.approx(140.0, rel=1e-4)
+
+
+def test_a_pitch_struck_again_before_its_note_off_is_closed_there_so_every_reader_pairs_alike(tmp_path):
+    rec = Recorder(tmp_path / "take.mid", tempo=120, origin=0.0)
+    rec.add("srlive", 0.0, note(True, 0, 60))
+    rec.add("srlive", 0.5, note(True, 0, 60))  # struck again while sounding
+    rec.add("srlive", 0.75, note(False, 0, 60))  # the first note's off: already closed at 0.5
+    rec.add("srlive", 1.0, note(False, 0, 60))  # the second note's
+    rec.write(2.0)
+    _, tracks, _, _ = read(tmp_path / "take.mid")
+    assert tracks["srlive"] == [(60, 0, TPB), (60, TPB, 2 * TPB)]
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "take.mid"))
+    notes = [(n.pitch, round(n.start, 6), round(n.end, 6)) for i in pm.instruments if i.name == "srlive" for n in i.notes]
+    assert notes == [(60, 0.0, 0.5), (60, 0.5, 1.0)]
