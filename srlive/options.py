@@ -128,17 +128,12 @@ parse_velocity.valid = "model, follow or a fixed velocity 1..127"
 def parse_selection(value):
     """Selection weights from ``critic=1,motif=2`` (a preset may give a table); BadValue otherwise.
     Returns the changes as a dict; the engine lays them over the model's own weights."""
-    from srlive.selection import BadWeights, parse_weights
+    from srlive.selection import BadWeights, weight_changes
 
-    if isinstance(value, dict) or isinstance(value, str):
-        try:
-            parse_weights(value)
-        except BadWeights as e:
-            raise BadValue(str(e).split(": ", 1)[-1]) from None
-        if isinstance(value, str):
-            return dict(p.split("=", 1) for p in filter(None, (x.strip() for x in value.split(","))))
-        return dict(value)
-    raise BadValue(f"write NAME=NUMBER,... with NAME one of {', '.join(SELECTION_TERMS)}")
+    try:
+        return weight_changes(value)
+    except BadWeights as e:
+        raise BadValue(str(e).split(": ", 1)[-1]) from None
 
 
 parse_selection.valid = f"NAME=NUMBER,... with NAME one of {', '.join(SELECTION_TERMS)}"

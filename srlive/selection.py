@@ -26,9 +26,8 @@ Shapes: rolls are [N, 88, 16] (or [N, 1, 88, 16]) float32 in [0, 1], one per can
 
 from __future__ import annotations
 
-import json
 from collections import deque
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,14 +52,15 @@ class Weights:
     length: float = 0.5
     copy: float = 1.0
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
 
 def parse_weights(text_or_dict, base: Weights | None = None, where: str = "selection weights") -> Weights:
     """Weights from ``"critic=1,motif=2"`` (command line) or a dict (metadata JSON, a preset table),
     on top of ``base``. Every weight is a finite number >= 0; unknown names are refused."""
-    base = base or Weights()
+    return replace(base or Weights(), **weight_changes(text_or_dict, where))
+
+
+def weight_changes(text_or_dict, where: str = "selection weights") -> dict[str, float]:
+    """The weights ``"critic=1,motif=2"`` or a dict names, checked: {name: number}."""
     if isinstance(text_or_dict, str):
         items = []
         for part in filter(None, (p.strip() for p in text_or_dict.split(","))):
@@ -83,7 +83,7 @@ def parse_weights(text_or_dict, base: Weights | None = None, where: str = "selec
         if not (x == x and 0 <= x < float("inf")):
             raise BadWeights(f"{where}: {name}={value!r} must be a number >= 0")
         changes[name] = x
-    return replace(base, **changes)
+    return changes
 
 
 # --- reading candidates ----------------------------------------------------------------------------
