@@ -283,16 +283,20 @@ class Recorder:
 
     # --- the file -----------------------------------------------------------------------------
     def _tempo_through(self, tick: int) -> None:
-        """The tempo of every take bar up to the one holding ``tick``, where it changed."""
+        """The tempo of every take bar that ended before the one holding ``tick``, where it changed.
+
+        A bar's tempo is written once the bar is over, when the clock's estimate of both its bar
+        lines is made from pulses around them rather than foreseen; the bar still playing keeps
+        the tempo before it until the next write (a take that stops inside a bar ends on that)."""
         bar_ticks = BEATS_PER_BAR * self.tpb
         offset = int(round(self.shift / BEATS_PER_BAR))  # take bar k is the clock's bar k - offset
-        for k in range(self._tempo_bar, tick // bar_ticks + 1):
+        for k in range(self._tempo_bar, tick // bar_ticks):
             tempo = self.timeline.tempo_of_bar(k - offset)
             if self._tempo is None or abs(tempo / self._tempo - 1) > TEMPO_TOLERANCE:
                 at = 0 if self._tempo is None else k * bar_ticks
                 self.conductor.add(at, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)))
                 self._tempo = tempo
-        self._tempo_bar = max(self._tempo_bar, tick // bar_ticks + 1)
+        self._tempo_bar = max(self._tempo_bar, tick // bar_ticks)
 
     def _end(self) -> int:
         return max([tr.last_tick for tr in self.tracks.values()] + [self.conductor.last_tick])

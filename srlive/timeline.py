@@ -41,11 +41,11 @@ class ClockTimeline:
         return BEATS_PER_BAR * (b + (t - t0) / (t1 - t0))
 
     def tempo_of_bar(self, bar: int) -> float:
-        """Bar ``bar``'s tempo, asked as it ends: from its start as the clock placed it when it
-        began (noted by the previous call) to its end as the clock places it now. A clock's estimate
-        of a bar line made as the line passes is sharp, so the bar's length is measured across the
-        whole bar, not read off the clock's momentary tempo; where no start was noted, or the two
-        disagree by more than a quarter (the clock started again), the clock says both."""
+        """Bar ``bar``'s tempo, asked once it is over: from its start as the clock placed it at the
+        previous call (with pulses on both sides of that line) to its end as the clock places it
+        now. The bar's length is measured across the whole bar, not read off the clock's momentary
+        tempo; where no start was noted, or the two disagree by more than a quarter (the clock
+        started again), the clock says both."""
         end = self.clock.time_at(bar + 1)
         start = self._lines.pop(bar, None)
         now = self.clock.time_at(bar)
