@@ -8,6 +8,8 @@ Light on purpose (no numpy, no onnxruntime), so `srlive --help` stays fast.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- the bar roll (docs/design.md, "The bar roll") ------------------------------------------------
 LOWEST_PITCH = 21  # row 0: A0
 HIGHEST_PITCH = 108  # row 87: C8
@@ -17,6 +19,43 @@ BEATS_PER_BAR = 4
 STEPS_PER_BEAT = STEPS // BEATS_PER_BAR
 BAR_SHAPE = (N_PITCHES, STEPS)  # one bar roll
 DEFAULT_THRESHOLD = 0.5  # a cell sounds from this value
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A bar's meter: its time signature, its length in sixteenth steps (the roll's width), and the
+    beats a metronome counts in it. Every meter's step is a sixteenth, so a clock pulse is always
+    PULSES_PER_STEP and a tempo is always quarter notes a minute (as MIDI clock and a DAW count it)."""
+
+    name: str  # "4/4", "3/4", "6/8"
+    numerator: int
+    denominator: int
+    steps: int  # sixteenths in a bar: the roll's width
+    beats: int  # counted beats: 4/4 four quarters, 3/4 three quarters, 6/8 two dotted quarters
+    model: str  # the shipped model (srlive/models/<model>) trained on bars of this length
+
+    @property
+    def steps_per_beat(self) -> int:
+        return self.steps // self.beats
+
+    @property
+    def quarters(self) -> float:
+        """Quarter notes in a bar (a bar lasts quarters × 60/tempo seconds)."""
+        return self.steps / 4
+
+    @property
+    def beat_steps(self) -> tuple[int, ...]:
+        """The steps a metronome clicks on; step 0 (the downbeat) is accented."""
+        return tuple(range(0, self.steps, self.steps_per_beat))
+
+
+#: the meters srlive plays, by name; bars of 12 sixteenths (3/4, 6/8) share the triple model
+METERS = {
+    "4/4": Meter("4/4", 4, 4, 16, 4, "default"),
+    "3/4": Meter("3/4", 3, 4, 12, 3, "triple"),
+    "6/8": Meter("6/8", 6, 8, 12, 2, "triple"),
+}
+DEFAULT_METER = "4/4"
 
 # --- the model and its ONNX files (docs/design.md, "The model and its ONNX contract") -------------
 LATENT = 128  # size of z, mu and log_scale
