@@ -2,9 +2,15 @@
 
 Choices, as docs/design.md leaves them to us:
 
-* A bar is 4 quarter notes = 16 sixteenth steps, whatever the tune's meter. Bars are consecutive
-  4-quarter windows starting at the tune's first full measure: a pickup (anacrusis) is skipped —
-  only its notes still sounding at the first bar line show, from step 0.
+* Two cuts (`CUTS`, chosen by `srlive-prepare --meter`): "4/4" (the default model's bars) and
+  "triple" (the triple model's, for 3/4 and 6/8). A 4/4 bar is 4 quarter notes = 16 sixteenth
+  steps; a triple bar 3 quarters = 12 steps. What follows says "4 quarters" for the 4/4 cut; the
+  triple cut is the same with 3.
+* A triple bar keeps tunes whose full measure is 3 quarters (3/4, 6/8, 3/2 is not: 6 quarters) or
+  1.5 quarters (3/8: two measures make one bar). 9/8 (4.5 quarters) and 6/4 (6) are dropped: their
+  measures do not cut into 3-quarter bars as played; 4/4, 2/4... tunes are dropped from it too.
+* Bars are consecutive 4-quarter windows starting at the tune's first full measure: a pickup
+  (anacrusis) is skipped — only its notes still sounding at the first bar line show, from step 0.
 * Meters: a tune is kept only when its meter has a full measure of 1, 2, 4, 8 or 16 quarters
   (2/4, 4/4, C, 2/2, C|, 4/2, 2/8, 4/8, 2/1, 4/1...), so that 4-quarter windows fall on bar
   lines. Tunes in other meters (3/4, 6/8, 9/8, 3/2, 6/4, 5/4...) and tunes without a meter
@@ -16,7 +22,7 @@ Choices, as docs/design.md leaves them to us:
   otherwise (e.g. a 3-beat first ending followed by a full second ending) it moves on to the
   next full measure, skipping the less-than-a-bar in between. A short end-of-part measure plus
   the next part's pickup that together make a bar stay one bar, as played.
-* Each bar is the 88x16 roll of docs/design.md made by srlive.roll.notes_to_roll: onsets and ends
+* Each bar is the 88x16 (triple: 88x12) roll of docs/design.md made by srlive.roll.notes_to_roll: onsets and ends
   quantised to the nearest sixteenth (half rounds up), every note at least one step, pitches
   folded into the keyboard. A note that crosses a bar line is still sounding in the next bar, so
   it appears in both: to the end of the first, and from step 0 of the next.
@@ -31,26 +37,52 @@ Choices, as docs/design.md leaves them to us:
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from srlive.contract import METERS
 from srlive.roll import N_PITCHES, STEPS, Note, notes_to_roll
 
-BAR_QUARTERS = 4.0
-ALLOWED_BAR_QUARTERS = (1.0, 2.0, 4.0, 8.0, 16.0)
+STEPS_PER_QUARTER = 4  # a step is a sixteenth in every meter
 MAX_ODD_SHARE = 0.1  # of a tune's measured length that may be under another meter
 SPLIT_PER_MILLE = (900, 950)  # < 900 train, < 950 val, else test
 _EPS = 1e-6
 
 
-def window_starts(measures: Sequence[tuple[float, float, float]], music_end: float) -> list[float]:
-    """Start (in quarters) of each 4-quarter bar of a tune, kept on bar lines (see the module doc).
+@dataclass(frozen=True)
+class BarCut:
+    """How tunes are cut into bars: the bar's length and the measure lengths that fit it."""
+
+    name: str  # "4/4" or "triple" (srlive-prepare --meter)
+    steps: int  # sixteenths in a bar: the roll's width
+    measure_quarters: tuple[float, ...]  # full-measure lengths (in quarters) kept; others dropped
+
+    @property
+    def bar_quarters(self) -> float:
+        return self.steps / STEPS_PER_QUARTER
+
+
+CUTS = {
+    "4/4": BarCut("4/4", METERS["4/4"].steps, (1.0, 2.0, 4.0, 8.0, 16.0)),
+    "triple": BarCut("triple", METERS["3/4"].steps, (1.5, 3.0)),
+}
+FOUR_FOUR = CUTS["4/4"]
+# the 4/4 cut's numbers under their older names
+BAR_QUARTERS = FOUR_FOUR.bar_quarters
+ALLOWED_BAR_QUARTERS = FOUR_FOUR.measure_quarters
+
+
+def window_starts(measures: Sequence[tuple[float, float, float]], music_end: float,
+                  cut: BarCut = FOUR_FOUR) -> list[float]:
+    """Start (in quarters) of each bar of a tune, kept on bar lines (see the module doc).
 
     measures: (start, actual length, nominal bar length) in order. music_end: end of the last note.
     """
+    bar_quarters = cut.bar_quarters
     ms = sorted(m for m in measures if m[1] > _EPS)
-    full = [m for m in ms if m[1] >= m[2] - _EPS and _allowed(m[2])]
+    full = [m for m in ms if m[1] >= m[2] - _EPS and _allowed(m[2], cut)]
     if not full:
         return []
     ends = [m[0] + m[1] for m in ms]
@@ -58,15 +90,15 @@ def window_starts(measures: Sequence[tuple[float, float, float]], music_end: flo
     def on_grid(x: float) -> bool:
         for (start, _, _), end in zip(ms, ends):
             if start - _EPS <= x < end - _EPS:
-                r = (x - start) % BAR_QUARTERS
-                return r < _EPS or r > BAR_QUARTERS - _EPS
+                r = (x - start) % bar_quarters
+                return r < _EPS or r > bar_quarters - _EPS
         return True  # past the last measure (or in a gap): nothing to misalign
 
     out: list[float] = []
     t = full[0][0]
     while t < music_end - _EPS:
         out.append(t)
-        nxt = t + BAR_QUARTERS
+        nxt = t + bar_quarters
         if not on_grid(nxt):
             later = [m[0] for m in full if m[0] >= nxt - _EPS]
             nxt = later[0] if later else nxt
@@ -74,16 +106,16 @@ def window_starts(measures: Sequence[tuple[float, float, float]], music_end: flo
     return out
 
 
-def _allowed(bar_quarters: float) -> bool:
-    return any(abs(bar_quarters - a) < _EPS for a in ALLOWED_BAR_QUARTERS)
+def _allowed(measure_quarters: float, cut: BarCut) -> bool:
+    return any(abs(measure_quarters - a) < _EPS for a in cut.measure_quarters)
 
 
-def meter_problem(ev) -> str | None:
+def meter_problem(ev, cut: BarCut = FOUR_FOUR) -> str | None:
     """Why a tune's meter rules it out, or None (see the module doc).
 
     Measures under a meter we can't cut into 4-quarter bars may make up at most MAX_ODD_SHARE of
     the tune: music21 gives a stray short measure in an ABC tune a meter of its own (1/16, 3/8...),
-    and an odd measure or two in a 4/4 tune only costs a re-anchoring of the bars.
+    and an odd measure or two in a 4/4 (or 3/4) tune only costs a re-anchoring of the bars.
     """
     if not ev.meters:
         return "no meter"
@@ -93,10 +125,10 @@ def meter_problem(ev) -> str | None:
     total = sum(m[1] for m in ev.measures)
     odd: dict[float, float] = {}
     for _, length, nominal in ev.measures:
-        if not _allowed(nominal):
+        if not _allowed(nominal, cut):
             odd[round(nominal, 6)] = odd.get(round(nominal, 6), 0.0) + length
     if not ev.measures:  # nothing measured: judge the declared meters
-        odd = {round(l, 6): 1.0 for l in ev.bar_lengths if not _allowed(l)}
+        odd = {round(l, 6): 1.0 for l in ev.bar_lengths if not _allowed(l, cut)}
         total = 1.0
     if sum(odd.values()) > MAX_ODD_SHARE * total:
         worst = max(odd, key=odd.get)
@@ -106,16 +138,21 @@ def meter_problem(ev) -> str | None:
 
 def _step(q: np.ndarray) -> np.ndarray:
     """Quarters → nearest sixteenth step (half rounds up)."""
-    return np.floor(np.asarray(q, dtype=np.float64) * (STEPS / BAR_QUARTERS) + 0.5).astype(np.int64)
+    return np.floor(np.asarray(q, dtype=np.float64) * STEPS_PER_QUARTER + 0.5).astype(np.int64)
 
 
-def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[float]) -> np.ndarray:
-    """uint8 velocity rolls [W, 88, 16] of the windows starting at `starts` (in quarters).
+def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[float],
+             steps: int = STEPS) -> np.ndarray:
+    """uint8 velocity rolls [W, 88, steps] of the windows of `steps` sixteenths starting at
+    `starts` (in quarters).
 
     Each note is quantised once on the tune's sixteenth grid and painted, clipped, into every
-    window it sounds in (srlive.roll.notes_to_roll).
+    window it sounds in (srlive.roll.notes_to_roll paints a 16-step roll; a shorter bar is its first
+    `steps` columns, so a note running past the bar's end is clipped there).
     """
-    bars = np.zeros((len(starts), N_PITCHES, STEPS), dtype=np.uint8)
+    if not 0 < steps <= STEPS:
+        raise ValueError(f"a bar has 1..{STEPS} steps, not {steps}")
+    bars = np.zeros((len(starts), N_PITCHES, steps), dtype=np.uint8)
     if not len(notes) or not len(starts):
         return bars
     arr = np.asarray(notes, dtype=np.float64)
@@ -123,25 +160,25 @@ def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[fl
     on = _step(arr[:, 1])
     off = np.maximum(_step(arr[:, 2]), on + 1)
     for w, s in enumerate(_step(np.asarray(starts))):
-        sel = np.nonzero((on < s + STEPS) & (off > s))[0]
+        sel = np.nonzero((on < s + steps) & (off > s))[0]
         if len(sel):
             roll = notes_to_roll(Note(int(pitch[i]), int(on[i] - s), int(off[i] - s), int(vel[i])) for i in sel)
-            bars[w] = np.rint(roll * 127.0).astype(np.uint8)
+            bars[w] = np.rint(roll[:, :steps] * 127.0).astype(np.uint8)
     return bars
 
 
-def tune_bars(ev) -> tuple[np.ndarray | None, str | None]:
+def tune_bars(ev, cut: BarCut = FOUR_FOUR) -> tuple[np.ndarray | None, str | None]:
     """(bars, None) for a kept tune, or (None, reason) for a dropped one."""
-    problem = meter_problem(ev)
+    problem = meter_problem(ev, cut)
     if problem:
         return None, problem
     if not ev.notes:
         return None, "no notes"
     music_end = max(n[2] for n in ev.notes)
-    starts = window_starts(ev.measures, music_end)
+    starts = window_starts(ev.measures, music_end, cut)
     if not starts:  # e.g. an ABC tune without L: whose default note length halves every measure
         return None, "no full measure"
-    bars = cut_bars(ev.notes, starts)
+    bars = cut_bars(ev.notes, starts, cut.steps)
     filled = np.nonzero(bars.reshape(len(bars), -1).any(axis=1))[0]
     if len(filled) < 2:
         return None, "too short"

@@ -1,7 +1,7 @@
 """BarCorpus: the prepared bars of many tunes, and the one format data preparation hands to
 training, sampling and evaluation.
 
-- bars:  uint8 [B, 88, 16], velocity 0..127 per cell (roll * 127, rounded): 1/4 of float32 size.
+- bars:  uint8 [B, 88, S], S = 16 sixteenth steps (4/4) or 12 (triple), velocity 0..127 per cell (roll * 127, rounded): 1/4 of float32 size.
 - tune:  int32 [B], the tune each bar belongs to; a tune's bars are contiguous and in order.
 - split: int8 [n_tunes], 0 train, 1 validation, 2 test (by tune, deterministic, recorded).
 - names: n_tunes strings naming each tune ("collection/file#index" or a .mid path).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.contract import BAR_SHAPE
+from srlive.contract import METERS, N_PITCHES
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 
@@ -36,12 +36,18 @@ class BarCorpus:
         self.bars = np.asarray(self.bars, dtype=np.uint8)
         self.tune = np.asarray(self.tune, dtype=np.int32)
         self.split = np.asarray(self.split, dtype=np.int8)
-        if self.bars.ndim != 3 or self.bars.shape[1:] != BAR_SHAPE:
-            raise ValueError(f"bars must be [B, 88, 16], got {self.bars.shape}")
+        widths = sorted({m.steps for m in METERS.values()})
+        if self.bars.ndim != 3 or self.bars.shape[1] != N_PITCHES or self.bars.shape[2] not in widths:
+            raise ValueError(f"bars must be [B, 88, S] with S in {widths}, got {self.bars.shape}")
         if len(self.tune) != len(self.bars):
             raise ValueError("tune must give one tune id per bar")
         if len(self.tune) and np.any(np.diff(self.tune) < 0):
             raise ValueError("bars must be grouped by tune, in order")
+
+    @property
+    def steps(self) -> int:
+        """The bar's width in sixteenth steps (16: 4/4, 12: triple)."""
+        return int(self.bars.shape[2])
 
     @property
     def n_tunes(self) -> int:
@@ -65,7 +71,7 @@ class BarCorpus:
         return [np.arange(starts[t], ends[t]) for t in self.tune_ids(split) if ends[t] > starts[t]]
 
     def rolls(self, index) -> np.ndarray:
-        """float32 rolls in [0, 1] for the given bar indices: [..., 88, 16]."""
+        """float32 rolls in [0, 1] for the given bar indices: [..., 88, S]."""
         return self.bars[index].astype(np.float32) / 127.0
 
     # --- storage: one compressed .npz plus a readable JSON summary beside it

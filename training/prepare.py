@@ -4,6 +4,7 @@ BarCorpus of bar rolls.
     srlive-prepare --cache-dir /work/cache          # all six sources, 2 workers
     srlive-prepare --sources nottingham-dataset bach --max-tunes 50
     srlive-prepare --midi-dir ~/midi --sources       # only a folder of .mid files
+    srlive-prepare --meter triple                    # bars of 12 sixteenths, 3/4 and 6/8 tunes
 
 Sources (music21's own corpus; `--sources` names): oneills1850, ryansMammoth, airdsAirs,
 essenFolksong, nottingham-dataset (ABC files: each X: block is one tune) and bach (the chorales:
@@ -14,12 +15,14 @@ processes: srlive_training.tune_parsing.
 * Duplicates: the same tune in several collections (or twice in one, or transposed) would leak
   across splits. Tunes whose bars are identical up to transposition are kept once (the first in
   source order) and the others counted as "duplicate".
+* Meter (`--meter`): "4/4" (default) keeps the tunes that cut into 16-step bars, "triple" those
+  that cut into 12-step bars (3/4, 6/8, 3/8); bar_cutting.CUTS. Each has its own cache.
 * Split by tune (bar_cutting.split_of). Tune names are "collection/file#n" (n = position of the
   tune in its ABC file, 1-based) or "collection/file" for one-tune files.
 * Cache: ``<cache_dir>/bars-<key>.npz`` (BarCorpus.save) plus ``bars-<key>.json`` (the summary)
   and ``bars-<key>.splits.json`` (tune names per split). The key hashes every input file's
   relative path, size and sha1, the music21 and pretty_midi versions, FORMAT, and all settings
-  (sources, midi dirs' contents, max_tunes, seed, velocities, meters). cache_dir defaults to
+  (sources, midi dirs' contents, max_tunes, seed, velocities, meters, the bar's meter). cache_dir defaults to
   $SRLIVE_CACHE, else ~/.cache/srlive.
 
 For the trainer: `load_corpus(...)`. What the full corpus gives (tunes, bars, drops per reason,
@@ -39,10 +42,10 @@ from typing import Sequence
 
 import numpy as np
 
+from srlive.contract import METERS
 from srlive.errors import UserError
-from srlive.roll import LOWEST_PITCH, N_PITCHES, STEPS
-from srlive_training.bar_cutting import (ALLOWED_BAR_QUARTERS, BAR_QUARTERS, MAX_ODD_SHARE, SPLIT_PER_MILLE,
-                                         content_key, split_of)
+from srlive.roll import LOWEST_PITCH, N_PITCHES
+from srlive_training.bar_cutting import CUTS, FOUR_FOUR, MAX_ODD_SHARE, SPLIT_PER_MILLE, BarCut, content_key, split_of
 from srlive_training.corpus import SPLITS, BarCorpus
 from srlive_training.tune_parsing import (CHORD_VELOCITY, MELODY_VELOCITY, SourceFile, TuneResult, make_tasks,
                                           parse_all)
@@ -60,21 +63,21 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "srlive"
 
 
-def settings_dict(sources: Sequence[str], max_tunes: int | None, seed: int) -> dict:
+def settings_dict(sources: Sequence[str], max_tunes: int | None, seed: int, cut: BarCut = FOUR_FOUR) -> dict:
     """Every setting that changes the bars or the split (part of the cache key and the summary)."""
-    return {
+    out = {
         "format": FORMAT,
         "sources": list(sources),
         "max_tunes_per_collection": max_tunes,
         "seed": int(seed),
-        "bar_quarters": BAR_QUARTERS,
-        "steps": STEPS,
+        "bar_quarters": cut.bar_quarters,
+        "steps": cut.steps,
         "lowest_pitch": LOWEST_PITCH,
         "melody_velocity": MELODY_VELOCITY,
         "chord_velocity": CHORD_VELOCITY,
         "bach_velocity": MELODY_VELOCITY,
         "midi_velocity": "from file",
-        "allowed_bar_quarters": list(ALLOWED_BAR_QUARTERS),
+        "allowed_bar_quarters": list(cut.measure_quarters),
         "max_odd_meter_share": MAX_ODD_SHARE,
         "split_rule": f"sha1('<seed>:<name>') % 1000: <{SPLIT_PER_MILLE[0]} train, "
         f"<{SPLIT_PER_MILLE[1]} val, else test",
@@ -82,6 +85,9 @@ def settings_dict(sources: Sequence[str], max_tunes: int | None, seed: int) -> d
         "repeats": "not expanded",
         "grace_notes": "dropped",
     }
+    if cut != FOUR_FOUR:  # named only off the default, so a 4/4 cache keeps the key it had
+        out["meter"] = cut.name
+    return out
 
 
 def corpus_root() -> Path:
@@ -194,7 +200,7 @@ def assemble(results: Sequence[TuneResult], files: Sequence[SourceFile], setting
 
     names = [r.name for r in kept]
     split = np.array([split_of(n, seed) for n in names], dtype=np.int8)
-    bars = np.concatenate([r.bars for r in kept]) if kept else np.zeros((0, N_PITCHES, STEPS), np.uint8)
+    bars = np.concatenate([r.bars for r in kept]) if kept else np.zeros((0, N_PITCHES, settings["steps"]), np.uint8)
     tune = np.repeat(np.arange(len(kept), dtype=np.int32), [len(r.bars) for r in kept])
     for c in per.values():
         c["dropped"] = dict(sorted(c["dropped"].items(), key=lambda kv: -kv[1]))
@@ -232,7 +238,8 @@ def build_corpus(files: Sequence[SourceFile], settings: dict, key: str, workers:
                  progress: bool = False) -> BarCorpus:
     """Parse `files` (in parallel), cut and assemble the corpus; nothing is saved."""
     t0 = time.perf_counter()
-    tasks, unreadable = make_tasks(files, settings.get("max_tunes_per_collection"))
+    tasks, unreadable = make_tasks(files, settings.get("max_tunes_per_collection"),
+                                   CUTS[settings.get("meter", FOUR_FOUR.name)])
     results = sorted(unreadable + parse_all(tasks, workers, progress), key=lambda r: (r.file_index, r.number))
     corpus = assemble(results, files, settings, key)
     corpus.summary["prepare_seconds"] = round(time.perf_counter() - t0, 1)
@@ -249,12 +256,23 @@ def cache_path(cache_dir: str | os.PathLike, key: str) -> Path:
     return Path(cache_dir).expanduser() / f"bars-{key}.npz"
 
 
-def _resolve(sources, midi_dirs, cache_dir, max_tunes, seed):
+def meter_cut(meter: str) -> BarCut:
+    """The cut for a --meter name ("4/4", "triple", or a meter the triple bars serve: 3/4, 6/8)."""
+    name = str(meter).strip().lower()
+    if name in CUTS:
+        return CUTS[name]
+    for cut in CUTS.values():
+        if any(m.name == name and m.steps == cut.steps for m in METERS.values()):
+            return cut
+    raise UserError(f"unknown --meter {meter!r}: choose from {', '.join(CUTS)} (3/4 and 6/8 are triple)")
+
+
+def _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter="4/4"):
     sources = normalise_sources(sources)
     files = list_files(sources, midi_dirs)
     if not files:
         raise UserError("no input: give --sources and/or --midi-dir")
-    settings = settings_dict(sources, max_tunes, seed)
+    settings = settings_dict(sources, max_tunes, seed, meter_cut(meter))
     settings["midi_dirs"] = [Path(d).expanduser().resolve().name for d in midi_dirs]
     key = cache_key(files, settings)
     return files, settings, key, Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
@@ -268,9 +286,10 @@ def prepare(
     max_tunes: int | None = None,
     progress: bool = True,
     seed: int = 0,
+    meter: str = "4/4",
 ) -> BarCorpus:
     """Parse every input, cut the bars, split, and save the cache (always parses; see load_corpus)."""
-    files, settings, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed)
+    files, settings, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter)
     corpus = build_corpus(files, settings, key, workers, progress)
     path = cache_path(cdir, key)
     corpus.summary["cache_path"] = str(path)
@@ -287,13 +306,14 @@ def load_corpus(
     max_tunes: int | None = None,
     progress: bool = True,
     seed: int = 0,
+    meter: str = "4/4",
 ) -> BarCorpus:
     """The cached corpus for these inputs and settings; prepares it first when missing."""
-    _, _, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed)
+    _, _, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter)
     path = cache_path(cdir, key)
     if path.exists():
         return BarCorpus.load(path)
-    return prepare(sources, midi_dirs, cdir, workers, max_tunes, progress, seed)
+    return prepare(sources, midi_dirs, cdir, workers, max_tunes, progress, seed, meter)
 
 
 def preview_pngs(corpus: BarCorpus, out_dir: str | os.PathLike, n_bars: int = 4, seed: int = 0) -> list[Path]:
@@ -338,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-tunes", type=int, default=None, help="at most this many tunes per collection")
     p.add_argument("--seed", type=int, default=0, help="salt of the train/val/test split")
+    p.add_argument("--meter", default="4/4",
+                   help="the bars to cut: 4/4 (16 sixteenths, the default model's) or triple "
+                        "(12 sixteenths: 3/4, 6/8 and 3/8 tunes, the triple model's)")
     p.add_argument("--force", action="store_true", help="prepare again even when the cache exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--preview", metavar="DIR", help="also write a piano-roll PNG of one tune per collection")
@@ -352,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.max_tunes is not None and args.max_tunes < 1:
             raise UserError("--max-tunes must be at least 1")
         kw = dict(sources=args.sources, midi_dirs=args.midi_dir, cache_dir=args.cache_dir,
-                  workers=args.workers, max_tunes=args.max_tunes, progress=not args.quiet, seed=args.seed)
+                  workers=args.workers, max_tunes=args.max_tunes, progress=not args.quiet, seed=args.seed,
+                  meter=args.meter)
         if args.sources is not None and not args.sources and not args.midi_dir:
             raise UserError("no input: give --sources and/or --midi-dir")
         corpus = prepare(**kw) if args.force else load_corpus(**kw)

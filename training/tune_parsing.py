@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from srlive_training.bar_cutting import tune_bars
+from srlive_training.bar_cutting import FOUR_FOUR, BarCut, tune_bars
 
 MELODY_VELOCITY = 90
 CHORD_VELOCITY = 70
@@ -35,6 +35,7 @@ class SourceFile:
 class Task:
     file: SourceFile
     items: list[tuple[int, str | None]]  # (tune number in file, ABC text) or (0, None) for whole file
+    cut: BarCut = FOUR_FOUR  # the bars to cut (srlive_training.bar_cutting.CUTS)
 
 
 @dataclass
@@ -98,18 +99,18 @@ def run_task(job: tuple[int, Task]) -> list[TuneResult]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # music21 warns about every oddity of every ABC tune
         for number, text in task.items:
-            out.append(_run_one(f, file_index, number, text))
+            out.append(_run_one(f, file_index, number, text, task.cut))
     return out
 
 
-def _run_one(f: SourceFile, file_index: int, number: int, text: str | None) -> TuneResult:
+def _run_one(f: SourceFile, file_index: int, number: int, text: str | None, cut: BarCut = FOUR_FOUR) -> TuneResult:
     """Parse and cut one tune; any failure is recorded in the result, never raised."""
     name = f"{f.collection}/{f.rel}" + (f"#{number}" if f.kind == "abc" else "")
     res = TuneResult(f.collection, file_index, number, name)
     old = _alarm(TUNE_TIMEOUT_S)
     try:
         ev = parse_tune(f, text)
-        res.bars, res.reason = tune_bars(ev)
+        res.bars, res.reason = tune_bars(ev, cut)
         res.n_chords = ev.n_chords
     except Exception as exc:  # noqa: BLE001 - any failure of a third-party parser is counted
         res.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
@@ -118,7 +119,8 @@ def _run_one(f: SourceFile, file_index: int, number: int, text: str | None) -> T
     return res
 
 
-def make_tasks(files: Sequence[SourceFile], max_tunes: int | None) -> tuple[list[tuple[int, Task]], list[TuneResult]]:
+def make_tasks(files: Sequence[SourceFile], max_tunes: int | None,
+               cut: BarCut = FOUR_FOUR) -> tuple[list[tuple[int, Task]], list[TuneResult]]:
     """Work units (≤ TUNES_PER_TASK ABC tunes each), plus results for files that can't be read."""
     from srlive_training.abc import decode_text, split_abc
 
@@ -138,10 +140,10 @@ def make_tasks(files: Sequence[SourceFile], max_tunes: int | None) -> tuple[list
                 continue
             items = list(enumerate(tunes, start=1))[:left]
             for k in range(0, len(items), TUNES_PER_TASK):
-                tasks.append((i, Task(f, items[k : k + TUNES_PER_TASK])))
+                tasks.append((i, Task(f, items[k : k + TUNES_PER_TASK], cut)))
             taken[f.collection] = taken.get(f.collection, 0) + len(items)
         else:
-            tasks.append((i, Task(f, [(0, None)])))
+            tasks.append((i, Task(f, [(0, None)], cut)))
             taken[f.collection] = taken.get(f.collection, 0) + 1
     return tasks, unreadable
 
