@@ -132,7 +132,7 @@ def export(args) -> int:
     model, ckpt = _load(args)
     cfg = model.config
     try:  # read the real bars first: a bad --data fails before the slow export
-        real, source = default_real_bars(args.data, args.n_real, args.seed)
+        real, source = default_real_bars(args.data, args.n_real, args.seed, cfg.steps)
     except (OSError, ValueError, KeyError) as e:
         raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
     props = build_metadata(cfg.to_dict(), ckpt.get("data_summary"), ckpt.get("step"), temperature=args.temperature,
@@ -148,7 +148,7 @@ def export(args) -> int:
                 print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
                 return 1
         bar.set_postfix_str("parity vs torch")
-        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed)
+        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps)
         report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
                               tolerance=args.tolerance)
         bar.update()

@@ -61,7 +61,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["format"]: str(FORMAT_VERSION),
         META["config"]: json.dumps(config, sort_keys=True, separators=(",", ":")),
         META["lowest_pitch"]: str(roll.LOWEST_PITCH),
-        META["steps"]: str(roll.STEPS),
+        META["steps"]: str(int(config.get("steps", roll.STEPS))),  # the bar's width: 16, or 12 (triple)
         META["latent"]: str(int(config.get("latent", roll.LATENT))),
         META["data"]: data,
         META["trained_steps"]: str(int(trained_steps or 0)),

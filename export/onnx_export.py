@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from srlive_export.optimize import rewrite_elu
-from srlive.contract import ONNX_FILES
+from srlive.contract import ONNX_FILES, STEPS
 from srlive_training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as docs/design.md asks; the dynamo exporter's own baseline
@@ -30,9 +30,9 @@ IR_VERSION = 9
 EXAMPLE_BATCH = 3  # not 0 or 1, so torch.export cannot specialise the batch dimension
 
 
-def _example_inputs(names: list[str], latent: int) -> tuple[torch.Tensor, ...]:
+def _example_inputs(names: list[str], latent: int, steps: int = STEPS) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    shapes = {"bar": (1, 88, 16), "z": (latent,), "noise": (latent,), "temperature": (1,)}
+    shapes = {"bar": (1, 88, steps), "z": (latent,), "noise": (latent,), "temperature": (1,)}
     return tuple(torch.rand(EXAMPLE_BATCH, *shapes[n], generator=g) for n in names)
 
 
@@ -52,14 +52,16 @@ def _quiet():
             lg.setLevel(level)
 
 
-def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: int) -> onnx.ModelProto:
-    """Export one module with the given input/output names and a dynamic batch dimension."""
+def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: int,
+            steps: int = STEPS) -> onnx.ModelProto:
+    """Export one module with the given input/output names and a dynamic batch dimension; bars
+    are [N, 1, 88, steps]."""
     module = module.eval()
     batch = torch.export.Dim("N", min=1, max=1 << 16)
     with _quiet(), torch.no_grad():
         program = torch.onnx.export(
             module,
-            _example_inputs(inputs, latent),
+            _example_inputs(inputs, latent, steps),
             None,
             input_names=inputs,
             output_names=outputs,
@@ -81,7 +83,7 @@ def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: in
 
 class CriticModule(nn.Module):
     """The discriminator's realism logit alone (its features are training's business); exported as
-    critic.onnx. Input: bar [N,1,88,16]. Output: logit [N,1], higher = more like real music."""
+    critic.onnx. Input: bar [N,1,88,S]. Output: logit [N,1], higher = more like real music."""
 
     def __init__(self, discriminator: nn.Module):
         super().__init__()
@@ -107,7 +109,7 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
     protos = {}
     for filename, module in modules.items():
         inputs, outputs = ONNX_FILES[filename]
-        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent)
+        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps)
         if rewrite:
             rewrite_elu(protos[filename])
         if progress is not None:

@@ -68,13 +68,16 @@ class ParityReport:
         return "parity check failed: " + "; ".join(bad) + "; nothing written"
 
 
-def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to n bars, test split first (then validation, then train if the test split is small)."""
+def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator, steps: int = roll.STEPS) -> np.ndarray:
+    """Up to n bars, test split first (then validation, then train if the test split is small).
+    The corpus's bars must be `steps` wide (the model's)."""
     from srlive_training.corpus import BarCorpus
 
     corpus = BarCorpus.load(path)
+    if corpus.steps != steps:
+        raise ValueError(f"{path}: bars of {corpus.steps} steps, the model's are {steps}")
     if n <= 0:
-        return np.zeros((0, roll.N_PITCHES, roll.STEPS), np.float32)
+        return np.zeros((0, roll.N_PITCHES, steps), np.float32)
     chosen: list[np.ndarray] = []
     have = 0
     for split in ("test", "val", "train"):
@@ -90,19 +93,20 @@ def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator) ->
     return corpus.rolls(np.sort(np.concatenate(chosen)))
 
 
-def random_bars(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Half uniform in [0, 1], half random binary with densities from 1% to 50%."""
+def random_bars(n: int, rng: np.random.Generator, steps: int = roll.STEPS) -> np.ndarray:
+    """[n, 88, steps]: half uniform in [0, 1], half random binary with densities from 1% to 50%."""
     half = n // 2
-    uniform = rng.random((half, roll.N_PITCHES, roll.STEPS), dtype=np.float32)
+    uniform = rng.random((half, roll.N_PITCHES, steps), dtype=np.float32)
     density = rng.uniform(0.01, 0.5, size=(n - half, 1, 1))
-    binary = (rng.random((n - half, roll.N_PITCHES, roll.STEPS)) < density).astype(np.float32)
+    binary = (rng.random((n - half, roll.N_PITCHES, steps)) < density).astype(np.float32)
     return np.concatenate([uniform, binary])
 
 
-def parity_inputs(real: np.ndarray, n_random: int, latent: int, seed: int = 0):
-    """(bars [M,1,88,16], noise [M,latent], temperature [M,1]) with fixed noise and temperatures."""
+def parity_inputs(real: np.ndarray, n_random: int, latent: int, seed: int = 0, steps: int = roll.STEPS):
+    """(bars [M,1,88,steps], noise [M,latent], temperature [M,1]) with fixed noise and temperatures."""
     rng = np.random.default_rng(seed)
-    bars = np.concatenate([np.asarray(real, np.float32).reshape(-1, roll.N_PITCHES, roll.STEPS), random_bars(n_random, rng)])
+    bars = np.concatenate([np.asarray(real, np.float32).reshape(-1, roll.N_PITCHES, steps),
+                           random_bars(n_random, rng, steps)])
     m = len(bars)
     noise = rng.standard_normal((m, latent)).astype(np.float32)
     temperature = rng.choice(np.array([0.0, 0.5, 1.0, 1.5], np.float32), size=(m, 1))
@@ -157,9 +161,10 @@ def check_parity(model: VAEGAN, protos: dict[str, onnx.ModelProto], bars: np.nda
     return report
 
 
-def default_real_bars(data: str | Path | None, n: int, seed: int = 0) -> tuple[np.ndarray, str]:
-    """(real bars, where they came from): the corpus's test bars with --data, else music-like ones."""
+def default_real_bars(data: str | Path | None, n: int, seed: int = 0, steps: int = roll.STEPS) -> tuple[np.ndarray, str]:
+    """(real bars [n, 88, steps], where they came from): the corpus's test bars with --data, else
+    music-like ones (4/4 bars; a shorter bar is their first `steps` steps)."""
     rng = np.random.default_rng(seed + 1)
     if data is not None:
-        return real_bars_from_corpus(data, n, rng), f"corpus {Path(data).name}"
-    return music_like_bars(n, rng), "synthetic music-like"
+        return real_bars_from_corpus(data, n, rng, steps), f"corpus {Path(data).name}"
+    return np.ascontiguousarray(music_like_bars(n, rng)[..., :steps]), "synthetic music-like"

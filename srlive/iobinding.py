@@ -18,14 +18,16 @@ from srlive import roll
 class BoundStep:
     """One step.onnx session at batch `n`, bound once. One instance serves one thread."""
 
-    def __init__(self, session: ort.InferenceSession, n: int, latent: int, on_cuda: bool = False):
+    def __init__(self, session: ort.InferenceSession, n: int, latent: int, on_cuda: bool = False,
+                 steps: int = roll.STEPS):
         self.n = n
         self._session = session
         self._on_cuda = on_cuda
-        self._bar = np.zeros((n, 1, roll.N_PITCHES, roll.STEPS), np.float32)
+        self.steps = steps  # the bar's width: 16 (4/4) or 12 (triple), the model's srlive.steps
+        self._bar = np.zeros((n, 1, roll.N_PITCHES, steps), np.float32)
         self._noise = np.zeros((n, latent), np.float32)
         self._temp = np.zeros((n, 1), np.float32)
-        self._out = np.zeros((n, 1, roll.N_PITCHES, roll.STEPS), np.float32)
+        self._out = np.zeros((n, 1, roll.N_PITCHES, steps), np.float32)
         self._host = (self._bar, self._noise, self._temp)
         if on_cuda:
             self._in_values = [ort.OrtValue.ortvalue_from_shape_and_type(a.shape, np.float32, "cuda", 0) for a in self._host]
@@ -41,14 +43,14 @@ class BoundStep:
     def run(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
         """bars [n, 88, 16], noise [n, latent], temperature (scalar or [n]) → next bars [n, 88, 16],
         an array the caller owns."""
-        np.copyto(self._bar.reshape(self.n, roll.N_PITCHES, roll.STEPS),
-                  np.reshape(bars, (self.n, roll.N_PITCHES, roll.STEPS)))
+        np.copyto(self._bar.reshape(self.n, roll.N_PITCHES, self.steps),
+                  np.reshape(bars, (self.n, roll.N_PITCHES, self.steps)))
         np.copyto(self._noise, np.reshape(noise, self._noise.shape))
         self._temp[:, 0] = temperature
         if self._on_cuda:
             for value, host in zip(self._in_values, self._host):
                 value.update_inplace(host)
             self._session.run_with_iobinding(self._binding)
-            return self._out_value.numpy().reshape(self.n, roll.N_PITCHES, roll.STEPS)
+            return self._out_value.numpy().reshape(self.n, roll.N_PITCHES, self.steps)
         self._session.run_with_iobinding(self._binding)
-        return self._out.reshape(self.n, roll.N_PITCHES, roll.STEPS).copy()
+        return self._out.reshape(self.n, roll.N_PITCHES, self.steps).copy()

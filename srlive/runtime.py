@@ -43,6 +43,7 @@ from srlive.contract import (
     LOG_SCALE_MAX,
     MAX_CANDIDATES,
     META,
+    METERS,
     ONNX_FILES,
     TEMPERATURE_RANGE,
 )
@@ -54,7 +55,8 @@ from srlive.selection import BadWeights, Weights, parse_weights
 
 DEFAULT_CANDIDATES = 1  # candidates per bar for a model that names none (srlive.candidates)
 
-BAR_SHAPE = (1, roll.N_PITCHES, roll.STEPS)  # one item of a batch: [1, 88, 16]
+#: the bar widths a model may have (srlive.steps): one per meter srlive plays (16: 4/4, 12: 3/4 and 6/8)
+MODEL_STEPS = tuple(sorted({m.steps for m in METERS.values()}, reverse=True))
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 # every library srlive checks loaded, and still no CUDA session: onnxruntime's own report says why
@@ -63,9 +65,10 @@ CUDA_START_FIX = 'see python -c "import onnxruntime; onnxruntime.preload_dlls();
 ort.set_default_logger_severity(3)  # errors only: no provider/fallback chatter on stderr
 
 
-def _item_shapes(latent: int) -> dict[str, tuple[int, ...]]:
+def _item_shapes(latent: int, steps: int = roll.STEPS) -> dict[str, tuple[int, ...]]:
     """Per-item shape (after the batch dimension) of every tensor name in the contract."""
-    return {"bar": BAR_SHAPE, "next_bar": BAR_SHAPE, "z": (latent,), "noise": (latent,),
+    bar = (1, roll.N_PITCHES, steps)
+    return {"bar": bar, "next_bar": bar, "z": (latent,), "noise": (latent,),
             "mu": (latent,), "log_scale": (latent,), "temperature": (1,), "logit": (1,)}
 
 
@@ -121,7 +124,8 @@ def _resolve(path: Path) -> dict[str, Path]:
 
 # --- checks --------------------------------------------------------------------------------------
 def read_metadata(session: ort.InferenceSession, file: Path) -> tuple[dict[str, str], dict, int]:
-    """(all metadata props, model config dict, latent size); ModelError if not an srlive model."""
+    """(all metadata props, model config dict, latent size); ModelError if not an srlive model.
+    srlive.steps is the bar's width (`model_steps`)."""
     meta = dict(session.get_modelmeta().custom_metadata_map)
     if META["format"] not in meta:
         raise ModelError(f"{file}: no srlive metadata (srlive.format) — not an srlive model; make one with srlive-export")
@@ -131,10 +135,10 @@ def read_metadata(session: ort.InferenceSession, file: Path) -> tuple[dict[str, 
         raise ModelError(f"{file}: srlive.format is {meta[META['format']]!r}, not a version number") from None
     if fmt > FORMAT_VERSION:
         raise ModelError(f"{file}: model format {fmt} is newer than this srlive reads ({FORMAT_VERSION}); upgrade srlive")
-    for key, want in (("lowest_pitch", roll.LOWEST_PITCH), ("steps", roll.STEPS)):
+    for key, want in (("lowest_pitch", (roll.LOWEST_PITCH,)), ("steps", MODEL_STEPS)):
         got = meta.get(META[key])
-        if got is None or not got.lstrip("-").isdigit() or int(got) != want:
-            raise ModelError(f"{file}: srlive.{key} is {got!r}, this srlive needs {want}")
+        if got is None or not got.lstrip("-").isdigit() or int(got) not in want:
+            raise ModelError(f"{file}: srlive.{key} is {got!r}, this srlive needs {' or '.join(map(str, want))}")
     try:
         latent = int(meta.get(META["latent"], ""))
         config = json.loads(meta.get(META["config"], ""))
@@ -144,6 +148,12 @@ def read_metadata(session: ort.InferenceSession, file: Path) -> tuple[dict[str, 
         raise ModelError(f"{file}: srlive.latent/srlive.config metadata missing or unreadable") from None
     model_temperature(meta, file)
     return meta, config, latent
+
+
+def model_steps(meta: dict[str, str]) -> int:
+    """The bar's width in sixteenth steps the model reads and writes (srlive.steps, checked by
+    read_metadata): 16 for 4/4 bars, 12 for 3/4 and 6/8."""
+    return int(meta[META["steps"]])
 
 
 def model_temperature(meta: dict[str, str], file: Path) -> float:
@@ -189,7 +199,8 @@ def _fmt(shape) -> str:
     return "[" + ",".join(d if isinstance(d, str) else "?" if d is None else str(d) for d in shape) + "]"
 
 
-def check_signature(session: ort.InferenceSession, file: Path, role: str, latent: int) -> None:
+def check_signature(session: ort.InferenceSession, file: Path, role: str, latent: int,
+                    steps: int = roll.STEPS) -> None:
     """Names, element types and shapes of `session` must be those of `role` (an ONNX_FILES key)."""
     want_in, want_out = ONNX_FILES[role]
     got_in = tuple(i.name for i in session.get_inputs())
@@ -198,7 +209,7 @@ def check_signature(session: ort.InferenceSession, file: Path, role: str, latent
         raise ModelError(
             f"{file}: inputs {list(got_in)} → outputs {list(got_out)} are not {role}'s {list(want_in)} → {list(want_out)}"
         )
-    shapes = _item_shapes(latent)
+    shapes = _item_shapes(latent, steps)
     for arg in [*session.get_inputs(), *session.get_outputs()]:
         if arg.type != "tensor(float)":
             raise ModelError(f"{file}: {arg.name!r} is {arg.type}, expected tensor(float)")
@@ -227,6 +238,8 @@ class Runtime:
         self.metadata = metadata
         self.config = config
         self.latent = latent
+        self.steps = model_steps(metadata)  # the bar's width: 16 (4/4) or 12 (3/4, 6/8)
+        self._bar_shape = (1, roll.N_PITCHES, self.steps)
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         # how hard it selects by default (srlive.candidates, srlive.selection)
         self.candidates, self.selection = model_selection(metadata, path)
@@ -241,17 +254,17 @@ class Runtime:
         encoder + generator pair."""
         if not self._fused:
             return None
-        return BoundStep(self._sessions["step.onnx"], n, self.latent, on_cuda=self._device == "cuda")
+        return BoundStep(self._sessions["step.onnx"], n, self.latent, on_cuda=self._device == "cuda", steps=self.steps)
 
     def step(self, bar: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
-        """Previous bar (88, 16) in [0, 1], noise (latent,), temperature → next bar (88, 16) float32."""
+        """Previous bar (88, steps) in [0, 1], noise (latent,), temperature → next bar (88, steps) float32."""
         if not self._fused:
             return self.step_batch(np.asarray(bar)[None], np.asarray(noise)[None], temperature)[0]
         return self._bound.run(bar, noise, temperature)[0]
 
     def step_batch(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
-        """bars [N, 88, 16], noise [N, latent], temperature (scalar or [N]) → next bars [N, 88, 16]."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *BAR_SHAPE)
+        """bars [N, 88, steps], noise [N, latent], temperature (scalar or [N]) → next bars [N, 88, steps]."""
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
         n = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(n, self.latent)
         temp = np.broadcast_to(np.asarray(temperature, np.float32).reshape(-1, 1), (n, 1)).copy()
@@ -260,7 +273,7 @@ class Runtime:
         else:
             mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars})
             out = self._generate(mu, log_scale, noise, temp)
-        return out.reshape(n, roll.N_PITCHES, roll.STEPS)
+        return out.reshape(n, roll.N_PITCHES, self.steps)
 
     def _generate(self, mu, log_scale, noise, temp) -> np.ndarray:
         z = (mu + temp * noise * np.exp(np.minimum(log_scale, LOG_SCALE_MAX))).astype(np.float32)
@@ -272,7 +285,7 @@ class Runtime:
         s*N .. s*N+N-1) → [S*N, 88, 16]. Each bar is encoded once and its N latents generated in
         one call when the model has the encoder + generator pair; one bar and one noise is exactly
         `step`."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, roll.N_PITCHES, roll.STEPS)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, roll.N_PITCHES, self.steps)
         s = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(-1, self.latent)
         n = noise.shape[0] // s
@@ -280,10 +293,10 @@ class Runtime:
             return self.step(bars[0], noise[0], temperature)[None]
         if n == 1 or "encoder.onnx" not in self._sessions:
             return self.step_batch(np.repeat(bars, n, axis=0), noise, temperature)
-        mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars.reshape(-1, *BAR_SHAPE)})
+        mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars.reshape(-1, *self._bar_shape)})
         temp = np.float32(temperature)
         out = self._generate(np.repeat(mu, n, axis=0), np.repeat(log_scale, n, axis=0), noise, temp)
-        return out.reshape(s * n, roll.N_PITCHES, roll.STEPS)
+        return out.reshape(s * n, roll.N_PITCHES, self.steps)
 
     @property
     def has_critic(self) -> bool:
@@ -291,7 +304,7 @@ class Runtime:
 
     def critic(self, bars: np.ndarray) -> np.ndarray:
         """The critic's realism logit of each bar [N, 88, 16] → [N] (higher: more like real music)."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *BAR_SHAPE)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
         (logit,) = self._sessions["critic.onnx"].run(None, {"bar": bars})
         return logit.reshape(-1).astype(np.float64)
 
@@ -299,7 +312,7 @@ class Runtime:
         """Run `n` steps on throwaway input so the first real bar meets no cold caches."""
         rng = np.random.default_rng(0)
         for _ in range(n):
-            bar = (rng.random((roll.N_PITCHES, roll.STEPS)) < 0.05).astype(np.float32)
+            bar = (rng.random((roll.N_PITCHES, self.steps)) < 0.05).astype(np.float32)
             self.step(bar, rng.standard_normal(self.latent).astype(np.float32), 1.0)
 
     def __repr__(self) -> str:
@@ -365,14 +378,17 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
             if session.get_providers()[0] != CUDA:
                 raise UserError(f"--device cuda: onnxruntime could not start CUDA for {files[role]}; "
                                 f"{CUDA_START_FIX} (or use --device cpu)")
-    meta = config = latent = None
+    meta = config = latent = steps = None
     for role, session in sessions.items():
         m, c, lat = read_metadata(session, files[role])
-        check_signature(session, files[role], role, lat)
+        check_signature(session, files[role], role, lat, model_steps(m))
         if meta is None:
-            meta, config, latent = m, c, lat
+            meta, config, latent, steps = m, c, lat, model_steps(m)
         elif lat != latent:
             raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
+        elif model_steps(m) != steps:
+            raise ModelError(f"{files[role]}: bars of {model_steps(m)} steps, the other files' {steps}; "
+                             "export the model's files together")
     rt = Runtime(sessions, path, files, meta, config, latent)
     rt.device_note = device_note
     return rt

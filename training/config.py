@@ -8,6 +8,11 @@ and, as JSON, in every exported ONNX file's `srlive.config` metadata.
 - `live`: the same inputs and outputs, sized to train on two CPU cores and to run far under a
   millisecond per bar: G projects to 22x4x32 and upsamples twice with stride-2 deconvolutions;
   D uses stride-2 convolutions.
+- `live-triple`: `live` for bars of 12 sixteenths (3/4, 6/8; the triple model): E and D read
+  88x12, G draws 16 steps (the same 22x4x32 projection) and keeps the middle 12, so every step of
+  the bar is an inner column of its transposed convolutions (see gen_time_margin).
+
+`steps` is the bar's width (16: a 4/4 bar, 12: a triple bar); a checkpoint without it is 16.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from srlive.contract import N_PITCHES, STEPS  # noqa: F401  (re-exported: the bar roll is [N_PITCHES, STEPS])
+from srlive.contract import METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = "live"
+    steps: int = STEPS  # the bar's width in sixteenths: 16 (4/4) or 12 (3/4, 6/8)
     latent: int = 128
     # encoder
     enc_channels: tuple[int, ...] = (8, 16, 32)
@@ -29,7 +35,7 @@ class ModelConfig:
     enc_stride: int = 2
     # generator: projection of z to (C, H, W), then deconvolutions; with gen_stride 2 each one
     # doubles H and W, so H * 2**len(gen_channels) must be 88 and W * 2**len(...) must be
-    # 16 + 2 * gen_time_margin. The margin: G draws gen_time_margin steps more on each side of the
+    # steps + 2 * gen_time_margin. The margin: G draws gen_time_margin steps more on each side of the
     # bar and they are cut off. A stride-2 transposed convolution gives its first and last output
     # columns one kernel tap where the others get two (and the last convolution pads them with
     # zeros), which left the downbeat and the bar's last steps weak; with a margin every step of
@@ -47,12 +53,15 @@ class ModelConfig:
     feature_layer: int = -1
 
     def __post_init__(self):
+        widths = sorted({m.steps for m in METERS.values()})
+        if self.steps not in widths:
+            raise ValueError(f"steps must be one of {widths} (a bar of a meter srlive plays), not {self.steps}")
         c, h, w = self.gen_proj
         k = self.gen_stride ** len(self.gen_channels)
-        if h * k != N_PITCHES or w * k != STEPS + 2 * self.gen_time_margin:
+        if h * k != N_PITCHES or w * k != self.steps + 2 * self.gen_time_margin:
             raise ValueError(
                 f"gen_proj {self.gen_proj} with {len(self.gen_channels)} deconvolutions of stride "
-                f"{self.gen_stride} does not give {N_PITCHES}x{STEPS} (+ {self.gen_time_margin} steps each side)"
+                f"{self.gen_stride} does not give {N_PITCHES}x{self.steps} (+ {self.gen_time_margin} steps each side)"
             )
         if self.gen_stride == 2 and self.gen_kernel % 2:
             raise ValueError("stride-2 deconvolutions need an even kernel (4 is usual)")
@@ -93,8 +102,10 @@ PAPER = ModelConfig(
 LIVE = ModelConfig(name="live")
 # `live` drawing two steps more on each side of the bar, cut off (see gen_time_margin)
 LIVE_STEPS = ModelConfig(name="live-steps", gen_proj=(32, 22, 5), gen_time_margin=2)
+# `live` for triple bars: 12 steps, drawn 16 wide and cut 2 on each side
+LIVE_TRIPLE = ModelConfig(name="live-triple", steps=METERS["3/4"].steps, gen_proj=(32, 22, 4), gen_time_margin=2)
 
-CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS}
+CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS, "live-triple": LIVE_TRIPLE}
 
 
 def get_config(name: str) -> ModelConfig:

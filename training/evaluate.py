@@ -136,8 +136,8 @@ def build_protocol(corpus, n_samples: int, n_keyfit: int, rng: np.random.Generat
     other = (which + rng.integers(1, len(tunes), size=n_keyfit)) % len(tunes)  # never the same tune
     s_pos = np.array([rng.integers(1, lengths[o]) for o in other])
     other_shift = rng.integers(-6, 6, size=n_keyfit)
-    context = np.empty((n_keyfit, CONTEXT_BARS, 88, 16), np.float32)
-    true_next = np.empty((n_keyfit, 88, 16), np.float32)
+    context = np.empty((n_keyfit, CONTEXT_BARS, 88, corpus.steps), np.float32)
+    true_next = np.empty((n_keyfit, 88, corpus.steps), np.float32)
     foreign_prev = np.empty_like(true_next)
     foreign_next = np.empty_like(true_next)
     for k in range(n_keyfit):

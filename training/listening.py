@@ -14,8 +14,8 @@ import math
 import numpy as np
 import torch
 
-from srlive.roll import roll_to_notes
 from srlive_training.corpus import BarCorpus
+from srlive_training.metrics import bar_notes
 from srlive_training.model import VAEGAN
 
 
@@ -90,7 +90,7 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
 
 def mean_note_length(bars: np.ndarray, threshold: float) -> float:
     """Steps per note over all bars, notes read as the live tool reads them (srlive.roll)."""
-    lengths = [n.end - n.start for bar in bars for n in roll_to_notes(bar, threshold)]
+    lengths = [int(end - start) for bar in bars for _, start, end, _ in bar_notes(bar, threshold)]
     return float(np.mean(lengths)) if lengths else float("nan")
 
 

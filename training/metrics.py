@@ -12,7 +12,9 @@ Conventions shared by every function here:
 - Notes are read from rolls with `srlive.roll.roll_to_notes` (a run of cells >= threshold in one
   row is one note; every note ends by the end of its bar, so a note held over a bar line counts
   as two notes). A sample's notes are an int array [n, 4] of (pitch, onset, end, velocity) with
-  onsets in steps from the start of the sample (bar b's step k is b * 16 + k).
+  onsets in steps from the start of the sample (bar b's step k is b * S + k).
+- A bar is S steps wide: 16 (4/4) or 12 (a triple bar: 3/4, 6/8), read from the rolls' last
+  axis. Step 0 is the downbeat; the odd steps are the odd sixteenths in either.
 - The tone sequence of a sample is the pitches of its notes ordered by onset, then pitch.
 - Ratios are fractions in [0, 1] (the evaluation table shows them as percentages).
 - A ratio that is undefined (no notes) is NaN and callers exclude it (np.nanmean); counts of an
@@ -56,26 +58,36 @@ NOTE_FIELDS = ("pitch", "onset", "end", "velocity")
 # --------------------------------------------------------------------------- reading notes
 
 
+def as_bars(rolls) -> np.ndarray:
+    """Rolls [..., 88, S] as [T, 88, S], S their own width."""
+    r = np.asarray(rolls)
+    return r.reshape(-1, N_PITCHES, r.shape[-1] if r.ndim else STEPS)
+
+
 def bar_notes(roll: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    """Notes of one [88, 16] roll as int [n, 4] (pitch, start, end, velocity), by (start, pitch)."""
-    notes = roll_to_notes(roll, threshold)
+    """Notes of one [88, S] roll as int [n, 4] (pitch, start, end, velocity), by (start, pitch)."""
+    r = np.asarray(roll, dtype=np.float32).reshape(N_PITCHES, -1)
+    if r.shape[1] < STEPS:  # a triple bar, read as the start of a 4/4 roll whose rest is silent
+        r = np.pad(r, ((0, 0), (0, STEPS - r.shape[1])))
+    notes = roll_to_notes(r, threshold)
     if not notes:
         return np.zeros((0, 4), dtype=np.int64)
     return np.asarray(notes, dtype=np.int64).reshape(-1, 4)
 
 
-def join_bars(bars: Sequence[np.ndarray]) -> np.ndarray:
-    """Per-bar note arrays (steps within each bar) -> one array with onsets from the first bar's
-    start, ordered by onset then pitch."""
-    parts = [np.asarray(b, dtype=np.int64).reshape(-1, 4) + np.array([0, k * STEPS, k * STEPS, 0]) for k, b in enumerate(bars)]
+def join_bars(bars: Sequence[np.ndarray], steps: int = STEPS) -> np.ndarray:
+    """Per-bar note arrays (steps within each bar of `steps` steps) -> one array with onsets from
+    the first bar's start, ordered by onset then pitch."""
+    parts = [np.asarray(b, dtype=np.int64).reshape(-1, 4) + np.array([0, k * steps, k * steps, 0]) for k, b in enumerate(bars)]
     notes = np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64)
     return notes[np.lexsort((notes[:, 0], notes[:, 1]))]
 
 
 def sample_notes(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-    """Notes of consecutive bars [T, 88, 16] as int [n, 4] (pitch, onset, end, velocity), onsets
+    """Notes of consecutive bars [T, 88, S] as int [n, 4] (pitch, onset, end, velocity), onsets
     in steps from the first bar's start, ordered by onset then pitch."""
-    return join_bars([bar_notes(r, threshold) for r in np.asarray(rolls).reshape(-1, N_PITCHES, STEPS)])
+    bars = as_bars(rolls)
+    return join_bars([bar_notes(r, threshold) for r in bars], bars.shape[-1])
 
 
 def tone_sequence(notes: np.ndarray) -> np.ndarray:
@@ -259,7 +271,7 @@ def context_profile(context, context_threshold: float = REAL_THRESHOLD) -> np.nd
     """[12] weight of each pitch class under the best-fitting scale of the context bars: 1 for a
     pitch class in it, 0 outside; where several scales tie for the largest share of the
     context's notes, the mean over them (no tie is broken in an answer's favour)."""
-    ctx = np.asarray(context, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+    ctx = as_bars(np.asarray(context, dtype=np.float32))
     pitches = np.concatenate([bar_notes(r, context_threshold)[:, 0] for r in ctx]) if len(ctx) else []
     return SCALE_MASKS[best_scales(pitches)].mean(axis=0)
 
@@ -308,7 +320,7 @@ def stepwise_share(tones: Sequence[int]) -> float:
 def kept_cells(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
     """Share of the sounding cells of bars 2..T [T, 88, 16] that already sounded at the same
     pitch and step in the bar before. NaN if those bars have no sounding cells."""
-    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    on = as_bars(rolls) >= threshold
     later = on[1:].sum()
     return float((on[1:] & on[:-1]).sum() / later) if later else float("nan")
 
@@ -318,7 +330,7 @@ def new_pitches(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> floa
     did not sound in the bar before (an empty bar before makes every pitch new). A tune moves on
     to new pitches; an answer that stays on the pitches it heard repeats its tones.
     NaN if no bar after the first sounds."""
-    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    on = as_bars(rolls) >= threshold
     pitches = on.any(2)  # [T, 88]
     shares = [float((p & ~q).sum() / p.sum()) for q, p in zip(pitches[:-1], pitches[1:]) if p.any()]
     return float(np.mean(shares)) if shares else float("nan")
@@ -327,24 +339,25 @@ def new_pitches(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> floa
 def sounding_steps(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> float:
     """Share of the steps of bars [T, 88, 16] at which at least one cell sounds. A tune's melody
     sounds at nearly every step, one note after another; rests between notes lower it."""
-    on = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS) >= threshold
+    on = as_bars(rolls) >= threshold
     return float(on.any(1).mean()) if on.size else float("nan")
 
 
-def onset_counts(bars: Sequence[np.ndarray]) -> np.ndarray:
-    """[STEPS] how many notes of the bars (note arrays [n, 4], steps within the bar) start at
-    each step of the bar."""
+def onset_counts(bars: Sequence[np.ndarray], steps: int = STEPS) -> np.ndarray:
+    """[steps] how many notes of the bars (note arrays [n, 4], steps within a bar of `steps`)
+    start at each step of the bar."""
     starts = [np.asarray(b, dtype=np.int64).reshape(-1, 4)[:, 1] for b in bars]
-    return np.bincount(np.concatenate(starts) if starts else np.zeros(0, np.int64), minlength=STEPS)[:STEPS]
+    return np.bincount(np.concatenate(starts) if starts else np.zeros(0, np.int64), minlength=steps)[:steps]
 
 
-def onset_profile(bars: Sequence[np.ndarray]) -> np.ndarray:
-    """[STEPS] share of the notes of the bars that start at each step: where in the bar notes fall
-    (the metric profile). A tune puts most on the beats (steps 0, 4, 8, 12) and almost none on the
-    odd sixteenths. All NaN when the bars hold no note."""
-    counts = onset_counts(bars).astype(np.float64)
+def onset_profile(bars: Sequence[np.ndarray], steps: int = STEPS) -> np.ndarray:
+    """[steps] share of the notes of the bars that start at each step: where in the bar notes fall
+    (the metric profile). A 4/4 tune puts most on the beats (steps 0, 4, 8, 12), a 3/4 tune on 0,
+    4, 8 and a 6/8 tune on 0 and 6; all put almost none on the odd sixteenths. All NaN when the
+    bars hold no note."""
+    counts = onset_counts(bars, steps).astype(np.float64)
     total = counts.sum()
-    return counts / total if total else np.full(STEPS, np.nan)
+    return counts / total if total else np.full(steps, np.nan)
 
 
 def profile_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -354,11 +367,11 @@ def profile_distance(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> dict:
-    """The per-sample paper measures of one multi-bar sample [T, 88, 16], plus its tone sequence
+    """The per-sample paper measures of one multi-bar sample [T, 88, S], plus its tone sequence
     and per-bar notes (for diversity and the MuseGAN measures)."""
-    rolls = np.asarray(rolls).reshape(-1, N_PITCHES, STEPS)
+    rolls = as_bars(rolls)
     bars = [bar_notes(r, threshold) for r in rolls]
-    notes = join_bars(bars)
+    notes = join_bars(bars, rolls.shape[-1])
     tones = notes[:, 0]
     return {
         "scale_consistency": scale_consistency(tones),
@@ -376,7 +389,7 @@ def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> 
 
 
 def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_THRESHOLD, rng=None, progress=None) -> dict:
-    """Means over many samples [S, T, 88, 16] of the paper's measures (NaNs excluded), the
+    """Means over many samples [S, T, 88, W] of the paper's measures (NaNs excluded), the
     diversity between them and the MuseGAN measures over all their bars.
     `progress` optionally wraps the iteration (e.g. tqdm)."""
     it = samples if progress is None else progress(samples)
@@ -393,7 +406,7 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     out["qualified_notes"] = qualified_note_rate(bars)
     out["empty_samples"] = float(np.mean([len(p["tones"]) == 0 for p in per])) if per else float("nan")
     out["notes"] = float(np.mean([len(p["tones"]) for p in per])) if per else float("nan")
-    profile = onset_profile(bars)
+    profile = onset_profile(bars, np.shape(samples[0])[-1] if len(samples) else STEPS)
     out["onset_profile"] = [float(x) for x in profile]
     out["downbeat"] = float(profile[0])
     out["odd_steps"] = float(np.nansum(profile[1::2])) if np.isfinite(profile).any() else float("nan")

@@ -5,7 +5,8 @@ z = mu + temperature * z_p * exp(log_scale), z_p ~ N(0, I)   (log_scale = log si
 Generator G: z -> next bar in [0, 1] (tanh output mapped by (t + 1) / 2).
 Discriminator D: bar -> (logit of "real", features of one intermediate block for L_l).
 
-Shapes: bars are [N, 1, 88, 16] float32 in [0, 1]; z, mu, log_scale are [N, 128].
+Shapes: bars are [N, 1, 88, S] float32 in [0, 1], S = cfg.steps (16, or 12 for triple bars);
+z, mu, log_scale are [N, 128].
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import nn
 
 from srlive.contract import LOG_SCALE_MAX
 
-from srlive_training.config import N_PITCHES, STEPS, ModelConfig
+from srlive_training.config import N_PITCHES, ModelConfig
 
 
 def _conv_out(size: int, kernel: int, stride: int, pad: int) -> int:
@@ -26,7 +27,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in, h, w = 1, N_PITCHES, STEPS
+        c_in, h, w = 1, N_PITCHES, cfg.steps
         pad = cfg.enc_kernel // 2
         for c in cfg.enc_channels:
             layers += [nn.Conv2d(c_in, c, cfg.enc_kernel, stride=cfg.enc_stride, padding=pad), nn.ELU()]
@@ -73,13 +74,13 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D of the paper: one bar [N, 1, 88, 16] -> (logit, features). With in_channels=2 the same
+    """D of the paper: one bar [N, 1, 88, S] -> (logit, features). With in_channels=2 the same
     network judges a pair of bars stacked as channels (the pair critic, see training/trainer.py)."""
 
     def __init__(self, cfg: ModelConfig, in_channels: int = 1):
         super().__init__()
         blocks = []
-        c_in, h, w = in_channels, N_PITCHES, STEPS
+        c_in, h, w = in_channels, N_PITCHES, cfg.steps
         pad = cfg.disc_kernel // 2
         for c in cfg.disc_channels:
             blocks.append(
@@ -139,7 +140,7 @@ class VAEGAN(nn.Module):
 class StepModule(nn.Module):
     """encode -> sample z with the given noise and temperature -> generate; exported as step.onnx.
 
-    Inputs: bar [N,1,88,16], noise [N,128], temperature [N,1]. Output: next_bar [N,1,88,16].
+    Inputs: bar [N,1,88,S], noise [N,128], temperature [N,1]. Output: next_bar [N,1,88,S].
     """
 
     def __init__(self, encoder: Encoder, generator: Generator):

@@ -31,6 +31,7 @@ from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.errors import ModelError, UserError
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, as_heard  # noqa: F401  (as_heard: callers import it here too)
 from srlive.selection import Weights
+from srlive_training.metrics import as_bars
 
 BATCH = 512  # model rows per call
 
@@ -47,20 +48,20 @@ class _Selecting:
 
     def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
                answerers: list[Answerer] | None = None, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-        """The answer to each bar of `prev` [S, 88, 16]: [S, 88, 16], raw model output. The
-        `answerers` (one per sample) remember what each sample heard and played; without them each
-        bar is answered with nothing remembered."""
-        prev = np.asarray(prev, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
-        s = len(prev)
+        """The answer to each bar of `prev` [S, 88, W]: [S, 88, W], raw model output (W: the bar's
+        width, 16 or 12). The `answerers` (one per sample) remember what each sample heard and
+        played; without them each bar is answered with nothing remembered."""
+        prev = as_bars(np.asarray(prev, dtype=np.float32))
+        s, w = len(prev), prev.shape[-1]
         answerers = answerers or self.answerers(s, threshold)
         n = self.candidates
         noise = draw_noise(rng, s * n)
-        out = np.empty((s, N_PITCHES, STEPS), np.float32)
+        out = np.empty((s, N_PITCHES, w), np.float32)
         per_call = max(1, self.batch // n)
         for a in range(0, s, per_call):
             b = min(s, a + per_call)
             cands = np.asarray(self.candidates_for(prev[a:b], noise[a * n : b * n], float(temperature)), np.float32)
-            cands = cands.reshape(b - a, n, N_PITCHES, STEPS)
+            cands = cands.reshape(b - a, n, N_PITCHES, w)
             for k in range(b - a):
                 out[a + k] = answerers[a + k].choose(prev[a + k], cands[k], threshold=threshold).roll
         return out
@@ -81,13 +82,14 @@ class TorchRunner(_Selecting):
         self.device = device
         self.batch = batch
         self.config = model.config
+        self.steps = model.config.steps  # the bar's width
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
         from srlive_training.model import sample_z
 
         torch = self.torch
-        bars = np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, STEPS)
+        bars = np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, self.steps)
         n = len(noise) // len(bars)
         with torch.no_grad():
             mu, log_scale = self.model.encoder(torch.from_numpy(bars).to(self.device))
@@ -98,12 +100,12 @@ class TorchRunner(_Selecting):
     def critic(self, bars: np.ndarray) -> np.ndarray:
         torch = self.torch
         with torch.no_grad():
-            x = torch.from_numpy(np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, STEPS)).to(self.device)
+            x = torch.from_numpy(np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, self.steps)).to(self.device)
             return self.model.discriminator(x)[0].reshape(-1).double().cpu().numpy()
 
     def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
         noise = draw_noise(rng, n) * np.float32(temperature)
-        out = np.empty((n, N_PITCHES, STEPS), dtype=np.float32)
+        out = np.empty((n, N_PITCHES, self.steps), dtype=np.float32)
         torch = self.torch
         with torch.no_grad():
             for a in range(0, n, self.batch):
@@ -123,6 +125,7 @@ class OnnxRunner(_Selecting):
         self.path = Path(path)
         self.name = name
         self.batch = batch
+        self.steps = getattr(rt, "steps", STEPS)  # the bar's width (srlive.steps)
         self._generator = None
 
     @property
@@ -148,7 +151,7 @@ class OnnxRunner(_Selecting):
 
             self._generator = ort.InferenceSession(str(gen), providers=["CPUExecutionProvider"])
         z = draw_noise(rng, n) * np.float32(temperature)
-        return self._generator.run(None, {"z": z})[0].reshape(n, N_PITCHES, STEPS).astype(np.float32)
+        return self._generator.run(None, {"z": z})[0].reshape(n, N_PITCHES, self.steps).astype(np.float32)
 
 
 def load_runner(path, device: str = "cpu", name: str | None = None):
@@ -186,11 +189,11 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
 
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
                   threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
-    """From bars `first` [N, 88, 16], generate n_bars next bars each from the one before:
-    returns [N, n_bars, 88, 16] (the first bars themselves not included). `on_bar()` is called
+    """From bars `first` [N, 88, W], generate n_bars next bars each from the one before:
+    returns [N, n_bars, 88, W] (the first bars themselves not included). `on_bar()` is called
     after each bar (progress)."""
-    prev = np.asarray(first, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
-    out = np.empty((len(prev), n_bars, N_PITCHES, STEPS), dtype=np.float32)
+    prev = as_bars(np.asarray(first, dtype=np.float32))
+    out = np.empty((len(prev), n_bars, N_PITCHES, prev.shape[-1]), dtype=np.float32)
     # one memory of the bars heard and played per sample (a runner without selection has none)
     answerers = runner.answerers(len(prev), threshold) if hasattr(runner, "answerers") else []
     for answerer, bar in zip(answerers, prev):
@@ -215,14 +218,15 @@ START = {"heard": "from a real bar", "noise": "from noise"}
 def generate(runner, start: str, n_bars: int, rng: np.random.Generator, seeds: np.ndarray | None = None,
              n: int | None = None, temperature: float = 1.0, threshold: float = DEFAULT_THRESHOLD,
              on_bar=None) -> np.ndarray:
-    """The paper's test frameworks, batched: [N, n_bars, 88, 16].
+    """The paper's test frameworks, batched: [N, n_bars, 88, W] (W: the runner's bar width).
 
     start "heard": from real bars `seeds` [N, 88, 16], every bar answers the previous one.
     start "noise": the first bar is G(z_p) (N = n), then every bar answers the previous one."""
     if start not in START:
         raise ValueError(f"start must be one of {', '.join(START)}, got {start!r}")
     if n_bars < 1:
-        return np.zeros((len(seeds) if seeds is not None else int(n or 0), 0, N_PITCHES, STEPS), dtype=np.float32)
+        return np.zeros((len(seeds) if seeds is not None else int(n or 0), 0, N_PITCHES, getattr(runner, "steps", STEPS)),
+                        dtype=np.float32)
     if start == "heard":
         if seeds is None:
             raise ValueError("starting from a heard bar needs seed bars")

@@ -135,6 +135,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
 }
 # the same settings for the generator that draws beyond the bar's edges (training/config.py)
 TRAIN_PRESETS["live-steps"] = dataclasses.replace(TRAIN_PRESETS["live"], config="live-steps")
+# the same settings for bars of 12 sixteenths (3/4, 6/8: the triple model)
+TRAIN_PRESETS["live-triple"] = dataclasses.replace(TRAIN_PRESETS["live"], config="live-triple")
 
 
 def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:

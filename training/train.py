@@ -51,6 +51,17 @@ def _load_data(path: str | None) -> BarCorpus:
     raise UserError(f"no corpus at {p}: give a prepared .npz or a cache folder (srlive-prepare makes one)")
 
 
+def check_bar_width(corpus: BarCorpus, config_name: str) -> None:
+    """The corpus's bars must be as wide as the model's (16 steps: 4/4, 12: triple)."""
+    from srlive_training.config import CONFIGS, get_config
+
+    steps = get_config(config_name).steps
+    if corpus.steps != steps:
+        fits = [n for n, c in CONFIGS.items() if c.steps == corpus.steps]
+        raise UserError(f"the corpus has bars of {corpus.steps} steps, model config {config_name} makes {steps}; "
+                        f"use a preset of {corpus.steps}-step bars ({', '.join(fits) or 'none'}) or another --data")
+
+
 def _check_out_dir(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +128,7 @@ def main(argv=None) -> int:
             tc = dataclasses.replace(tc, val_every=args.val_every)
         tc = apply_overrides(tc, args.set)
         corpus = _load_data(args.data)
+        check_bar_width(corpus, tc.config)
         if len(corpus.pairs("train")) < tc.batch_size * dist.world_size:
             raise UserError(f"the corpus has {len(corpus.pairs('train'))} training pairs, fewer than one batch of "
                             f"{tc.batch_size} per rank; use a smaller --batch-size or more data")

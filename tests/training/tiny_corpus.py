@@ -1,5 +1,6 @@
 """A tiny hand-made BarCorpus for the sampling and evaluation tests: every tune is a melody of
-four notes a bar drawn from one major scale, in a key of its own."""
+one note a beat (four a 4/4 bar, three a triple bar of 12 steps) drawn from one major scale, in a
+key of its own."""
 
 import numpy as np
 
@@ -9,15 +10,15 @@ from srlive_training.corpus import BarCorpus
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 
 
-def tiny_corpus(n_tunes: int = 16, bars: int = 8, seed: int = 0) -> BarCorpus:
+def tiny_corpus(n_tunes: int = 16, bars: int = 8, seed: int = 0, steps: int = 16) -> BarCorpus:
     rng = np.random.default_rng(seed)
     rolls, tune = [], []
     for t in range(n_tunes):
         root = int(rng.integers(0, 12))
         for _ in range(bars):
             notes = [(60 + root + MAJOR[rng.integers(0, 7)], 4 * k, 4 * k + int(rng.integers(1, 5)), 90)
-                     for k in range(4)]
-            rolls.append(np.rint(notes_to_roll(notes) * 127))
+                     for k in range(steps // 4)]
+            rolls.append(np.rint(notes_to_roll(notes)[:, :steps] * 127))
             tune.append(t)
     n_test = max(3, n_tunes // 4)
     split = np.array([0] * (n_tunes - n_test - 1) + [1] + [2] * n_test)

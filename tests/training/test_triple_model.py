@@ -1,0 +1,142 @@
+"""The triple model end to end on a tiny corpus of 12-step bars: the live-triple config's shapes,
+one training step through srlive-train, srlive-export with parity and srlive.steps = 12 in every
+file, and srlive.runtime answering a [88, 12] bar."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from run_helpers import one_thread  # noqa: F401 - an autouse fixture
+from tiny_corpus import tiny_corpus
+from srlive.errors import ModelError
+from srlive_training.config import CONFIGS, ModelConfig, get_config
+from srlive_training.model import VAEGAN
+
+TRIPLE = "live-triple"
+
+
+def test_live_triple_reads_and_writes_bars_of_twelve_steps():
+    cfg = get_config(TRIPLE)
+    assert cfg.steps == 12
+    model = VAEGAN(cfg).eval()
+    with torch.no_grad():
+        mu, log_scale = model.encoder(torch.rand(5, 1, 88, 12))
+        out = model.generator(mu)
+        logit, _ = model.discriminator(out)
+    assert mu.shape == log_scale.shape == (5, 128)
+    assert out.shape == (5, 1, 88, 12) and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert logit.shape == (5, 1)
+
+
+def test_live_triple_generator_draws_past_both_edges_of_the_bar():
+    cfg = get_config(TRIPLE)
+    # the transposed convolutions draw 16 columns and the bar is the middle 12: no edge column
+    assert cfg.gen_proj[2] * cfg.gen_stride ** len(cfg.gen_channels) == 16 and cfg.gen_time_margin == 2
+    model = VAEGAN(cfg).eval()
+    x = model.generator.proj(torch.zeros(1, 128)).view(1, *model.generator.proj_shape)
+    assert model.generator.body(x).shape[-1] == 16
+
+
+def test_model_config_refuses_a_bar_width_no_meter_has_and_a_projection_that_misses_it():
+    with pytest.raises(ValueError, match="steps"):
+        ModelConfig(name="x", steps=14)
+    with pytest.raises(ValueError, match="88x12"):
+        ModelConfig(name="x", steps=12, gen_proj=(32, 22, 4))
+    assert all(c.steps in (12, 16) for c in CONFIGS.values())
+    assert ModelConfig.from_dict({k: v for k, v in get_config("live").to_dict().items() if k != "steps"}).steps == 16
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(training checkpoint, exported folder, corpus path) of one srlive-train step of live-triple."""
+    from srlive_export import cli as export_cli
+    from srlive_training.train import main as train_main
+
+    root = tmp_path_factory.mktemp("triple")
+    corpus = tiny_corpus(n_tunes=12, bars=8, seed=1, steps=12)
+    corpus.split[:] = 0
+    corpus.split[-3:] = 1
+    data = root / "corpus.npz"
+    corpus.save(data)
+    torch.set_num_threads(1)
+    rc = train_main(["--preset", TRIPLE, "--data", str(data), "--out", str(root / "run"), "--steps", "1",
+                     "--batch-size", "8", "--val-every", "1", "--threads", "1", "--no-progress"])
+    assert rc == 0
+    out = root / "model"
+    rc = export_cli.main([str(root / "run" / "last.pt"), "--out", str(out), "--data", str(data),
+                          "--n-real", "50", "--n-random", "50"])
+    assert rc == 0
+    return root / "run" / "last.pt", out, data
+
+
+def test_export_writes_steps_twelve_into_every_file_and_parity_holds(exported):
+    _, out, _ = exported
+    for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
+        meta = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
+        assert meta["srlive.steps"] == "12"
+        assert json.loads(meta["srlive.config"])["steps"] == 12
+    record = json.loads((out / "export.json").read_text())
+    assert record["parity"]["flips"] == 0 and record["parity"]["max_abs_diff"] <= 1e-4
+
+
+def test_runtime_loads_the_triple_model_and_answers_a_twelve_step_bar_as_torch_does(exported):
+    from srlive.runtime import load_runtime
+    from srlive_training.checkpoint import load_checkpoint
+
+    ckpt, out, _ = exported
+    rt = load_runtime(out, device="cpu")
+    assert rt.steps == 12
+    rng = np.random.default_rng(0)
+    bars = (rng.random((6, 88, 12)) < 0.08).astype(np.float32)
+    noise = rng.standard_normal((6, 128)).astype(np.float32)
+    got = np.stack([rt.step(b, n, 1.0) for b, n in zip(bars, noise)])
+    assert got.shape == (6, 88, 12)
+    model, _ = load_checkpoint(ckpt)
+    with torch.no_grad():
+        ref = model.eval().step(torch.from_numpy(bars[:, None]), torch.from_numpy(noise), 1.0).numpy()[:, 0]
+    assert np.abs(got - ref).max() <= 1e-4
+    assert rt.step_batch(bars, noise, 1.0).shape == (6, 88, 12)
+    assert rt.candidates_for(bars[:2], np.repeat(noise[:2], 3, axis=0), 1.0).shape == (6, 88, 12)
+    assert rt.critic(bars).shape == (6,)
+
+
+def test_runtime_refuses_files_of_two_bar_widths(exported, tmp_path):
+    import shutil
+
+    from srlive.runtime import load_runtime
+    from srlive_export import cli as export_cli
+
+    _, out, _ = exported
+    four = tmp_path / "four"
+    assert export_cli.main(["--untrained", "live", "--out", str(four), "--n-real", "20", "--n-random", "20"]) == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(out, mixed)
+    shutil.copy(four / "critic.onnx", mixed / "critic.onnx")
+    with pytest.raises(ModelError, match="steps"):
+        load_runtime(mixed, device="cpu")
+
+
+def test_training_a_four_four_preset_on_triple_bars_is_one_line(exported, tmp_path, capsys):
+    from srlive_training.train import main as train_main
+
+    _, _, data = exported
+    rc = train_main(["--preset", "live", "--data", str(data), "--out", str(tmp_path / "r"), "--steps", "1",
+                     "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "live-triple" in err[0] and "12 steps" in err[0]
+
+
+def test_export_refuses_a_corpus_of_other_bars_for_parity(exported, tmp_path, capsys):
+    from srlive_export import cli as export_cli
+
+    ckpt, _, _ = exported
+    four = tmp_path / "four.npz"
+    tiny_corpus(n_tunes=4, bars=4).save(four)
+    rc = export_cli.main([str(ckpt), "--out", str(tmp_path / "m"), "--data", str(four)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "12" in err[0]
