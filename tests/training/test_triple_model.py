@@ -140,3 +140,29 @@ def test_export_refuses_a_corpus_of_other_bars_for_parity(exported, tmp_path, ca
     rc = export_cli.main([str(ckpt), "--out", str(tmp_path / "m"), "--data", str(four)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0 and len(err) == 1 and "12" in err[0]
+
+
+def test_answer_selection_chooses_among_twelve_step_candidates(exported):
+    from srlive.answer import Answerer
+    from srlive.runtime import load_runtime
+
+    _, out, _ = exported
+    rt = load_runtime(out, device="cpu")
+    answerer = Answerer(rt, candidates=4)
+    rng = np.random.default_rng(1)
+    heard = (rng.random((88, 12)) < 0.05).astype(np.float32)
+    answerer.hear(heard=heard)
+    answer = answerer.answer(heard, rng, 1.0)
+    assert answer.roll.shape == answer.heard.shape == (88, 12)
+    assert answer.choice is not None and len(answer.choice.scores) == 4
+
+
+def test_critic_training_refuses_a_corpus_of_other_bars(exported, tmp_path, capsys):
+    from srlive_training.critic import main as critic_main
+
+    _, out, _ = exported
+    four = tmp_path / "four.npz"
+    tiny_corpus(n_tunes=4, bars=4).save(four)
+    rc = critic_main(["--model", str(out), "--data", str(four), "--out", str(tmp_path / "c"), "--steps", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "12" in err[0]
