@@ -306,20 +306,23 @@ def test_the_model_selects_as_exported_and_bad_selection_is_one_line(trained, tm
     assert not (tmp_path / "bad").exists()
 
 
-def test_the_shipped_checkpoint_holds_the_shipped_models_weights_and_its_critic():
+@pytest.mark.parametrize("name, steps", [("default", 16), ("triple", 12)])
+def test_the_shipped_checkpoint_holds_the_shipped_models_weights_and_its_critic(name, steps):
     from pathlib import Path
 
     from srlive_training.checkpoint import load_checkpoint
     from srlive_training.model import sample_z
 
-    ckpt = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "default.pt"
+    root = Path(__file__).resolve().parents[2]
+    ckpt = root / "training" / "checkpoints" / f"{name}.pt"
     assert ckpt.stat().st_size <= 20 * 1024 * 1024
     model, state = load_checkpoint(ckpt)  # plain data: read with weights_only=True
     assert {"encoder", "generator", "discriminator"} <= {k.split(".")[0] for k in state["model"]}
-    rt = load_runtime(None, device="cpu")
-    assert rt.has_critic and rt.candidates >= 1
+    assert model.config.steps == steps
+    rt = load_runtime(root / "srlive" / "models" / name, device="cpu")
+    assert rt.has_critic and rt.candidates >= 1 and rt.steps == steps
     rng = np.random.default_rng(0)
-    bars = (rng.random((16, 88, 16)) < 0.05).astype(np.float32)
+    bars = (rng.random((16, 88, steps)) < 0.05).astype(np.float32)
     noise = rng.standard_normal((16, 128)).astype(np.float32)
     with torch.no_grad():
         mu, log_scale = model.encoder(torch.from_numpy(bars[:, None]))
