@@ -279,3 +279,36 @@ def test_summary_reports_notes_per_sample_and_where_they_fall():
     assert out["notes"] == 15
     assert out["downbeat"] == pytest.approx(1 / 3) and out["odd_steps"] == pytest.approx(1 / 3)
     assert len(out["onset_profile"]) == 16
+
+
+# --------------------------------------------------------------------------- bars of 12 steps (3/4, 6/8)
+
+
+def triple_bar(*notes):
+    """A 12-step roll (a 3/4 or 6/8 bar) holding (pitch, start, end) notes at velocity 90."""
+    return notes_to_roll([(p, s, e, 90) for p, s, e in notes])[:, :12]
+
+
+def test_notes_of_twelve_step_bars_end_at_the_bar_and_follow_on_at_step_twelve():
+    jig = [triple_bar((67, 0, 6), (71, 6, 12)), triple_bar((72, 0, 2), (74, 2, 12))]
+    np.testing.assert_array_equal(metrics.bar_notes(jig[0])[:, :3], [[67, 0, 6], [71, 6, 12]])
+    notes = metrics.sample_notes(np.stack(jig))
+    assert notes[:, 1].tolist() == [0, 6, 12, 14] and notes[-1, 2] == 24
+
+
+def test_onset_profile_downbeat_and_odd_sixteenths_of_twelve_step_bars():
+    six_eight = triple_bar((67, 0, 6), (71, 6, 12))  # two dotted quarters: onsets on 0 and 6
+    with_odd = triple_bar((60, 0, 3), (62, 3, 4), (64, 4, 12))  # onsets on 0, 3 (odd) and 4
+    out = metrics.summarize_samples([np.stack([six_eight, with_odd])])
+    assert len(out["onset_profile"]) == 12
+    assert out["downbeat"] == pytest.approx(2 / 5)
+    assert out["odd_steps"] == pytest.approx(1 / 5)
+    assert out["onset_profile"][6] == pytest.approx(1 / 5) and out["onset_profile"][3] == pytest.approx(1 / 5)
+
+
+def test_key_fit_and_sounding_steps_read_twelve_step_bars():
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]  # C major, four notes a bar
+    c_major = np.stack([triple_bar(*[(p, 3 * k, 3 * k + 3) for k, p in enumerate(scale[b:b + 4])]) for b in (0, 4)])
+    assert metrics.key_fit(c_major, triple_bar((62, 0, 4), (64, 4, 8), (65, 8, 12))) == 1.0
+    assert metrics.key_fit(c_major, triple_bar((61, 0, 6), (66, 6, 12))) == 0.0
+    assert metrics.sounding_steps(np.stack([triple_bar((60, 0, 6))])) == 0.5
