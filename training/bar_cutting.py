@@ -6,9 +6,9 @@ Choices, as docs/design.md leaves them to us:
   "triple" (the triple model's, for 3/4 and 6/8). A 4/4 bar is 4 quarter notes = 16 sixteenth
   steps; a triple bar 3 quarters = 12 steps. What follows says "4 quarters" for the 4/4 cut; the
   triple cut is the same with 3.
-* A triple bar keeps tunes whose full measure is 3 quarters (3/4, 6/8, 3/2 is not: 6 quarters) or
-  1.5 quarters (3/8: two measures make one bar). 9/8 (4.5 quarters) and 6/4 (6) are dropped: their
-  measures do not cut into 3-quarter bars as played; 4/4, 2/4... tunes are dropped from it too.
+* A triple bar keeps tunes whose full measure is 3 quarters (3/4, 6/8) or 1.5 quarters (3/8: two
+  measures make one bar). 9/8 (4.5 quarters), 6/4 and 3/2 (6) are dropped: their measures do not
+  cut into 3-quarter bars as played; 4/4, 2/4... tunes are dropped from it too.
 * Bars are consecutive 4-quarter windows starting at the tune's first full measure: a pickup
   (anacrusis) is skipped — only its notes still sounding at the first bar line show, from step 0.
 * Meters: a tune is kept only when its meter has a full measure of 1, 2, 4, 8 or 16 quarters
