@@ -24,8 +24,9 @@ import numpy as np
 
 from srlive import midifile
 from srlive.errors import UserError
-from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, STEPS_PER_BEAT, notes_to_roll, roll_to_notes
-from srlive_training.metrics import REAL_THRESHOLD
+from srlive.contract import METERS
+from srlive.roll import DEFAULT_THRESHOLD, STEPS, STEPS_PER_BEAT, notes_to_roll
+from srlive_training.metrics import REAL_THRESHOLD, as_bars, bar_notes
 from srlive_training.plots import piano_roll_png
 from srlive_training.runner import START, as_heard, generate, load_runner
 
@@ -36,19 +37,23 @@ FRAMEWORK_START = {1: "heard", 2: "noise"}  # the paper's framework numbers, for
 
 
 def rolls_to_midi(rolls: np.ndarray, path, threshold: float = REAL_THRESHOLD, bpm: float = BPM) -> None:
-    """Write bars [T, 88, 16] as one piano track (every cell >= threshold sounds; by default every
-    non-zero cell); the file lasts exactly T bars of 4/4."""
+    """Write bars [T, 88, S] as one piano track (every cell >= threshold sounds; by default every
+    non-zero cell); the file lasts exactly T bars: of 4/4 for bars of 16 steps, of 3/4 for 12."""
+    bars = as_bars(rolls)
+    steps = bars.shape[-1]
+    meter = next(m for m in METERS.values() if m.steps == steps)
     track = midifile.Track("srlive sample", midifile.note_track(
-        (n.pitch, (b * STEPS + n.start) * TICKS_PER_STEP, (b * STEPS + n.end) * TICKS_PER_STEP, n.velocity)
-        for b, roll in enumerate(np.asarray(rolls).reshape(-1, N_PITCHES, STEPS))
-        for n in roll_to_notes(roll, threshold)))
-    midifile.write(path, [track], bpm, end_tick=len(rolls) * STEPS * TICKS_PER_STEP,
-                   ticks_per_beat=TICKS_PER_BEAT)
+        (int(pitch), int(b * steps + start) * TICKS_PER_STEP, int(b * steps + end) * TICKS_PER_STEP, int(velocity))
+        for b, roll in enumerate(bars)
+        for pitch, start, end, velocity in bar_notes(roll, threshold)))
+    midifile.write(path, [track], bpm, end_tick=len(bars) * steps * TICKS_PER_STEP,
+                   time_signature=(meter.numerator, meter.denominator), ticks_per_beat=TICKS_PER_BEAT)
 
 
-def first_bar_of_midi(path) -> np.ndarray:
-    """The first bar that has notes in a .mid file, as a roll [88, 16] (onsets and ends to the
-    nearest sixteenth of the file's own quarter-note tick grid; drums left out)."""
+def first_bar_of_midi(path, steps: int = STEPS) -> np.ndarray:
+    """The first bar of `steps` sixteenths that has notes in a .mid file, as a roll [88, steps]
+    (onsets and ends to the nearest sixteenth of the file's own quarter-note tick grid; drums left
+    out)."""
     try:
         contents = midifile.read(path)
     except midifile.UnreadableMidi as err:
@@ -59,10 +64,10 @@ def first_bar_of_midi(path) -> np.ndarray:
     steps_per_tick = STEPS_PER_BEAT / contents.ticks_per_beat
     on = np.array([round(n.start * steps_per_tick) for n in notes])
     off = np.array([round(n.end * steps_per_tick) for n in notes])
-    bar = max(int(np.floor(on.min() / STEPS)), 0)
-    chosen = [(n.pitch, s - bar * STEPS, e - bar * STEPS, n.velocity) for n, s, e in zip(notes, on, off)
-              if bar * STEPS <= s < (bar + 1) * STEPS]
-    return notes_to_roll(chosen)
+    bar = max(int(np.floor(on.min() / steps)), 0)
+    chosen = [(n.pitch, s - bar * steps, e - bar * steps, n.velocity) for n, s, e in zip(notes, on, off)
+              if bar * steps <= s < (bar + 1) * steps]
+    return np.ascontiguousarray(notes_to_roll(chosen)[:, :steps])
 
 
 def open_corpus(data):
@@ -78,9 +83,12 @@ def open_corpus(data):
                         f"({type(err).__name__})") from None
 
 
-def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
-    """A random bar with notes from the test split of a prepared corpus cache."""
+def seed_bar_from_corpus(data, rng: np.random.Generator, steps: int = STEPS) -> np.ndarray:
+    """A random bar with notes from the test split of a prepared corpus cache of `steps`-step bars."""
     corpus = open_corpus(data)
+    if corpus.steps != steps:
+        raise UserError(f"corpus cache {data} holds bars of {corpus.steps} steps, the model's are {steps}; "
+                        "give the model's own corpus")
     tunes = corpus.tunes("test") or corpus.tunes("val") or corpus.tunes("train")
     idx = np.concatenate(tunes) if tunes else np.zeros(0, dtype=np.int64)
     idx = idx[corpus.bars[idx].reshape(len(idx), -1).any(axis=1)] if len(idx) else idx
@@ -90,7 +98,7 @@ def seed_bar_from_corpus(data, rng: np.random.Generator) -> np.ndarray:
 
 
 def save_piano_roll(rolls: np.ndarray, path, title: str) -> None:
-    """A piano-roll PNG of bars [T, 88, 16]."""
+    """A piano-roll PNG of bars [T, 88, S]."""
     piano_roll_png(np.asarray(rolls), path, title)
 
 
@@ -133,9 +141,9 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
     seed = None
     if args.start == "heard":
         if args.seed_file:
-            seed = first_bar_of_midi(args.seed_file)
+            seed = first_bar_of_midi(args.seed_file, runner.steps)
         elif args.data:
-            seed = seed_bar_from_corpus(args.data, rng)
+            seed = seed_bar_from_corpus(args.data, rng, runner.steps)
         else:
             raise UserError("--start heard starts from a real bar: pass --data CACHE.npz or --seed-file FILE.mid")
     bars = generate(runner, args.start, args.bars, rng, seeds=None if seed is None else seed[None], n=1,

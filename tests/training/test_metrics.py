@@ -292,6 +292,7 @@ def triple_bar(*notes):
 def test_notes_of_twelve_step_bars_end_at_the_bar_and_follow_on_at_step_twelve():
     jig = [triple_bar((67, 0, 6), (71, 6, 12)), triple_bar((72, 0, 2), (74, 2, 12))]
     np.testing.assert_array_equal(metrics.bar_notes(jig[0])[:, :3], [[67, 0, 6], [71, 6, 12]])
+    assert metrics.bar_notes(np.ones((88, 12), np.float32), threshold=0.0)[:, 2].max() == 12  # nothing past the bar
     notes = metrics.sample_notes(np.stack(jig))
     assert notes[:, 1].tolist() == [0, 6, 12, 14] and notes[-1, 2] == 24
 

@@ -166,3 +166,17 @@ def test_critic_training_refuses_a_corpus_of_other_bars(exported, tmp_path, caps
     rc = critic_main(["--model", str(out), "--data", str(four), "--out", str(tmp_path / "c"), "--steps", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0 and len(err) == 1 and "12" in err[0]
+
+
+def test_sampling_the_triple_model_writes_bars_of_three_four(exported, tmp_path):
+    from srlive import midifile
+    from srlive_training.sample import main as sample_main
+
+    _, out, data = exported
+    take = tmp_path / "take.mid"
+    assert sample_main(["--checkpoint", str(out), "--data", str(data), "--bars", "4", "--with-seed",
+                        "--threshold", "0.0", "--out", str(take)]) == 0
+    contents = midifile.read(take)
+    assert contents.time_signature == (3, 4)
+    # five bars of 3 quarters: the seed bar and four answers, every cell sounding at threshold 0
+    assert max(n.end for n in contents.notes()) == 5 * 3 * contents.ticks_per_beat
