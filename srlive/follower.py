@@ -384,11 +384,12 @@ class MidiClockFollower:
         pm, tm = p[1:].mean(), t[1:].mean()  # the line of the clocks after the anchor ...
         x = p[1:] - pm
         slope = float(np.dot(x, t[1:] - tm) / np.dot(x, x))
-        resid = t - tm - (p - pm) * slope  # ... must meet the anchor too (the tempo may have changed
-        # anywhere between the anchor and the clock after it, which moves the anchor off the new
-        # line by up to the two tempi's difference over that span)
+        resid = t - tm - (p - pm) * slope  # ... must meet the anchor too (a tempo that fell may have
+        # fallen anywhere between the anchor and the clock after it, which puts the anchor after the
+        # new line by up to the two periods' difference over that span; clocks that come faster
+        # after a late one are as often a queue draining, so they must meet it as they are)
         fit = max(0.15 * slope, 3.5 * sigma)
-        if (np.abs(resid[1:]).max() > fit or abs(resid[0]) > fit + abs(slope - period) * (p[1] - p[0])
+        if (np.abs(resid[1:]).max() > fit or abs(resid[0]) > fit + max(slope - period, 0.0) * (p[1] - p[0])
                 or not 0.5 < slope / period < 2):
             return
         self.resets += 1
