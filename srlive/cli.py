@@ -273,7 +273,8 @@ def run(argv=None) -> int:
     if given.get("bench"):
         from srlive import bench
 
-        return bench.run(model_path=given.get("model"), device=given.get("device", "auto"),
+        model = given.get("model") or (meters.shipped_model(meters.named(given["meter"])) if "meter" in given else None)
+        return bench.run(model_path=model, device=given.get("device", "auto"),
                          as_json=given.get("json", False))
     if given.get("list-ports"):
         from srlive import ports

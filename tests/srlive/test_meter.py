@@ -328,3 +328,56 @@ def test_file_mode_with_the_cli_takes_the_meter_from_the_take_unless_given(tmp_p
     code = cli.main(["--in", str(odd), "--out", str(tmp_path / "o.mid"), "--model", "runs/default"])
     _, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and "5/4" in err and "--meter" in err
+
+
+def test_under_sync_a_6_8_bar_is_72_pulses_and_the_take_keeps_6_8_bars(tmp_path):
+    fake = FakeClock(10.0)
+    rec = Recorder(tmp_path / "sync.mid", meter=METERS["6/8"])
+    eng = Engine(FakeRuntime(steps=12), Settings(sync=True, mode="solo", seed=1, metronome=True, meter=METERS["6/8"]),
+                 now=fake.now, sleep=fake.sleep, recorder=rec, log=lambda m: None)
+    period = 60 / 120 / 24
+    eng.on_message(mido.Message("start"), 10.0)
+    pulses = iter(range(10_000))
+
+    def pulse_until(t):
+        while True:
+            p = next(pulses)
+            eng.on_message(mido.Message("clock"), 10.001 + p * period)
+            if 10.001 + p * period >= t:
+                return
+
+    pulse_until(10.02)
+    fake.t = 10.02
+    bar = eng._sync_begin()
+    assert bar == 0
+    for b in range(3):
+        close = eng.clock.time_at(b, 11.5)
+        pulse_until(close)
+        fake.t = close
+        events = eng.close_window(b, [])
+        clicks = sorted(e.pos for e in events if e.source == "metronome" and e.kind == ON)
+        assert clicks == [(b + 1) * 72, (b + 1) * 72 + 36]  # bar b+1's two dotted-quarter beats
+        assert all((b + 1) * 72 <= e.pos < (b + 2) * 72 for e in events)
+        eng.scheduler.add(events)
+        while eng.scheduler.next_deadline() is not None and eng.scheduler.next_deadline() <= eng.clock.time_at(b + 1, 11.5):
+            fake.t = max(fake.t, eng.scheduler.next_deadline())
+            pulse_until(fake.t)
+            eng.scheduler.dispatch_due()
+        eng._record(fake.t)
+    mid = mido.MidiFile(tmp_path / "sync.mid")
+    assert [(m.numerator, m.denominator) for m in mid.tracks[0] if m.type == "time_signature"] == [(6, 8)]
+    t, clicks = 0, []
+    for m in next(tr for tr in mid.tracks if tr.name == "metronome"):
+        t += m.time
+        if m.type == "note_on" and m.velocity:
+            clicks.append((t, m.note))
+    assert clicks[:4] == [(1440, 76), (2160, 77), (2880, 76), (3600, 77)]  # bars of three quarters, accented
+
+
+def test_bench_bars_for_a_12_step_model_are_12_steps_wide_and_4_4_bars_unchanged():
+    from srlive.synthetic_bars import music_like_bars
+
+    bars = music_like_bars(20, np.random.default_rng(3), TRIPLE)
+    assert bars.shape == (20, roll.N_PITCHES, 12) and all(bars[i].any() for i in range(20))
+    assert np.array_equal(music_like_bars(4, np.random.default_rng(7)),
+                          music_like_bars(4, np.random.default_rng(7), roll.STEPS))
