@@ -72,4 +72,4 @@ def check_model(runtime, meter: Meter) -> None:
     where = getattr(runtime, "path", None) or "the model"
     raise ModelError(f"{where}: a model of {steps}-step bars{plays} can't play {meter.name} bars ({meter.steps} "
                      f"steps); give --model a {meter.steps}-step model, or leave --model out for the shipped one"
-                     + (f", or play --meter {fits[0]}" if fits else ""))
+                     + (", or play " + " or ".join(f"--meter {name}" for name in fits) if fits else ""))
