@@ -61,6 +61,17 @@ def test_a_tempo_jump_is_followed_within_a_bar(seed, where):
     assert_on_grid(s, JITTER_TOL, from_bar=10)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, where=st.floats(0.0, 0.99), fall=st.sampled_from([0.8, 0.85, 0.9]),
+       drop=st.sampled_from([0.0, 0.1]))
+def test_a_tempo_that_falls_is_not_read_as_lost_clocks(seed, where, fall, drop):
+    """150 → 120–135 BPM anywhere in bar 9, with or without 10 % of the clocks lost: every clock
+    arrives later than the old tempo foresees, which the line alone would number as lost clocks at
+    150 (a bar grid pulses off for good). From the next bar but one the downbeats are on the grid."""
+    s = ClockScenario(tempo=150, change_to=150 * fall, change_at=8 + where, bars=BARS, seed=seed, drop=drop)
+    assert_on_grid(s, DROP_TOL, from_bar=10)
+
+
 @settings(max_examples=10, deadline=None)
 @given(seed=seeds, up=st.booleans())
 def test_a_slow_ramp_is_followed(seed, up):
