@@ -6,9 +6,9 @@ let the critic judge the N candidates (when the model has one and its weight is 
 with `srlive.selection`, and remember the bar heard and the answer as it sounds
 (`roll.as_heard`) for the next bar's choice.
 
-The model is anything with ``candidates_for(bars [S,88,steps], noise [S*N,L], temperature) ->
-[S*N,88,steps]`` (N answers to each bar; one bar and one noise is exactly the model's single step)
-and, optionally, ``has_critic`` and ``critic(bars [N,88,steps]) -> [N]`` (srlive.runtime.Runtime, or
+The model is anything with ``candidates_for(bars [S,88,16], noise [S*N,L], temperature) ->
+[S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step)
+and, optionally, ``has_critic`` and ``critic(bars [N,88,16]) -> [N]`` (srlive.runtime.Runtime, or
 training's torch runner); the numpy Generator passed in is the only randomness, so a seed fixes
 the answers.
 """
@@ -20,18 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
-from srlive.roll import as_heard, roll_of
+from srlive.roll import as_heard
 from srlive.selection import Choice, Context, Weights, choose
 
 
 
 def candidates_for(model, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
-    """N answers to each of S bars from `model` ([S*N, 88, steps]); a model with only a single
+    """N answers to each of S bars from `model` ([S*N, 88, 16]); a model with only a single
     ``step(bar, noise, temperature)`` is run once per answer."""
     if hasattr(model, "candidates_for"):
         return model.candidates_for(bars, noise, temperature)
     n = len(noise) // len(bars)
-    return np.stack([roll_of(model.step(bars[i // n], noise[i], temperature)) for i in range(len(noise))])
+    return np.stack([np.asarray(model.step(bars[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, -1)
+                     for i in range(len(noise))])
 
 
 def draw_noise(rng: np.random.Generator, n: int, latent: int = LATENT) -> np.ndarray:
@@ -42,8 +43,8 @@ def draw_noise(rng: np.random.Generator, n: int, latent: int = LATENT) -> np.nda
 
 @dataclass
 class Answer:
-    roll: np.ndarray  # [88, steps] the chosen answer, raw model output in [0, 1]
-    heard: np.ndarray  # [88, steps] the same as it sounds (what srlive goes on from)
+    roll: np.ndarray  # [88, 16] the chosen answer, raw model output in [0, 1]
+    heard: np.ndarray  # [88, 16] the same as it sounds (what srlive goes on from)
     choice: Choice | None  # the scores, when there was more than one candidate
 
 
@@ -75,20 +76,20 @@ class Answerer:
     def answer(self, source: np.ndarray, rng: np.random.Generator | None, temperature: float,
                candidates: int | None = None, weights: Weights | None = None, threshold: float | None = None,
                noise: np.ndarray | None = None) -> Answer:
-        """The answer to bar `source` [88, steps] (the bar heard, or srlive's own last as heard).
+        """The answer to bar `source` [88, 16] (the bar heard, or srlive's own last as heard).
         `candidates`, `weights`, `threshold` override the answerer's own for this bar (live
         controls change them between bars); `noise` [N, latent], when given, is used instead of
         drawing from `rng`."""
-        src = roll_of(source)
+        src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if noise is None:
             noise = draw_noise(rng, self.count(candidates), self.latent)
         n = len(noise)
         out = np.asarray(candidates_for(self.model, src[None], noise, float(temperature)), np.float32)
-        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[1]), weights, threshold)
+        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
 
     def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
                threshold: float | None = None) -> Answer:
-        """The answer among `candidates` [N, 88, steps] to bar `source` (the model already ran: the
+        """The answer among `candidates` [N, 88, 16] to bar `source` (the model already ran: the
         evaluation draws many bars' candidates in one call)."""
         weights = weights or self.weights
         threshold = self.threshold if threshold is None else float(threshold)

@@ -21,7 +21,8 @@ units of the other terms' whole range, so with a copy weight of 1 or more an exa
 every candidate that is not one, whatever the other terms say. With one candidate every standardised term is 0 and the one
 candidate is played: `--candidates 1` is srlive without selection.
 
-Shapes: rolls are [N, 88, steps] (or [N, 1, 88, steps]; 16 steps in 4/4, 12 in 3/4 and 6/8) float32 in [0, 1], one per candidate.
+Shapes: rolls are [N, 88, S] (or [N, 1, 88, S]) float32 in [0, 1], one per candidate; S is the
+bar's width (16 steps, or 12 for 3/4 and 6/8).
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from srlive.contract import DEFAULT_THRESHOLD, N_PITCHES, SELECTION_TERMS, STEPS
-from srlive.roll import roll_of
 
 TERMS = SELECTION_TERMS
 CONTEXT_BARS = 4  # bars heard and bars played that motif and density look back on
 COPY_FROM = 0.5  # cell overlap (Jaccard) with the bar heard from which the copy penalty grows
-_GAP_MAX = STEPS  # onset gaps of a figure: 0..STEPS steps (the longest bar: 4/4's 16)
+_GAP_MAX = STEPS  # onset gaps of a figure: 0..STEPS steps
 _INTERVALS = 2 * N_PITCHES - 1
 
 
@@ -96,7 +96,7 @@ class BarFacts:
     notes: np.ndarray  # [N] notes per bar
     sounding: np.ndarray  # [N] share of steps at which something sounds
     mean_length: np.ndarray  # [N] mean note length in steps (0 for an empty bar)
-    on: np.ndarray  # [N, 88, steps] bool, cells that sound
+    on: np.ndarray  # [N, 88, 16] bool, cells that sound
     owner: np.ndarray  # [M] which bar each tone belongs to, tones ordered by (bar, onset, pitch)
     pitch: np.ndarray  # [M]
     onset: np.ndarray  # [M]
@@ -104,7 +104,7 @@ class BarFacts:
 
 def bar_facts(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> BarFacts:
     r = np.asarray(rolls, dtype=np.float32)
-    r = r.reshape(-1, N_PITCHES, r.shape[-1])
+    r = r.reshape(-1, N_PITCHES, r.shape[-1])  # a bar's width: 16 steps, or 12 (3/4, 6/8)
     on = r >= threshold
     starts = on.copy()
     starts[:, :, 1:] &= ~on[:, :, :-1]  # a run of on-cells starts where the cell before is off
@@ -142,9 +142,9 @@ class Context:
 
     def add(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
         if heard is not None:
-            self.heard.append(roll_of(heard))
+            self.heard.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
         if played is not None:
-            self.played.append(roll_of(played))
+            self.played.append(np.asarray(played, np.float32).reshape(N_PITCHES, -1))
         self._cache.clear()
 
     def set_threshold(self, threshold: float) -> None:
