@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES, STEPS
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
 from srlive.roll import as_heard
 from srlive.selection import Choice, Context, Weights, choose
 
@@ -31,7 +31,7 @@ def candidates_for(model, bars: np.ndarray, noise: np.ndarray, temperature: floa
     if hasattr(model, "candidates_for"):
         return model.candidates_for(bars, noise, temperature)
     n = len(noise) // len(bars)
-    return np.stack([np.asarray(model.step(bars[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, STEPS)
+    return np.stack([np.asarray(model.step(bars[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, -1)
                      for i in range(len(noise))])
 
 
@@ -80,12 +80,12 @@ class Answerer:
         `candidates`, `weights`, `threshold` override the answerer's own for this bar (live
         controls change them between bars); `noise` [N, latent], when given, is used instead of
         drawing from `rng`."""
-        src = np.asarray(source, np.float32).reshape(N_PITCHES, STEPS)
+        src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if noise is None:
             noise = draw_noise(rng, self.count(candidates), self.latent)
         n = len(noise)
         out = np.asarray(candidates_for(self.model, src[None], noise, float(temperature)), np.float32)
-        return self.choose(src, out.reshape(n, N_PITCHES, STEPS), weights, threshold)
+        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
 
     def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
                threshold: float | None = None) -> Answer:

@@ -57,7 +57,7 @@ from typing import Callable
 
 import numpy as np
 
-from srlive.contract import DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE
+from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE, Meter
 from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
@@ -121,8 +121,10 @@ class MidiClockFollower:
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
-                 latency: float = 0.0):
+                 latency: float = 0.0, meter: Meter = METERS[DEFAULT_METER]):
         self.window = int(window)  # pulses of memory the measurement noise estimate spans
+        self.meter = meter
+        self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.latency = float(latency)
         self.period = _period_of(default_tempo)
         self.on_stop = on_stop
@@ -419,7 +421,7 @@ class MidiClockFollower:
             return a + (pulse - ref) * period
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
-        return self.time_of_pulse(bar * PULSES_PER_BAR + step * PULSES_PER_STEP)
+        return self.time_of_pulse(bar * self.bar_pulses + step * PULSES_PER_STEP)
 
     def step_len(self, bar: int) -> float:
         return self.period * PULSES_PER_STEP
@@ -429,8 +431,8 @@ class MidiClockFollower:
         with self._lock:
             if self._state is None:
                 raise RuntimeError("no MIDI clock yet")
-            return math.floor(self._index_at(t) / PULSES_PER_BAR)
+            return math.floor(self._index_at(t) / self.bar_pulses)
 
     def current_bar(self) -> int:
         """The bar the next pulse falls in."""
-        return self.next_pulse // PULSES_PER_BAR
+        return self.next_pulse // self.bar_pulses

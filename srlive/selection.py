@@ -21,7 +21,8 @@ units of the other terms' whole range, so with a copy weight of 1 or more an exa
 every candidate that is not one, whatever the other terms say. With one candidate every standardised term is 0 and the one
 candidate is played: `--candidates 1` is srlive without selection.
 
-Shapes: rolls are [N, 88, 16] (or [N, 1, 88, 16]) float32 in [0, 1], one per candidate.
+Shapes: rolls are [N, 88, S] (or [N, 1, 88, S]) float32 in [0, 1], one per candidate; S is the
+bar's width (16 steps, or 12 for 3/4 and 6/8).
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ class BarFacts:
 
 
 def bar_facts(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> BarFacts:
-    r = np.asarray(rolls, dtype=np.float32).reshape(-1, N_PITCHES, STEPS)
+    r = np.asarray(rolls, dtype=np.float32)
+    r = r.reshape(-1, N_PITCHES, r.shape[-1])  # a bar's width: 16 steps, or 12 (3/4, 6/8)
     on = r >= threshold
     starts = on.copy()
     starts[:, :, 1:] &= ~on[:, :, :-1]  # a run of on-cells starts where the cell before is off
@@ -140,9 +142,9 @@ class Context:
 
     def add(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
         if heard is not None:
-            self.heard.append(np.asarray(heard, np.float32).reshape(N_PITCHES, STEPS))
+            self.heard.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
         if played is not None:
-            self.played.append(np.asarray(played, np.float32).reshape(N_PITCHES, STEPS))
+            self.played.append(np.asarray(played, np.float32).reshape(N_PITCHES, -1))
         self._cache.clear()
 
     def set_threshold(self, threshold: float) -> None:
@@ -223,7 +225,7 @@ def copy_term(cand: BarFacts, heard: np.ndarray | None, threshold: float = DEFAU
     (Jaccard), growing to 1 for an exact copy."""
     if heard is None:
         return np.zeros(cand.n)
-    h = np.asarray(heard).reshape(N_PITCHES, STEPS) >= threshold
+    h = np.asarray(heard).reshape(N_PITCHES, -1) >= threshold
     if not h.any():
         return np.zeros(cand.n)
     both = (cand.on & h).sum(axis=(1, 2))
