@@ -74,6 +74,16 @@ def input_latency_of(cfg: dict, backend: str) -> float:
     return 0.0
 
 
+def input_cycle_of(backend: str) -> float:
+    """Seconds between the times input is stamped at: python-rtmidi stamps JACK input once a
+    process cycle (srlive.ports.jack_period); 0 elsewhere (stamped on arrival)."""
+    if backend == "jack":
+        from srlive.ports import jack_period
+
+        return jack_period() or 0.0
+    return 0.0
+
+
 def load_model(cfg: dict):
     """The model, warmed up: --model, else the one shipped for the meter's bars; one line when its
     bars are not the meter's length. A temperature or candidate count left unset (None) becomes the
@@ -196,7 +206,8 @@ def run_live(cfg: dict) -> int:
     runtime = load_model(cfg)
     settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
-    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend))
+    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend),
+                                   input_cycle=input_cycle_of(backend))
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     output = ports.open_output(out_name, backend=backend, client_name="srlive")

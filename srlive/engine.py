@@ -35,7 +35,8 @@ import numpy as np
 
 from srlive import roll
 from srlive.answer import Answerer, draw_noise
-from srlive.clock import InternalClock, MidiClockFollower
+from srlive.clock import InternalClock
+from srlive.follower import MidiClockFollower
 from srlive.contract import PULSES_PER_STEP
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.keylock import KeyFollower, active_scale, lock_roll
@@ -85,7 +86,8 @@ class Engine:
         if settings.link:
             self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
         elif settings.sync:
-            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop, meter=meter)
+            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop, meter=meter,
+                                           cycle=settings.input_cycle)
         else:
             self.clock = InternalClock(settings.tempo, meter)
         self.quantiser = Quantiser(steps=meter.steps)
@@ -239,7 +241,8 @@ class Engine:
         """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it."""
         t0, step = self.clock.time_at(bar), self.step_len(bar)
         per_step = float(PULSES_PER_STEP)
-        return [e._replace(pos=(bar * self.steps + (e.time - t0) / step) * per_step) for e in events]
+        # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
+        return [e._replace(pos=round((bar * self.steps + (e.time - t0) / step) * per_step, 6)) for e in events]
 
     def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
         self.skipped += 1

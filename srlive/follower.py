@@ -69,6 +69,8 @@ EARLY = 0.5  # periods a clock may arrive before its pulse's predicted time
 BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
 STEADY = 0.75  # periods: a clock at least this long after the one before it is not of a burst
 UNIT_GAPS = 4  # single-pulse gaps whose median is the time a pulse takes now
+COARSE = 0.25  # stamps taken once a cycle longer than this share of a pulse are numbered by place
+NEAR_TIE = 1.5  # a numbering whose line fits within this factor of the best one's is as good
 CLEAN_GAP = 0.35  # periods: a gap this close to a whole number k of periods is k pulses
 GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
 RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
@@ -107,6 +109,33 @@ def transport(follower, kind: str, pos: int | None = None) -> Callable[[], None]
     return None
 
 
+def _pulses_by_place(gaps: np.ndarray) -> np.ndarray:
+    """Pulses between successive clocks stamped once an audio cycle of up to two thirds of a pulse
+    (python-rtmidi on JACK): single intervals then alternate between one cycle and two, so neither
+    the shortest interval nor any one interval is a pulse. Each count of lost clocks up to a third
+    is tried instead: every clock numbered by its place on the line at that count's period, the
+    line fitted again and the clocks numbered again, twice; of the numberings whose line fits
+    within NEAR_TIE of the best, the one with the fewest lost wins."""
+    t = np.concatenate([[0.0], np.cumsum(gaps)])
+    tried = []
+    for k in range(len(gaps), len(gaps) + len(gaps) // 3 + 1):
+        n = np.round(t / (t[-1] / k))
+        for _ in range(2):
+            if np.any(np.diff(n) < 1):
+                break
+            period, a = np.polyfit(n, t, 1)
+            n = np.round((t - a) / period)
+            n -= n[0]
+        steps = np.diff(n)
+        if len(gaps) > 1 and np.all(steps >= 1):
+            period, a = np.polyfit(n, t, 1)
+            tried.append((float(np.sqrt(np.mean((t - a - n * period) ** 2))) / period, steps.astype(int)))
+    if not tried:
+        return np.ones(len(gaps), int)
+    best = min(fit for fit, _ in tried)
+    return next(steps for fit, steps in tried if fit <= NEAR_TIE * best)
+
+
 class _Tick:
     """One arrived clock: its stamp, its pulse index, and the filter state before it."""
 
@@ -121,11 +150,12 @@ class MidiClockFollower:
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
-                 latency: float = 0.0, meter: Meter = METERS[DEFAULT_METER]):
+                 latency: float = 0.0, meter: Meter = METERS[DEFAULT_METER], cycle: float = 0.0):
         self.window = int(window)  # pulses of memory the measurement noise estimate spans
         self.meter = meter
         self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.latency = float(latency)
+        self.cycle = float(cycle)  # seconds: stamps are taken once a cycle this long (0: on arrival)
         self.period = _period_of(default_tempo)
         self.on_stop = on_stop
         self.on_start = on_start
@@ -274,17 +304,22 @@ class MidiClockFollower:
             n = np.array([self._first])
         else:
             gaps = np.diff(stamps)
-            unit = max(float(gaps.min()), 1e-6)
-            unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
-            for _ in range(2):  # number by the unit, then again by the numbered clocks' mean period
-                steps = np.maximum(1, np.round(gaps / unit)).astype(int)
-                unit = float(gaps.sum() / steps.sum())
+            if self.cycle > COARSE * float(np.median(gaps)):
+                steps = _pulses_by_place(gaps)
+            else:
+                unit = max(float(gaps.min()), 1e-6)
+                unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
+                for _ in range(2):  # number by the unit, then again by the numbered clocks' mean period
+                    steps = np.maximum(1, np.round(gaps / unit)).astype(int)
+                    unit = float(gaps.sum() / steps.sum())
             n = self._first + np.concatenate([[0], np.cumsum(steps)])
         self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
         self.next_pulse = int(n[-1]) + 1
         self._fit_line(n.astype(float), np.asarray(stamps, float), self.period if len(stamps) < 3 else None)
         for seq, (u, m) in enumerate(zip(stamps, n), 1):
-            self.ticks.append(_Tick(u, int(m), seq, None))  # a burst is never numbered into these
+            tick = _Tick(u, int(m), seq, None)  # a burst is never numbered into these
+            tick.used = True  # they made the line
+            self.ticks.append(tick)
         self._anchor = (len(stamps), int(n[-1]), self._state)
 
     def _fit_line(self, p: np.ndarray, t: np.ndarray, prior: float | None) -> None:
@@ -381,8 +416,11 @@ class MidiClockFollower:
         single = gaps[(gaps > 0.6 * period) & (gaps < 1.5 * period)]
         if len(run) < RECENT or gaps.min() < BUNCHED * period or len(single) < RECENT // 2:
             return
-        unit = float(np.median(single))
-        p = run[0].n + np.concatenate([[0], np.cumsum(np.maximum(1, np.round(gaps / unit)))])
+        if self.cycle > COARSE * period:
+            steps = _pulses_by_place(gaps)
+        else:
+            steps = np.maximum(1, np.round(gaps / float(np.median(single))))
+        p = run[0].n + np.concatenate([[0], np.cumsum(steps)])
         pm, tm = p[1:].mean(), t[1:].mean()  # the line of the clocks after the anchor ...
         x = p[1:] - pm
         slope = float(np.dot(x, t[1:] - tm) / np.dot(x, x))

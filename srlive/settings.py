@@ -49,6 +49,7 @@ class Settings:
     selection: Weights | None = None  # how they are scored (None: the model's own weights)
     offset: float = 0.0  # seconds added to every scheduled send (--offset; negative: early)
     input_latency: float = 0.0  # seconds the input path adds, taken off every arrival stamp
+    input_cycle: float = 0.0  # seconds: arrival stamps are taken once a cycle this long (JACK), else 0
     meter: Meter = METERS[DEFAULT_METER]  # the bars' time signature and length in sixteenths (--meter)
 
 
