@@ -19,6 +19,9 @@ Figures printed (all from what the recorder heard, except where said):
 * stuck notes — note-ons the recorder never saw turned off (CC 123 does not count as closing).
 * last bar line — the last metronome downbeat against where bar N belongs (raw, and relative to
   the median downbeat offset), and the drift fitted over all downbeats.
+* the floor (``--floor``) — a bare Python scheduler (benchmarks.floor, its own process, SCHED_FIFO,
+  sleep then spin) sending a note every sixteenth through the same hop to the same recorder, in the
+  same run, against its own grid: what this machine allows that minute.
 * srlive's own --stats: lateness of each send against its deadline, dropped note-ons, skipped bars,
   inference time.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -36,6 +40,7 @@ from typing import Optional
 import numpy as np
 
 from benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
+from benchmarks.floor import CHANNEL as FLOOR_CHANNEL
 from benchmarks.session import LiveSession, phrase, step_seconds
 
 METRONOME_CHANNEL = 9  # 0-based: MIDI channel 10
@@ -84,10 +89,16 @@ def _progress(total_s: float, label: str):
     return tqdm(total=round(total_s), unit="s", desc=label, file=sys.stderr, leave=False)  # noqa
 
 
+def _start_floor(run, origin: float, step: float, count: int) -> subprocess.Popen:
+    """benchmarks.floor in its own process, into the recorder's port beside srlive."""
+    return subprocess.Popen([sys.executable, "-m", "benchmarks.floor", "--target", run.recorder.full_name,
+                             "--origin", repr(origin), "--step", repr(step), "--count", str(count)])
+
+
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
              during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True,
-             drop: float = 0.0, stall: Optional[tuple[float, int]] = None) -> dict:
+             drop: float = 0.0, stall: Optional[tuple[float, int]] = None, floor: bool = False) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
@@ -117,9 +128,10 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
                              daemon=True).start()
         if sync:
             origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall)
-            run.play(phrase(tempo, perform_bars), origin=origin)
         else:
-            origin = run.play(phrase(tempo, perform_bars))
+            origin = time.perf_counter() + 0.3
+        floor_proc = _start_floor(run, origin + bar_len, step, (bars - 2) * 16) if floor else None
+        run.play(phrase(tempo, perform_bars), origin=origin)
         try:
             code = run.wait(timeout=bars * bar_len + 60)
         finally:
@@ -128,6 +140,8 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             stop.set()
             if sync:
                 run.clock.stop()
+            if floor_proc is not None:
+                floor_proc.wait(timeout=30)
         events = run.recorder.snapshot()
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
         first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
@@ -145,6 +159,11 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         grid_origin, grid_name = first_sent, "the performer's first note as sent"
     result["grid"] = grid_name
     heard = pair_notes(events)
+    if floor:
+        floor_onsets = [n.on for n in heard.notes if n.channel == FLOOR_CHANNEL]
+        result["floor_notes"] = len(floor_onsets)
+        result["floor_onset_ms"] = figures_ms(grid_deviation(floor_onsets, origin + bar_len, step))
+        heard.notes = [n for n in heard.notes if n.channel != FLOOR_CHANNEL]
     onsets = [n.on for n in heard.notes] + [t for t, _, _ in heard.stuck]
     dev = grid_deviation(onsets, grid_origin, step)
     result["onset_ms"] = figures_ms(dev)
@@ -205,6 +224,8 @@ def report(result: dict, out=sys.stdout) -> None:
         p(format_figures("  vs the performer's first note as sent  ", result["onset_vs_performer_send_ms"]))
     if "input_hop_ms" in result:
         p(f"  (performer -> srlive hop for the first note: {result['input_hop_ms']:.3f} ms)")
+    if "floor_onset_ms" in result:
+        p(format_figures("the floor (a bare scheduler, same hop)   ", result["floor_onset_ms"]))
     p(f"notes heard: srlive {result['srlive_notes']}, metronome {result['metronome_notes']}; "
       f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}; "
       f"re-triggers/stray note-offs heard: {result['retriggers_heard']}/{result['stray_note_offs_heard']}")
@@ -274,6 +295,8 @@ def main(argv=None) -> int:
                     help="every BARS bars hold the clock MS ms after the downbeat, then send a burst (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
                     help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run a bare Python scheduler through the same hop (benchmarks.floor) and report it")
     args = ap.parse_args(argv)
     if not 0 <= args.drop < 1 or args.stall and (args.stall[0] <= 0 or args.stall[1] < 1):
         print("timing: --drop takes a share in [0, 1); --stall takes MS > 0 and BARS >= 1", file=sys.stderr)
@@ -284,7 +307,8 @@ def main(argv=None) -> int:
     return with_jack(lambda: finish(
         run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
                  stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
-                 workdir=args.keep, label="sync" if args.sync else "timing", flood_rate=args.flood), args),
+                 workdir=args.keep, label="sync" if args.sync else "timing", flood_rate=args.flood,
+                 floor=args.floor), args),
         args.rt_server)
 
 
