@@ -144,7 +144,8 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
                 floor_proc.wait(timeout=30)
         events = run.recorder.snapshot()
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
-        first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
+        # the phrase's first note as sent (a flood's notes, sent from before it, are not it)
+        first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90 and t >= origin - 0.001)
         if flood_rate:
             time.sleep(0.5)
         result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
