@@ -4,7 +4,7 @@
         --out training/results/answers_before_after.png --seed 0
 
 Tunes: the first three tunes of the cache's test split (in split order, as in .splits.json) that
-have at least 8 bars. srlive hears each tune's first 8 bars as in accompany mode, through its own
+have at least 8 bars, each of the first 8 with notes. srlive hears each tune's first 8 bars as in accompany mode, through its own
 answer path (srlive.answer via training/runner.py): at each bar it hears the performer's bar and its
 own last answer as it sounds (srlive.roll.as_heard), then answers the bar; the answer plays in the
 next bar. It does so twice with the same seed: "before", the model's own answer (1 candidate a bar),
@@ -37,16 +37,21 @@ AFTER = 8  # candidates a bar "after" (the presets')
 
 
 def pick_tunes(corpus, n: int = TUNES, min_bars: int = HEARD) -> list[tuple[str, np.ndarray]]:
-    """(name, bar indices) of the first `n` test tunes, in split order, with at least `min_bars` bars."""
-    picked = [(corpus.names[int(corpus.tune[idx[0]])], idx) for idx in corpus.tunes("test") if len(idx) >= min_bars]
+    """(name, bar indices) of the first `n` test tunes, in split order, with at least `min_bars`
+    bars, each of the first `min_bars` with notes (in accompany mode a silent bar is not answered)."""
+    def sounding(idx):
+        return len(idx) >= min_bars and bool(corpus.bars[idx[:min_bars]].reshape(min_bars, -1).any(1).all())
+
+    picked = [(corpus.names[int(corpus.tune[idx[0]])], idx) for idx in corpus.tunes("test") if sounding(idx)]
     return picked[:n]
 
 
 def accompany(runner, tunes: np.ndarray, rng: np.random.Generator, temperature: float,
               threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     """srlive's answer to every bar of each tune [K, T, 88, 16], as it sounds: [K, T, 88, 16],
-    answer b answering bar b (it plays in bar b + 1). As the live engine in accompany mode: before
-    answering bar b, each tune's answerer hears bar b and srlive's own bar b (its answer to b - 1)."""
+    answer b answering bar b (it plays in bar b + 1). As the live engine in accompany mode (every
+    bar with notes): before answering bar b, each tune's answerer hears bar b and srlive's own bar
+    b (its answer to b - 1)."""
     tunes = np.asarray(tunes, np.float32)
     answerers = runner.answerers(len(tunes), threshold)
     out = np.zeros_like(tunes)

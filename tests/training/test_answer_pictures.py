@@ -44,13 +44,16 @@ def test_each_answer_sits_under_the_bar_it_plays_in_the_one_after_the_bar_it_ans
         ap.aligned(tune, answers, 5, 4)  # past the tune's end
 
 
-def test_tunes_are_the_first_test_tunes_long_enough_in_split_order():
-    lengths = [9, 8, 12, 7, 8, 10, 8]  # tunes 0-1 train, 2-6 test
-    split = [0, 0, 2, 2, 2, 2, 2]
+def test_tunes_are_the_first_test_tunes_long_enough_and_sounding_in_split_order():
+    lengths = [9, 8, 12, 7, 8, 9, 10, 8]  # tunes 0-1 train, 2-7 test
+    split = [0, 0, 2, 2, 2, 2, 2, 2]
     tune = np.repeat(np.arange(len(lengths)), lengths)
-    corpus = BarCorpus(np.zeros((len(tune), 88, 16), np.uint8), tune, split, [f"t{i}" for i in range(len(lengths))])
+    bars = np.full((len(tune), 88, 16), 90, np.uint8)
+    bars[np.nonzero(tune == 5)[0][3]] = 0  # tune 5 has a silent bar among its first 8
+    bars[np.nonzero(tune == 6)[0][8]] = 0  # tune 6's is past them
+    corpus = BarCorpus(bars, tune, split, [f"t{i}" for i in range(len(lengths))])
     picked = ap.pick_tunes(corpus, n=3, min_bars=8)
-    assert [name for name, _ in picked] == ["t2", "t4", "t5"]
+    assert [name for name, _ in picked] == ["t2", "t4", "t6"]
     assert all(np.all(corpus.tune[idx] == int(name[1:])) for name, idx in picked)
 
 
