@@ -83,7 +83,7 @@ class PeerGrid:
     def bar_line_after(self, t: float) -> float:
         """perf_counter time of the peer's first bar line at or after ``t`` (perf_counter)."""
         beat = float(self.beats([t])[0])
-        return t + (QUANTUM * np.ceil(beat / QUANTUM) - beat) * 60.0 / self.tempo
+        return float(t + (QUANTUM * np.ceil(beat / QUANTUM) - beat) * 60.0 / self.tempo)
 
     def bar_line_after_join(self, lead: float = 1.0, timeout: float = 15.0) -> float:
         """The peer's first bar line at least ``lead`` s after another peer (srlive) joined it:
