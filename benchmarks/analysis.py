@@ -7,7 +7,7 @@ Events are ``(t, bytes)`` pairs (t in perf_counter seconds, bytes a list of ints
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -94,6 +94,23 @@ def figures_ms(seconds: Iterable[float]) -> dict:
         "max": round(float(a.max()), 3),
         "median_signed": round(float(np.median(x)), 3),
     }
+
+
+def peer_beats(times: Iterable[float], snaps: Sequence[tuple[float, float, float]]) -> np.ndarray:
+    """A Link peer's beat at each perf_counter time, from the peer's snapshots ``(perf, beat,
+    tempo)``: counted at the tempo of the snapshot nearest in time, from that snapshot. Reading
+    from the nearest one keeps a rate difference between perf_counter and the peer's clock (Link's
+    is CLOCK_MONOTONIC_RAW on Linux, perf_counter CLOCK_MONOTONIC) from adding up over a run."""
+    t = np.asarray(list(times), dtype=np.float64)
+    s = np.asarray(sorted(snaps), dtype=np.float64).reshape(-1, 3)
+    if t.size == 0 or s.shape[0] == 0:
+        return np.full(t.shape, np.nan)
+    i = np.clip(np.searchsorted(s[:, 0], t), 1, max(1, s.shape[0] - 1))
+    left = np.clip(i - 1, 0, s.shape[0] - 1)
+    right = np.clip(i, 0, s.shape[0] - 1)
+    near = np.where(np.abs(t - s[left, 0]) <= np.abs(s[right, 0] - t), left, right)
+    perf, beat, tempo = s[near, 0], s[near, 1], s[near, 2]
+    return beat + (t - perf) * tempo / 60.0
 
 
 def drift(times: Iterable[float], origin: float, period: float) -> tuple[float, float]:

@@ -30,6 +30,10 @@ def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:
         ("+ 10 % lost", ClockScenario(tempo=150, drop=0.10, **base)),
         ("+ 50 ms stalls every 4 bars", ClockScenario(tempo=150, drop=0.10, stall=0.05, stall_every=4, **base)),
         ("tempo 120→132 mid-bar", ClockScenario(tempo=120, change_to=132, change_at=bars // 2 + 0.5, **base)),
+        ("tempo 150→120 mid-bar, 10 % lost", ClockScenario(tempo=150, change_to=120, change_at=bars // 2 + 0.5,
+                                                          drop=0.10, **base)),
+        ("stamps per 5.3 ms JACK cycle, 300 BPM", ClockScenario(tempo=300, jitter=0.0, cycle=256 / 48000, **base)),
+        ("stamps per 1.3 ms JACK cycle, 10 % lost", ClockScenario(tempo=150, cycle=64 / 48000, drop=0.10, **base)),
         ("ramp 100→125 over 9 bars", ClockScenario(tempo=100, change_to=125, change_at=bars // 4, ramp_bars=9, **base)),
     ]
 
@@ -42,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.bars < 8:
         print("clock_follower: --bars must be 8 or more", file=sys.stderr)
         return 2
-    print(f"{'condition':30s} {'follower':24s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>9s} {'bars wrong':>10s}")
+    print(f"{'condition':40s} {'follower':24s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>9s} {'bars wrong':>10s}")
     for label, scenario in conditions(args.bars, args.seed):
         for name, make in FOLLOWERS:
             r = follow(make, scenario)
             e = np.abs(r.errors) * 1000
-            print(f"{label:30s} {name:24s} {np.median(e):8.2f} {np.percentile(e, 99):8.2f} {e.max():9.2f} "
+            print(f"{label:40s} {name:24s} {np.median(e):8.2f} {np.percentile(e, 99):8.2f} {e.max():9.2f} "
                   f"{r.bar_wrong.size:10d}")
     return 0
 

@@ -3,6 +3,7 @@
     python -m benchmarks.timing                    # 200 bars at 180 BPM (267 s)
     python -m benchmarks.timing --bars 40          # shorter
     python -m benchmarks.timing --sync --jitter 0.05   # follow a DAW clock with 5% jitter
+    python -m benchmarks.timing --link --tempo 133 --bars 100 --rt-server   # beside a Link peer (root)
 
 srlive runs as a real process (``python -m srlive --backend jack --metronome ...``) between two
 helper JACK clients: a performer plays a phrase into its input for the whole run (in ``--sync``, a
@@ -16,9 +17,16 @@ Figures printed (all from what the recorder heard, except where said):
   clock source's ideal pulse 0 (``--sync``). So "raw" includes both JACK hops (performer → srlive,
   srlive → recorder, about 0.5–1.3 ms together here: the dummy driver's 1.3 ms period). "jitter" is
   the same minus its median: what is left once a constant latency is compensated, as a DAW does.
+  With ``--link`` the grid is a scripted Link peer's sixteenths (benchmarks.link_grid: the peer's
+  beats on perf_counter, in a private network namespace; the phrase starts on its bar line), so
+  "raw" is srlive's Link sync plus the output hop; srlive's bar 1 is reported against the peer's
+  nearest bar line (beat ≡ 0 mod 4).
 * stuck notes — note-ons the recorder never saw turned off (CC 123 does not count as closing).
 * last bar line — the last metronome downbeat against where bar N belongs (raw, and relative to
   the median downbeat offset), and the drift fitted over all downbeats.
+* the floor (``--floor``) — a bare Python scheduler (benchmarks.floor, its own process, SCHED_FIFO,
+  sleep then spin) sending a note every sixteenth through the same hop to the same recorder, in the
+  same run, against its own grid: what this machine allows that minute.
 * srlive's own --stats: lateness of each send against its deadline, dropped note-ons, skipped bars,
   inference time.
 """
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -36,6 +45,7 @@ from typing import Optional
 import numpy as np
 
 from benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
+from benchmarks.floor import CHANNEL as FLOOR_CHANNEL
 from benchmarks.session import LiveSession, phrase, step_seconds
 
 METRONOME_CHANNEL = 9  # 0-based: MIDI channel 10
@@ -84,11 +94,22 @@ def _progress(total_s: float, label: str):
     return tqdm(total=round(total_s), unit="s", desc=label, file=sys.stderr, leave=False)  # noqa
 
 
+def _start_floor(run, origin: float, step: float, count: int) -> subprocess.Popen:
+    """benchmarks.floor in its own process, into the recorder's port beside srlive."""
+    return subprocess.Popen([sys.executable, "-m", "benchmarks.floor", "--target", run.recorder.full_name,
+                             "--origin", repr(origin), "--step", repr(step), "--count", str(count)])
+
+
 def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: float = 0.05,
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
              during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True,
-             drop: float = 0.0, stall: Optional[tuple[float, int]] = None) -> dict:
-    """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict)."""
+             drop: float = 0.0, stall: Optional[tuple[float, int]] = None, floor: bool = False,
+             grid=None) -> dict:
+    """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict).
+
+    ``grid`` (benchmarks.link_grid.PeerGrid, with ``--link`` among ``extra``): an outside beat grid
+    on perf_counter. The phrase then starts on one of its bar lines, every stamp is read on its
+    timeline, and the onsets and srlive's bar 1 are measured against it."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
     perform_bars = bars if perform_bars is None else perform_bars
@@ -117,9 +138,12 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
                              daemon=True).start()
         if sync:
             origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall)
-            run.play(phrase(tempo, perform_bars), origin=origin)
+        elif grid is not None:
+            origin = grid.bar_line_after_join()
         else:
-            origin = run.play(phrase(tempo, perform_bars))
+            origin = time.perf_counter() + 0.3
+        floor_proc = _start_floor(run, origin + bar_len, step, (bars - 2) * 16) if floor else None
+        run.play(phrase(tempo, perform_bars), origin=origin)
         try:
             code = run.wait(timeout=bars * bar_len + 60)
         finally:
@@ -128,28 +152,48 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             stop.set()
             if sync:
                 run.clock.stop()
+            if floor_proc is not None:
+                floor_proc.wait(timeout=30)
         events = run.recorder.snapshot()
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
-        first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90)
+        # the phrase's first note as sent (a flood's notes, sent from before it, are not it)
+        first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90 and t >= origin - 0.001)
         if flood_rate:
             time.sleep(0.5)
         result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
                   "flood": f"{flooded[0] if flooded else '?'} messages at {flood_rate:g}/s" if flood_rate else None,
                   "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args}
     own_origin = stats.get("origin_perf_counter") if stats else None
-    if sync:
+    heard = pair_notes(events)
+    if floor:
+        floor_onsets = [n.on for n in heard.notes if n.channel == FLOOR_CHANNEL]
+        result["floor_notes"] = len(floor_onsets)
+        result["floor_onset_ms"] = figures_ms(grid_deviation(floor_onsets, origin + bar_len, step))
+    if grid is not None:  # from here on every time is seconds on the outside grid's timeline
+        stamps = grid.seconds([t for t, _ in events])
+        events = [(float(w), d) for w, (_, d) in zip(stamps, events)]
+        heard = pair_notes(events)
+        bar1 = float(grid.seconds([own_origin if own_origin else origin])[0])
+        grid_origin, grid_name = bar_len * round(bar1 / bar_len), grid.name
+        result["bar1_vs_grid"] = {"from": "srlive's --stats origin" if own_origin else "the phrase's first note",
+                                  "grid_beat": round(bar1 * tempo / 60.0, 4),
+                                  "ms": round((bar1 - grid_origin) * 1000, 3)}
+        result["grid_snapshots"] = len(grid.snaps)
+        result["grid_peers_seen"] = grid.peers_seen
+        result["grid_clock_rate_ppm"] = round(grid.clock_rate_ppm(), 2)
+    elif sync:
         grid_origin, grid_name = origin, "the clock source's ideal grid"
     elif own_origin:
         grid_origin, grid_name = own_origin, "srlive's own bar clock (T_0 = its stamp of the first note)"
     else:
         grid_origin, grid_name = first_sent, "the performer's first note as sent"
     result["grid"] = grid_name
-    heard = pair_notes(events)
+    heard.notes = [n for n in heard.notes if n.channel != FLOOR_CHANNEL]
     onsets = [n.on for n in heard.notes] + [t for t, _, _ in heard.stuck]
     dev = grid_deviation(onsets, grid_origin, step)
     result["onset_ms"] = figures_ms(dev)
     result["onset_jitter_ms"] = figures_ms(dev - np.median(dev)) if dev.size else figures_ms([])
-    if not sync:
+    if not sync and grid is None:
         result["onset_vs_performer_send_ms"] = figures_ms(grid_deviation(onsets, first_sent, step))
         if own_origin:
             result["input_hop_ms"] = round((own_origin - first_sent) * 1000, 3)
@@ -196,8 +240,13 @@ def report(result: dict, out=sys.stdout) -> None:
     p(f"JACK server: {result.get('jack_server', '?')}")
     p(f"tempo {result['tempo']:g} BPM, {result['bars']} bars, sync={result['sync']}"
       + (f" (clock jitter ±{100 * result['jitter']:.0f}% of a pulse)" if result["sync"] else "")
-      + f", exit code {result['exit_code']}")
+      + (", beside a Link peer" if "bar1_vs_grid" in result else "") + f", exit code {result['exit_code']}")
     p(f"grid: {result['grid']}")
+    if "bar1_vs_grid" in result:
+        b = result["bar1_vs_grid"]
+        p(f"srlive's bar 1 ({b['from']}) at grid beat {b['grid_beat']:.4f}: {b['ms']:+.3f} ms from the grid's "
+          f"nearest bar line; {result['grid_snapshots']} grid snapshots, {result['grid_peers_seen']} other peer(s) "
+          f"seen, the grid's clock runs {result['grid_clock_rate_ppm']:+.2f} ppm against perf_counter")
     p(format_figures("onset deviation (all note-ons heard)     ", result["onset_ms"]))
     p(format_figures("  minus its median (latency compensated) ", result["onset_jitter_ms"]))
     p(format_figures("  srlive's notes only                    ", result["srlive_onset_ms"]))
@@ -205,6 +254,8 @@ def report(result: dict, out=sys.stdout) -> None:
         p(format_figures("  vs the performer's first note as sent  ", result["onset_vs_performer_send_ms"]))
     if "input_hop_ms" in result:
         p(f"  (performer -> srlive hop for the first note: {result['input_hop_ms']:.3f} ms)")
+    if "floor_onset_ms" in result:
+        p(format_figures("the floor (a bare scheduler, same hop)   ", result["floor_onset_ms"]))
     p(f"notes heard: srlive {result['srlive_notes']}, metronome {result['metronome_notes']}; "
       f"stuck notes: {result['stuck_notes']}; CC 123 seen: {result['all_notes_off_cc123']}; "
       f"re-triggers/stray note-offs heard: {result['retriggers_heard']}/{result['stray_note_offs_heard']}")
@@ -274,18 +325,43 @@ def main(argv=None) -> int:
                     help="every BARS bars hold the clock MS ms after the downbeat, then send a burst (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
                     help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run a bare Python scheduler through the same hop (benchmarks.floor) and report it")
+    ap.add_argument("--link", action="store_true",
+                    help="srlive --link beside a scripted Ableton Link peer at --tempo, measured against the peer's "
+                         "beat grid; re-runs itself in a private network namespace (needs root)")
     args = ap.parse_args(argv)
     if not 0 <= args.drop < 1 or args.stall and (args.stall[0] <= 0 or args.stall[1] < 1):
         print("timing: --drop takes a share in [0, 1); --stall takes MS > 0 and BARS >= 1", file=sys.stderr)
         return 2
+    if args.link and args.sync:
+        print("timing: --link and --sync are two clocks: choose one", file=sys.stderr)
+        return 2
     extra = [a for a in args.srlive_args if a != "--"]
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
-    return with_jack(lambda: finish(
-        run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
-                 stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
-                 workdir=args.keep, label="sync" if args.sync else "timing", flood_rate=args.flood), args),
-        args.rt_server)
+    if args.link:
+        from benchmarks import link_grid
+
+        if not link_grid.inside():  # no Link peer ever starts on the machine's real interfaces
+            own = list(sys.argv[1:] if argv is None else argv)
+            return link_grid.rerun_inside(["-m", "benchmarks.timing", *own],
+                                          timeout=args.bars * 16 * step_seconds(args.tempo) + 180)
+        extra.append("--link")
+
+    def measure(grid=None) -> int:
+        return finish(run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
+                               stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
+                               workdir=args.keep, label="sync" if args.sync else "link" if args.link else "timing",
+                               flood_rate=args.flood, floor=args.floor, grid=grid), args)
+
+    def with_peer() -> int:
+        from benchmarks.link_grid import PeerGrid
+
+        with PeerGrid(args.tempo) as grid:
+            return measure(grid)
+
+    return with_jack(with_peer if args.link else measure, args.rt_server)
 
 
 if __name__ == "__main__":

@@ -163,8 +163,8 @@ def check_parity(model: VAEGAN, protos: dict[str, onnx.ModelProto], bars: np.nda
 
 def default_real_bars(data: str | Path | None, n: int, seed: int = 0, steps: int = roll.STEPS) -> tuple[np.ndarray, str]:
     """(real bars [n, 88, steps], where they came from): the corpus's test bars with --data, else
-    music-like ones (4/4 bars; a shorter bar is their first `steps` steps)."""
+    music-like ones."""
     rng = np.random.default_rng(seed + 1)
     if data is not None:
         return real_bars_from_corpus(data, n, rng, steps), f"corpus {Path(data).name}"
-    return np.ascontiguousarray(music_like_bars(n, rng)[..., :steps]), "synthetic music-like"
+    return music_like_bars(n, rng, steps), "synthetic music-like"

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from srlive.errors import UserError
+from srlive.meter import model_steps
 from srlive.synthetic_bars import music_like_bars
 
 def rss_mb() -> float:
@@ -92,7 +93,7 @@ def time_batches(rt, batches, steps: int, clock=time.perf_counter) -> list[dict]
     rng = np.random.default_rng(1)
     rows = []
     for n in batches:
-        bars = music_like_bars(n, rng)
+        bars = music_like_bars(n, rng, model_steps(rt))
         noise = rng.standard_normal((n, rt.latent)).astype(np.float32)
         bound = rt.bound_step(n)
         step = bound.run if bound is not None else rt.step_batch
@@ -142,7 +143,7 @@ SELECTION = (1, 8, 16, 32)  # candidates a bar timed through the whole answer pa
 
 def time_selection(rt, counts, steps: int, clock=time.perf_counter) -> list[dict]:
     """Per N in `counts`: a bar as played with N candidates, max(50, steps // N) bars."""
-    bars = music_like_bars(64, np.random.default_rng(2))
+    bars = music_like_bars(64, np.random.default_rng(2), model_steps(rt))
     rows = []
     for n in counts:
         wall: list[float] = []
@@ -169,7 +170,7 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     start_ms, process_ms = startup_ms(model_path, device)
     torch_loaded = "torch" in sys.modules  # then rss is not the live tool's own footprint
 
-    bars = music_like_bars(64, np.random.default_rng(0))
+    bars = music_like_bars(64, np.random.default_rng(0), model_steps(rt))
     candidates = getattr(rt, "candidates", 1)
     wall: list[float] = []
     cpu: list[float] = []

@@ -19,6 +19,7 @@ import json
 import sys
 import time
 
+from srlive import meter as meters
 from srlive import options
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO
 from srlive.errors import UserError
@@ -48,6 +49,7 @@ def settings_from(cfg: dict):
         candidates=cfg["candidates"], selection=_weights(cfg["selection"]),
         offset=cfg["offset"] / 1000.0,
         input_latency=(cfg["input-latency"] or 0.0) / 1000.0,  # "auto" is the backend's (input_latency_of)
+        meter=meters.named(cfg["meter"]),
     )
 
 
@@ -72,14 +74,27 @@ def input_latency_of(cfg: dict, backend: str) -> float:
     return 0.0
 
 
+def input_cycle_of(backend: str) -> float:
+    """Seconds between the times input is stamped at: python-rtmidi stamps JACK input once a
+    process cycle (srlive.ports.jack_period); 0 elsewhere (stamped on arrival)."""
+    if backend == "jack":
+        from srlive.ports import jack_period
+
+        return jack_period() or 0.0
+    return 0.0
+
+
 def load_model(cfg: dict):
-    """The model, warmed up; a temperature or candidate count left unset (None) becomes the model's
-    own in `cfg`, and --selection's weights are laid over the model's (make the Settings from `cfg`
-    after this)."""
+    """The model, warmed up: --model, else the one shipped for the meter's bars; one line when its
+    bars are not the meter's length. A temperature or candidate count left unset (None) becomes the
+    model's own in `cfg`, and --selection's weights are laid over the model's (make the Settings
+    from `cfg` after this)."""
     from srlive.runtime import load_runtime
     from srlive.selection import parse_weights
 
-    rt = load_runtime(cfg["model"], cfg["device"])
+    meter = meters.named(cfg["meter"])
+    rt = load_runtime(cfg["model"] or meters.shipped_model(meter), cfg["device"])
+    meters.check_model(rt, meter)
     rt.warmup()
     if cfg["temperature"] is None:
         cfg["temperature"] = rt.temperature
@@ -108,7 +123,7 @@ def make_stats(cfg: dict, notes: list[str]):
     cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
     st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"],
-               "offset_ms": cfg["offset"]}
+               "offset_ms": cfg["offset"], "meter": meters.named(cfg["meter"]).name}
     return st
 
 
@@ -117,17 +132,20 @@ def seed_roll_of(cfg: dict):
         return None
     from srlive.filemode import seed_roll
 
-    return seed_roll(cfg["seed-file"], cfg["tempo"])
+    return seed_roll(cfg["seed-file"], cfg["tempo"], meters.named(cfg["meter"]))
 
 
 # --- file mode -----------------------------------------------------------------------------------
-def run_file_mode(cfg: dict, take, out, tempo_given: bool) -> int:
+def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = False) -> int:
     """Answer a take offline. Its tempo is the file's unless --tempo was given on the command line
-    (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it)."""
-    from srlive.filemode import run_file
+    (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it);
+    its meter likewise the file's time signature unless --meter was given (then a preset's, else 4/4)."""
+    from srlive.filemode import read_take, run_file, take_meter
     from srlive.recorder import check_writable
     from srlive.takepath import claim
 
+    take = read_take(take)
+    cfg["meter"] = take_meter(take, meters.named(cfg["meter"]) if meter_given else None, meters.named(cfg["meter"])).name
     notes: list[str] = []  # said once the answer is made, so a mistake found first stays one line
     out = claim(check_writable(out), cfg["overwrite"], "writing the answer to", notes.append)
     stats = make_stats(cfg, notes)
@@ -181,14 +199,15 @@ def run_live(cfg: dict) -> int:
     recorder, notes = None, []  # notes: said when the session is under way (a mistake stays one line)
     if cfg["record"]:
         take = claim(check_writable(cfg["record"]), cfg["overwrite"], "recording to", notes.append)
-        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say)
+        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say, meter=settings.meter)
     stats = make_stats(cfg, notes)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
     runtime = load_model(cfg)
     settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
-    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend))
+    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend),
+                                   input_cycle=input_cycle_of(backend))
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
@@ -218,6 +237,8 @@ def run_live(cfg: dict) -> int:
         gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
         how = "on the Link session's clock" if settings.link else how
+        if settings.meter.name != meters.named(None).name:
+            how += f" in {settings.meter.name}"
         start = {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
         if settings.count_in:
             start = f"{settings.count_in}-bar count-in"
@@ -263,7 +284,8 @@ def run(argv=None) -> int:
     if given.get("bench"):
         from srlive import bench
 
-        return bench.run(model_path=given.get("model"), device=given.get("device", "auto"),
+        model = given.get("model") or (meters.shipped_model(meters.named(given["meter"])) if "meter" in given else None)
+        return bench.run(model_path=model, device=given.get("device", "auto"),
                          as_json=given.get("json", False))
     if given.get("list-ports"):
         from srlive import ports
@@ -290,11 +312,11 @@ def run(argv=None) -> int:
     if "demo" in given:
         from srlive.filemode import example_take
 
-        return run_file_mode(cfg, example_take(), given["demo"], "tempo" in given)
+        return run_file_mode(cfg, example_take(), given["demo"], "tempo" in given, "meter" in given)
     from srlive.filemode import looks_like_midi_file
 
     if cfg["in"] is not None and looks_like_midi_file(cfg["in"]):
-        return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid", "tempo" in given)
+        return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid", "tempo" in given, "meter" in given)
     return run_live(cfg)
 
 

@@ -1,15 +1,18 @@
 """Bar clocks: where bar t and its steps lie on the engine's clock (time.perf_counter seconds).
 
 Both clocks answer ``time_at(bar, step)``: the absolute time of step ``step`` (may be fractional,
-e.g. −0.5 or 15.5; 16 is the next bar line) of bar ``bar`` (0 = the session's bar 1). Every
-deadline is computed from an absolute origin, never by chaining sleeps, so nothing drifts.
+e.g. −0.5 or 15.5; ``meter.steps``, 16 in 4/4 and 12 in 3/4 and 6/8, is the next bar line) of bar
+``bar`` (0 = the session's bar 1). Every deadline is computed from an absolute origin, never by
+chaining sleeps, so nothing drifts. A step is a sixteenth in every meter and a tempo is quarter
+notes a minute, so a bar lasts ``meter.quarters · 60 / tempo`` seconds and ``meter.pulses``
+(``steps · 6``) MIDI clock pulses.
 
 - InternalClock (``--tempo``): ``T_t = origin + t · bar_len``. The origin is set by the
   performer's first note, after a count-in, or at once in solo (the engine decides which).
 - MidiClockFollower (``--sync``): follows 24-PPQN MIDI clock with Start / Continue / Stop and Song
   Position Pointer. Pulse 0 is the DAW's bar 1 (the first clock after Start); a Song Position
-  Pointer of p sixteenths makes the next pulse 6·p. Pulse times are smoothed against jitter by a
-  least-squares line over the last ``window`` pulses (96 = one bar), fitted again without the
+  Pointer of p sixteenths makes the next pulse 6·p (bar p // steps). Pulse times are smoothed against jitter by a
+  least-squares line over the last ``window`` pulses (96 = four beats), fitted again without the
   pulses far off it (a stall on a busy machine delivers a run of pulses late); times ahead are
   extrapolated along it. A tempo change is seen when the last 8 pulses make a line of their own
   at another tempo, starting where the old line was: then only they are kept, so a change is
@@ -35,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from srlive.contract import BEATS_PER_BAR, DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, STEPS, TEMPO_RANGE
+from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE, Meter
 from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
@@ -69,19 +72,21 @@ def _trimmed_line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
     return fit
 
 
-def bar_seconds(tempo: float) -> float:
-    return 60.0 * BEATS_PER_BAR / float(tempo)
+def bar_seconds(tempo: float, meter: Meter = METERS[DEFAULT_METER]) -> float:
+    """A bar's length at ``tempo`` quarter notes a minute."""
+    return 60.0 * meter.quarters / float(tempo)
 
 
 class InternalClock:
     """A fixed tempo from an absolute origin."""
 
-    def __init__(self, tempo: float):
+    def __init__(self, tempo: float, meter: Meter = METERS[DEFAULT_METER]):
         if not MIN_TEMPO <= float(tempo) <= MAX_TEMPO:
             raise ValueError(f"tempo {tempo} is outside {MIN_TEMPO:g}..{MAX_TEMPO:g} BPM")
         self.tempo = float(tempo)
-        self.bar_len = bar_seconds(self.tempo)
-        self.step = self.bar_len / STEPS
+        self.meter = meter
+        self.bar_len = bar_seconds(self.tempo, meter)
+        self.step = self.bar_len / meter.steps
         self.origin: float | None = None
 
     def start(self, origin: float) -> None:
@@ -95,7 +100,7 @@ class InternalClock:
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
         assert self.origin is not None, "clock not started"
-        return self.origin + (bar * STEPS + step) * self.step
+        return self.origin + (bar * self.meter.steps + step) * self.step
 
     def bar_at(self, t: float) -> int:
         """The bar whose span [T_b, T_{b+1}) holds time t."""
@@ -107,8 +112,11 @@ class MidiClockFollower:
     """Follows MIDI clock: feed it every clock/start/continue/stop/songpos message with its time."""
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
-                 on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None):
+                 on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
+                 meter: Meter = METERS[DEFAULT_METER]):
         self.window = int(window)
+        self.meter = meter
+        self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.period = 60.0 / (float(default_tempo) * PPQN)  # seconds per pulse, prior
         self.on_stop = on_stop
         self.on_start = on_start
@@ -247,13 +255,13 @@ class MidiClockFollower:
             raise RuntimeError("no MIDI clock yet")
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
-        return self.time_of_pulse(bar * PULSES_PER_BAR + step * PULSES_PER_STEP)
+        return self.time_of_pulse(bar * self.bar_pulses + step * PULSES_PER_STEP)
 
     def bar_at(self, t: float) -> int:
         """The bar holding time t, by the current fit."""
         p0 = self.time_of_pulse(0)
-        return math.floor((t - p0) / (self.period * PULSES_PER_BAR))
+        return math.floor((t - p0) / (self.period * self.bar_pulses))
 
     def current_bar(self) -> int:
         """The bar the next pulse falls in."""
-        return self.next_pulse // PULSES_PER_BAR
+        return self.next_pulse // self.bar_pulses

@@ -48,6 +48,15 @@ class Meter:
         """The steps a metronome clicks on; step 0 (the downbeat) is accented."""
         return tuple(range(0, self.steps, self.steps_per_beat))
 
+    @property
+    def pulses(self) -> int:
+        """MIDI clock pulses in a bar (PULSES_PER_STEP a sixteenth)."""
+        return self.steps * PULSES_PER_STEP
+
+    @property
+    def time_signature(self) -> tuple[int, int]:
+        return (self.numerator, self.denominator)
+
 
 #: the meters srlive plays, by name; bars of 12 sixteenths (3/4, 6/8) share the triple model
 METERS = {

@@ -17,6 +17,9 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
   settings whole (temperature, threshold, mode, scale: < 64 off, >= 64 follow) or mutes /
   panics. Those CCs are consumed, not
   passed thru.
+- The meter (``settings.meter``: 4/4, 3/4, 6/8) sets the bar's length in sixteenth steps for the
+  clock, the quantiser, the renderer and the metronome; the model must take bars of that length
+  (srlive.meter.check_model).
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
 """
@@ -32,11 +35,13 @@ import numpy as np
 
 from srlive import roll
 from srlive.answer import Answerer, draw_noise
-from srlive.clock import InternalClock, MidiClockFollower
-from srlive.contract import PULSES_PER_BAR
+from srlive.clock import InternalClock
+from srlive.follower import MidiClockFollower
+from srlive.contract import PULSES_PER_STEP
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.keylock import KeyFollower, active_scale, lock_roll
 from srlive.link import make_link_clock
+from srlive.meter import check_model
 from srlive.modes import make_mode
 from srlive.quantise import Quantiser
 from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
@@ -75,13 +80,17 @@ class Engine:
         self.heard: np.ndarray | None = None  # the roll of the last window closed
         self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
         self.seed_roll = seed_roll
+        self.meter = meter = settings.meter
+        self.steps = meter.steps  # sixteenths a bar
+        check_model(runtime, meter)
         if settings.link:
-            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop)
+            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
         elif settings.sync:
-            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop)
+            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop, meter=meter,
+                                           cycle=settings.input_cycle)
         else:
-            self.clock = InternalClock(settings.tempo)
-        self.quantiser = Quantiser()
+            self.clock = InternalClock(settings.tempo, meter)
+        self.quantiser = Quantiser(steps=meter.steps)
         self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
@@ -196,7 +205,7 @@ class Engine:
             self.stats.origin = origin
 
     def step_len(self, bar: int) -> float:
-        return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / roll.STEPS
+        return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / self.steps
 
     def generate(self, bar: int, source: np.ndarray) -> list[Event]:
         """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
@@ -231,8 +240,9 @@ class Engine:
     def _positions(self, events: list[Event], bar: int) -> list[Event]:
         """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it."""
         t0, step = self.clock.time_at(bar), self.step_len(bar)
-        per_step = PULSES_PER_BAR / roll.STEPS
-        return [e._replace(pos=(bar * roll.STEPS + (e.time - t0) / step) * per_step) for e in events]
+        per_step = float(PULSES_PER_STEP)
+        # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
+        return [e._replace(pos=round((bar * self.steps + (e.time - t0) / step) * per_step, 6)) for e in events]
 
     def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
         self.skipped += 1
@@ -258,7 +268,8 @@ class Engine:
         if generate and source is not None and not self.muted:
             events = self.generate(bar + 1, source)
         if generate and s.metronome:
-            clicks = metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1)
+            clicks = metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1,
+                                   self.meter)
             events += self._positions(clicks, bar + 1) if s.sync else clicks
         return events
 
@@ -273,7 +284,7 @@ class Engine:
         if source is not None and not self.muted:
             events = self.generate(bar, source)
         if s.metronome:
-            clicks = metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar)
+            clicks = metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar, self.meter)
             events += self._positions(clicks, bar) if s.sync else clicks
         return events
 
@@ -302,7 +313,7 @@ class Engine:
             self.start_clock(origin)
             clicks = []
             for b in range(-s.count_in, 0):
-                clicks += metronome_bar(self.clock.time_at(b), self.clock.step, s.metronome_channel, b)
+                clicks += metronome_bar(self.clock.time_at(b), self.clock.step, s.metronome_channel, b, self.meter)
             self.scheduler.add(clicks)
             self.scheduler.add(self.first_bar(0))
         else:
@@ -310,7 +321,7 @@ class Engine:
                 self.stop_event.wait(0.02)
             if s.metronome and self.clock.ready:  # the beats of bar 1 still to come (sent offset early/late)
                 soon = self.now() + 0.002 - s.offset
-                clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0)
+                clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0, self.meter)
                 pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
                 self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])
         return 0
@@ -322,7 +333,7 @@ class Engine:
             if clock.ready:
                 gen = clock.generation
                 bar = clock.current_bar()
-                if clock.time_at(bar, roll.STEPS - 0.5) <= self.now():
+                if clock.time_at(bar, self.steps - 0.5) <= self.now():
                     bar += 1
                 zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
                 if self.recorder is not None:
@@ -354,9 +365,9 @@ class Engine:
                     bar = self._sync_begin()
                     continue
                 self.bar = bar
-                if not self.wait_until(lambda: self.clock.time_at(bar, roll.STEPS - 0.5)):
+                if not self.wait_until(lambda: self.clock.time_at(bar, self.steps - 0.5)):
                     continue
-                close = self.clock.time_at(bar, roll.STEPS - 0.5)
+                close = self.clock.time_at(bar, self.steps - 0.5)
                 last = s.bars is not None and bar + 1 >= s.bars
                 self.last_bar_lateness_ms, self.bar_lateness_ms = self.bar_lateness_ms, 0.0  # last: for the view
                 events = self.close_window(bar, self.capture.drain(close), generate=not last)

@@ -5,6 +5,8 @@
 window closes the moment the previous one is done, so it runs as fast as the model computes and
 nothing is ever late. The answer file is a take (srlive.recorder): tracks ``performer`` (the take's
 channel messages, as played) and ``srlive`` at the session tempo (``--tempo``, default the take's own).
+Its bars are the session's meter (``settings.meter``): the take's time signature when it has one of
+srlive's (4/4, 3/4, 6/8) and no ``--meter`` is given (``take_meter``), and the answer carries it.
 
 Bar 1 is the file's bar 1 (time 0), so a clip from a DAW lines up with its bars. How many bars:
 ``--bars N``; else the take's bars plus one (srlive's answer to the last bar), and in
@@ -25,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from srlive import meter as meters
 from srlive import midifile, roll
 from srlive.clock import bar_seconds
-from srlive.contract import DEFAULT_TEMPO
+from srlive.contract import DEFAULT_TEMPO, Meter
 from srlive.engine import Engine, Settings
 from srlive.errors import UserError
 from srlive.quantise import NoteMsg, Quantiser
@@ -51,6 +54,8 @@ class Take:
     raw: list[tuple[float, bytes]]  # every channel message, for the performer track
     tempo: float  # the file's first tempo (DEFAULT_TEMPO when it has none)
     end: float  # time of its last message
+    path: Path | None = None
+    time_signature: tuple[int, int] | None = None  # the file's first (numerator, denominator)
 
     @property
     def n_notes(self) -> int:
@@ -68,16 +73,26 @@ def read_take(path) -> Take:
     notes = [NoteMsg(t, msg.note, msg.velocity if msg.type == "note_on" else 0, msg.channel)
              for t, _, msg in contents.messages if msg.type in ("note_on", "note_off")]
     raw = [(t, bytes(msg.bytes())) for t, _, msg in contents.messages]
-    return Take(notes, raw, float(contents.tempo or DEFAULT_TEMPO), contents.end)
+    return Take(notes, raw, float(contents.tempo or DEFAULT_TEMPO), contents.end, p, contents.time_signature)
 
 
-def seed_roll(path, tempo: float | None = None) -> np.ndarray:
-    """The last non-empty bar of a .mid file (quantised at its tempo): where --seed-file starts solo."""
+def take_meter(take: Take, given: Meter | None, otherwise: Meter) -> Meter:
+    """The meter a take is answered in: ``given`` (--meter on the command line), else the take's
+    time signature (one line when srlive has no model for it), else ``otherwise``."""
+    if given is not None:
+        return given
+    return meters.of_signature(take.time_signature, str(take.path or "the take")) or otherwise
+
+
+def seed_roll(path, tempo: float | None = None, meter: Meter | None = None) -> np.ndarray:
+    """The last non-empty bar of a .mid file (quantised at its tempo, in bars of ``meter``, default
+    4/4): where --seed-file starts solo."""
     take = read_take(path)
-    bar_len = bar_seconds(tempo or take.tempo)
-    step = bar_len / roll.STEPS
-    q = Quantiser()
-    last = roll.empty_roll()
+    meter = meter or meters.named(None)
+    bar_len = bar_seconds(tempo or take.tempo, meter)
+    step = bar_len / meter.steps
+    q = Quantiser(steps=meter.steps)
+    last = roll.empty_roll(meter.steps)
     n = max(1, math.ceil(take.end / bar_len))
     for b in range(n):
         lo, hi = b * bar_len - step / 2, (b + 1) * bar_len - step / 2
@@ -111,18 +126,20 @@ class FileResult:
     answered: int
     skipped: int
     mean_inference_ms: float | None
+    meter: str = "4/4"
 
     def summary(self) -> str:
         inf = "" if self.mean_inference_ms is None else f", {self.mean_inference_ms:.1f} ms a step"
-        return (f"{self.bars} bars at {self.tempo:g} BPM ({self.mode}): performer {self.performer_notes} notes, "
+        return (f"{self.bars} bars at {self.tempo:g} BPM ({self.meter}, {self.mode}): performer {self.performer_notes} notes, "
                 f"srlive {self.srlive_notes} notes in {self.answered} bars answered, {self.skipped} skipped{inf}")
 
 
 def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed: np.ndarray | None = None,
              tempo_given: bool = False, overwrite: bool = True, log=None) -> FileResult:
-    """Answer the take in ``in_path``; write ``out_path`` (atomically) and return what was done.
-    Without ``overwrite`` an existing file is kept and the answer goes to the next free name."""
-    take = read_take(in_path)
+    """Answer the take in ``in_path`` (a path, or a Take already read) in bars of ``settings.meter``;
+    write ``out_path`` (atomically) and return what was done. Without ``overwrite`` an existing file
+    is kept and the answer goes to the next free name."""
+    take = in_path if isinstance(in_path, Take) else read_take(in_path)
     out = check_writable(out_path)
     settings = replace(settings, tempo=settings.tempo if tempo_given else take.tempo, sync=False)
     sim = SimClock(0.0)
@@ -130,7 +147,8 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
         from srlive.stats import Stats
 
         stats = Stats()
-    recorder = Recorder(out, settings.tempo, origin=0.0, check=False, overwrite=overwrite, log=log)
+    recorder = Recorder(out, settings.tempo, origin=0.0, check=False, overwrite=overwrite, log=log,
+                        meter=settings.meter)
     engine = Engine(runtime, settings, now=sim.now, sleep=sim.sleep, recorder=recorder, stats=stats, seed_roll=seed,
                     timer=time.perf_counter)
     engine.start_clock(0.0)
@@ -163,7 +181,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     while True:
         done = bar + 1 >= total if total is not None else (
             bar + 1 >= take_bars + 1 and not (engine.mode.busy and bar + 1 < take_bars + MAX_EXTRA_BARS))
-        close = clock.time_at(bar, roll.STEPS - 0.5)
+        close = clock.time_at(bar, engine.steps - 0.5)
         play_until(close)
         sched.add(engine.close_window(bar, drain(close), generate=not done))
         bar += 1
@@ -174,4 +192,4 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     recorder.write(until=clock.time_at(bar))
     inf = [b["inference_ms"] for b in stats.bars if b["inference_ms"] is not None]
     return FileResult(recorder.path, bar, settings.tempo, settings.mode, take.n_notes, engine.notes_sent,
-                      engine.answered, engine.skipped, float(np.mean(inf)) if inf else None)
+                      engine.answered, engine.skipped, float(np.mean(inf)) if inf else None, settings.meter.name)

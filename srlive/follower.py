@@ -18,11 +18,17 @@ lost pulse. The model is a line t(p) = a + (p − ref)·P through the pulses: th
 - Numbering: an arriving clock is given the pulse nearest the model's prediction (at most half a
   period early), never one at or below the previous clock's. So lost clocks (one, or a beat's worth
   in a row) leave gaps in the numbering and shift nothing, and a late clock keeps its own index.
+  Where the prediction has clocks lost but the time since a steady previous clock is plainly k
+  pulses (of the median of the last few single-pulse gaps), k pulses passed: a tempo that fell
+  makes every clock later than the old line foresees, and is not read as lost clocks at the old
+  tempo (a grid pulses off for good). A tempo halved in one jump is still read as every other clock
+  lost: the two look alike clock by clock.
 - Late clocks: clocks held by a stall arrive bunched (less than half a period apart). When a clock
   of a bunched run can't take an index above the run's, the run is numbered back from it, so the
   held clocks count as late ones, and the filter runs again over them from the state before the
   run. A queue that drains more slowly is recognised when a clock lands on the grid of the anchor
-  (the last clock the model predicted within ON_MODEL periods) exactly at the index that loses no
+  (the last clock the model predicted within ON_MODEL periods, a steady interval after the one
+  before it) exactly at the index that loses no
   clock since the anchor: the clocks between are numbered on from the anchor, as late ones.
 - Gates: an innovation beyond max(0.3 periods, 5 standard deviations) is an outlier (a late clock)
   and is not used; one beyond 3 standard deviations is used with its weight scaled down by its
@@ -51,7 +57,7 @@ from typing import Callable
 
 import numpy as np
 
-from srlive.contract import DEFAULT_TEMPO, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE
+from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE, Meter
 from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
@@ -61,9 +67,15 @@ OFF_MODEL = 3  # ... when the newest this many are all off the model on one side
 HISTORY = 48  # clocks remembered (with the filter state before each) for renumbering a burst
 EARLY = 0.5  # periods a clock may arrive before its pulse's predicted time
 BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
+STEADY = 0.75  # periods: a clock at least this long after the one before it is not of a burst
+UNIT_GAPS = 4  # single-pulse gaps whose median is the time a pulse takes now
+COARSE = 0.25  # stamps taken once a cycle longer than this share of a pulse are numbered by place
+NEAR_TIE = 1.5  # a numbering whose line fits within this factor of the best one's is as good
+CLEAN_GAP = 0.35  # periods: a gap this close to a whole number k of periods is k pulses
 GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
 RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
 ON_MODEL = 0.15  # periods: a clock this close to the model's prediction is the anchor for ...
+STEADY_INTERVAL = 0.1  # periods: ... whose interval from the clock before is this close to its pulses' worth
 ON_GRID = 0.2  # ... a clock this close to the anchor's grid at the index that loses no clock
 MANEUVER = 25.0  # the period noise grows by 1 + MANEUVER·bias²: a lag (ramp) widens the filter
 BIAS_RATE = 0.1  # the bias is a running mean over about 10 clocks
@@ -97,6 +109,33 @@ def transport(follower, kind: str, pos: int | None = None) -> Callable[[], None]
     return None
 
 
+def _pulses_by_place(gaps: np.ndarray) -> np.ndarray:
+    """Pulses between successive clocks stamped once an audio cycle of up to two thirds of a pulse
+    (python-rtmidi on JACK): single intervals then alternate between one cycle and two, so neither
+    the shortest interval nor any one interval is a pulse. Each count of lost clocks up to a third
+    is tried instead: every clock numbered by its place on the line at that count's period, the
+    line fitted again and the clocks numbered again, twice; of the numberings whose line fits
+    within NEAR_TIE of the best, the one with the fewest lost wins."""
+    t = np.concatenate([[0.0], np.cumsum(gaps)])
+    tried = []
+    for k in range(len(gaps), len(gaps) + len(gaps) // 3 + 1):
+        n = np.round(t / (t[-1] / k))
+        for _ in range(2):
+            if np.any(np.diff(n) < 1):
+                break
+            period, a = np.polyfit(n, t, 1)
+            n = np.round((t - a) / period)
+            n -= n[0]
+        steps = np.diff(n)
+        if len(gaps) > 1 and np.all(steps >= 1):
+            period, a = np.polyfit(n, t, 1)
+            tried.append((float(np.sqrt(np.mean((t - a - n * period) ** 2))) / period, steps.astype(int)))
+    if not tried:
+        return np.ones(len(gaps), int)
+    best = min(fit for fit, _ in tried)
+    return next(steps for fit, steps in tried if fit <= NEAR_TIE * best)
+
+
 class _Tick:
     """One arrived clock: its stamp, its pulse index, and the filter state before it."""
 
@@ -111,9 +150,12 @@ class MidiClockFollower:
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
-                 latency: float = 0.0):
+                 latency: float = 0.0, meter: Meter = METERS[DEFAULT_METER], cycle: float = 0.0):
         self.window = int(window)  # pulses of memory the measurement noise estimate spans
+        self.meter = meter
+        self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.latency = float(latency)
+        self.cycle = float(cycle)  # seconds: stamps are taken once a cycle this long (0: on arrival)
         self.period = _period_of(default_tempo)
         self.on_stop = on_stop
         self.on_start = on_start
@@ -184,9 +226,27 @@ class MidiClockFollower:
         previous clock's unless t is bunched with it (then the caller renumbers the run)."""
         n = math.floor(self._index_at(t) + EARLY)
         last = self.ticks[-1]
+        gap = (t - last.t) / self._unit()
+        k = round(gap)
+        steady = len(self.ticks) > 1 and last.t - self.ticks[-2].t >= STEADY * self._state[2]
+        if steady and k >= 1 and abs(gap - k) < CLEAN_GAP and n > last.n + k:
+            # the line would have clocks lost, but the time since the previous clock (itself
+            # steady, not part of a burst) is plainly k periods: that many pulses passed. A tempo
+            # that fell makes every clock later than the line foresees, which the line alone would
+            # number as lost clocks at the old tempo; the filter or a reset follows instead
+            return last.n + k
         if n <= last.n and t - last.t >= BUNCHED * self._state[2]:
             n = last.n + 1  # early, not bunched: the tempo rose (the filter or a reset follows)
         return n
+
+    def _unit(self) -> float:
+        """The time a pulse takes now: the median of the last few steady single-pulse gaps (which
+        follows a tempo that fell within a few clocks), else the model's period."""
+        ticks = list(self.ticks)[-UNIT_GAPS - 2:]
+        period = self._state[2]
+        gaps = [v.t - u.t for w, u, v in zip(ticks, ticks[1:], ticks[2:])
+                if v.n == u.n + 1 and u.t - w.t >= STEADY * period and v.t - u.t >= STEADY * period]
+        return float(np.median(gaps[-UNIT_GAPS:])) if len(gaps) >= UNIT_GAPS else period
 
     def _renumber_run(self, t: float, n: int) -> None:
         """Clocks bunched before t were held by a stall: number the run back from t's index n (but
@@ -244,17 +304,22 @@ class MidiClockFollower:
             n = np.array([self._first])
         else:
             gaps = np.diff(stamps)
-            unit = max(float(gaps.min()), 1e-6)
-            unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
-            for _ in range(2):  # number by the unit, then again by the numbered clocks' mean period
-                steps = np.maximum(1, np.round(gaps / unit)).astype(int)
-                unit = float(gaps.sum() / steps.sum())
+            if self.cycle > COARSE * float(np.median(gaps)):
+                steps = _pulses_by_place(gaps)
+            else:
+                unit = max(float(gaps.min()), 1e-6)
+                unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
+                for _ in range(2):  # number by the unit, then again by the numbered clocks' mean period
+                    steps = np.maximum(1, np.round(gaps / unit)).astype(int)
+                    unit = float(gaps.sum() / steps.sum())
             n = self._first + np.concatenate([[0], np.cumsum(steps)])
         self.renumbered = self._renumbered_before + int(n[-1]) + 1 - self._first - len(stamps)
         self.next_pulse = int(n[-1]) + 1
         self._fit_line(n.astype(float), np.asarray(stamps, float), self.period if len(stamps) < 3 else None)
         for seq, (u, m) in enumerate(zip(stamps, n), 1):
-            self.ticks.append(_Tick(u, int(m), seq, None))  # a burst is never numbered into these
+            tick = _Tick(u, int(m), seq, None)  # a burst is never numbered into these
+            tick.used = True  # they made the line
+            self.ticks.append(tick)
         self._anchor = (len(stamps), int(n[-1]), self._state)
 
     def _fit_line(self, p: np.ndarray, t: np.ndarray, prior: float | None) -> None:
@@ -304,7 +369,7 @@ class MidiClockFollower:
         self._state = (tick.n, a_p + k0 * nu, period, caa - k0 * caa, cap - k0 * cap, cpp - k1 * cap)
         self.period = period
         tick.used = True
-        if abs(nu) < ON_MODEL * period:
+        if abs(nu) < ON_MODEL * period and self._steady_interval(tick, period):
             self._anchor = (tick.seq, tick.n, self._state)
         if self._last_nu is not None:  # jitter from successive innovations: blind to a slow lag
             alpha = 2.0 / (self.window + 1)
@@ -312,6 +377,15 @@ class MidiClockFollower:
             self._var = max((1 - alpha) * self._var + alpha * min(jump, 9 * self._var), MIN_SIGMA ** 2)
         self._last_nu = nu
         self._bias += BIAS_RATE * (max(-5.0, min(5.0, nu / sd)) - self._bias)
+
+    def _steady_interval(self, tick: _Tick, period: float) -> bool:
+        """Is the time since the clock before ``tick`` its pulses' worth at this period? A clock of
+        a tempo that fell can land on the old line at an index a pulse too far, but not a whole
+        number of old periods after the clock before it, so it never becomes the anchor."""
+        if len(self.ticks) < 2 or self.ticks[-1] is not tick:
+            return True
+        before = self.ticks[-2]
+        return abs((tick.t - before.t) / period - (tick.n - before.n)) < STEADY_INTERVAL
 
     def _detect_tempo_change(self) -> None:
         """Reset the model to a line of the clocks' own when the model has lost them (its newest
@@ -342,13 +416,21 @@ class MidiClockFollower:
         single = gaps[(gaps > 0.6 * period) & (gaps < 1.5 * period)]
         if len(run) < RECENT or gaps.min() < BUNCHED * period or len(single) < RECENT // 2:
             return
-        unit = float(np.median(single))
-        p = run[0].n + np.concatenate([[0], np.cumsum(np.maximum(1, np.round(gaps / unit)))])
+        if self.cycle > COARSE * period:
+            steps = _pulses_by_place(gaps)
+        else:
+            steps = np.maximum(1, np.round(gaps / float(np.median(single))))
+        p = run[0].n + np.concatenate([[0], np.cumsum(steps)])
         pm, tm = p[1:].mean(), t[1:].mean()  # the line of the clocks after the anchor ...
         x = p[1:] - pm
         slope = float(np.dot(x, t[1:] - tm) / np.dot(x, x))
-        resid = t - tm - (p - pm) * slope  # ... must meet the anchor too
-        if np.abs(resid).max() > max(0.15 * slope, 3.5 * sigma) or not 0.5 < slope / period < 2:
+        resid = t - tm - (p - pm) * slope  # ... must meet the anchor too (a tempo that fell may have
+        # fallen anywhere between the anchor and the clock after it, which puts the anchor after the
+        # new line by up to the two periods' difference over that span; clocks that come faster
+        # after a late one are as often a queue draining, so they must meet it as they are)
+        fit = max(0.15 * slope, 3.5 * sigma)
+        if (np.abs(resid[1:]).max() > fit or abs(resid[0]) > fit + max(slope - period, 0.0) * (p[1] - p[0])
+                or not 0.5 < slope / period < 2):
             return
         self.resets += 1
         shift = int(p[-1]) - run[-1].n
@@ -377,7 +459,7 @@ class MidiClockFollower:
             return a + (pulse - ref) * period
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
-        return self.time_of_pulse(bar * PULSES_PER_BAR + step * PULSES_PER_STEP)
+        return self.time_of_pulse(bar * self.bar_pulses + step * PULSES_PER_STEP)
 
     def step_len(self, bar: int) -> float:
         return self.period * PULSES_PER_STEP
@@ -387,8 +469,8 @@ class MidiClockFollower:
         with self._lock:
             if self._state is None:
                 raise RuntimeError("no MIDI clock yet")
-            return math.floor(self._index_at(t) / PULSES_PER_BAR)
+            return math.floor(self._index_at(t) / self.bar_pulses)
 
     def current_bar(self) -> int:
         """The bar the next pulse falls in."""
-        return self.next_pulse // PULSES_PER_BAR
+        return self.next_pulse // self.bar_pulses

@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from srlive.clock import InternalClock, MidiClockFollower
+from srlive.clock import InternalClock
+from srlive.follower import MidiClockFollower
 from srlive.quantise import NoteMsg
 from srlive.render import CC, OFF, ON
 

@@ -74,7 +74,7 @@ def row_targets(scale: Scale, transpose: int = 0) -> np.ndarray:
 
 
 def lock_roll(bar: np.ndarray, scale: Scale | None, transpose: int = 0) -> np.ndarray:
-    """The roll (…, 88, 16) with every out-of-scale row moved onto its nearest scale tone (values
+    """The roll (…, 88, steps) with every out-of-scale row moved onto its nearest scale tone (values
     merged with max). ``scale`` None: the roll itself, untouched."""
     if scale is None:
         return bar
@@ -91,7 +91,7 @@ _ROW_PITCH_CLASS = (np.arange(roll.N_PITCHES) + roll.LOWEST_PITCH) % 12
 def pitch_class_weights(bar: np.ndarray) -> tuple[np.ndarray, int]:
     """[12] steps each pitch class sounds in a performer's bar (any cell > 0), and its note count
     (runs of sounding cells in a row, as srlive.roll reads notes)."""
-    on = np.asarray(bar).reshape(roll.N_PITCHES, roll.STEPS) > 0
+    on = np.asarray(bar).reshape(roll.N_PITCHES, -1) > 0
     weights = np.bincount(_ROW_PITCH_CLASS, weights=on.sum(axis=1), minlength=12)
     notes = int(on[:, 0].sum() + (on[:, 1:] & ~on[:, :-1]).sum())
     return weights, notes

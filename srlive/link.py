@@ -2,10 +2,11 @@
 
 A bar clock like those in srlive.clock (``time_at``, ``bar_at``, ``tempo``, ``ready``, ``running``,
 ``generation``, ``on_start``/``on_stop``, and the pulse interface the engine's ``--sync`` path
-uses), driven by a Link session with quantum = one bar (BEATS_PER_BAR beats):
+uses), driven by a Link session with quantum = one bar (``meter.quarters`` beats: 4 in 4/4, 3 in
+3/4 and in 6/8, whose bar is three quarter notes long):
 
 - Bar lines. Link numbers beats on a local timeline whose phase modulo the quantum is shared by
-  every peer, so local beats that are multiples of BEATS_PER_BAR are the peers' bar lines. srlive's
+  every peer, so local beats that are multiples of the quantum are the peers' bar lines. srlive's
   bar 0 is the first such beat at least ``lead`` seconds after srlive joined (room for solo's first
   bar), or, when start/stop sync says the session starts playing, the session's first bar line at
   or after the start (Link maps local beat 0 there). If the local numbering jumps by whole bars
@@ -39,9 +40,9 @@ import threading
 import time
 from typing import Callable, NamedTuple, Protocol
 
-from srlive.contract import BEATS_PER_BAR, PULSES_PER_BAR, STEPS
+from srlive.contract import DEFAULT_METER, METERS, Meter
 
-QUANTUM = float(BEATS_PER_BAR)
+QUANTUM = METERS[DEFAULT_METER].quarters  # a 4/4 bar: 4 beats
 INSTALL_HINT = 'pip install ".[link]"'
 
 
@@ -86,9 +87,9 @@ def beat_at_time(snap: Snapshot, t: float, offset: float) -> float:
     return snap.beat + (t - offset - snap.micros / 1e6) * snap.tempo / 60.0
 
 
-def first_bar_line(beat: float) -> float:
+def first_bar_line(beat: float, quantum: float = QUANTUM) -> float:
     """The first bar line (a multiple of the quantum) at or after ``beat``."""
-    return math.ceil(beat / QUANTUM - 1e-9) * QUANTUM
+    return math.ceil(beat / quantum - 1e-9) * quantum
 
 
 class LinkClock:
@@ -97,8 +98,10 @@ class LinkClock:
     def __init__(self, session: LinkSession, tempo: float | None = None, *,
                  now: Callable[[], float] = time.perf_counter, settle: float = 1.0, join_settle: float = 0.3,
                  lead: float = 0.25, recheck: float = 1.0, on_start: Callable[[int], None] | None = None,
-                 on_stop: Callable[[], None] | None = None):
+                 on_stop: Callable[[], None] | None = None, meter: Meter = METERS[DEFAULT_METER]):
         self.session = session
+        self.meter = meter
+        self.quantum = meter.quarters  # Link beats (quarter notes) in a bar
         self.proposed = tempo
         self.now = now
         self.settle, self.join_settle, self.lead, self.recheck = settle, join_settle, lead, recheck
@@ -187,7 +190,7 @@ class LinkClock:
                 self._last = None
         snap = self._snapshot()
         soon = beat_at_time(snap, t + self.lead, self.offset)
-        self.bar0 = first_bar_line(soon)
+        self.bar0 = first_bar_line(soon, self.quantum)
         self.generation += 1
 
     def _snapshot(self) -> Snapshot:
@@ -196,9 +199,9 @@ class LinkClock:
         last = self._last
         if last is not None and self.bar0 is not None:
             expected = last.beat + (snap.micros - last.micros) / 1e6 * last.tempo / 60.0
-            bars = round((snap.beat - expected) / QUANTUM)
+            bars = round((snap.beat - expected) / self.quantum)
             if bars:
-                self.bar0 += bars * QUANTUM
+                self.bar0 += bars * self.quantum
         self._last = snap
         return snap
 
@@ -224,17 +227,17 @@ class LinkClock:
             return time_of_beat(self._snapshot(), self.bar0 + beat, self.offset)
 
     def time_at(self, bar: int, step: float = 0.0) -> float:
-        return self.time_of_beat((bar + step / STEPS) * QUANTUM)
+        return self.time_of_beat((bar + step / self.meter.steps) * self.quantum)
 
     def time_of_pulse(self, pulse: float) -> float:
-        return self.time_of_beat(pulse / PULSES_PER_BAR * QUANTUM)
+        return self.time_of_beat(pulse / self.meter.pulses * self.quantum)
 
     @property
     def pulse_zero(self) -> float | None:
         return self.time_at(0) if self.bar0 is not None else None
 
     def step_len(self, bar: int) -> float:
-        return 60.0 * QUANTUM / (self.tempo * STEPS)
+        return 60.0 * self.quantum / (self.tempo * self.meter.steps)
 
     def beat_at(self, t: float) -> float:
         """srlive's beat at engine-clock time t (0 = bar 0's downbeat)."""
@@ -244,7 +247,7 @@ class LinkClock:
             return beat_at_time(self._snapshot(), t, self.offset) - self.bar0
 
     def bar_at(self, t: float) -> int:
-        return math.floor(self.beat_at(t) / QUANTUM + 1e-9)
+        return math.floor(self.beat_at(t) / self.quantum + 1e-9)
 
     def current_bar(self) -> int:
         """The bar now is in (0 before bar 0 begins)."""
@@ -273,7 +276,7 @@ class AalinkSession:
     wins when srlive's peer is alone. Enabling waits ``enable_delay`` after construction: enabling
     at once can let a new peer's tempo override the session's (seen with aalink and Link)."""
 
-    def __init__(self, tempo: float, enable_delay: float = 0.5):
+    def __init__(self, tempo: float, enable_delay: float = 0.5, quantum: float = QUANTUM):
         require()
         import asyncio
 
@@ -285,7 +288,7 @@ class AalinkSession:
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="srlive-link-loop", daemon=True).start()
         self.link = asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout=10)
-        self.link.quantum = QUANTUM
+        self.link.quantum = float(quantum)
         self.link.start_stop_sync_enabled = True
         self._made = time.monotonic()
         self.enable_delay = enable_delay
@@ -329,10 +332,11 @@ def _microsecond():
 _MICROSECOND = _microsecond()
 
 
-def make_link_clock(tempo: float, start: bool = True, **kw) -> LinkClock:
+def make_link_clock(tempo: float, start: bool = True, meter: Meter = METERS[DEFAULT_METER], **kw) -> LinkClock:
     """The real thing: a LinkClock on aalink, started (``start``), proposing ``tempo`` (--tempo, or
-    the default) if srlive starts the session. UserError naming the extra when aalink is missing."""
-    clock = LinkClock(AalinkSession(tempo), tempo, **kw)
+    the default) if srlive starts the session, with bars of ``meter``. UserError naming the extra
+    when aalink is missing."""
+    clock = LinkClock(AalinkSession(tempo, quantum=meter.quarters), tempo, meter=meter, **kw)
     if start:
         clock.start()
     return clock

@@ -19,6 +19,7 @@ from srlive.contract import (
     DEFAULT_TEMPO,
     DEVICES,
     MAX_CANDIDATES,
+    METERS,
     MODES,
     SELECTION_TERMS,
     TEMPERATURE_RANGE,
@@ -205,6 +206,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("link", _flag, False, "join (or start) an Ableton Link session: its tempo and bars, start/stop "
            "when peers use it; --tempo is proposed if srlive starts the session (needs pip install \".[link]\")",
            flag=True),
+    Option("meter", _choice(*METERS), None, "the bars' meter: 4/4 (default), 3/4 or 6/8 (two beats of three "
+           "eighths); picks the bar length and the shipped model for it (in file mode the take's time signature "
+           "picks it unless given)", "|".join(METERS), choices=tuple(METERS)),
     Option("count-in", _number(int, 0, 16, " bars"), 0, "bars of metronome before bar 1 (default 0: bar 1 "
            "begins on your first note)", "BARS"),
     Option("metronome", _flag, False, "click every beat on --metronome-channel", flag=True),
@@ -258,7 +262,8 @@ OPTIONS: tuple[Option, ...] = (
            "the model's own", "N"),
     Option("selection", parse_selection, None, "how the candidates are scored: weights of critic, motif, "
            "density, length and copy, e.g. critic=1,motif=2 (default: the model's own)", "NAME=W,..."),
-    Option("model", _text, None, "model folder or step.onnx (default: the shipped model)", "PATH"),
+    Option("model", _text, None, "model folder or step.onnx (default: the shipped model for the meter; its bars "
+           "must be the meter's length)", "PATH"),
     Option("device", _choice(*DEVICES), "auto", "where the model runs", choices=DEVICES),
     # actions
     Option("preset", _text, None, "load options from a preset (name in presets/, or a .toml path); the "

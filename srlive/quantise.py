@@ -51,7 +51,7 @@ def _time(m) -> float:
 
 @dataclass
 class CapturedBar:
-    roll: np.ndarray  # [88, 16] float32
+    roll: np.ndarray  # [88, steps] float32
     notes: list[roll.Note]
     onsets: int  # note-ons that began inside this window
     mean_velocity: float | None  # mean velocity of those note-ons (None when there were none)
@@ -63,9 +63,11 @@ class CapturedBar:
 
 @dataclass
 class Quantiser:
-    """Turns each closed capture window into a bar roll; remembers notes held across windows."""
+    """Turns each closed capture window into a bar roll of ``steps`` sixteenths (the meter's);
+    remembers notes held across windows."""
 
     max_hold_bars: int = 4
+    steps: int = roll.STEPS
     held: dict[tuple[int, int], list[_Open]] = field(default_factory=dict)
 
     def close_bar(self, messages: Iterable[NoteMsg], bar_start: float, step: float) -> CapturedBar:
@@ -75,8 +77,8 @@ class Quantiser:
         it are ignored (the caller drains exactly the window).
         """
         lo = bar_start - step / 2
-        hi = bar_start + (roll.STEPS - 0.5) * step
-        last = roll.STEPS - 1
+        hi = bar_start + (self.steps - 0.5) * step
+        last = self.steps - 1
         notes: list[roll.Note] = []
         onset_vels: list[int] = []
         # notes held from earlier windows sound from step 0
@@ -99,7 +101,7 @@ class Quantiser:
         self.held = {}
         for key, os_ in open_.items():
             for o in os_:
-                notes.append(roll.Note(key[1], o.start, roll.STEPS, o.velocity))
+                notes.append(roll.Note(key[1], o.start, self.steps, o.velocity))
             kept = [o for o in os_ if o.bars + 1 <= self.max_hold_bars]
             if kept:
                 # all of them sound from step 0 of the next bar: one held note, the loudest, the
@@ -107,13 +109,13 @@ class Quantiser:
                 self.held[key] = [_Open(0, max(o.velocity for o in kept), max(o.bars for o in kept) + 1, True)]
         notes.sort(key=lambda n: (n.start, n.pitch))
         mean_vel = float(np.mean(onset_vels)) if onset_vels else None
-        return CapturedBar(roll.notes_to_roll(notes), notes, len(onset_vels), mean_vel)
+        return CapturedBar(roll.notes_to_roll(notes, self.steps), notes, len(onset_vels), mean_vel)
 
     def reset(self) -> None:
         """Forget held notes (the clock stopped, or the performer's input went away)."""
         self.held = {}
 
 
-def quantise_bar(messages: Iterable[NoteMsg], bar_start: float, step: float) -> np.ndarray:
+def quantise_bar(messages: Iterable[NoteMsg], bar_start: float, step: float, steps: int = roll.STEPS) -> np.ndarray:
     """One window on its own, with no notes held from before: the roll of bar t."""
-    return Quantiser().close_bar(messages, bar_start, step).roll
+    return Quantiser(steps=steps).close_bar(messages, bar_start, step).roll

@@ -1,7 +1,7 @@
 """--record FILE.mid: the take, a standard MIDI file in the bar clock's musical time.
 
-The file (type 1, 480 ticks a beat) has a conductor track ``srlive take`` (the meter's time
-signature, the tempo map and markers), then ``performer`` (what the performer played, exactly as
+The file (type 1, 480 ticks a quarter note) has a conductor track ``srlive take`` (the meter's
+time signature: 4/4, 3/4 or 6/8; the tempo map and markers), then ``performer`` (what the performer played, exactly as
 timed, not quantised; on several channels one track a channel, ``performer ch N``), ``srlive`` (what
 srlive played, on its grid) and ``metronome`` (the clicks, when there are any).
 
@@ -39,7 +39,7 @@ from typing import Callable
 import mido
 
 from srlive import midifile
-from srlive.contract import BEATS_PER_BAR, DEFAULT_TEMPO
+from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, Meter
 from srlive.errors import UserError
 from srlive.takepath import next_free
 from srlive.timeline import ClockTimeline, FixedTempo
@@ -113,10 +113,13 @@ class _Conductor:
 class Recorder:
     def __init__(self, path, tempo: float = DEFAULT_TEMPO, ticks_per_beat: int = midifile.TICKS_PER_BEAT,
                  origin: float | None = None, check: bool = True, *, overwrite: bool = False,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, meter: Meter = METERS[DEFAULT_METER]):
         self.path = check_writable(path) if check else Path(path)
         self.tpb = int(ticks_per_beat)
-        self.timeline: ClockTimeline = FixedTempo(tempo, origin)
+        self.meter = meter  # the take's bars: its time signature, quarter notes (beats of the file) a bar
+        self.bar_beats = meter.quarters
+        self.bar_ticks = int(round(meter.quarters * self.tpb))
+        self.timeline: ClockTimeline = FixedTempo(tempo, origin, meter)
         self.overwrite = overwrite  # may the first write replace a file that is there?
         self.log = log or (lambda msg: None)
         self.shift = 0.0  # beats added to the clock's: the take's tick 0 is its first bar
@@ -134,7 +137,7 @@ class Recorder:
     def follow(self, clock) -> None:
         """Place everything by this bar clock (the engine's) from now on."""
         with self._lock:
-            self.timeline = ClockTimeline(clock)
+            self.timeline = ClockTimeline(clock, self.meter)
 
     def set_origin(self, origin: float) -> None:
         """Bar 1's downbeat on a recorder of its own (fixed tempo); with a clock followed, just
@@ -147,7 +150,7 @@ class Recorder:
     def start_at_bar(self, bar: int) -> None:
         """Start the take at the clock's bar ``bar`` (a count-in's first, before bar 1 = 0)."""
         with self._lock:
-            self.shift = -BEATS_PER_BAR * min(int(bar), 0)
+            self.shift = -self.bar_beats * min(int(bar), 0)
 
     def clock_started(self, t: float) -> None:
         """The clock has (again) a time base at time t: place what waited, say where it starts."""
@@ -178,15 +181,14 @@ class Recorder:
         self._gen = self.timeline.generation
         self.timeline.forget()
         beat = self.timeline.beat_at(t)
-        bar = max(math.floor(beat / BEATS_PER_BAR + 1e-9), 0)  # Link: "now" may be just before bar 1
+        bar = max(math.floor(beat / self.bar_beats + 1e-9), 0)  # Link: "now" may be just before bar 1
         held = max([self._frozen or 0] + [tr.last_tick for tr in self.tracks.values()])
-        if not first and self._tick(bar * BEATS_PER_BAR) < held:  # started again further back
-            bar_ticks = BEATS_PER_BAR * self.tpb
-            self.shift = math.ceil(held / bar_ticks) * BEATS_PER_BAR - bar * BEATS_PER_BAR
+        if not first and self._tick(bar * self.bar_beats) < held:  # started again further back
+            self.shift = math.ceil(held / self.bar_ticks) * self.bar_beats - bar * self.bar_beats
         self._frozen = None
         if hasattr(self.timeline.clock, "generation"):  # a clock that starts and stops
             text = f"clock {'start' if first else 'continue'} (bar {bar + 1})"
-            self.conductor.add(self._tick(bar * BEATS_PER_BAR), mido.MetaMessage("marker", text=text))
+            self.conductor.add(self._tick(bar * self.bar_beats), mido.MetaMessage("marker", text=text))
 
     def _tick(self, beat: float) -> int:
         return max(0, int(round((beat + self.shift) * self.tpb)))
@@ -226,7 +228,7 @@ class Recorder:
         with self._lock:
             self._flush()
             if bar is not None or t is None:
-                tick = self._tick(bar * BEATS_PER_BAR) if bar is not None else self._end()
+                tick = self._tick(bar * self.bar_beats) if bar is not None else self._end()
                 self.conductor.add(tick, mido.MetaMessage("marker", text=text))
             else:
                 self._put("marker", text, t, b"", None)
@@ -288,8 +290,8 @@ class Recorder:
         A bar's tempo is written once the bar is over, when the clock's estimate of both its bar
         lines is made from pulses around them rather than foreseen; the bar still playing keeps
         the tempo before it until the next write (a take that stops inside a bar ends on that)."""
-        bar_ticks = BEATS_PER_BAR * self.tpb
-        offset = int(round(self.shift / BEATS_PER_BAR))  # take bar k is the clock's bar k - offset
+        bar_ticks = self.bar_ticks
+        offset = int(round(self.shift / self.bar_beats))  # take bar k is the clock's bar k - offset
         for k in range(self._tempo_bar, tick // bar_ticks):
             tempo = self.timeline.tempo_of_bar(k - offset)
             if self._tempo is None or abs(tempo / self._tempo - 1) > TEMPO_TOLERANCE:
@@ -342,7 +344,7 @@ class Recorder:
         for _ in range(1000):
             try:
                 midifile.write(self.path, tracks, None, tempo_map=tempo_map, end_tick=end, ticks_per_beat=self.tpb,
-                               time_signature=(BEATS_PER_BAR, 4), replace=self.overwrite or self._written)
+                               time_signature=self.meter.time_signature, replace=self.overwrite or self._written)
                 break
             except FileExistsError:
                 free = next_free(self.path)

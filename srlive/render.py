@@ -22,6 +22,7 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from srlive import roll
+from srlive.contract import DEFAULT_METER, METERS, Meter
 from srlive.options import parse_velocity  # noqa: F401  (re-exported: the one velocity parser)
 
 HAIR = 0.001  # seconds: a bar-long note stops this much before the next bar line (at most step/8)
@@ -74,10 +75,11 @@ def render_bar(
     channel: int = 0,
     bar: int = -1,
 ) -> list[Event]:
-    """The note events of one bar starting at ``bar_start``, sorted by deadline (offs first on ties)."""
+    """The note events of one bar starting at ``bar_start``, sorted by deadline (offs first on ties);
+    the bar is as many steps long as the roll is wide."""
     r = roll.transpose_roll(bar_roll, transpose) if transpose else bar_roll
     hair = min(HAIR, step / 8)
-    bar_end = bar_start + roll.STEPS * step - hair
+    bar_end = bar_start + np.shape(bar_roll)[-1] * step - hair
     events: list[Event] = []
     for n in roll.roll_to_notes(r, threshold):
         vel = note_velocity(n.velocity, velocity, follow)
@@ -90,12 +92,14 @@ def render_bar(
     return events
 
 
-def metronome_bar(bar_start: float, step: float, channel: int = 9, bar: int = -1) -> list[Event]:
-    """Four clicks (GM hi/lo wood block: 76 on the downbeat, 77 on the others), a step long each."""
+def metronome_bar(bar_start: float, step: float, channel: int = 9, bar: int = -1,
+                  meter: Meter = METERS[DEFAULT_METER]) -> list[Event]:
+    """A click on each of the meter's beats (GM hi/lo wood block: 76 on the downbeat, 77 on the
+    others), half a step long each: four in 4/4, three in 3/4, two dotted quarters in 6/8."""
     events = []
-    for beat in range(roll.BEATS_PER_BAR):
-        t = bar_start + beat * roll.STEPS_PER_BEAT * step
-        pitch, vel = (76, 110) if beat == 0 else (77, 80)
+    for k in meter.beat_steps:
+        t = bar_start + k * step
+        pitch, vel = (76, 110) if k == 0 else (77, 80)
         events.append(Event(t, ON, channel, pitch, vel, "metronome", bar))
         events.append(Event(t + step / 2, OFF, channel, pitch, 0, "metronome", bar))
     return events

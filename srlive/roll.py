@@ -1,9 +1,11 @@
-"""The bar roll: an [88, 16] float32 array, the one picture of a bar every part shares.
+"""The bar roll: an [88, steps] float32 array, the one picture of a bar every part shares.
 
 Pure: numbers in, numbers out (docs/design.md, "The bar roll"; the numbers are in srlive.contract).
 
 - Row 0 is MIDI note 21 (A0), row 87 is note 108 (C8). Notes outside are folded by octaves.
-- Column k is the k-th sixteenth step of a 4-beat bar.
+- Column k is the k-th sixteenth step of the bar: 16 columns in 4/4, 12 in 3/4 and 6/8
+  (srlive.contract.METERS). Functions that make a roll take ``steps``; those that read one take
+  its width from the array.
 - A cell holds velocity/127 for every step in which the note sounds (onset through the last
   sounding step), 0 elsewhere. Where two notes of one pitch overlap, the louder wins.
 - Roll -> notes: a cell is on when its value >= threshold; a run of on-cells of one pitch is one
@@ -32,8 +34,8 @@ class Note(NamedTuple):
     """A note inside one bar, in steps: sounds on steps start .. end-1."""
 
     pitch: int  # MIDI note number
-    start: int  # first step, 0..15
-    end: int  # one past the last sounding step, start+1..16
+    start: int  # first step, 0..steps-1
+    end: int  # one past the last sounding step, start+1..steps
     velocity: int  # 1..127
 
 
@@ -47,22 +49,23 @@ def fold_pitch(pitch: int) -> int:
     return p
 
 
-def empty_roll() -> np.ndarray:
-    return np.zeros((N_PITCHES, STEPS), dtype=np.float32)
+def empty_roll(steps: int = STEPS) -> np.ndarray:
+    return np.zeros((N_PITCHES, steps), dtype=np.float32)
 
 
-def notes_to_roll(notes: Iterable[Note | tuple]) -> np.ndarray:
-    """Paint notes into a fresh roll. Starts/ends are clipped to the bar; pitches are folded.
+def notes_to_roll(notes: Iterable[Note | tuple], steps: int = STEPS) -> np.ndarray:
+    """Paint notes into a fresh roll of ``steps`` columns. Starts/ends are clipped to the bar;
+    pitches are folded.
 
     A note always sounds for at least its onset step. Overlaps of one pitch keep the louder value.
     """
-    roll = empty_roll()
+    roll = empty_roll(steps)
     for n in notes:
         pitch, start, end, velocity = (int(v) for v in n)
         if velocity <= 0:
             continue
-        start = min(max(start, 0), STEPS - 1)
-        end = min(max(end, start + 1), STEPS)
+        start = min(max(start, 0), steps - 1)
+        end = min(max(end, start + 1), steps)
         row = fold_pitch(pitch) - LOWEST_PITCH
         value = np.float32(min(velocity, 127) / 127.0)
         seg = roll[row, start:end]
@@ -71,16 +74,16 @@ def notes_to_roll(notes: Iterable[Note | tuple]) -> np.ndarray:
 
 
 def roll_to_notes(roll: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> list[Note]:
-    """Read notes out of a roll: each run of cells >= threshold in one row is one note.
+    """Read notes out of a roll (any width): each run of cells >= threshold in one row is one note.
 
     The velocity is the first cell's value * 127, rounded, kept in 1..127. Sorted by (start, pitch).
     """
-    r = np.asarray(roll, dtype=np.float32).reshape(N_PITCHES, STEPS)
+    r = roll_of(roll)
     on = r >= threshold
     notes: list[Note] = []
     if not on.any():
         return notes
-    padded = np.zeros((N_PITCHES, STEPS + 2), dtype=np.int8)
+    padded = np.zeros((N_PITCHES, r.shape[1] + 2), dtype=np.int8)
     padded[:, 1:-1] = on
     diff = np.diff(padded, axis=1)  # +1 at run start, -1 one past run end
     rows_s, starts = np.nonzero(diff == 1)
@@ -93,8 +96,15 @@ def roll_to_notes(roll: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> lis
     return notes
 
 
+def roll_of(bar) -> np.ndarray:
+    """One bar as an [88, steps] float32 array, whatever batch dimensions of 1 it came with
+    ([1, 88, steps], [1, 1, 88, steps]); its width is its own."""
+    r = np.asarray(bar, dtype=np.float32)
+    return r.reshape(N_PITCHES, r.shape[-1])
+
+
 def transpose_roll(roll: np.ndarray, semitones: int) -> np.ndarray:
-    """Shift a roll (…, 88, 16) by semitones; rows pushed off either end fold back by an octave."""
+    """Shift a roll (…, 88, steps) by semitones; rows pushed off either end fold back by an octave."""
     r = np.asarray(roll)
     k = int(semitones)
     if k == 0:
@@ -108,7 +118,7 @@ def transpose_roll(roll: np.ndarray, semitones: int) -> np.ndarray:
 
 def as_heard(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     """Bars as they sound when played: each note (a run of cells >= threshold) at its first cell's
-    velocity for its whole length, everything else silent. [..., 88, 16] → float32, same shape.
+    velocity for its whole length, everything else silent. [..., 88, steps] → float32, same shape.
 
     The one definition of the bar srlive feeds back to itself: the engine (its own last answer),
     the evaluation's runners and training's own-answer batches all use it, so what is measured is

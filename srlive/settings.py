@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, MODES
+from srlive.contract import DEFAULT_METER, DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, METERS, MODES, Meter
 from srlive.render import Velocity
 from srlive.scales import FOLLOW, ScaleSetting
 from srlive.scheduler import DEFAULT_MAX_LATE
@@ -49,6 +49,8 @@ class Settings:
     selection: Weights | None = None  # how they are scored (None: the model's own weights)
     offset: float = 0.0  # seconds added to every scheduled send (--offset; negative: early)
     input_latency: float = 0.0  # seconds the input path adds, taken off every arrival stamp
+    input_cycle: float = 0.0  # seconds: arrival stamps are taken once a cycle this long (JACK), else 0
+    meter: Meter = METERS[DEFAULT_METER]  # the bars' time signature and length in sixteenths (--meter)
 
 
 def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings, str | None]:

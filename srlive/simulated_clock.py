@@ -34,6 +34,8 @@ class ClockScenario:
     change_to: float | None = None  # tempo after a change
     change_at: float = 50.5  # bar (may be fractional) where the change begins
     ramp_bars: float = 0.0  # 0: a jump; else the change is a linear ramp over this many bars
+    cycle: float = 0.0  # seconds: stamps are taken at the start of the audio cycle after arrival
+    # (python-rtmidi on JACK), less the half cycle the input latency takes off; 0: not quantised
     seed: int = 0
 
 
@@ -85,6 +87,9 @@ def clock_arrivals(s: ClockScenario) -> tuple[np.ndarray, np.ndarray, np.ndarray
             held = np.flatnonzero((stamps >= begin) & (stamps < begin + s.stall))
             stamps[held] = begin + s.stall + np.arange(len(held)) * BURST_SPACING
     stamps = np.maximum.accumulate(stamps)  # a burst's tail never overtakes the clocks after it
+    if s.cycle > 0:
+        phase = rng.uniform(0, s.cycle)
+        stamps = np.ceil((stamps - phase) / s.cycle) * s.cycle + phase - s.cycle / 2
     keep = np.flatnonzero(~_lost(s, n, rng))
     return true, keep, stamps[keep]
 

@@ -13,17 +13,18 @@ from srlive import roll
 _MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 
 
-def music_like_bars(n: int, rng: np.random.Generator) -> np.ndarray:
-    """n bars [n, 88, 16] that look like played music: a melody of 8ths/16ths in a major key over
-    a held chord or bass, velocities 40..110, painted with roll.notes_to_roll."""
-    out = np.empty((n, roll.N_PITCHES, roll.STEPS), np.float32)
+def music_like_bars(n: int, rng: np.random.Generator, steps: int = roll.STEPS) -> np.ndarray:
+    """n bars [n, 88, steps] that look like played music: a melody of 8ths/16ths in a major key over
+    a held chord or bass, velocities 40..110, painted with roll.notes_to_roll (notes held past a
+    bar of 12 steps end with it)."""
+    out = np.empty((n, roll.N_PITCHES, steps), np.float32)
     for i in range(n):
         tonic = 48 + int(rng.integers(0, 12))
         scale = tonic + _MAJOR
         notes = []
         # melody: a walk on the scale, an octave up
         step, degree = 0, int(rng.integers(0, 7))
-        while step < roll.STEPS:
+        while step < steps:
             length = int(rng.choice([1, 2, 2, 4]))
             if rng.random() > 0.15:  # some rests
                 pitch = int(scale[degree % 7] + 12 * (1 + degree // 7))
@@ -38,5 +39,5 @@ def music_like_bars(n: int, rng: np.random.Generator) -> np.ndarray:
                 notes.append(roll.Note(int(scale[(root + k) % 7]), 0, hold, int(rng.integers(40, 90))))
         if rng.random() < 0.6:
             notes.append(roll.Note(int(scale[root]) - 12, 0, 16, int(rng.integers(50, 100))))
-        out[i] = roll.notes_to_roll(notes)
+        out[i] = roll.notes_to_roll(notes, steps)
     return out

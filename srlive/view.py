@@ -10,7 +10,8 @@ Two parts:
 - **Rendering is pure**: a ``ViewState`` (an immutable snapshot) and a terminal size in, a rich
   renderable out (``render``); ``render_text`` gives the same as plain text (tests, captures).
   The roll: one pitch per terminal row when the range fits the height, else two per row with
-  half blocks (▀ upper pitch, ▄ lower, █ both); sixteen columns a bar with ┊ between beats and │
+  half blocks (▀ upper pitch, ▄ lower, █ both); a column a sixteenth (16 a bar in 4/4, 12 in 3/4
+  and 6/8) with ┊ between the meter's beats and │
   at the bar lines; C rows labelled (C4 = MIDI 60); the shade follows the velocity. The pitch
   range is the union of both bars' notes, padded by ``PAD`` and at least ``MIN_SPAN`` semitones,
   clipped to the height there is. Heard and answer side by side, one above the other when the
@@ -41,16 +42,28 @@ from rich.panel import Panel
 from rich.text import Text
 
 from srlive import roll
-from srlive.contract import BEATS_PER_BAR, HIGHEST_PITCH, LOWEST_PITCH, STEPS, STEPS_PER_BEAT
+from srlive.contract import DEFAULT_METER, HIGHEST_PITCH, LOWEST_PITCH, METERS, STEPS, Meter
 
 PAD = 2  # semitones shown above the highest and below the lowest note
 MIN_SPAN = 12  # at least an octave of pitches, so a single note is placed in context
 EMPTY_RANGE = (60, 71)  # both bars silent: the octave from C4
 MAX_ROWS = 24  # terminal rows a roll takes at most, however tall the terminal
 LABEL_W = 4  # "C4  "
-BAR_W = 1 + STEPS + (BEATS_PER_BAR - 1) + 1  # │ steps with ┊ between beats │
 GAP = 3
-SIDE_W = LABEL_W + 2 * BAR_W + GAP  # the two rolls side by side
+
+
+def bar_width(meter: Meter) -> int:
+    """Columns of one bar's roll: │ steps with ┊ between beats │."""
+    return 1 + meter.steps + (meter.beats - 1) + 1
+
+
+def side_width(meter: Meter) -> int:
+    """Columns of the labels and the two rolls side by side."""
+    return LABEL_W + 2 * bar_width(meter) + GAP
+
+
+BAR_W = bar_width(METERS[DEFAULT_METER])  # a 4/4 bar
+SIDE_W = side_width(METERS[DEFAULT_METER])
 MAX_FPS = 10.0
 RESIZE_POLL = 0.25  # seconds between looks at the terminal's size when nothing else happens
 NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -62,9 +75,9 @@ def note_name(pitch: int) -> str:
     return f"{NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
-def _frozen_roll(cells) -> np.ndarray:
-    a = np.array(roll.empty_roll() if cells is None else cells, dtype=np.float32)
-    a = a.reshape(roll.N_PITCHES, roll.STEPS)
+def _frozen_roll(cells, steps: int) -> np.ndarray:
+    a = np.array(roll.empty_roll(steps) if cells is None else cells, dtype=np.float32)
+    a = a.reshape(roll.N_PITCHES, steps)
     a.setflags(write=False)
     return a
 
@@ -85,14 +98,16 @@ class ViewState:
     dropped: int
     mode: str
     muted: bool = False
+    meter: Meter = METERS[DEFAULT_METER]
 
     def __post_init__(self):
-        object.__setattr__(self, "heard", _frozen_roll(self.heard))
-        object.__setattr__(self, "answer", _frozen_roll(self.answer))
+        object.__setattr__(self, "heard", _frozen_roll(self.heard, self.meter.steps))
+        object.__setattr__(self, "answer", _frozen_roll(self.answer, self.meter.steps))
 
 
 # --- from the engine -------------------------------------------------------------------------
-def events_roll(events: Iterable, bar_start: float, step: float, source: str = "srlive") -> np.ndarray:
+def events_roll(events: Iterable, bar_start: float, step: float, source: str = "srlive",
+                steps: int = STEPS) -> np.ndarray:
     """The roll of what ``events`` (srlive.render.Event) will play in the bar from ``bar_start``:
     what sounds, after --transpose and the velocity policy. Other sources (metronome) are left out."""
     from srlive.render import OFF, ON
@@ -105,8 +120,8 @@ def events_roll(events: Iterable, bar_start: float, step: float, source: str = "
         elif (e.channel, e.data1) in open_:
             start, vel = open_.pop((e.channel, e.data1))
             notes.append(roll.Note(e.data1, start, k, vel))
-    notes += [roll.Note(p, start, STEPS, vel) for (_, p), (start, vel) in open_.items()]
-    return roll.notes_to_roll(notes)
+    notes += [roll.Note(p, start, steps, vel) for (_, p), (start, vel) in open_.items()]
+    return roll.notes_to_roll(notes, steps)
 
 
 def snapshot(engine, bar: int, events) -> ViewState:
@@ -119,10 +134,10 @@ def snapshot(engine, bar: int, events) -> ViewState:
     source = getattr(clock, "source_name", None) or SOURCE_NAMES.get(type(clock).__name__, type(clock).__name__)
     return ViewState(
         bar=bar, heard=getattr(engine, "heard", None),
-        answer=events_roll(events, clock.time_at(bar + 1), engine.step_len(bar + 1)),
+        answer=events_roll(events, clock.time_at(bar + 1), engine.step_len(bar + 1), steps=engine.meter.steps),
         tempo=float(clock.tempo), source=source, model_ms=engine.last_inference_ms,
         late_ms=getattr(engine, "last_bar_lateness_ms", engine.bar_lateness_ms), skipped=engine.skipped,
-        dropped=engine.scheduler.dropped, mode=engine.settings.mode, muted=engine.muted)
+        dropped=engine.scheduler.dropped, mode=engine.settings.mode, muted=engine.muted, meter=engine.meter)
 
 
 # --- pure rendering -----------------------------------------------------------------------------
@@ -165,15 +180,18 @@ def _shade(value: float, colour: str) -> str:
     return colour if value >= 0.45 else f"dim {colour}"
 
 
-def roll_lines(cells: np.ndarray, lo: int, hi: int, per_row: int, colour: str) -> list[Text]:
-    """The roll's pitches hi..lo as terminal lines, highest first, ``per_row`` (1 or 2) a line."""
+def roll_lines(cells: np.ndarray, lo: int, hi: int, per_row: int, colour: str,
+               meter: Meter = METERS[DEFAULT_METER]) -> list[Text]:
+    """The roll's pitches hi..lo as terminal lines, highest first, ``per_row`` (1 or 2) a line,
+    with ┊ before each of the meter's beats but the first."""
+    beats = set(meter.beat_steps[1:])
     lines = []
     for top in range(hi, lo - 1, -per_row):
         pitches = [p for p in range(top, top - per_row, -1) if p >= lo]
-        vals = cells[[p - LOWEST_PITCH for p in pitches]]  # (1 or 2, STEPS)
+        vals = cells[[p - LOWEST_PITCH for p in pitches]]  # (1 or 2, steps)
         line = Text("│", style="grey50")
-        for k in range(STEPS):
-            if k and k % STEPS_PER_BEAT == 0:
+        for k in range(cells.shape[1]):
+            if k in beats:
                 line.append("┊", style="grey35")
             v = vals[:, k]
             if per_row == 1:
@@ -204,9 +222,10 @@ def render(s: ViewState, width: int, height: int) -> RenderableType:
     """The panel for ``s`` in a terminal ``width`` × ``height`` (cells): side by side when it is
     wide enough, stacked when narrower, the status text alone when narrower or lower still."""
     inner_w, inner_h = width - 4, height - 2  # the panel's border and padding
-    side = inner_w >= SIDE_W
-    stacked = not side and inner_w >= LABEL_W + BAR_W
-    header = Text("\n".join(status_lines(s, SIDE_W if side else inner_w)))  # as wide as the rolls: a small panel
+    bar_w, side_w = bar_width(s.meter), side_width(s.meter)
+    side = inner_w >= side_w
+    stacked = not side and inner_w >= LABEL_W + bar_w
+    header = Text("\n".join(status_lines(s, side_w if side else inner_w)))  # as wide as the rolls: a small panel
     header_h = len(header.split())
     rows = inner_h - header_h - (1 if side else 2)  # a title line above each roll
     rows = min(rows if side else rows // 2, MAX_ROWS)
@@ -215,12 +234,12 @@ def render(s: ViewState, width: int, height: int) -> RenderableType:
     lo, hi = pitch_range((s.heard, s.answer), 2 * rows)
     per_row = 1 if hi - lo + 1 <= rows else 2
     labels = label_lines(lo, hi, per_row)
-    heard = roll_lines(s.heard, lo, hi, per_row, COLOURS["heard"])
-    answer = roll_lines(s.answer, lo, hi, per_row, COLOURS["next"])
+    heard = roll_lines(s.heard, lo, hi, per_row, COLOURS["heard"], s.meter)
+    answer = roll_lines(s.answer, lo, hi, per_row, COLOURS["next"], s.meter)
     blank = Text(" " * LABEL_W)
     if side:
         titles = blank + _title("heard", s.bar, s)
-        titles.pad_right(LABEL_W + BAR_W + GAP - len(titles))
+        titles.pad_right(LABEL_W + bar_w + GAP - len(titles))
         body = [titles + _title("next", s.bar + 1, s)]
         body += [lab + h + Text(" " * GAP) + a for lab, h, a in zip(labels, heard, answer)]
     else:

@@ -147,11 +147,8 @@ def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[fl
     `starts` (in quarters).
 
     Each note is quantised once on the tune's sixteenth grid and painted, clipped, into every
-    window it sounds in (srlive.roll.notes_to_roll paints a 16-step roll; a shorter bar is its first
-    `steps` columns, so a note running past the bar's end is clipped there).
+    window it sounds in (srlive.roll.notes_to_roll).
     """
-    if not 0 < steps <= STEPS:
-        raise ValueError(f"a bar has 1..{STEPS} steps, not {steps}")
     bars = np.zeros((len(starts), N_PITCHES, steps), dtype=np.uint8)
     if not len(notes) or not len(starts):
         return bars
@@ -162,8 +159,8 @@ def cut_bars(notes: Sequence[tuple[int, float, float, int]], starts: Sequence[fl
     for w, s in enumerate(_step(np.asarray(starts))):
         sel = np.nonzero((on < s + steps) & (off > s))[0]
         if len(sel):
-            roll = notes_to_roll(Note(int(pitch[i]), int(on[i] - s), int(off[i] - s), int(vel[i])) for i in sel)
-            bars[w] = np.rint(roll[:, :steps] * 127.0).astype(np.uint8)
+            roll = notes_to_roll((Note(int(pitch[i]), int(on[i] - s), int(off[i] - s), int(vel[i])) for i in sel), steps)
+            bars[w] = np.rint(roll * 127.0).astype(np.uint8)
     return bars
 
 

@@ -66,10 +66,7 @@ def as_bars(rolls) -> np.ndarray:
 
 def bar_notes(roll: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
     """Notes of one [88, S] roll as int [n, 4] (pitch, start, end, velocity), by (start, pitch)."""
-    r = np.asarray(roll, dtype=np.float32).reshape(N_PITCHES, -1)
-    if r.shape[1] < STEPS:  # a triple bar, read as the start of a 4/4 roll whose rest never sounds
-        r = np.pad(r, ((0, 0), (0, STEPS - r.shape[1])), constant_values=-1.0)
-    notes = roll_to_notes(r, threshold)
+    notes = roll_to_notes(roll, threshold)
     if not notes:
         return np.zeros((0, 4), dtype=np.int64)
     return np.asarray(notes, dtype=np.int64).reshape(-1, 4)

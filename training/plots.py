@@ -99,28 +99,80 @@ def loss_curves_png(csv_path, png_path, title: str = "training") -> Path:
     return png_path
 
 
-def piano_roll_png(rolls, path, title: str = "", lowest_pitch: int = 21) -> Path:
-    """Bars [T, 88, 16] (or [T, 1, 88, 16], or one [88, 16]) side by side as a piano roll: time
-    left to right, pitch upwards, cell value (velocity/127) as darkness, bar lines dashed."""
-    plt = _mpl()
+def _bars(rolls) -> np.ndarray:
+    """Bars [T, 88, 16] (from [T, 88, 16], [T, 1, 88, 16] or one [88, 16]) as float32."""
     r = np.asarray(rolls, dtype=np.float32)
-    r = r.reshape(-1, r.shape[-2], r.shape[-1])
+    return r.reshape(-1, r.shape[-2], r.shape[-1])
+
+
+def _pitch_window(*rolls) -> tuple[int, int]:
+    """Rows [lo, hi) of the pitches used in any of the rolls, with a margin (all rows if none)."""
+    bars = np.concatenate([_bars(r) for r in rolls])
+    P = bars.shape[1]
+    used = np.nonzero(bars.max(axis=(0, 2)) > 0)[0] if len(bars) else np.zeros(0, np.int64)
+    return (max(0, used.min() - 4), min(P, used.max() + 5)) if used.size else (0, P)
+
+
+def _draw_roll(ax, rolls, lowest_pitch: int, window: tuple[int, int]) -> None:
+    """Bars side by side on `ax`: time left to right, pitch upwards over the rows `window`, cell
+    value (velocity/127) as darkness, bar lines dashed."""
+    r = _bars(rolls)
     T, P, S = r.shape
     img = np.concatenate(list(r), axis=1) if T else np.zeros((P, S), np.float32)
-    # crop to the used pitch range (with a margin) so the notes are visible
-    used = np.nonzero(img.max(1) > 0)[0]
-    lo, hi = (max(0, used.min() - 4), min(P, used.max() + 5)) if used.size else (0, P)
-    fig, ax = plt.subplots(figsize=(max(4, 1.6 * T), 4))
+    lo, hi = window
     ax.imshow(img[lo:hi], origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1,
-              extent=(0, T * S, lowest_pitch + lo - 0.5, lowest_pitch + hi - 0.5), interpolation="nearest")
+              extent=(0, max(T, 1) * S, lowest_pitch + lo - 0.5, lowest_pitch + hi - 0.5), interpolation="nearest")
     for b in range(1, T):
         ax.axvline(b * S, color="tab:red", lw=0.8, ls="--")
+
+
+def _save(fig, path, dpi: int = 90) -> Path:
+    plt = _mpl()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def piano_roll_png(rolls, path, title: str = "", lowest_pitch: int = 21) -> Path:
+    """Bars [T, 88, 16] (or [T, 1, 88, 16], or one [88, 16]) side by side as a piano roll: time
+    left to right, pitch upwards, cell value (velocity/127) as darkness, bar lines dashed; cropped
+    to the pitches used."""
+    plt = _mpl()
+    r = _bars(rolls)
+    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(r)), 4))
+    _draw_roll(ax, r, lowest_pitch, _pitch_window(r))
     ax.set_xlabel("sixteenth step")
     ax.set_ylabel("MIDI pitch")
     ax.set_title(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
+
+
+def piano_roll_rows_png(groups, path, title: str = "", lowest_pitch: int = 21, first_bar: int = 1) -> Path:
+    """Groups of piano rolls stacked on one time axis: `groups` is a list of (heading, rows), each
+    row (label, bars [T, 88, 16]) with the same T; the rows of a group share its pitch range, so a
+    bar of one row sits over the same bar of the next. Beats are dotted; bars are numbered from
+    `first_bar`."""
+    plt = _mpl()
+    n_rows = sum(len(rows) for _, rows in groups)
+    fig = plt.figure(figsize=(8, 1.15 * n_rows + 0.5 * len(groups) + 0.4), layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    for sub, (heading, rows) in zip(np.atleast_1d(fig.subfigures(len(groups), 1, height_ratios=[len(r) for _, r in groups])), groups):
+        sub.suptitle(heading, fontsize=9, fontweight="bold", x=0.02, ha="left")
+        window = _pitch_window(*[bars for _, bars in rows])
+        axes = sub.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, (label, bars) in zip(axes, rows):
+            bars = _bars(bars)
+            S = bars.shape[-1]
+            _draw_roll(ax, bars, lowest_pitch, window)
+            for beat in (s for s in range(S // 4, len(bars) * S, S // 4) if s % S):
+                ax.axvline(beat, color="0.6", lw=0.5, ls=":")
+            ax.set_title(label, fontsize=8, loc="left", pad=2)
+            ax.tick_params(labelsize=7)
+        S = _bars(rows[-1][1]).shape[-1]
+        axes[-1].set_xticks([(b + 0.5) * S for b in range(len(_bars(rows[-1][1])))])
+        axes[-1].set_xticklabels([f"bar {first_bar + b}" for b in range(len(_bars(rows[-1][1])))])
+    return _save(fig, path)

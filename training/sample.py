@@ -67,7 +67,7 @@ def first_bar_of_midi(path, steps: int = STEPS) -> np.ndarray:
     bar = max(int(np.floor(on.min() / steps)), 0)
     chosen = [(n.pitch, s - bar * steps, e - bar * steps, n.velocity) for n, s, e in zip(notes, on, off)
               if bar * steps <= s < (bar + 1) * steps]
-    return np.ascontiguousarray(notes_to_roll(chosen)[:, :steps])
+    return notes_to_roll(chosen, steps)
 
 
 def open_corpus(data):

@@ -66,9 +66,11 @@ def test_a_take_following_midi_clock_is_on_sixteenths_with_the_clocks_tempo_map(
     off = [t for t in ons if min(t % (TPB // 4), -t % (TPB // 4)) > 1]
     assert off == [], f"srlive note-ons off the sixteenths: {off}"
     assert tempo_map[0][0] == 0 and all(t % BAR_TICKS == 0 for t, _ in tempo_map)
-    for bar in sorted({t // BAR_TICKS for t in ons}):  # every bar srlive played in: the clock's tempo
+    # every bar srlive played in: the clock's tempo, to 1 % (a bar line is placed from pulses stamped
+    # once a 5.3 ms JACK cycle on a shared machine; the change it must show is 8 %)
+    for bar in sorted({t // BAR_TICKS for t in ons}):
         want = tempi[0] if bar < change_bar else tempi[1]
-        assert tempo_at(tempo_map, bar * BAR_TICKS) == pytest.approx(want, rel=5e-3), (bar, tempo_map)
+        assert tempo_at(tempo_map, bar * BAR_TICKS) == pytest.approx(want, rel=1e-2), (bar, tempo_map)
     assert 120 not in [round(b) for _, b in tempo_map]  # not --tempo's prior
     pm = pretty_midi.PrettyMIDI(str(take))
     by_pm = {}

@@ -13,7 +13,8 @@ class FakeRuntime:
     latent = roll.LATENT
     provider = "FakeProvider"
 
-    def __init__(self, raise_on=(), slow_on=(), clock=None, slow_by=10.0):
+    def __init__(self, raise_on=(), slow_on=(), clock=None, slow_by=10.0, steps=roll.STEPS):
+        self.steps = steps  # the bar length it takes, in sixteenths (16: 4/4; 12: 3/4 and 6/8)
         self.calls = 0
         self.inputs = []
         self.raise_on = set(raise_on)
@@ -27,14 +28,14 @@ class FakeRuntime:
     def step(self, bar, noise, temperature):
         self.calls += 1
         self.inputs.append(np.array(bar))
-        assert bar.shape == (roll.N_PITCHES, roll.STEPS) and noise.shape == (roll.LATENT,)
+        assert bar.shape == (roll.N_PITCHES, self.steps) and noise.shape == (roll.LATENT,)
         if self.calls in self.raise_on:
             raise RuntimeError("boom")
         if self.calls in self.slow_on:
             self.clock.t += self.slow_by
         if bar.max() < 0.5:
-            out = roll.empty_roll()
-            for k, p in enumerate((60, 64, 67, 72)):
+            out = roll.empty_roll(self.steps)
+            for k, p in enumerate((60, 64, 67, 72)[:self.steps // 4]):
                 out[p - roll.LOWEST_PITCH, 4 * k:4 * k + 2] = 0.8
             return out
         return roll.transpose_roll(bar, 7)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.analysis import drift, figures_ms, grid_deviation, grid_index, pair_notes
+from benchmarks.analysis import drift, figures_ms, grid_deviation, grid_index, pair_notes, peer_beats
 
 
 def test_pairs_note_ons_with_offs_and_velocity_zero():
@@ -55,3 +55,23 @@ def test_drift_sees_a_slowly_walking_grid_and_not_a_steady_one():
     walking = [10 + k * period * (1 + 1e-5) for k in range(200)]
     assert abs(drift(steady, 10, period)[1]) < 1e-4
     assert drift(walking, 10, period)[1] == pytest.approx(199 * 1e-5, rel=1e-3)
+
+
+def test_peer_beats_count_from_the_nearest_snapshot_so_a_clock_rate_difference_does_not_add_up():
+    """The peer's clock runs 50 ppm fast against perf_counter: its beat at perf time t is
+    (t - 100) · 133/60 · (1 + 50e-6). Snapshots every 0.5 s; 180 s later a single snapshot would
+    be off by 9 ms, the nearest one stays within 13 µs."""
+    rate = 133 / 60 * (1 + 50e-6)
+    snaps = [(100 + 0.5 * k, 0.5 * k * rate, 133.0) for k in range(361)]
+    times = np.linspace(100.1, 280.0, 977)
+    beats = peer_beats(times, snaps)
+    err_s = np.abs(beats - (times - 100) * rate) * 60 / 133
+    assert err_s.max() < 15e-6
+    one = peer_beats(times, snaps[:1])
+    assert np.abs(one - (times - 100) * rate).max() * 60 / 133 > 8e-3
+
+
+def test_peer_beats_follow_a_jump_of_the_peers_timeline_from_the_next_snapshot_on():
+    snaps = [(0.0, 0.0, 120.0), (1.0, 2.0, 120.0), (2.0, 5.0, 120.0)]  # the peer's beat jumped by 1
+    assert list(peer_beats([0.9, 1.2, 1.9, 2.1], snaps)) == pytest.approx([1.8, 2.4, 4.8, 5.2])
+    assert peer_beats([], snaps).size == 0 and np.isnan(peer_beats([1.0], [])).all()

@@ -85,3 +85,30 @@ def test_the_roll_and_the_clock_use_the_contracts_numbers():
         options.BY_NAME["tempo"].convert(contract.TEMPO_RANGE[1] + 1)
     assert Settings().tempo == contract.DEFAULT_TEMPO
     assert Settings().temperature == contract.DEFAULT_TEMPERATURE
+
+
+def test_the_command_line_and_presets_offer_the_contracts_meters_and_the_engine_plays_each(tmp_path):
+    from srlive import cli
+    from srlive import meter as meters
+    from srlive.preset_loader import load_preset
+
+    assert options.BY_NAME["meter"].choices == tuple(contract.METERS)
+    for name, meter in contract.METERS.items():
+        assert options.convert("meter", name, "--meter") == name
+        assert cli.settings_from({**options.defaults(), "meter": name}).meter is meter
+        assert meter.time_signature == (meter.numerator, meter.denominator)
+        assert meter.steps * 4 == meter.quarters * 16 and meter.pulses == meter.steps * contract.PULSES_PER_STEP
+        assert meter.beat_steps[0] == 0 and len(meter.beat_steps) == meter.beats
+        assert meters.of_signature(meter.time_signature, "take.mid") is meter
+        preset = tmp_path / f"p{meter.steps}{meter.beats}.toml"
+        preset.write_text(f'meter = "{name}"\n')
+        assert load_preset(str(preset)) == {"meter": name}
+    assert cli.settings_from(options.defaults()).meter is contract.METERS[contract.DEFAULT_METER]
+    assert contract.METERS[contract.DEFAULT_METER].steps == contract.STEPS
+    assert contract.METERS[contract.DEFAULT_METER].pulses == contract.PULSES_PER_BAR
+    with pytest.raises(UserError):
+        options.convert("meter", "5/4", "--meter")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('meter = "7/8"\n')
+    with pytest.raises(UserError, match="meter"):
+        load_preset(str(bad))

@@ -286,7 +286,7 @@ def test_summary_reports_notes_per_sample_and_where_they_fall():
 
 def triple_bar(*notes):
     """A 12-step roll (a 3/4 or 6/8 bar) holding (pitch, start, end) notes at velocity 90."""
-    return notes_to_roll([(p, s, e, 90) for p, s, e in notes])[:, :12]
+    return notes_to_roll([(p, s, e, 90) for p, s, e in notes], 12)
 
 
 def test_notes_of_twelve_step_bars_end_at_the_bar_and_follow_on_at_step_twelve():

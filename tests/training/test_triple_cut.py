@@ -80,11 +80,6 @@ def test_cut_bars_clips_notes_at_the_twelfth_step_and_carries_them_over():
     np.testing.assert_array_equal(bars, expected)
 
 
-def test_cut_bars_refuses_a_bar_wider_than_the_roll():
-    with pytest.raises(ValueError):
-        bar_cutting.cut_bars([(60, 0, 1, 90)], [0.0], steps=20)
-
-
 def test_tune_bars_of_a_waltz():
     ms = [(0, 1, 3)] + [(1 + 3 * k, 3, 3) for k in range(3)]
     notes = [(59, 0, 1, 90)] + [(60 + k, 1 + 3 * k, 4 + 3 * k, 90) for k in range(3)]

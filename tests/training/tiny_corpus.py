@@ -18,7 +18,7 @@ def tiny_corpus(n_tunes: int = 16, bars: int = 8, seed: int = 0, steps: int = 16
         for _ in range(bars):
             notes = [(60 + root + MAJOR[rng.integers(0, 7)], 4 * k, 4 * k + int(rng.integers(1, 5)), 90)
                      for k in range(steps // 4)]
-            rolls.append(np.rint(notes_to_roll(notes)[:, :steps] * 127))
+            rolls.append(np.rint(notes_to_roll(notes, steps) * 127))
             tune.append(t)
     n_test = max(3, n_tunes // 4)
     split = np.array([0] * (n_tunes - n_test - 1) + [1] + [2] * n_test)
