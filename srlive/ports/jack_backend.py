@@ -66,9 +66,8 @@ class JackGraph:
         if self.client is None:
             self.client = self._open("srlive-watch")
             if self.client is not None and not self._closes_at_exit:
-                # Closed by an exit hook, not left to jack.Client.__del__: that ran in the interpreter's
-                # module teardown, and libjack's close then (the last client's: its notification thread
-                # and the library's globals go) crashed the process now and then (docs/design.md).
+                # Closed by an exit hook, not left to jack.Client.__del__, which would close libjack's
+                # last client in the interpreter's module teardown (docs/design.md: shutdown order).
                 self._at_exit(self.close)
                 self._closes_at_exit = True
         return self.client

@@ -1,7 +1,7 @@
 """srlive leaves cleanly, run as a real process on real JACK ports: a take recorded, then exit code
-0, whether --bars or SIGTERM ends it. Its JACK clients (python-rtmidi's ports and the JACK-Client
-watcher) used to be closed in Python's own teardown, and about one exit in six was a segfault (-11)
-after "recorded take.mid"; srlive.ports.close_all() closes them first."""
+0, whether --bars or SIGTERM ends it. A segfault (-11) after "recorded take.mid" was seen in about
+one exit in six while the JACK-Client watcher was left to Python's teardown; srlive.ports.close_all()
+now closes every JACK client first."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from benchmarks.session import LiveSession, phrase
 
 pytestmark = pytest.mark.jack
 
-RUNS = 3  # a few seconds each; six runs in all catch a crash in one exit in six two times in three
+RUNS = 3  # a few seconds each; six runs in all would catch a crash in one exit in six two times in three
 
 
 @pytest.mark.parametrize("end", ["bars", "sigterm"])

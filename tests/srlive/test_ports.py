@@ -396,8 +396,8 @@ class _FakeJack:
 
 
 def test_the_exit_hooks_close_inputs_then_outputs_then_the_jack_watcher(world, monkeypatch):
-    # Left to Python's teardown, libjack's clients were closed by jack.Client.__del__ (and python-rtmidi's
-    # destructors) while modules were being cleared, and the process died of a segfault now and then.
+    # Left to Python's teardown, the watcher would be closed by jack.Client.__del__ while modules are
+    # being cleared; every JACK client goes before that, the watcher last.
     graph_hooks = []
     graph = jack_backend.JackGraph(_FakeJack(world.deleted), at_exit=graph_hooks.append)
     monkeypatch.setattr(jack_backend, "_graph", graph)
