@@ -76,6 +76,18 @@ def grid_deviation(times: Iterable[float], origin: float, step: float) -> np.nda
     return t - (origin + k * step)
 
 
+def nearest_deviation(times: Iterable[float], grid: Iterable[float]) -> np.ndarray:
+    """Seconds from each time to the nearest of the (sorted) grid times (signed): for a grid whose
+    step changes, such as a clock source's ideal sixteenths across a tempo change."""
+    t = np.asarray(list(times), dtype=np.float64)
+    g = np.asarray(list(grid), dtype=np.float64)
+    if t.size == 0 or g.size == 0:
+        return t[:0]
+    i = np.clip(np.searchsorted(g, t), 1, g.size - 1)
+    before, after = g[i - 1], g[i]
+    return np.where(t - before <= after - t, t - before, t - after) if g.size > 1 else t - g[0]
+
+
 def grid_index(times: Iterable[float], origin: float, step: float) -> np.ndarray:
     t = np.asarray(list(times), dtype=np.float64)
     return np.round((t - origin) / step).astype(np.int64)

@@ -44,7 +44,8 @@ from typing import Optional
 
 import numpy as np
 
-from benchmarks.analysis import drift, figures_ms, format_figures, grid_deviation, grid_index, pair_notes
+from benchmarks.analysis import (drift, figures_ms, format_figures, grid_deviation, grid_index,
+                                 nearest_deviation, pair_notes)
 from benchmarks.floor import CHANNEL as FLOOR_CHANNEL
 from benchmarks.session import LiveSession, phrase, step_seconds
 
@@ -104,12 +105,16 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
              during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True,
              drop: float = 0.0, stall: Optional[tuple[float, int]] = None, floor: bool = False,
-             grid=None) -> dict:
+             grid=None, change: Optional[tuple[float, float]] = None) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict).
 
     ``grid`` (benchmarks.link_grid.PeerGrid, with ``--link`` among ``extra``): an outside beat grid
     on perf_counter. The phrase then starts on one of its bar lines, every stamp is read on its
-    timeline, and the onsets and srlive's bar 1 are measured against it."""
+    timeline, and the onsets and srlive's bar 1 are measured against it.
+
+    ``change`` (BPM, bar) with ``sync``: the clock source changes to BPM at that bar (a fraction of a
+    bar is mid-bar); onsets are then measured against its ideal sixteenths, and the worst onset of
+    each bar from the change on is reported."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
     perform_bars = bars if perform_bars is None else perform_bars
@@ -137,7 +142,8 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             threading.Thread(target=lambda: flooded.append(flood(run.performer, flood_rate, bars * bar_len)),
                              daemon=True).start()
         if sync:
-            origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall)
+            changes = [(round(change[1] * 96), change[0])] if change else ()
+            origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall, changes=changes)
         elif grid is not None:
             origin = grid.bar_line_after_join()
         else:
@@ -155,6 +161,7 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             if floor_proc is not None:
                 floor_proc.wait(timeout=30)
         events = run.recorder.snapshot()
+        ideal_steps = np.asarray(run.clock.pulses[::6]) if sync and change else None
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}
         # the phrase's first note as sent (a flood's notes, sent from before it, are not it)
         first_sent = next(t for t, d in run.performer.sent if d[0] & 0xF0 == 0x90 and t >= origin - 0.001)
@@ -191,6 +198,14 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
     heard.notes = [n for n in heard.notes if n.channel != FLOOR_CHANNEL]
     onsets = [n.on for n in heard.notes] + [t for t, _, _ in heard.stuck]
     dev = grid_deviation(onsets, grid_origin, step)
+    if ideal_steps is not None:
+        result["grid"] = grid_name = f"the clock source's ideal sixteenths ({tempo:g} → {change[0]:g} BPM at bar {change[1]:g})"
+        dev = nearest_deviation(onsets, ideal_steps)
+        bar_of = np.searchsorted(ideal_steps[::16], np.asarray(onsets), side="right") - 1
+        first = int(change[1])
+        result["worst_by_bar_after_change_ms"] = {
+            int(b) + 1: round(float(np.abs(dev[bar_of == b]).max()) * 1000, 3)
+            for b in range(first, first + 4) if (bar_of == b).any()}
     result["onset_ms"] = figures_ms(dev)
     result["onset_jitter_ms"] = figures_ms(dev - np.median(dev)) if dev.size else figures_ms([])
     if not sync and grid is None:
@@ -200,7 +215,8 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
     srl = [n.on for n in heard.notes if n.channel != METRONOME_CHANNEL]
     result["srlive_notes"] = len(srl)
     result["metronome_notes"] = len(heard.notes) - len(srl)
-    result["srlive_onset_ms"] = figures_ms(grid_deviation(srl, grid_origin, step))
+    result["srlive_onset_ms"] = figures_ms(grid_deviation(srl, grid_origin, step) if ideal_steps is None
+                                           else nearest_deviation(srl, ideal_steps))
     if workdir:
         with open(os.path.join(workdir, "heard.json"), "w") as f:
             json.dump({"grid_origin": grid_origin, "step": step, "events": events}, f)
@@ -211,7 +227,7 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
     result["stray_note_offs_heard"] = heard.stray_offs
     result["all_notes_off_cc123"] = len(heard.all_notes_off)
     downs = heard.onsets(channel=METRONOME_CHANNEL, pitch=DOWNBEAT)
-    if downs:
+    if downs and ideal_steps is None:  # (bar lines of one length only)
         idx = grid_index(downs, grid_origin, bar_len)
         ddev = grid_deviation(downs, grid_origin, bar_len)
         result["bar_lines"] = {
@@ -267,6 +283,8 @@ def report(result: dict, out=sys.stdout) -> None:
         s = result["stats"]
         p(f"srlive --stats: lateness {s['lateness_ms']}, inference {s['inference_ms']}, dropped {s['dropped']}, "
           f"skipped bars {s['skipped']}, bars played {s['bars_played']}")
+    if "worst_by_bar_after_change_ms" in result:
+        p(f"worst onset of each bar from the tempo change on (bar: ms): {result['worst_by_bar_after_change_ms']}")
     if "rss_mb" in result:
         p(f"resident memory (MB): {result['rss_mb']}")
     if "load" in result:
@@ -325,6 +343,8 @@ def main(argv=None) -> int:
                     help="every BARS bars hold the clock MS ms after the downbeat, then send a burst (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
                     help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
+    ap.add_argument("--change", type=float, nargs=2, default=None, metavar=("BPM", "BAR"),
+                    help="the clock source changes to BPM at BAR (8.5: mid-bar 9) (with --sync)")
     ap.add_argument("--floor", action="store_true",
                     help="also run a bare Python scheduler through the same hop (benchmarks.floor) and report it")
     ap.add_argument("--link", action="store_true",
@@ -353,7 +373,8 @@ def main(argv=None) -> int:
         return finish(run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
                                stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
                                workdir=args.keep, label="sync" if args.sync else "link" if args.link else "timing",
-                               flood_rate=args.flood, floor=args.floor, grid=grid), args)
+                               flood_rate=args.flood, floor=args.floor, grid=grid,
+                               change=(args.change[0], args.change[1]) if args.change else None), args)
 
     def with_peer() -> int:
         from benchmarks.link_grid import PeerGrid

@@ -158,6 +158,7 @@ def run(cfg: dict, say_line: Callable[[str], None] = print) -> int:
         if inp is not None:
             inp.close()
         output.close()
+        ports.close_all()
     for line in result.report(output.name, inp.name):
         say_line(line)
     return 0

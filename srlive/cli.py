@@ -262,6 +262,7 @@ def run_live(cfg: dict) -> int:
             inp.set_callback(None)
             inp.close()
         output.close()
+        ports.close_all()  # the JACK watcher last, while the interpreter is whole (docs/design.md)
         if stats is not None:
             try:
                 stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)

@@ -11,6 +11,7 @@ The engine uses exactly this API::
     port_out.send(mido.Message("note_on", note=60, velocity=90))
     message = port_out.poll()                   # once a bar, off the hot path: str | None
     port_in.close(); port_out.close()
+    close_all()                                  # every port left, then the JACK watcher (also at exit)
 
 One job a module (mido's messages / ports / backends split is the model):
 
@@ -44,11 +45,11 @@ from srlive.ports.jack_backend import (
     jack_midi_ports,
     jack_running,
 )
-from srlive.ports.midiports import MidiInput, MidiOutput, list_ports, open_input, open_output
+from srlive.ports.midiports import MidiInput, MidiOutput, close_all, list_ports, open_input, open_output
 
 __all__ = [
     "ALSA_SEQ", "CAN_MAKE_VIRTUAL", "HINTS", "LABELS", "JACK_BURST", "JACK_BURST_GAP", "JACK_DRAIN",
-    "ArrivalClock", "MidiInput", "MidiOutput", "alsa_available", "describe_backend", "forget_jack_server",
+    "ArrivalClock", "MidiInput", "MidiOutput", "alsa_available", "close_all", "describe_backend", "forget_jack_server",
     "jack_connections", "jack_input_delay", "jack_period", "jack_midi_ports", "jack_running", "list_ports", "match_port", "open_input",
     "open_output", "resolve_backend",
 ]

@@ -10,6 +10,7 @@ OSError then), JACK is simply "not running".
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Callable, Optional
 
@@ -24,12 +25,15 @@ def _quiet(_message: str) -> None:
 
 
 class JackGraph:
-    """One JACK client that watches the server's graph (opened on first use, kept)."""
+    """One JACK client that watches the server's graph (opened on first use, kept until ``close()``,
+    at the latest when Python begins to exit: see ``_watcher``)."""
 
-    def __init__(self, module=_jack_client) -> None:
+    def __init__(self, module=_jack_client, at_exit: Callable[[Callable[[], None]], object] = atexit.register) -> None:
         self.jack = module
         self.client = None
         self.lock = threading.Lock()
+        self._at_exit = at_exit
+        self._closes_at_exit = False
 
     def _open(self, name: str):
         """A client on the running server, or None; libjack says nothing when there is none."""
@@ -61,6 +65,11 @@ class JackGraph:
             return None
         if self.client is None:
             self.client = self._open("srlive-watch")
+            if self.client is not None and not self._closes_at_exit:
+                # Closed by an exit hook, not left to jack.Client.__del__, which would close libjack's
+                # last client in the interpreter's module teardown (docs/design.md: shutdown order).
+                self._at_exit(self.close)
+                self._closes_at_exit = True
         return self.client
 
     def close(self) -> None:

@@ -19,10 +19,15 @@ that went away or came back.
   first time the state changes ("went away" / "is back"), else None. ``connected()`` returns
   True/False, or None where the backend can't tell (a virtual port outside JACK). Sending to a
   port whose peer is gone is harmless: send errors are counted (``send_errors``), never raised.
+* Shutdown. ``close_all()`` closes every port still open, inputs first (their consumer threads stop
+  reading), then outputs, then the JACK watcher (jack_backend): each libjack client goes while the
+  interpreter is whole. It runs as an exit hook from the first port opened on; a caller that knows
+  it is done (the CLI, after its own closes) calls it too.
 """
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 import time
@@ -47,6 +52,10 @@ BATCH = 256
 # thread (tests without threads call MidiInput.consume_pending themselves).
 _now = time.perf_counter
 _start_consumer = True
+_at_exit = atexit.register
+
+_open_ports: list["_Port"] = []  # every port not closed yet, in the order opened
+_closes_at_exit = False
 
 Callback = Callable[[mido.Message, float], None]
 
@@ -106,6 +115,7 @@ class _Port:
         self._state: Optional[bool] = True if target is not None else None
         self._was_connected = target is not None
         self._unlinked_since: Optional[float] = None
+        _track(self)
 
     # -- connection state ----------------------------------------------------------------
 
@@ -184,6 +194,8 @@ class _Port:
         self._closed = True
         with self._lock:
             _delete(self._rt)
+        if self in _open_ports:
+            _open_ports.remove(self)
 
     def __enter__(self):
         return self
@@ -407,6 +419,23 @@ class MidiOutput(_Port):
         if self.virtual:
             return f"output '{self.name}' has a listener again; playing"
         return f"output '{self.name}' is back; playing again"
+
+
+def _track(port: _Port) -> None:
+    global _closes_at_exit
+    _open_ports.append(port)
+    if not _closes_at_exit:
+        # registered after the JACK watcher's own hook, so it runs before it (atexit is last in,
+        # first out): the ports go first, the watcher last, all before the interpreter's teardown
+        _at_exit(close_all)
+        _closes_at_exit = True
+
+
+def close_all() -> None:
+    """Close every port still open (inputs, then outputs), then the JACK watcher. Idempotent."""
+    for port in sorted(_open_ports, key=lambda p: p.kind != "input"):
+        port.close()
+    jack_backend.forget_jack_server()
 
 
 def _open(kind: str, name: str, backend: str, client_name: str):

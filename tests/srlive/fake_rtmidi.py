@@ -15,6 +15,8 @@ class FakeWorld:
         self.destinations = list(destinations)
         self.created = []  # (class, api, client name)
         self.queued = []  # what a JACK input's queue holds: (bytes, delta)
+        self.deleted = []  # class of each port deleted, in order (a fake JACK client adds its own)
+        self.exit_hooks = []  # what srlive.ports registered to run at exit, in order
 
 
 class FakeRtmidi:
@@ -47,6 +49,7 @@ class FakeRtmidi:
 
             def delete(self):
                 self.deleted = True
+                fake.world.deleted.append(type(self).__name__)
 
         class MidiIn(_Base):
             def __init__(self, rtapi=None, name=None, queue_size_limit=1024):
@@ -97,4 +100,7 @@ def install(monkeypatch, world: FakeWorld) -> FakeRtmidi:
     monkeypatch.setattr(jack_backend, "jack_midi_ports", lambda: [])
     monkeypatch.setattr(jack_backend, "find_own_port", lambda local, previous=None, before=None: f"srlive:{local}")
     monkeypatch.setattr(midiports, "_start_consumer", False)
+    monkeypatch.setattr(midiports, "_at_exit", world.exit_hooks.append)
+    monkeypatch.setattr(midiports, "_open_ports", [])
+    monkeypatch.setattr(midiports, "_closes_at_exit", False)
     return fake

@@ -75,3 +75,12 @@ def test_peer_beats_follow_a_jump_of_the_peers_timeline_from_the_next_snapshot_o
     snaps = [(0.0, 0.0, 120.0), (1.0, 2.0, 120.0), (2.0, 5.0, 120.0)]  # the peer's beat jumped by 1
     assert list(peer_beats([0.9, 1.2, 1.9, 2.1], snaps)) == pytest.approx([1.8, 2.4, 4.8, 5.2])
     assert peer_beats([], snaps).size == 0 and np.isnan(peer_beats([1.0], [])).all()
+
+
+def test_nearest_deviation_follows_a_grid_whose_step_changes():
+    from benchmarks.analysis import nearest_deviation
+
+    grid = np.concatenate([np.arange(0, 1.0, 0.125), 1.0 + np.arange(0, 1.0, 0.1)])  # 120 → 150 BPM at 1 s
+    times = [0.126, 0.999, 1.102, 1.297, 1.5]
+    assert nearest_deviation(times, grid) == pytest.approx([0.001, -0.001, 0.002, -0.003, 0.0])
+    assert nearest_deviation([], grid).size == 0

@@ -123,6 +123,10 @@ def test_cli_no_echo_exits_2_with_one_line(capsys, monkeypatch):
 
         open_input = open_output
 
+        @staticmethod
+        def close_all():
+            pass
+
     import srlive
 
     monkeypatch.setattr(srlive, "ports", Ports, raising=False)

@@ -10,7 +10,7 @@ import pytest
 from fake_rtmidi import FakeRtmidi, FakeWorld, install
 from srlive import ports
 from srlive.errors import PortError
-from srlive.ports import backends, midiports
+from srlive.ports import backends, jack_backend, midiports
 
 
 @pytest.fixture
@@ -361,3 +361,65 @@ def test_the_consumer_hands_a_backlog_on_in_slices(world, monkeypatch):
         port._rt.callback(([0x90, k % 128, 90], 0.0), None)
     assert [port.consume_pending(limit=midiports.BATCH) for _ in range(4)] == [256, 256, 88, 0]
     assert got == [k % 128 for k in range(600)]  # in arrival order, nothing lost
+
+
+# -- shutdown: every libjack client closed before the interpreter's teardown -----------------------
+
+
+class _FakeJack:
+    """JACK-Client as JackGraph uses it; its one watching client logs its close into ``log``."""
+
+    class JackError(Exception):
+        pass
+
+    def __init__(self, log: list):
+        log_ = log
+
+        class Client:
+            blocksize, samplerate = 256, 48000
+
+            def __init__(self, name, no_start_server=False):
+                self.name = name
+
+            def get_ports(self, is_midi=False):
+                return []
+
+            def close(self):
+                log_.append(f"jack.Client {self.name}")
+
+        self.Client = Client
+
+    def set_error_function(self, fn=None):
+        pass
+
+    set_info_function = set_error_function
+
+
+def test_the_exit_hooks_close_inputs_then_outputs_then_the_jack_watcher(world, monkeypatch):
+    # Left to Python's teardown, the watcher would be closed by jack.Client.__del__ while modules are
+    # being cleared; every JACK client goes before that, the watcher last.
+    graph_hooks = []
+    graph = jack_backend.JackGraph(_FakeJack(world.deleted), at_exit=graph_hooks.append)
+    monkeypatch.setattr(jack_backend, "_graph", graph)
+    assert jack_backend.jack_period() == 256 / 48000  # the watcher opens before any port (input latency)
+    world.sources, world.destinations = ["Keys"], ["Synth"]
+    out = ports.open_output("Synth", backend="alsa")
+    inp = ports.open_input("Keys", backend="alsa")
+    ports.open_output("spare", backend="alsa")  # a port the caller forgot
+    assert len(graph_hooks) == 1 and len(world.exit_hooks) == 1  # one hook each, however many ports
+    for hook in reversed(graph_hooks + world.exit_hooks):  # atexit runs them last in, first out
+        hook()
+    assert world.deleted == ["MidiIn", "MidiOut", "MidiOut", "jack.Client srlive-watch"]
+    assert out._closed and inp._closed and graph.client is None
+
+
+def test_closing_everything_twice_closes_each_client_once(world, monkeypatch):
+    graph = jack_backend.JackGraph(_FakeJack(world.deleted), at_exit=lambda fn: None)
+    monkeypatch.setattr(jack_backend, "_graph", graph)
+    jack_backend.jack_period()  # opens the watcher
+    world.sources = ["Keys"]
+    inp = ports.open_input("Keys", backend="alsa")
+    inp.close()
+    ports.close_all()
+    ports.close_all()
+    assert world.deleted == ["MidiIn", "jack.Client srlive-watch"]
