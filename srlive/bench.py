@@ -155,8 +155,9 @@ def time_selection(rt, counts, steps: int, clock=time.perf_counter) -> list[dict
 
 
 def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int = 2000, out=None,
-        batches=BATCHES, selection=SELECTION) -> int:
-    """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code."""
+        batches=BATCHES, selection=SELECTION, candidates: int | None = None) -> int:
+    """Benchmark the model at `model_path` (default: the shipped one). Returns an exit code.
+    `candidates`: a bar as played draws this many (a performer's --candidates); None: the model's own."""
     out = sys.stdout if out is None else out
     from srlive.runtime import load_runtime
 
@@ -171,7 +172,7 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     torch_loaded = "torch" in sys.modules  # then rss is not the live tool's own footprint
 
     bars = music_like_bars(64, np.random.default_rng(0), model_steps(rt))
-    candidates = getattr(rt, "candidates", 1)
+    candidates = int(candidates) if candidates else getattr(rt, "candidates", 1)
     wall: list[float] = []
     cpu: list[float] = []
     time_bars(rt, bars, steps, candidates, wall, cpu)

@@ -286,8 +286,9 @@ def run(argv=None) -> int:
         from srlive import bench
 
         model = given.get("model") or (meters.shipped_model(meters.named(given["meter"])) if "meter" in given else None)
-        return bench.run(model_path=model, device=given.get("device", "auto"),
-                         as_json=given.get("json", False))
+        candidates = given.get("candidates")
+        return bench.run(model_path=model, device=given.get("device", "auto"), as_json=given.get("json", False),
+                         candidates=candidates if isinstance(candidates, int) else None)
     if given.get("list-ports"):
         from srlive import ports
 

@@ -54,6 +54,15 @@ def test_a_bar_is_timed_as_played_and_at_each_selection_size():
     assert f"bars as played ({shipped.candidates} candidates a bar" in out.getvalue()
 
 
+def test_a_performers_candidates_are_what_a_bar_as_played_draws(capsys):
+    from srlive import cli
+
+    assert cli.main(["--bench", "--json", "--candidates", "8"]) == 0
+    text = capsys.readouterr().out
+    assert _last_json(text)["candidates"] == 8
+    assert "bars as played (8 candidates a bar, critic and selection)" in text
+
+
 def test_time_bars_goes_through_the_answer_path_with_its_candidates():
     import numpy as np
 
