@@ -226,15 +226,16 @@ class MidiClockFollower:
         previous clock's unless t is bunched with it (then the caller renumbers the run)."""
         n = math.floor(self._index_at(t) + EARLY)
         last = self.ticks[-1]
-        gap = (t - last.t) / self._unit()
-        k = round(gap)
         steady = len(self.ticks) > 1 and last.t - self.ticks[-2].t >= STEADY * self._state[2]
-        if steady and k >= 1 and abs(gap - k) < CLEAN_GAP and n > last.n + k:
-            # the line would have clocks lost, but the time since the previous clock (itself
-            # steady, not part of a burst) is plainly k periods: that many pulses passed. A tempo
+        if steady and n > last.n + 1:
+            # the line would have clocks lost, but when the time since the previous clock (itself
+            # steady, not part of a burst) is plainly k periods, that many pulses passed. A tempo
             # that fell makes every clock later than the line foresees, which the line alone would
             # number as lost clocks at the old tempo; the filter or a reset follows instead
-            return last.n + k
+            gap = (t - last.t) / self._unit()
+            k = round(gap)
+            if k >= 1 and abs(gap - k) < CLEAN_GAP and n > last.n + k:
+                return last.n + k
         if n <= last.n and t - last.t >= BUNCHED * self._state[2]:
             n = last.n + 1  # early, not bunched: the tempo rose (the filter or a reset follows)
         return n
