@@ -145,7 +145,8 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
     from srlive.takepath import claim
 
     take = read_take(take)
-    cfg["meter"] = take_meter(take, meters.named(cfg["meter"]) if meter_given else None, meters.named(cfg["meter"])).name
+    meter = meters.named(cfg["meter"])
+    cfg["meter"] = take_meter(take, meter if meter_given else None, meter).name
     notes: list[str] = []  # said once the answer is made, so a mistake found first stays one line
     out = claim(check_writable(out), cfg["overwrite"], "writing the answer to", notes.append)
     stats = make_stats(cfg, notes)
