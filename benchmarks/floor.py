@@ -28,7 +28,9 @@ PITCH = 100
 
 
 def send_grid(out, origin: float, step: float, count: int, channel: int = CHANNEL) -> int:
-    """Note-on at origin + k·step (k < count), note-off half a step later; returns notes sent."""
+    """Note-on at origin + k·step (k < count), note-off half a step later; returns notes sent (a
+    note whose half step has passed before it could start is left out)."""
+    sent = 0
     for k in range(count):
         deadline = origin + k * step
         if time.perf_counter() > deadline + step / 2:
@@ -37,7 +39,8 @@ def send_grid(out, origin: float, step: float, count: int, channel: int = CHANNE
         out.send_message([0x90 | channel, PITCH, 64])
         wait_until(deadline + step / 2)
         out.send_message([0x80 | channel, PITCH, 0])
-    return count
+        sent += 1
+    return sent
 
 
 def main(argv: list[str] | None = None) -> int:
