@@ -36,7 +36,7 @@ import numpy as np
 from srlive import roll
 from srlive.answer import Answerer, draw_noise
 from srlive.clock import InternalClock
-from srlive.follower import MidiClockFollower
+from srlive.follower import make_follower
 from srlive.contract import PULSES_PER_STEP
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.keylock import KeyFollower, active_scale, lock_roll
@@ -86,8 +86,7 @@ class Engine:
         if settings.link:
             self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
         elif settings.sync:
-            self.clock = MidiClockFollower(default_tempo=settings.tempo, on_stop=self._on_clock_stop, meter=meter,
-                                           cycle=settings.input_cycle)
+            self.clock = make_follower(settings.tempo, self._on_clock_stop, meter, settings.input_cycle)
         else:
             self.clock = InternalClock(settings.tempo, meter)
         self.quantiser = Quantiser(steps=meter.steps)

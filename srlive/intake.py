@@ -15,6 +15,7 @@ import threading
 from collections import deque
 
 from srlive.clock import InternalClock
+from srlive.clock import MidiClockFollower as CountingFollower
 from srlive.follower import MidiClockFollower
 from srlive.quantise import NoteMsg
 from srlive.render import CC, OFF, ON
@@ -88,7 +89,7 @@ def take_message(engine, msg, t: float) -> None:
     """One input message, stamped ``t`` on arrival, into ``engine`` (see the module docstring)."""
     typ = msg.type
     if typ in CLOCK_TYPES:
-        if isinstance(engine.clock, MidiClockFollower):
+        if isinstance(engine.clock, (MidiClockFollower, CountingFollower)):
             engine.clock.feed(typ, t, getattr(msg, "pos", None))
         return
     if typ not in HANDLED_TYPES:

@@ -153,3 +153,18 @@ def test_a_burst_after_a_stall_barely_moves_the_estimate():
     assert f.next_pulse == 480 and f.renumbered == 0 and f.late >= held.sum() - 1
     assert f.tempo == pytest.approx(150, rel=0.001)
     assert f.time_of_pulse(480) == pytest.approx(480 * period, abs=0.0003)
+
+
+def test_the_engine_follows_by_the_model_unless_stamps_are_coarse():
+    """64- and 96-frame JACK periods (48 kHz), or stamps on arrival: the model; 128 frames and up
+    (a cycle over a quarter of a pulse at 300 BPM): counting, which never numbers by time."""
+    from srlive.clock import MidiClockFollower as CountingFollower
+    from srlive.contract import METERS
+    from srlive.follower import make_follower
+
+    for frames in (0, 64, 96):
+        f = make_follower(120, None, METERS["3/4"], frames / 48000)
+        assert isinstance(f, MidiClockFollower) and f.cycle == frames / 48000 and f.bar_pulses == 72
+    for frames in (128, 256):
+        f = make_follower(120, None, METERS["3/4"], frames / 48000)
+        assert isinstance(f, CountingFollower) and f.bar_pulses == 72
