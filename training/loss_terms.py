@@ -127,6 +127,9 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("coverage", field("coverage_weight"),
              lambda t, o: losses.coverage_loss(*o.both(), power=t.tc.coverage_power)),
     LossTerm("register", field("register_weight"), _register, _register),
+    LossTerm("onsets", field("onset_profile_weight"),
+             lambda t, o: losses.onset_profile_loss(*o.both(), power=t.tc.structure_power),
+             lambda t, o: losses.onset_profile_loss(o.x_rec, o.nxt, power=t.tc.structure_power)),
 )
 
 

@@ -319,3 +319,24 @@ def coverage_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, 
     uniqueness."""
     real = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1).amax(1).mean(1)
     return (coverage(x_gen, threshold, power) - real).pow(2).mean()
+
+
+def onset_profile(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, real: bool = False) -> torch.Tensor:
+    """[S] share of a batch's note onsets at each step of the bar: its metric profile, as the
+    evaluation's onsets-per-step measure counts it. Per cell m = min(1, soft_count(x)) (real bars:
+    1 where a cell sounds), an onset is max(0, m[p, k] - m[p, k-1]) with m[p, -1] = 0 (a note
+    starting at step 0 is an onset there), summed over the batch and pitches, then normalised."""
+    x = x.reshape(x.shape[0], 88, -1)
+    m = (x > 0).to(x.dtype) if real else soft_count(x, threshold, power).clamp(max=1.0)
+    onsets = torch.relu(torch.diff(m, dim=2, prepend=torch.zeros_like(m[:, :, :1]))).sum((0, 1))
+    return onsets / (onsets.sum() + 1e-6)
+
+
+def onset_profile_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): the total variation distance between the onset profiles of
+    the generated bars and of the real next bars of the same batch (onset_profile). D's strided
+    convolutions see where in the bar notes start only coarsely, and the generator spread its
+    onsets almost evenly over the sixteen steps where tunes put most of them on the beats; this
+    asks the batch as a whole to start its notes where the music does, without telling any one
+    bar where."""
+    return 0.5 * (onset_profile(x_gen, threshold, power) - onset_profile(x.detach(), real=True)).abs().sum()

@@ -24,6 +24,7 @@ LOSS_PANELS = (
     ("mode seeking (-log answer spread)", (("loss_spread", "train"),)),
     ("coverage (steps sounding)", (("loss_coverage", "train"),)),
     ("register (mean pitch, octaves squared)", (("loss_register", "train"), ("val_loss_register", "val"))),
+    ("onsets per step (total variation)", (("loss_onsets", "train"), ("val_loss_onsets", "val"))),
     ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),
                                          ("val_pitches", "pitches per bar"), ("val_real_pitches", "pitches per bar, real"))),
     ("listening (validation)", (("val_key_fit", "key fit"), ("val_context", "context sensitivity"),

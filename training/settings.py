@@ -72,6 +72,9 @@ class TrainConfig:
     coverage_power: float = 8.0  # soft-count power under the threshold for it
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
+    # + w * the total variation distance between the batch's onsets per step of the bar and the
+    # real next bars' (losses.onset_profile_loss): where in the bar notes start
+    onset_profile_weight: float = 0.0
     # from this step on E is held (its outputs detached, so it gets no gradient and Adam leaves it
     # as it is) and only G and D learn; 0: E learns throughout, as in the paper. E learns to carry
     # the bar heard early; later in training it learns to carry so much of it that G copies it.

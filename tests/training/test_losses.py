@@ -324,3 +324,33 @@ def test_batch_feature_matching_compares_the_batchs_mean_features_not_each_pair(
     assert losses.feature_matching_loss(real, shifted, real, "batch").item() == pytest.approx(0.5)
     with pytest.raises(ValueError):
         losses.feature_matching_loss(real, real, real, "mean")
+
+
+def test_onset_profile_counts_where_notes_start_over_the_batch():
+    bars = torch.zeros(2, 1, 88, 16)
+    bars[0, 0, 40, 0:4] = 0.8  # onset at step 0
+    bars[0, 0, 42, 4:8] = 0.8  # onset at step 4
+    bars[1, 0, 40, 0:16] = 0.8  # one note the whole bar: onset at step 0
+    bars[1, 0, 50, 9:10] = 0.8  # a short note on an odd sixteenth
+    expected = torch.zeros(16)
+    expected[0], expected[4], expected[9] = 2 / 4, 1 / 4, 1 / 4
+    assert losses.onset_profile(bars).tolist() == pytest.approx(expected.tolist(), abs=1e-4)
+    assert losses.onset_profile(bars * (90 / 127), real=True).tolist() == pytest.approx(expected.tolist())
+
+
+def test_onset_profile_loss_is_zero_on_the_musics_profile_and_moves_late_onsets_to_the_beat():
+    real = torch.zeros(4, 1, 88, 16)
+    real[:, 0, 40, 0:4] = 90 / 127
+    real[:, 0, 43, 4:8] = 90 / 127  # every note on a beat
+    assert float(losses.onset_profile_loss(0.8 * (real > 0), real)) == pytest.approx(0.0, abs=1e-4)
+    gen = torch.full((4, 1, 88, 16), 0.02)
+    gen[:, 0, 40, 1:4] = 0.8  # the first note a sixteenth late
+    gen[:, 0, 43, 4:8] = 0.8
+    assert float(losses.onset_profile_loss(gen, real)) == pytest.approx(0.5, abs=1e-3)  # half the onsets a step off
+    gen[:, 0, 40, 0] = 0.45  # the downbeat just under the threshold
+    gen.requires_grad_(True)
+    loss = losses.onset_profile_loss(gen, real, power=12.0)
+    assert float(loss) > 0.25
+    loss.backward()
+    assert float(gen.grad[:, 0, 40, 0].max()) < 0  # the downbeat cell is asked to sound
+

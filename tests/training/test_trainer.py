@@ -163,6 +163,18 @@ def test_coverage_term_is_off_by_default_and_logged_when_on():
     assert "coverage_weight=10.0 (paper: 0.0)" in small(coverage_weight=10.0).deviations()
 
 
+def test_onset_profile_term_is_off_by_default_and_logged_when_on():
+    assert TRAIN_PRESETS["paper"].onset_profile_weight == 0.0 and TRAIN_PRESETS["live"].onset_profile_weight == 0.0
+    trainer = live_trainer(onset_profile_weight=10.0, init_output_density=0.3, seed=6)
+    nxt = torch.zeros(8, 1, 88, 16)
+    nxt[:, 0, 40, :4] = 90 / 127
+    nxt[:, 0, 44, 4:8] = 90 / 127  # every real onset on a beat
+    out = trainer.train_step(torch.rand(8, 1, 88, 16), nxt)
+    assert math.isfinite(out["loss_onsets"]) and out["loss_onsets"] > 0
+    assert "loss_onsets" in LOG_COLUMNS and "val_loss_onsets" in LOG_COLUMNS
+    assert "onset_profile_weight=10.0 (paper: 0.0)" in small(onset_profile_weight=10.0).deviations()
+
+
 def test_register_term_is_off_by_default_and_logged_when_on():
     assert TRAIN_PRESETS["paper"].register_weight == 0.0 and TRAIN_PRESETS["live"].register_weight == 0.0
     trainer = live_trainer(register_weight=10.0, init_output_density=0.6, seed=5)
