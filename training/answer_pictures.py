@@ -9,7 +9,8 @@ answer path (srlive.answer via training/runner.py): at each bar it hears the per
 own last answer as it sounds (srlive.roll.as_heard), then answers the bar; the answer plays in the
 next bar. It does so twice with the same seed: "before", the model's own answer (1 candidate a bar),
 and "after", 8 candidates a bar chosen by the critic and the model's own selection weights
-(srlive.selection, as the presets play). A tune's rows show bars 5-8 in time: the tune as heard, and
+(srlive.selection, as the presets play); with --before MODEL, that model's own answers (1 candidate
+a bar, its own temperature) come first, as the model srlive played before. A tune's rows show bars 5-8 in time: the tune as heard, and
 under each of its bars what srlive played in that bar (its answer to the bar before). Each row's
 label gives notes per bar and the share of onsets on the beat (steps 0, 4, 8, 12;
 srlive_training.metrics); the same figures are printed as a markdown table.
@@ -87,8 +88,10 @@ def label(row: str, figures: dict) -> str:
 
 
 def answer_pictures(runner, corpus, out, seed: int = 0, temperature: float | None = None,
-                    threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
-    """Draw the picture to `out`; per tune, its name and the figures of its rows."""
+                    threshold: float = DEFAULT_THRESHOLD, before=None) -> list[dict]:
+    """Draw the picture to `out`; per tune, its name and the figures of its rows. With `before` (a
+    runner of another model, e.g. the one shipped before), its own answers (1 candidate a bar, at its
+    own temperature) come first, and the rows of `runner` are called "after"."""
     picked = pick_tunes(corpus)
     if len(picked) < TUNES:
         raise UserError(f"the corpus has {len(picked)} test tunes of at least {HEARD} bars, {TUNES} needed; "
@@ -96,7 +99,14 @@ def answer_pictures(runner, corpus, out, seed: int = 0, temperature: float | Non
     temperature = runner.temperature if temperature is None else temperature
     tunes = np.stack([corpus.rolls(idx[:HEARD]) for _, idx in picked])
     answers = {}
-    for row, n in (("before, 1 candidate", 1), (f"after, {AFTER} candidates", AFTER)):
+    if before is not None:
+        before.candidates = 1
+        answers[f"before ({before.name}), 1 candidate"] = accompany(before, tunes, np.random.default_rng(seed),
+                                                                    before.temperature, threshold)
+        rows = (("after, 1 candidate", 1), (f"after, {AFTER} candidates", AFTER))
+    else:
+        rows = (("before, 1 candidate", 1), (f"after, {AFTER} candidates", AFTER))
+    for row, n in rows:
         runner.candidates = n
         answers[row] = accompany(runner, tunes, np.random.default_rng(seed), temperature, threshold)
     first = HEARD - SHOWN
@@ -133,6 +143,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="random seed, the same before and after (default 0)")
     p.add_argument("--temperature", type=float, default=None, help="default: the model's own")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cell value that sounds (default 0.5)")
+    p.add_argument("--before", metavar="MODEL", default=None,
+                   help="another model (e.g. the one shipped before) whose own answers, 1 candidate a bar, "
+                        "come first; the --model rows are then 'after'")
     return p.parse_args(argv)
 
 
@@ -142,8 +155,9 @@ def main(argv=None) -> int:
     try:
         if Path(args.out).suffix.lower() != ".png":
             raise UserError(f"--out must name a .png file, got {args.out}")
+        before = load_runner(args.before) if args.before else None
         table = answer_pictures(load_runner(args.model), open_corpus(args.data), args.out, args.seed,
-                                args.temperature, args.threshold)
+                                args.temperature, args.threshold, before=before)
     except UserError as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return err.exit_code

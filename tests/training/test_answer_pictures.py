@@ -121,3 +121,18 @@ def test_a_missing_cache_or_model_is_one_line(tmp_path, capsys, what):
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert ("srlive-prepare" if what == "data" else "model not found") in err
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_model_shipped_before_comes_first_and_the_shipped_models_rows_are_after(tmp_path, capsys):
+    from srlive_export import cli as export_cli
+
+    tiny_corpus().save(tmp_path / "corpus.npz")
+    other = tmp_path / "other"
+    assert export_cli.main(["--untrained", "live", "--out", str(other), "--n-real", "20", "--n-random", "20"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "answers.png"
+    rc = ap.main(["--data", str(tmp_path / "corpus.npz"), "--model", str(default_model_path()), "--out", str(out),
+                  "--before", str(other)])
+    assert rc == 0 and out.is_file()
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| tune |"))
+    assert header.index("before (other), 1 candidate") < header.index("after, 1 candidate") < header.index("after, 8 candidates")
