@@ -381,13 +381,14 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
     meta = config = latent = steps = None
     for role, session in sessions.items():
         m, c, lat = read_metadata(session, files[role])
-        check_signature(session, files[role], role, lat, model_steps(m))
+        width = model_steps(m)
+        check_signature(session, files[role], role, lat, width)
         if meta is None:
-            meta, config, latent, steps = m, c, lat, model_steps(m)
+            meta, config, latent, steps = m, c, lat, width
         elif lat != latent:
             raise ModelError(f"{files[role]}: latent size {lat} differs from the encoder's {latent}")
-        elif model_steps(m) != steps:
-            raise ModelError(f"{files[role]}: bars of {model_steps(m)} steps, the other files' {steps}; "
+        elif width != steps:
+            raise ModelError(f"{files[role]}: bars of {width} steps, the other files' {steps}; "
                              "export the model's files together")
     rt = Runtime(sessions, path, files, meta, config, latent)
     rt.device_note = device_note

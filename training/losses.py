@@ -156,6 +156,12 @@ def soft_count(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, slop
     return below + slope * torch.relu(x - threshold)
 
 
+def soft_onsets(m: torch.Tensor) -> torch.Tensor:
+    """Per cell of soft counts m [N, 88, S], how much a note starts there: max(0, m[p, k] - m[p, k-1])
+    with m[p, -1] = 0, so a note sounding from step 0 starts at step 0."""
+    return torch.relu(torch.diff(m, dim=2, prepend=torch.zeros_like(m[:, :, :1])))
+
+
 def bar_structure(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, eps: float = 1e-3) -> tuple[torch.Tensor, ...]:
     """Four soft, differentiable figures of each bar's shape, from m = soft_count(x) per cell:
 
@@ -168,7 +174,7 @@ def bar_structure(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, e
     Returns four [N] tensors."""
     m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power)
     cells = m.sum((1, 2))
-    onset = torch.relu(torch.diff(m, dim=2, prepend=torch.zeros_like(m[:, :, :1]))).sum((1, 2))
+    onset = soft_onsets(m).sum((1, 2))
     pitches = m.amax(2).sum(1)
     _, spread = _pitch_moments(m.sum(2), eps)
     return cells, onset, pitches, spread
@@ -328,7 +334,7 @@ def onset_profile(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, r
     starting at step 0 is an onset there), summed over the batch and pitches, then normalised."""
     x = x.reshape(x.shape[0], 88, -1)
     m = (x > 0).to(x.dtype) if real else soft_count(x, threshold, power).clamp(max=1.0)
-    onsets = torch.relu(torch.diff(m, dim=2, prepend=torch.zeros_like(m[:, :, :1]))).sum((0, 1))
+    onsets = soft_onsets(m).sum((0, 1))
     return onsets / (onsets.sum() + 1e-6)
 
 
