@@ -136,3 +136,12 @@ def test_a_model_shipped_before_comes_first_and_the_shipped_models_rows_are_afte
     assert rc == 0 and out.is_file()
     header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| tune |"))
     assert header.index("before (other), 1 candidate") < header.index("after, 1 candidate") < header.index("after, 8 candidates")
+
+
+def test_a_model_of_another_bar_width_is_one_line(tmp_path, capsys):
+    tiny_corpus().save(tmp_path / "corpus.npz")
+    four, triple = str(default_model_path()), str(default_model_path().parent / "triple")
+    for models in (["--model", triple], ["--model", four, "--before", triple]):
+        assert ap.main(["--data", str(tmp_path / "corpus.npz"), "--out", str(tmp_path / "a.png"), *models]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "bars of 12 steps, the corpus's are 16" in err[0]

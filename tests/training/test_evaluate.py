@@ -110,6 +110,16 @@ def test_missing_data_is_one_line(tmp_path, capsys):
     assert err.startswith("srlive-eval: ") and err.count("\n") == 1
 
 
+def test_a_model_of_another_bar_width_is_one_line(tmp_path, capsys):
+    from srlive.runtime import default_model_path
+
+    tiny_corpus().save(tmp_path / "corpus.npz")
+    triple = default_model_path().parent / "triple"
+    assert evaluate.main(["--data", str(tmp_path / "corpus.npz"), "--checkpoint", str(triple), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bars of 12 steps, the corpus's are 16" in err
+
+
 def test_rows_do_not_depend_on_the_other_rows(result):
     with_models = {r["name"]: r for r in result[1]["rows"]}
     alone = {r["name"]: r for r in evaluate.evaluate(tiny_corpus(), [], n_samples=N, seed=0)["rows"]}
