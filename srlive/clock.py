@@ -15,9 +15,12 @@ notes a minute, so a bar lasts ``meter.quarters · 60 / tempo`` seconds and ``me
   least-squares line over the last ``window`` pulses (96 = four beats), fitted again without the
   pulses far off it (a stall on a busy machine delivers a run of pulses late); times ahead are
   extrapolated along it. A tempo change is seen when the last 8 pulses make a line of their own
-  at another tempo, starting where the old line was: then only they are kept, so a change is
-  followed within about 8 pulses (a third of a beat). A slow ramp is followed with a lag of about
-  half a bar (simulated 100→125 BPM over 9 bars: p99 6 ms; a window of 48 halves that but doubles
+  at another tempo, starting where the old line was, and further from the old tempo than the
+  stamps' noise can tilt 8 pulses (the noise is read from the window's second differences, and is
+  at least a JACK cycle's quantisation when the input is stamped once a cycle: 256-frame periods
+  tilt 8 pulses at 160 BPM by up to 5 %, and every such false change moved the grid, by up to
+  60 ms): then only they are kept, so a change is followed within about 8 pulses (a third of a
+  beat). A slow ramp is followed with a lag of about half a bar (simulated 100→125 BPM over 9 bars: p99 6 ms; a window of 48 halves that but doubles
   the error under stalls). With --sync, the scheduler asks the fit afresh for each event's time,
   so only a few pulses are ever extrapolated. Pulses that never arrived (an input that missed a
   cycle) are noticed once the pulses after them sit a whole number of periods late, and counted
@@ -44,6 +47,7 @@ from srlive.contract import PULSES_PER_QUARTER as PPQN
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 RECENT = 8  # pulses that, on a line of their own at another tempo, mean the tempo changed
 MAX_LOST = 24  # the most pulses (a beat) found missing at once and counted in
+CHANGE_SIGMAS = 4.0  # a tempo change tilts the recent pulses' line further than this many of its errors
 
 
 def _line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
@@ -113,8 +117,9 @@ class MidiClockFollower:
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
-                 meter: Meter = METERS[DEFAULT_METER]):
+                 meter: Meter = METERS[DEFAULT_METER], cycle: float = 0.0):
         self.window = int(window)
+        self.cycle = float(cycle)  # seconds: input stamped once an audio cycle this long (0: on arrival)
         self.meter = meter
         self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.period = 60.0 / (float(default_tempo) * PPQN)  # seconds per pulse, prior
@@ -183,19 +188,22 @@ class MidiClockFollower:
         pm, tm, period = _trimmed_line(p, t)
         if unusual and n >= 2 * RECENT:
             # a tempo change: the last RECENT pulses lie on a line of their own, of another tempo
-            # (3 % or more apart, which jitter of ±5 % a pulse can't fake over 8 pulses). Keep only
+            # (3 % or more apart, and further than the stamps' noise can tilt a line of 8 pulses:
+            # input stamped once a 5.3 ms JACK cycle tilts it by up to 5 % at 160 BPM). Keep only
             # them.
             rm, rt, rper = _line(p[-RECENT:], t[-RECENT:])
             ratio = rper / period if period > 0 else 0.0
             resid = np.abs(t[-RECENT:] - (rt + (p[-RECENT:] - rm) * rper)).max()
+            sigma = self._noise(p, t)
+            slope_err = sigma / math.sqrt(RECENT * (RECENT * RECENT - 1) / 12.0)  # its slope's standard error
             # ... that starts where the old line was and leaves it further and further (a tempo
             # change bends the line; a stall's burst starts late and comes back to it)
             p0 = p[-RECENT]
             gap = abs((rt + (p0 - rm) * rper) - (tm + (p0 - pm) * period))
             off = np.abs(t[-RECENT:] - (tm + (p[-RECENT:] - pm) * period))
-            leaving = off[-1] > max(0.0005, 0.15 * period) and off[-1] > off[0]
-            if (0.5 < ratio < 2.0 and abs(ratio - 1) > 0.03 and resid < 0.2 * rper and gap < 0.35 * period
-                    and leaving):
+            leaving = off[-1] > max(0.0005, 0.15 * period, CHANGE_SIGMAS * sigma) and off[-1] > off[0]
+            if (0.5 < ratio < 2.0 and abs(rper - period) > max(0.03 * period, CHANGE_SIGMAS * slope_err)
+                    and resid < 0.2 * rper + 2 * sigma and gap < 0.35 * period + 2 * sigma and leaving):
                 for _ in range(n - RECENT):
                     self.pulses.popleft()
                 pm, tm, period = rm, rt, rper
@@ -204,6 +212,16 @@ class MidiClockFollower:
             lo, hi = 60.0 / (MAX_TEMPO * 2 * PPQN), 60.0 / (MIN_TEMPO / 2 * PPQN)
             self.period = min(max(period, lo), hi)
         self._fit = (pm, tm, self.period)
+
+    def _noise(self, p, t) -> float:
+        """The stamps' noise (seconds, a standard deviation), from the window's second differences
+        between successive pulses (a tempo change bends them at one pulse only, so it does not
+        count as noise; their spread is √6 times the stamps'), and at least what stamps taken once a
+        ``cycle`` carry (uniform over it: cycle/√12), so a run of coarse stamps is not read as a
+        tempo change."""
+        d2 = np.diff(t, 2)[np.diff(p, 2) == 0] if len(t) > 2 else np.zeros(1)
+        mad = float(np.median(np.abs(d2 - np.median(d2)))) if d2.size else 0.0
+        return max(1.4826 * mad / math.sqrt(6.0), self.cycle / math.sqrt(12.0))
 
     def _lost_pulses(self, p, t) -> bool:
         """Pulses that never arrived (an input that missed a cycle) shift every later index.

@@ -149,7 +149,7 @@ def make_follower(default_tempo: float, on_stop: Callable[[], None] | None, mete
     if cycle > FINE_CYCLE:
         from srlive.clock import MidiClockFollower as CountingFollower
 
-        return CountingFollower(default_tempo=default_tempo, on_stop=on_stop, meter=meter)
+        return CountingFollower(default_tempo=default_tempo, on_stop=on_stop, meter=meter, cycle=cycle)
     return MidiClockFollower(default_tempo=default_tempo, on_stop=on_stop, meter=meter, cycle=cycle)
 
 

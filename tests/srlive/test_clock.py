@@ -157,3 +157,20 @@ def test_follower_counts_in_a_pulse_lost_right_after_start(MidiClockFollower):
             f.feed("clock", ideal[i])
     assert f.renumbered == 1 and f.next_pulse == 200
     assert f.time_at(2) == pytest.approx(ideal[192], abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_follower_keeps_the_bars_of_clocks_stamped_once_a_jack_cycle_through_a_tempo_change(seed, MidiClockFollower):
+    """Input stamped once a 5.3 ms JACK cycle (256 frames) from a sender with some jitter: the 8 newest
+    stamps tilt a line by several per cent, which must not read as a tempo change (each such reset
+    moved the grid, up to 60 ms on real ports); the DAW's real change, 150 → 162 BPM mid-bar, still
+    is one, and every bar line stays within 1.5 ms of the DAW's."""
+    from functools import partial
+
+    from srlive.simulated_clock import ClockScenario, follow
+
+    s = ClockScenario(tempo=150, change_to=162, change_at=10.5, jitter=0.1, cycle=256 / 48000, bars=20, seed=seed)
+    r = follow(partial(MidiClockFollower, cycle=s.cycle), s)
+    assert r.bar_wrong.size == 0
+    assert np.abs(r.errors).max() < 0.0015
+    assert r.follower.tempo == pytest.approx(162, rel=0.005)

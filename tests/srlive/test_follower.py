@@ -157,7 +157,8 @@ def test_a_burst_after_a_stall_barely_moves_the_estimate():
 
 def test_the_engine_follows_by_the_model_unless_stamps_are_coarse():
     """64- and 96-frame JACK periods (48 kHz), or stamps on arrival: the model; 128 frames and up
-    (a cycle over a quarter of a pulse at 300 BPM): counting, which never numbers by time."""
+    (a cycle over a quarter of a pulse at 300 BPM): counting, which never numbers by time. Each is
+    told the cycle (the counting one reads no tempo change into a cycle's quantisation)."""
     from srlive.clock import MidiClockFollower as CountingFollower
     from srlive.contract import METERS
     from srlive.follower import make_follower
@@ -167,4 +168,4 @@ def test_the_engine_follows_by_the_model_unless_stamps_are_coarse():
         assert isinstance(f, MidiClockFollower) and f.cycle == frames / 48000 and f.bar_pulses == 72
     for frames in (128, 256):
         f = make_follower(120, None, METERS["3/4"], frames / 48000)
-        assert isinstance(f, CountingFollower) and f.bar_pulses == 72
+        assert isinstance(f, CountingFollower) and f.cycle == frames / 48000 and f.bar_pulses == 72
