@@ -70,12 +70,11 @@ class ParityReport:
 
 def real_bars_from_corpus(path: str | Path, n: int, rng: np.random.Generator, steps: int = roll.STEPS) -> np.ndarray:
     """Up to n bars, test split first (then validation, then train if the test split is small).
-    The corpus's bars must be `steps` wide (the model's)."""
+    The corpus's bars must be `steps` wide (the model's): else a UserError says so in one line."""
     from srlive_training.corpus import BarCorpus
 
     corpus = BarCorpus.load(path)
-    if corpus.steps != steps:
-        raise ValueError(f"{path}: bars of {corpus.steps} steps, the model's are {steps}")
+    corpus.require_width(steps, "the model", "give the corpus the model was trained on", where=f"--data {path}")
     if n <= 0:
         return np.zeros((0, roll.N_PITCHES, steps), np.float32)
     chosen: list[np.ndarray] = []

@@ -28,7 +28,7 @@ from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, STEPS_PER_BEAT, as_heard
 from srlive_training import metrics
 from srlive_training.plots import piano_roll_rows_png
-from srlive_training.runner import check_width, load_runner
+from srlive_training.runner import load_runner
 from srlive_training.sample import open_corpus
 
 TUNES = 3  # tunes drawn
@@ -94,7 +94,7 @@ def answer_pictures(runner, corpus, out, seed: int = 0, temperature: float | Non
     own temperature) come first, and the rows of `runner` are called "after"."""
     for model in (runner, before):
         if model is not None:
-            check_width(model, corpus)
+            corpus.require_width(model.steps, f"model {model.name}", "give a model and a corpus of one meter")
     picked = pick_tunes(corpus)
     if len(picked) < TUNES:
         raise UserError(f"the corpus has {len(picked)} test tunes of at least {HEARD} bars, {TUNES} needed; "

@@ -49,6 +49,15 @@ class BarCorpus:
         """The bar's width in sixteenth steps (16: 4/4, 12: triple)."""
         return int(self.bars.shape[2])
 
+    def require_width(self, steps: int, model: str, fix: str, where: str = "") -> None:
+        """UserError (one line, after ``where``) unless the corpus's bars are ``steps`` wide, as
+        ``model`` makes them: the one check every tool that puts a model and a corpus together makes."""
+        if self.steps != steps:
+            from srlive.errors import UserError
+
+            raise UserError(f"{where + ': ' if where else ''}{model} answers bars of {steps} steps, the corpus holds "
+                            f"bars of {self.steps} steps; {fix}")
+
     @property
     def n_tunes(self) -> int:
         return len(self.names)

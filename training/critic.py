@@ -152,9 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             corpus = BarCorpus.load(args.data)
         except (OSError, ValueError, KeyError) as e:
             raise UserError(f"--data {args.data}: can't read the corpus ({' '.join(str(e).split())[:120]})") from None
-        if corpus.steps != model.config.steps:
-            raise UserError(f"--data {args.data}: bars of {corpus.steps} steps, the model's are {model.config.steps}; "
-                            "give the corpus the model was trained on")
+        corpus.require_width(model.config.steps, f"model {args.model}", "give the corpus the model was trained on",
+                             where=f"--data {args.data}")
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         print(f"{PROG}: D of {args.model} against its generator at temperature {temperature:g}", file=sys.stderr)

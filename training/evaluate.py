@@ -45,7 +45,7 @@ from srlive.errors import UserError
 from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from srlive_training import metrics
-from srlive_training.runner import START, check_width, generate, load_runner
+from srlive_training.runner import START, generate, load_runner
 from srlive_training.sample import open_corpus
 
 SAMPLE_BARS = 5
@@ -450,7 +450,7 @@ def main(argv=None) -> int:
         names = args.name + [None] * (len(args.checkpoint) - len(args.name))
         runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
         for runner in runners:
-            check_width(runner, corpus)
+            corpus.require_width(runner.steps, f"model {runner.name}", "give a model and a corpus of one meter")
         runners = with_selection(runners, args.candidates, args.selection, args.levers)
         t0 = time.perf_counter()
         result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,

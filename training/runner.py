@@ -187,13 +187,6 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
     return TorchRunner(model, name=name, device=device)
 
 
-def check_width(runner, corpus) -> None:
-    """UserError (one line) unless the runner's model answers bars as wide as the corpus's."""
-    if runner.steps != corpus.steps:
-        raise UserError(f"model {runner.name} answers bars of {runner.steps} steps, the corpus's are {corpus.steps}; "
-                        "give a model and a corpus of one meter")
-
-
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
                   threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
     """From bars `first` [N, 88, W], generate n_bars next bars each from the one before:

@@ -86,9 +86,7 @@ def open_corpus(data):
 def seed_bar_from_corpus(data, rng: np.random.Generator, steps: int = STEPS) -> np.ndarray:
     """A random bar with notes from the test split of a prepared corpus cache of `steps`-step bars."""
     corpus = open_corpus(data)
-    if corpus.steps != steps:
-        raise UserError(f"corpus cache {data} holds bars of {corpus.steps} steps, the model's are {steps}; "
-                        "give the model's own corpus")
+    corpus.require_width(steps, "the model", "give the model's own corpus", where=f"corpus cache {data}")
     tunes = corpus.tunes("test") or corpus.tunes("val") or corpus.tunes("train")
     idx = np.concatenate(tunes) if tunes else np.zeros(0, dtype=np.int64)
     idx = idx[corpus.bars[idx].reshape(len(idx), -1).any(axis=1)] if len(idx) else idx

@@ -55,11 +55,9 @@ def check_bar_width(corpus: BarCorpus, config_name: str) -> None:
     """The corpus's bars must be as wide as the model's (16 steps: 4/4, 12: triple)."""
     from srlive_training.config import CONFIGS, get_config
 
-    steps = get_config(config_name).steps
-    if corpus.steps != steps:
-        fits = [n for n, c in CONFIGS.items() if c.steps == corpus.steps]
-        raise UserError(f"the corpus has bars of {corpus.steps} steps, model config {config_name} makes {steps}; "
-                        f"use a preset of {corpus.steps}-step bars ({', '.join(fits) or 'none'}) or another --data")
+    fits = [n for n, c in CONFIGS.items() if c.steps == corpus.steps]
+    corpus.require_width(get_config(config_name).steps, f"model config {config_name}",
+                         f"use a preset of {corpus.steps}-step bars ({', '.join(fits) or 'none'}) or another --data")
 
 
 def _check_out_dir(out: Path) -> None:

@@ -144,4 +144,4 @@ def test_a_model_of_another_bar_width_is_one_line(tmp_path, capsys):
     for models in (["--model", triple], ["--model", four, "--before", triple]):
         assert ap.main(["--data", str(tmp_path / "corpus.npz"), "--out", str(tmp_path / "a.png"), *models]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "bars of 12 steps, the corpus's are 16" in err[0]
+        assert len(err) == 1 and "answers bars of 12 steps, the corpus holds bars of 16 steps" in err[0]

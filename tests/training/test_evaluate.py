@@ -117,7 +117,7 @@ def test_a_model_of_another_bar_width_is_one_line(tmp_path, capsys):
     triple = default_model_path().parent / "triple"
     assert evaluate.main(["--data", str(tmp_path / "corpus.npz"), "--checkpoint", str(triple), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "bars of 12 steps, the corpus's are 16" in err
+    assert err.count("\n") == 1 and "answers bars of 12 steps, the corpus holds bars of 16 steps" in err
 
 
 def test_rows_do_not_depend_on_the_other_rows(result):

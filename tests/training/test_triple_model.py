@@ -139,7 +139,7 @@ def test_export_refuses_a_corpus_of_other_bars_for_parity(exported, tmp_path, ca
     tiny_corpus(n_tunes=4, bars=4).save(four)
     rc = export_cli.main([str(ckpt), "--out", str(tmp_path / "m"), "--data", str(four)])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc != 0 and len(err) == 1 and "12" in err[0]
+    assert rc == 2 and len(err) == 1 and "answers bars of 12 steps, the corpus holds bars of 16 steps" in err[0]
 
 
 def test_answer_selection_chooses_among_twelve_step_candidates(exported):
@@ -165,7 +165,7 @@ def test_critic_training_refuses_a_corpus_of_other_bars(exported, tmp_path, caps
     tiny_corpus(n_tunes=4, bars=4).save(four)
     rc = critic_main(["--model", str(out), "--data", str(four), "--out", str(tmp_path / "c"), "--steps", "1"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc != 0 and len(err) == 1 and "12" in err[0]
+    assert rc == 2 and len(err) == 1 and "answers bars of 12 steps, the corpus holds bars of 16 steps" in err[0]
 
 
 def test_sampling_the_triple_model_writes_bars_of_three_four(exported, tmp_path):
@@ -180,3 +180,14 @@ def test_sampling_the_triple_model_writes_bars_of_three_four(exported, tmp_path)
     assert contents.time_signature == (3, 4)
     # five bars of 3 quarters: the seed bar and four answers, every cell sounding at threshold 0
     assert max(n.end for n in contents.notes()) == 5 * 3 * contents.ticks_per_beat
+
+
+def test_a_corpus_refuses_a_model_of_other_bars_in_one_line():
+    from srlive.errors import UserError
+
+    corpus = tiny_corpus(n_tunes=2, bars=3)  # 16-step bars
+    corpus.require_width(16, "model m", "give one meter")  # as wide: nothing to say
+    with pytest.raises(UserError) as err:
+        corpus.require_width(12, "model m", "give one meter", where="--data x.npz")
+    assert str(err.value) == ("--data x.npz: model m answers bars of 12 steps, the corpus holds bars of 16 steps; "
+                              "give one meter")
