@@ -15,8 +15,6 @@ import threading
 from collections import deque
 
 from srlive.clock import InternalClock
-from srlive.clock import MidiClockFollower as CountingFollower
-from srlive.follower import MidiClockFollower
 from srlive.quantise import NoteMsg
 from srlive.render import CC, OFF, ON
 
@@ -89,8 +87,9 @@ def take_message(engine, msg, t: float) -> None:
     """One input message, stamped ``t`` on arrival, into ``engine`` (see the module docstring)."""
     typ = msg.type
     if typ in CLOCK_TYPES:
-        if isinstance(engine.clock, (MidiClockFollower, CountingFollower)):
-            engine.clock.feed(typ, t, getattr(msg, "pos", None))
+        feed = getattr(engine.clock, "feed", None)  # a MIDI clock follower's (--sync); other clocks ignore clock
+        if feed is not None:
+            feed(typ, t, getattr(msg, "pos", None))
         return
     if typ not in HANDLED_TYPES:
         return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
