@@ -19,7 +19,7 @@ LOSS_PANELS = (
     ("pitch-class profile", (("loss_pc", "train"), ("val_loss_pc", "val"))),
     ("density (log mass ratio squared)", (("loss_density", "train"), ("val_loss_density", "val"))),
     ("bar shape (structure term)", (("loss_struct", "train"), ("val_loss_struct", "val"))),
-    ("motion (intervals, cells kept)", (("loss_motion", "train"), ("val_loss_motion", "val"))),
+    ("motion (intervals, kept cells and pitches)", (("loss_motion", "train"), ("val_loss_motion", "val"))),
     ("pair critic (copying seen)", (("loss_pair", "G's pair adv"), ("loss_pair_d", "P's loss"))),
     ("mode seeking (-log answer spread)", (("loss_spread", "train"),)),
     ("coverage (steps sounding)", (("loss_coverage", "train"),)),
