@@ -113,6 +113,8 @@ class LiveSession:
         try:
             out, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.signal(signal.SIGUSR1)  # srlive prints every thread's stack: where it hangs
+            time.sleep(1.0)
             self.kill()
             raise RuntimeError(f"srlive did not finish within {timeout} s: {self.stderr.strip()}") from None
         self.stdout += out or ""

@@ -170,6 +170,7 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
 # --- live ----------------------------------------------------------------------------------------
 def run_live(cfg: dict) -> int:
     import atexit
+    import faulthandler
     import gc
     import signal
 
@@ -230,6 +231,8 @@ def run_live(cfg: dict) -> int:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, on_signal)
+        if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack on stderr (a session that hangs)
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
         atexit.register(engine.shutdown)
         if inp is not None:
             inp.set_callback(engine.on_message)

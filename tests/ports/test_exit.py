@@ -36,3 +36,17 @@ def test_every_run_exits_0_after_recording_its_take(tmp_path, end):
         assert (workdir / "take.mid").stat().st_size > 0
         codes.append(code)
     assert codes == [0] * RUNS, f"exit codes {codes}; the last run's stderr: {run.stderr}"
+
+
+def test_sigusr1_prints_every_threads_stack_and_srlive_plays_on(tmp_path):
+    """A session that seems to hang can be asked where it is: `kill -USR1 PID` writes every thread's
+    Python stack to stderr, and srlive goes on and ends as it would."""
+    with LiveSession(tempo=TEMPO, bars=3, workdir=tmp_path, stats=False,
+                     extra=[*DENSE, "--mode", "solo", "--record", "take.mid"]) as run:
+        run.wait_ready()
+        time.sleep(0.3)
+        run.signal(signal.SIGUSR1)
+        code = run.wait(30)
+    assert code == 0, run.stderr
+    assert "Current thread" in run.stderr and 'File "' in run.stderr and "engine.py" in run.stderr, run.stderr
+    assert "recorded take.mid" in run.stderr
