@@ -20,6 +20,13 @@ except (ImportError, OSError):
     _jack_client = None
 
 
+#: seconds srlive waits for libjack to close the watching client; then it goes on without it.
+#: jack_client_close can wait forever on the server (seen about once in 40 sessions on the test
+#: server: srlive never exited after its take); the call releases the GIL, so a helper thread makes
+#: it and srlive exits whatever the server does.
+CLOSE_TIMEOUT = 2.0
+
+
 def _quiet(_message: str) -> None:
     pass
 
@@ -28,12 +35,15 @@ class JackGraph:
     """One JACK client that watches the server's graph (opened on first use, kept until ``close()``,
     at the latest when Python begins to exit: see ``_watcher``)."""
 
-    def __init__(self, module=_jack_client, at_exit: Callable[[Callable[[], None]], object] = atexit.register) -> None:
+    def __init__(self, module=_jack_client, at_exit: Callable[[Callable[[], None]], object] = atexit.register,
+                 close_timeout: float = CLOSE_TIMEOUT) -> None:
         self.jack = module
         self.client = None
         self.lock = threading.Lock()
         self._at_exit = at_exit
         self._closes_at_exit = False
+        self.close_timeout = close_timeout
+        self.stuck: list = []  # clients whose close never returned (kept: never closed twice or collected)
 
     def _open(self, name: str):
         """A client on the running server, or None; libjack says nothing when there is none."""
@@ -73,11 +83,23 @@ class JackGraph:
         return self.client
 
     def close(self) -> None:
-        """Drop the watching client (before stopping a server we started, to keep libjack quiet)."""
+        """Drop the watching client (before stopping a server we started, to keep libjack quiet).
+
+        Returns within ``close_timeout`` whatever the server does: libjack's close runs in a helper
+        thread; one that has not returned by then is left to the process's exit (``stuck``)."""
         with self.lock:
-            if self.client is not None:
-                self.client.close()
-            self.client = None
+            client, self.client = self.client, None
+        if client is None:
+            return
+        done = threading.Event()
+
+        def close_it() -> None:
+            client.close()
+            done.set()
+
+        threading.Thread(target=close_it, name="srlive-jack-watcher-close", daemon=True).start()
+        if not done.wait(self.close_timeout):
+            self.stuck.append(client)
 
     def midi_ports(self) -> Optional[list[str]]:
         """Every MIDI port's full name, or None when JACK-Client or the server isn't there."""

@@ -413,6 +413,30 @@ def test_the_exit_hooks_close_inputs_then_outputs_then_the_jack_watcher(world, m
     assert out._closed and inp._closed and graph.client is None
 
 
+def test_a_watcher_close_that_never_returns_does_not_hold_srlive(world, monkeypatch):
+    """libjack's close can wait forever on the server: srlive's exit goes on after close_timeout,
+    the client is kept (never closed twice), and the next watcher is a new client."""
+    import threading
+
+    release = threading.Event()
+    jack = _FakeJack(world.deleted)
+
+    class Hanging(jack.Client):
+        def close(self):
+            release.wait()  # the server never answers (until the test lets it go)
+            super().close()
+
+    jack.Client = Hanging
+    graph = jack_backend.JackGraph(jack, at_exit=lambda fn: None, close_timeout=0.05)
+    monkeypatch.setattr(jack_backend, "_graph", graph)
+    jack_backend.jack_period()
+    hung = graph.client
+    ports.close_all()  # returns: the close is left waiting in its helper thread
+    assert graph.client is None and graph.stuck == [hung] and world.deleted == []
+    ports.close_all()  # nothing more to close
+    release.set()
+
+
 def test_closing_everything_twice_closes_each_client_once(world, monkeypatch):
     graph = jack_backend.JackGraph(_FakeJack(world.deleted), at_exit=lambda fn: None)
     monkeypatch.setattr(jack_backend, "_graph", graph)
