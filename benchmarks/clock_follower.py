@@ -2,8 +2,9 @@
 
 For each condition, a DAW clock (srlive.simulated_clock) is fed to the counting follower
 (srlive.clock.MidiClockFollower, the engine's) and to the model-based one (srlive.follower.MidiClockFollower);
-each told the input's stamping cycle as the engine tells it; 1 ms before each true downbeat each is asked where that bar begins. Printed: p50/p99/max of
-|time_at(bar, 0) − true downbeat| in ms, and how many bars bar_at(downbeat + 1 ms) got wrong.
+each told the input's stamping cycle as the engine tells it; 1 ms before each true downbeat each
+is asked where that bar begins. Printed: p50/p99/max of |time_at(bar, 0) − true downbeat| in ms,
+and how many bars bar_at(downbeat + 1 ms) got wrong.
 Pure simulation: no ports, no sleeps.
 
     python benchmarks/clock_follower.py [--bars 100] [--seed 0]

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import mido
 
-from benchmarks.session import LiveSession
+from benchmarks.session import DENSE, LiveSession
 
 TPB = 480  # the take's ticks a quarter note
-DENSE = ("--threshold", "0.05", "--seed", "1")  # answers with many notes, as the tests play
 
 
 def bar_tempi(path: Path, bars: int, beats: int = 4) -> list[float]:

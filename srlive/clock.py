@@ -20,7 +20,8 @@ notes a minute, so a bar lasts ``meter.quarters · 60 / tempo`` seconds and ``me
   at least a JACK cycle's quantisation when the input is stamped once a cycle: 256-frame periods
   tilt 8 pulses at 160 BPM by up to 5 %, and every such false change moved the grid, by up to
   60 ms): then only they are kept, so a change is followed within about 8 pulses (a third of a
-  beat). A slow ramp is followed with a lag of about half a bar (simulated 100→125 BPM over 9 bars: p99 6 ms; a window of 48 halves that but doubles
+  beat). A slow ramp is followed with a lag of about half a bar (simulated 100→125 BPM over 9
+  bars: p99 6 ms; a window of 48 halves that but doubles
   the error under stalls). With --sync, the scheduler asks the fit afresh for each event's time,
   so only a few pulses are ever extrapolated. Pulses that never arrived (an input that missed a
   cycle) are noticed once the pulses after them sit a whole number of periods late, and counted
@@ -219,7 +220,7 @@ class MidiClockFollower:
         count as noise; their spread is √6 times the stamps'), and at least what stamps taken once a
         ``cycle`` carry (uniform over it: cycle/√12), so a run of coarse stamps is not read as a
         tempo change."""
-        d2 = np.diff(t, 2)[np.diff(p, 2) == 0] if len(t) > 2 else np.zeros(1)
+        d2 = np.diff(t, 2)[np.diff(p, 2) == 0]
         mad = float(np.median(np.abs(d2 - np.median(d2)))) if d2.size else 0.0
         return max(1.4826 * mad / math.sqrt(6.0), self.cycle / math.sqrt(12.0))
 

@@ -91,14 +91,10 @@ class JackGraph:
             client, self.client = self.client, None
         if client is None:
             return
-        done = threading.Event()
-
-        def close_it() -> None:
-            client.close()
-            done.set()
-
-        threading.Thread(target=close_it, name="srlive-jack-watcher-close", daemon=True).start()
-        if not done.wait(self.close_timeout):
+        closing = threading.Thread(target=client.close, name="srlive-jack-watcher-close", daemon=True)
+        closing.start()
+        closing.join(self.close_timeout)
+        if closing.is_alive():
             self.stuck.append(client)
 
     def midi_ports(self) -> Optional[list[str]]:
