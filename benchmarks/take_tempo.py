@@ -23,8 +23,8 @@ from benchmarks.session import DENSE, LiveSession
 TPB = 480  # the take's ticks a quarter note
 
 
-def bar_tempi(path: Path, bars: int, beats: int = 4) -> list[float]:
-    """The tempo in force at each bar's downbeat, as the take's tempo map says."""
+def tempo_map(path) -> list[tuple[int, float]]:
+    """A MIDI file's tempo map: [(tick, bpm)] in tick order, from every track."""
     tempi = []
     for track in mido.MidiFile(path).tracks:
         t = 0
@@ -32,8 +32,18 @@ def bar_tempi(path: Path, bars: int, beats: int = 4) -> list[float]:
             t += msg.time
             if msg.type == "set_tempo":
                 tempi.append((t, mido.tempo2bpm(msg.tempo)))
-    tempi.sort()
-    return [[bpm for t, bpm in tempi if t <= bar * beats * TPB][-1] for bar in range(bars)]
+    return sorted(tempi)
+
+
+def tempo_at(tempi: list[tuple[int, float]], tick: int) -> float:
+    """The tempo in force at `tick` by a tempo map."""
+    return [bpm for t, bpm in tempi if t <= tick][-1]
+
+
+def bar_tempi(path: Path, bars: int, beats: int = 4) -> list[float]:
+    """The tempo in force at each bar's downbeat, as the take's tempo map says."""
+    tempi = tempo_map(path)
+    return [tempo_at(tempi, bar * beats * TPB) for bar in range(bars)]
 
 
 def one_take(tempo: float, to: float, bars: int, change_bar: int) -> list[float]:

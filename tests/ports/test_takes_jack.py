@@ -1,6 +1,6 @@
 """Takes a producer drops into the DAW, with srlive as a real process on real JACK ports: following
 a MIDI clock, the take's srlive note-ons sit on sixteenths (within a tick) and its tempo map is the
-clock's (within 0.5 %), at a steady tempo and at one that changes mid-take; pretty_midi and mido
+clock's (within 1 %), at a steady tempo and at one that changes mid-take; pretty_midi and mido
 read the same notes; a second session never replaces the first's take unless --overwrite."""
 
 from __future__ import annotations
@@ -11,27 +11,25 @@ import pytest
 from live_helpers import DENSE
 
 from benchmarks.session import LiveSession
+from benchmarks.take_tempo import TPB, tempo_at, tempo_map
 
 pytestmark = pytest.mark.jack
 
-TPB = 480
 BAR_TICKS = 4 * TPB
 
 
 def read_take(path):
-    """(srlive note-on ticks, [(tick, bpm)] tempo map, notes per track as mido reads them)."""
+    """(srlive note-on ticks, [(tick, bpm)] tempo map)."""
     mid = mido.MidiFile(path)
     assert mid.ticks_per_beat == TPB
-    ons, tempi = [], []
+    ons = []
     for tr in mid.tracks:
         t = 0
         for m in tr:
             t += m.time
-            if m.type == "set_tempo":
-                tempi.append((t, mido.tempo2bpm(m.tempo)))
-            elif tr.name == "srlive" and m.type == "note_on" and m.velocity:
+            if tr.name == "srlive" and m.type == "note_on" and m.velocity:
                 ons.append(t)
-    return ons, sorted(tempi)
+    return ons, tempo_map(path)
 
 
 def notes_by_mido(path):
@@ -44,10 +42,6 @@ def notes_by_mido(path):
         elif msg.type in ("note_on", "note_off") and (msg.channel, msg.note) in sounding:
             notes.setdefault(msg.channel, []).append((msg.note, sounding.pop((msg.channel, msg.note)), t))
     return {ch: sorted(v) for ch, v in notes.items()}
-
-
-def tempo_at(tempi, tick):
-    return [bpm for t, bpm in tempi if t <= tick][-1]
 
 
 @pytest.mark.parametrize("tempi", [(150, 150), (150, 162)], ids=["150bpm", "150-then-162bpm"])
