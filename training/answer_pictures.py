@@ -12,8 +12,8 @@ and "after", 8 candidates a bar chosen by the critic and the model's own selecti
 (srlive.selection, as the presets play); with --before MODEL, that model's own answers (1 candidate
 a bar, its own temperature) come first, as the model srlive played before. A tune's rows show bars
 5-8 in time: the tune as heard, and under each of its bars what srlive played in that bar (its answer to the bar before). Each row's
-label gives notes per bar and the share of onsets on the beat (steps 0, 4, 8, 12;
-srlive_training.metrics); the same figures are printed as a markdown table.
+label gives notes per bar and the share of onsets on every fourth step (the quarter notes: steps
+0, 4, 8, 12 of a 4/4 bar, 0, 4, 8 of a 12-step bar; srlive_training.metrics); the same figures are printed as a markdown table.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def aligned(tune: np.ndarray, answers: np.ndarray, first: int, width: int) -> tu
 
 
 def row_figures(bars: np.ndarray, threshold: float) -> dict:
-    """Notes per bar and the share of onsets on the beat (NaN without notes) of bars [T, 88, 16]."""
+    """Notes per bar and the share of onsets on the quarter notes (NaN without notes) of bars [T, 88, W]."""
     notes = [metrics.bar_notes(b, threshold) for b in np.asarray(bars)]
     profile = metrics.onset_profile(notes)
     return {"notes_per_bar": float(np.mean([len(n) for n in notes])),
