@@ -133,7 +133,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # silence (why each: the TrainConfig comments above; how they were chosen:
     # training/results/EXPERIMENTS.md). The default model is `live-steps` with coverage_weight=100,
     # then fine-tuned with onset_profile_weight=100 as well, then with own_prev_share=0.5,
-    # kept_pitches_weight=100 and kept_cells_weight=10 too (README, "Train, export, evaluate").
+    # kept_pitches_weight=100 and kept_cells_weight=10 too (README, "Train, export, evaluate"). The
+    # triple model is `live-triple`, then fine-tuned with all of those at once and pitch_class_weight=100.
     "live": TrainConfig(config="live", pitch_class_weight=50.0, pitch_class_prev_share=0.5,
                         structure_weight=30.0, structure_power=12.0, instance_noise=0.2,
                         free_bits=0.1, kl_warmup_steps=1000, encoder_adv_grad=True, init_output_density=0.02,
