@@ -23,10 +23,10 @@ from benchmarks.session import DENSE, LiveSession
 TPB = 480  # the take's ticks a quarter note
 
 
-def tempo_map(path) -> list[tuple[int, float]]:
+def tempo_map(mid: mido.MidiFile) -> list[tuple[int, float]]:
     """A MIDI file's tempo map: [(tick, bpm)] in tick order, from every track."""
     tempi = []
-    for track in mido.MidiFile(path).tracks:
+    for track in mid.tracks:
         t = 0
         for msg in track:
             t += msg.time
@@ -42,7 +42,7 @@ def tempo_at(tempi: list[tuple[int, float]], tick: int) -> float:
 
 def bar_tempi(path: Path, bars: int, beats: int = 4) -> list[float]:
     """The tempo in force at each bar's downbeat, as the take's tempo map says."""
-    tempi = tempo_map(path)
+    tempi = tempo_map(mido.MidiFile(path))
     return [tempo_at(tempi, bar * beats * TPB) for bar in range(bars)]
 
 

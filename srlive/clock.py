@@ -21,11 +21,11 @@ notes a minute, so a bar lasts ``meter.quarters · 60 / tempo`` seconds and ``me
   tilt 8 pulses at 160 BPM by up to 5 %, and every such false change moved the grid, by up to
   60 ms): then only they are kept, so a change is followed within about 8 pulses (a third of a
   beat). A slow ramp is followed with a lag of about half a bar (simulated 100→125 BPM over 9
-  bars: p99 6 ms; a window of 48 halves that but doubles
-  the error under stalls). With --sync, the scheduler asks the fit afresh for each event's time,
-  so only a few pulses are ever extrapolated. Pulses that never arrived (an input that missed a
-  cycle) are noticed once the pulses after them sit a whole number of periods late, and counted
-  in, so the bars stay on the DAW's.
+  bars: p99 6 ms; a window of 48 halves that but doubles the error under stalls). With --sync,
+  the scheduler asks the fit afresh for each event's time, so only a few pulses are ever
+  extrapolated. Pulses that never arrived (an input that missed a cycle) are noticed once the
+  pulses after them sit a whole number of periods late, and counted in, so the bars stay on the
+  DAW's.
   Until three pulses are in, ``--tempo`` is the guess (so solo's first bar after Start is placed
   at that tempo: give the DAW's tempo to have it exact).
   srlive.follower holds a model-based follower (a Kalman model of phase and period) that keeps the

@@ -11,9 +11,10 @@ next bar. It does so twice with the same seed: "before", the model's own answer 
 and "after", 8 candidates a bar chosen by the critic and the model's own selection weights
 (srlive.selection, as the presets play); with --before MODEL, that model's own answers (1 candidate
 a bar, its own temperature) come first, as the model srlive played before. A tune's rows show bars
-5-8 in time: the tune as heard, and under each of its bars what srlive played in that bar (its answer to the bar before). Each row's
-label gives notes per bar and the share of onsets on every fourth step (the quarter notes: steps
-0, 4, 8, 12 of a 4/4 bar, 0, 4, 8 of a 12-step bar; srlive_training.metrics); the same figures are printed as a markdown table.
+5-8 in time: the tune as heard, and under each of its bars what srlive played in that bar (its
+answer to the bar before). Each row's label gives notes per bar and the share of onsets on every
+fourth step (the quarter notes: steps 0, 4, 8, 12 of a 4/4 bar, 0, 4, 8 of a 12-step bar;
+srlive_training.metrics); the same figures are printed as a markdown table.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def read_take(path):
             t += m.time
             if tr.name == "srlive" and m.type == "note_on" and m.velocity:
                 ons.append(t)
-    return ons, tempo_map(path)
+    return ons, tempo_map(mid)
 
 
 def notes_by_mido(path):
