@@ -346,3 +346,24 @@ def onset_profile_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 
     asks the batch as a whole to start its notes where the music does, without telling any one
     bar where."""
     return 0.5 * (onset_profile(x_gen, threshold, power) - onset_profile(x.detach(), real=True)).abs().sum()
+
+
+def polyphony(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """[N] soft count of the notes each bar stacks over one: per step, the soft counts
+    (min(1, soft_count)) of every pitch but the strongest, summed over pitches and steps. A tune's
+    melody holds one note at a time (1 % of its sounding steps hold two); an answer that hesitates
+    between pitches holds several cells just under the threshold at one step, which this counts
+    (0.43 counts 0.55 at power 4) and a note over it alone does not."""
+    m = soft_count(x.reshape(x.shape[0], 88, -1), threshold, power).clamp(max=1.0)
+    return (m.sum(1) - m.amax(1)).sum(1)
+
+
+def polyphony_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): squared log-ratio (log(1 + n)) of the generated bar's
+    polyphony to the real next bar's (cells of a real bar sound when > 0), meaned over the batch.
+    Beside the coverage term it asks a step's sound to be one pitch: coverage alone filled the
+    answers' silent steps with the pitches the model hesitated between, several per step and off
+    the bar's pitch classes (training/results/EXPERIMENTS.md)."""
+    on = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1)
+    real = (on.sum(1) - on.amax(1)).sum(1)
+    return (torch.log1p(polyphony(x_gen, threshold, power)) - torch.log1p(real)).pow(2).mean()

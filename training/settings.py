@@ -70,6 +70,10 @@ class TrainConfig:
     # + w * (share of steps at which the answer sounds - the real next bar's)^2 (losses.coverage_loss)
     coverage_weight: float = 0.0
     coverage_power: float = 8.0  # soft-count power under the threshold for it
+    # + w * (log(1 + notes stacked over one at a step) - the real next bar's)^2
+    # (losses.polyphony_loss): a step's sound is one pitch, not several hesitant ones
+    polyphony_weight: float = 0.0
+    polyphony_power: float = 4.0  # soft-count power under the threshold for it
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
     # + w * the total variation distance between the batch's onsets per step of the bar and the
@@ -193,7 +197,7 @@ def setting_problem(key: str, value) -> str | None:
         return "must be a finite number"
     if key.endswith("_share") and not 0 <= value <= 1:
         return "a share must lie between 0 and 1"
-    if (key.startswith("lr_") or key in ("pair_lr", "structure_power", "coverage_power", "eg_updates_per_d", "batch_size")) and value <= 0:
+    if (key.startswith("lr_") or key in ("pair_lr", "structure_power", "coverage_power", "polyphony_power", "eg_updates_per_d", "batch_size")) and value <= 0:
         return "must be greater than 0"
     if key == "init_output_density" and not 0 < value < 1:
         return "a density lies strictly between 0 and 1"

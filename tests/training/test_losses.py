@@ -294,6 +294,33 @@ def test_coverage_loss_is_zero_for_the_musics_coverage_and_pulls_rests_toward_so
     assert float(gen.grad[:, 0, 60, :].abs().max()) == 0.0  # cells that are not the step's loudest are left alone
 
 
+def test_polyphony_counts_the_cells_a_step_stacks_over_its_strongest():
+    melody = torch.zeros(1, 1, 88, 16)
+    melody[0, 0, 40, :8] = 0.8
+    melody[0, 0, 42, 8:] = 0.8  # one note at a time: nothing stacked
+    assert losses.polyphony(melody).tolist() == pytest.approx([0.0])
+    hesitant = melody.clone()
+    hesitant[0, 0, 40, 8:12] = 0.45
+    hesitant[0, 0, 45, 8:12] = 0.45  # three pitches at steps 8-11: two stacked over the strongest
+    expected = 4 * 2 * (0.45 / 0.5) ** 4
+    assert float(losses.polyphony(hesitant)[0]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_polyphony_loss_is_zero_for_a_melody_and_lowers_the_weaker_of_two_hesitant_pitches():
+    real = torch.zeros(2, 1, 88, 16)
+    real[:, 0, 40, :] = 90 / 127  # one pitch at every step
+    assert float(losses.polyphony_loss(0.8 * (real > 0).float(), real)) == pytest.approx(0.0)
+    gen = torch.full((2, 1, 88, 16), 0.02)
+    gen[:, 0, 40, :] = 0.6
+    gen[:, 0, 47, :] = 0.45  # a second pitch just under the threshold beside the note
+    gen.requires_grad_(True)
+    loss = losses.polyphony_loss(gen, real)
+    assert float(loss) > 0.5
+    loss.backward()
+    assert float(gen.grad[:, 0, 47, :].min()) > 0  # the hesitant pitch is asked to fall
+    assert float(gen.grad[:, 0, 40, :].abs().max()) == 0.0  # the step's strongest is left alone
+
+
 def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs_that_both_sound():
     real = _bar([(40, 0, 8)], value=90 / 127)
     # the same pitch an octave up: 1 octave squared; the same register: 0
