@@ -109,7 +109,7 @@ def transport(follower, kind: str, pos: int | None = None) -> Callable[[], None]
     return None
 
 
-def _pulses_by_place(gaps: np.ndarray) -> np.ndarray:
+def pulses_by_place(gaps: np.ndarray) -> np.ndarray:
     """Pulses between successive clocks stamped once an audio cycle of up to two thirds of a pulse
     (python-rtmidi on JACK): single intervals then alternate between one cycle and two, so neither
     the shortest interval nor any one interval is a pulse. Each count of lost clocks up to a third
@@ -323,7 +323,7 @@ class MidiClockFollower:
         else:
             gaps = np.diff(stamps)
             if self.cycle > COARSE * float(np.median(gaps)):
-                steps = _pulses_by_place(gaps)
+                steps = pulses_by_place(gaps)
             else:
                 unit = max(float(gaps.min()), 1e-6)
                 unit = float(np.median(gaps[gaps < 1.5 * unit]))  # the single intervals' median
@@ -435,7 +435,7 @@ class MidiClockFollower:
         if len(run) < RECENT or gaps.min() < BUNCHED * period or len(single) < RECENT // 2:
             return
         if self.cycle > COARSE * period:
-            steps = _pulses_by_place(gaps)
+            steps = pulses_by_place(gaps)
         else:
             steps = np.maximum(1, np.round(gaps / float(np.median(single))))
         p = run[0].n + np.concatenate([[0], np.cumsum(steps)])
