@@ -29,8 +29,9 @@ notes a minute, so a bar lasts ``meter.quarters · 60 / tempo`` seconds and ``me
   falling tempo is not), and counted in, so the bars stay on the DAW's; the first 8 pulses after
   Start are numbered by their place on a line (as the model follower numbers its first). Both need
   the input's cycle to leave one period plainly apart from two. Simulated with 10 % of the clocks
-  lost, the grid holds at most tempos up to 200 BPM on 128-frame JACK periods and up to 160 on
-  256-frame ones, not all (220 and 140 still slip a pulse a lost clock, as every tempo did).
+  lost at a steady tempo, the grid holds at every tempo on 128-frame JACK periods and up to 160 BPM
+  on 256-frame ones (above, each lost clock still shifts it by a pulse); clocks lost just after a
+  tempo change or around a stall still do (benchmarks/clock_follower.py).
   Until three pulses are in, ``--tempo`` is the guess (so solo's first bar after Start is placed
   at that tempo: give the DAW's tempo to have it exact).
   srlive.follower holds a model-based follower (a Kalman model of phase and period) that keeps the
@@ -59,7 +60,7 @@ MAX_LOST_TOLERANCE = 0.45  # ... widened by the input cycle (plus 0.1); no lost 
 START_CHECK = 8  # pulses after Start/Continue/SPP numbered by their place once this many are in
 LOST_GAP = 1.5  # periods: a gap this long between two clocks may hold a lost one
 MIN_BEFORE_LOST = 4  # pulses on the line before the late ones, to be sure which numbering is right
-LOST_SIGMAS, LOST_NOISE = 3.0, 0.4  # lost pulses are counted in only while 3 σ of the stamps' noise < 0.4 period
+LOST_SIGMAS, LOST_NOISE = 3.0, 0.5  # lost pulses are counted in only while 3 σ of the residuals < 0.5 period
 CHANGE_SIGMAS = 4.0  # a tempo change tilts the recent pulses' line further than this many of its errors
 
 
@@ -87,6 +88,18 @@ def _trimmed_line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
         keep = new
         fit = _line(p[keep], t[keep])
     return fit
+
+
+def _spread(x: np.ndarray) -> float:
+    """A robust standard deviation (1.4826 median absolute deviations) of x."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
+def _detrended(x: np.ndarray) -> float:
+    """The squared residuals of x about its least-squares line (x against 0, 1, 2, ...)."""
+    steps = np.arange(len(x), dtype=float)
+    slope, at = np.polyfit(steps, x, 1)
+    return float(np.sum((x - at - slope * steps) ** 2))
 
 
 def bar_seconds(tempo: float, meter: Meter = METERS[DEFAULT_METER]) -> float:
@@ -211,7 +224,7 @@ class MidiClockFollower:
         if (unusual or self._since_gap <= MAX_LOST) and self._lost_pulses(p, t):
             return self._refit()
         pm, tm, period = _trimmed_line(p, t)
-        if unusual and n >= 2 * RECENT and self._lost_run(p, t, 1) is None:
+        if unusual and n >= 2 * RECENT and self._lost_run(p, t, 1, against_tempo=False) is None:
             # (not while the newest pulses look like lost clocks still to be confirmed: a line
             # through 8 pulses with one numbered a period low is tilted like a tempo change)
             # a tempo change: the last RECENT pulses lie on a line of their own, of another tempo
@@ -258,9 +271,8 @@ class MidiClockFollower:
         from srlive.follower import pulses_by_place
 
         gaps = np.diff(t)
-        period = float(np.median(gaps))
-        # (the window's own noise figure would count the lost clocks' gaps as noise)
-        if period <= 0 or LOST_SIGMAS * self.cycle / math.sqrt(12.0) > LOST_NOISE * period:
+        period = float(gaps.mean())  # a pulse, or longer when clocks were lost: never too short
+        if period <= 0 or self.cycle / period + 0.1 > MAX_LOST_TOLERANCE:
             return False
         steps = pulses_by_place(gaps)
         if steps.max() <= 1:
@@ -292,7 +304,7 @@ class MidiClockFollower:
         self.renumbered += k
         return True
 
-    def _lost_run(self, p, t, confirm: int) -> tuple[int, np.ndarray] | None:
+    def _lost_run(self, p, t, confirm: int, against_tempo: bool = True) -> tuple[int, np.ndarray] | None:
         """(index of the first, pulses lost before each) of the newest run of at least ``confirm``
         pulses that look numbered too low; None if there is none.
 
@@ -301,7 +313,7 @@ class MidiClockFollower:
         lost, then another), after a pulse on that line. Not read as lost clocks: a stall's late
         pulses (they catch up, so their counts fall), a tempo change (it drifts off the line
         through the half-periods between counts) and stamps too coarse to tell one period from two
-        (3 σ of their noise must stay under LOST_NOISE of a period)."""
+        (3 σ of the residuals of the pulses before the run must stay under LOST_NOISE of a period)."""
         n = len(p)
         if n < MIN_BEFORE_LOST + confirm:
             return None
@@ -324,13 +336,20 @@ class MidiClockFollower:
                 or np.abs(late[first:] - counts).max() > tolerance
                 or np.any(np.diff(counts) < 0) or len(counts) < confirm
                 or abs(late[first - 1]) > tolerance
-                or LOST_SIGMAS * self._noise(p[:first], t[:first]) > LOST_NOISE * period):
+                or LOST_SIGMAS * _spread(late[:first]) > LOST_NOISE):
             return None
         # each count rises at a gap between two clocks that long: a tempo that falls drifts
         # through the counts with every gap a little long instead
         rises = np.diff(np.concatenate([[0.0], counts]))
         if np.any(np.abs(np.diff(t[first - 1:]) / period - 1.0 - rises) >= 0.5):
             return None
+        # ... and, from the pulse before the run on, the steps of the counts explain how late the
+        # pulses are better than a steady drift (a tempo that fell) does: each on top of a line,
+        # since the old line's period may be a little off (stamps on a cycle's grid)
+        if against_tempo:
+            late = late[first - 1:]
+            if _detrended(late - np.concatenate([[0.0], counts])) >= _detrended(late):
+                return None
         return first, counts
 
     # --- answers ------------------------------------------------------------------------------
