@@ -220,6 +220,17 @@ def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5,
     return (loss + (gen[3] - real[3]).pow(2)).mean()
 
 
+def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): the squared log-ratio (log(1 + n)) of the generated bar's
+    distinct pitches to the real next bar's (bar_structure's third figure), meaned over the batch:
+    the structure term's pitch count on its own weight. A tune plays a bar's six notes on about four
+    pitches; answers that fill their silent steps (coverage) did it with a fifth and sixth pitch
+    (training/results/EXPERIMENTS.md)."""
+    gen = bar_structure(x_gen, threshold, power)[2]
+    real = bar_structure(x.detach(), threshold, power)[2].detach()
+    return (torch.log1p(gen) - torch.log1p(real)).pow(2).mean()
+
+
 #: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
 #: bin for every wider leap down and one for every wider leap up.
 MAX_INTERVAL = 12

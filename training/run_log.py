@@ -15,7 +15,8 @@ LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "los
                # appended (not inserted) so a run resumed from an older log keeps its columns aligned
                "loss_pair", "loss_pair_d", "pair_real", "pair_fake", "loss_spread", "loss_coverage",
                "loss_register", "val_loss_register", "loss_onsets", "val_loss_onsets",
-               "loss_polyphony", "val_loss_polyphony"]
+               "loss_polyphony", "val_loss_polyphony",
+               "loss_pitches", "val_loss_pitches"]
 
 
 class CsvLog:

@@ -321,6 +321,18 @@ def test_polyphony_loss_is_zero_for_a_melody_and_lowers_the_weaker_of_two_hesita
     assert float(gen.grad[:, 0, 40, :].abs().max()) == 0.0  # the step's strongest is left alone
 
 
+def test_pitches_loss_compares_distinct_pitches_and_lowers_an_extra_pitch():
+    real = _bar([(40, 0, 8), (42, 8, 16)], value=90 / 127)  # two pitches
+    same = _bar([(40, 0, 4), (42, 4, 8), (40, 8, 16)], value=0.8)  # three notes, the same two pitches
+    assert losses.pitches_loss(same, real, power=12.0).item() == pytest.approx(0.0, abs=0.01)
+    extra = _bar([(40, 0, 4), (42, 4, 8), (45, 8, 12), (40, 12, 16)], value=0.8)
+    extra.requires_grad_(True)
+    loss = losses.pitches_loss(extra, real, power=12.0)
+    assert loss.item() > 0.05
+    loss.backward()
+    assert float(extra.grad.reshape(88, 16)[45, 8:12].max()) > 0  # the third pitch is asked to fall
+
+
 def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs_that_both_sound():
     real = _bar([(40, 0, 8)], value=90 / 127)
     # the same pitch an octave up: 1 octave squared; the same register: 0
