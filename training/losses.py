@@ -231,6 +231,15 @@ def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, p
     return (torch.log1p(gen) - torch.log1p(real)).pow(2).mean()
 
 
+def onsets_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): the squared log-ratio (log(1 + n)) of the generated bar's
+    notes to the real next bar's (bar_structure's second figure, soft onsets), meaned over the
+    batch: the structure term's note count on its own weight."""
+    gen = bar_structure(x_gen, threshold, power)[1]
+    real = bar_structure(x.detach(), threshold, power)[1].detach()
+    return (torch.log1p(gen) - torch.log1p(real)).pow(2).mean()
+
+
 #: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
 #: bin for every wider leap down and one for every wider leap up.
 MAX_INTERVAL = 12

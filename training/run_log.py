@@ -16,7 +16,8 @@ LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "los
                "loss_pair", "loss_pair_d", "pair_real", "pair_fake", "loss_spread", "loss_coverage",
                "loss_register", "val_loss_register", "loss_onsets", "val_loss_onsets",
                "loss_polyphony", "val_loss_polyphony",
-               "loss_pitches", "val_loss_pitches"]
+               "loss_pitches", "val_loss_pitches",
+               "loss_notes", "val_loss_notes"]
 
 
 class CsvLog:

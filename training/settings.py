@@ -76,6 +76,9 @@ class TrainConfig:
     # + w * (log(1 + distinct pitches of the answer) - the real next bar's)^2 (losses.pitches_loss;
     # the structure term's pitch count on its own weight)
     pitches_weight: float = 0.0
+    # + w * (log(1 + notes of the answer) - the real next bar's)^2 (losses.onsets_loss; the
+    # structure term's note count on its own weight)
+    onsets_weight: float = 0.0
     polyphony_power: float = 4.0  # soft-count power under the threshold for it
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
