@@ -9,6 +9,7 @@ and how many bars bar_at(downbeat + 1 ms) got wrong.
 Pure simulation: no ports, no sleeps.
 
     python benchmarks/clock_follower.py [--bars 100] [--seed 0]
+    python benchmarks/clock_follower.py --lost-grid     # 10 % lost clocks across tempos and JACK periods
 """
 
 from __future__ import annotations
@@ -49,14 +50,44 @@ def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:
     ]
 
 
+GRID_TEMPOS = range(60, 301, 20)
+GRID_FRAMES = (0, 128, 256)  # input stamped on arrival, or once a JACK period of this many frames at 48 kHz
+GRID_SEEDS = 3
+
+
+def lost_grid(bars: int) -> None:
+    """Bars wrong (of GRID_SEEDS runs of `bars` bars) with 10 % of the clocks lost at a steady
+    tempo, for every tempo and stamping cycle, per follower."""
+    print(f"10 % of the clocks lost, steady tempo: bars wrong of {GRID_SEEDS} x {bars - 1} per tempo (BPM)")
+    print(f"{'follower':24s} {'frames':>6s} " + " ".join(f"{t:>4d}" for t in GRID_TEMPOS))
+    for name, make in FOLLOWERS:
+        for frames in GRID_FRAMES:
+            wrong = []
+            for tempo in GRID_TEMPOS:
+                n = 0
+                for seed in range(GRID_SEEDS):
+                    s = ClockScenario(tempo=tempo, drop=0.10, cycle=frames / 48000, bars=bars, seed=seed)
+                    n += follow(functools.partial(make, cycle=s.cycle), s).bar_wrong.size
+                wrong.append(n)
+            print(f"{name:24s} {frames or '-':>6} " + " ".join(f"{n:4d}" for n in wrong))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bars", type=int, default=100, help="bars a condition plays (default 100)")
+    parser.add_argument("--bars", type=int, default=None,
+                        help="bars a condition plays (default 100; 40 with --lost-grid)")
     parser.add_argument("--seed", type=int, default=0, help="the simulation's random seed")
+    parser.add_argument("--lost-grid", action="store_true",
+                        help="instead: bars wrong with 10 %% lost clocks at every tempo 60-300 BPM and JACK period")
     args = parser.parse_args(argv)
+    if args.bars is None:
+        args.bars = 40 if args.lost_grid else 100
     if args.bars < 8:
         print("clock_follower: --bars must be 8 or more", file=sys.stderr)
         return 2
+    if args.lost_grid:
+        lost_grid(args.bars)
+        return 0
     print(f"{'condition':46s} {'follower':24s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>9s} {'bars wrong':>10s}")
     for label, scenario in conditions(args.bars, args.seed):
         for name, make in FOLLOWERS:
