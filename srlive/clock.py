@@ -50,6 +50,7 @@ import numpy as np
 
 from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE, Meter
 from srlive.contract import PULSES_PER_QUARTER as PPQN
+from srlive.follower import pulses_by_place
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 RECENT = 8  # pulses that, on a line of their own at another tempo, mean the tempo changed
@@ -71,6 +72,11 @@ def _line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
     return pm, tm, float(np.dot(dp, t - tm) / np.dot(dp, dp))
 
 
+def _spread(x: np.ndarray) -> float:
+    """A robust standard deviation (1.4826 median absolute deviations) of x."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
 def _trimmed_line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
     """The line without the pulses far off it (beyond 3 MADs, at least 0.5 ms): a stall on a busy
     machine or a USB burst delivers a run of pulses late; they must not tilt the tempo."""
@@ -82,17 +88,12 @@ def _trimmed_line(p: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
         pm, tm, period = fit
         r = t - (tm + (p - pm) * period)
         med = float(np.median(r[keep]))
-        new = np.abs(r - med) <= max(0.0005, 3 * 1.4826 * float(np.median(np.abs(r[keep] - med))))
+        new = np.abs(r - med) <= max(0.0005, 3 * _spread(r[keep]))
         if new.sum() < max(4, len(p) // 3) or (new == keep).all():
             break
         keep = new
         fit = _line(p[keep], t[keep])
     return fit
-
-
-def _spread(x: np.ndarray) -> float:
-    """A robust standard deviation (1.4826 median absolute deviations) of x."""
-    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
 
 
 def _detrended(x: np.ndarray) -> float:
@@ -219,8 +220,8 @@ class MidiClockFollower:
             unusual = abs(t[-1] - (tm + (p[-1] - pm) * period)) > 0.15 * period
         # a clock lost in the last beat leaves a gap; the fit may have tilted towards the pulses
         # numbered after it, so the newest can look usual while they are a period late
-        gap = n >= 2 and t[-1] - t[-2] > LOST_GAP * self.period
-        self._since_gap = 0 if gap else self._since_gap + 1
+        long_gap = n >= 2 and t[-1] - t[-2] > LOST_GAP * self.period
+        self._since_gap = 0 if long_gap else self._since_gap + 1
         if (unusual or self._since_gap <= MAX_LOST) and self._lost_pulses(p, t):
             return self._refit()
         pm, tm, period = _trimmed_line(p, t)
@@ -260,16 +261,14 @@ class MidiClockFollower:
         ``cycle`` carry (uniform over it: cycle/√12), so a run of coarse stamps is not read as a
         tempo change."""
         d2 = np.diff(t, 2)[np.diff(p, 2) == 0]
-        mad = float(np.median(np.abs(d2 - np.median(d2)))) if d2.size else 0.0
-        return max(1.4826 * mad / math.sqrt(6.0), self.cycle / math.sqrt(12.0))
+        spread = _spread(d2) if d2.size else 0.0
+        return max(spread / math.sqrt(6.0), self.cycle / math.sqrt(12.0))
 
     def _number_start(self, p, t) -> bool:
         """The first START_CHECK pulses after Start, Continue or a Song Position Pointer, numbered
         by their place on a line (srlive.follower.pulses_by_place) instead of one after another: a
         clock lost among them has too few pulses before it for _lost_pulses to see. Only while the
         stamps' noise leaves one period plainly apart from two (as for _lost_run)."""
-        from srlive.follower import pulses_by_place
-
         gaps = np.diff(t)
         period = float(gaps.mean())  # a pulse, or longer when clocks were lost: never too short
         if period <= 0 or self.cycle / period + 0.1 > MAX_LOST_TOLERANCE:
