@@ -70,6 +70,17 @@ def field(name: str) -> Callable[["Trainer"], float]:
     return lambda t: getattr(t.tc, name)
 
 
+def _judged(loss, options: Callable[["Trainer"], dict]) -> tuple[Term, Term]:
+    """(train, val) of a loss that compares answers with x^t: in training both answers (o.both()),
+    in validation the answer to the bar heard; options(trainer) gives its keyword arguments."""
+    return (lambda t, o: loss(*o.both(), **options(t)),
+            lambda t, o: loss(o.x_rec, o.nxt, **options(t)))
+
+
+def _structure_power(t: "Trainer") -> dict:
+    return {"power": t.tc.structure_power}
+
+
 def _motion_on(t: "Trainer") -> float:
     """The motion terms carry their three weights inside (losses.motion_loss): 1 when any is on."""
     tc = t.tc
@@ -115,11 +126,8 @@ TERMS: tuple[LossTerm, ...] = (
              lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt, o.prev, t.tc.pitch_class_prev_share),
              lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt)),
     LossTerm("density", field("density_weight"),
-             lambda t, o: losses.density_loss(*o.both(), sharpness=t.tc.density_sharpness),
-             lambda t, o: losses.density_loss(o.x_rec, o.nxt, sharpness=t.tc.density_sharpness)),
-    LossTerm("struct", field("structure_weight"),
-             lambda t, o: losses.structure_loss(*o.both(), power=t.tc.structure_power),
-             lambda t, o: losses.structure_loss(o.x_rec, o.nxt, power=t.tc.structure_power)),
+             *_judged(losses.density_loss, lambda t: {"sharpness": t.tc.density_sharpness})),
+    LossTerm("struct", field("structure_weight"), *_judged(losses.structure_loss, _structure_power)),
     LossTerm("motion", _motion_on, _motion,
              lambda t, o: losses.motion_terms(o.x_rec, o.nxt, o.prev, power=t.tc.structure_power).sum()),
     LossTerm("pair", field("pair_weight"), _pair),
@@ -127,18 +135,11 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("coverage", field("coverage_weight"),
              lambda t, o: losses.coverage_loss(*o.both(), power=t.tc.coverage_power)),
     LossTerm("polyphony", field("polyphony_weight"),
-             lambda t, o: losses.polyphony_loss(*o.both(), power=t.tc.polyphony_power),
-             lambda t, o: losses.polyphony_loss(o.x_rec, o.nxt, power=t.tc.polyphony_power)),
-    LossTerm("pitches", field("pitches_weight"),
-             lambda t, o: losses.pitches_loss(*o.both(), power=t.tc.structure_power),
-             lambda t, o: losses.pitches_loss(o.x_rec, o.nxt, power=t.tc.structure_power)),
-    LossTerm("notes", field("onsets_weight"),
-             lambda t, o: losses.onsets_loss(*o.both(), power=t.tc.structure_power),
-             lambda t, o: losses.onsets_loss(o.x_rec, o.nxt, power=t.tc.structure_power)),
+             *_judged(losses.polyphony_loss, lambda t: {"power": t.tc.polyphony_power})),
+    LossTerm("pitches", field("pitches_weight"), *_judged(losses.pitches_loss, _structure_power)),
+    LossTerm("notes", field("notes_weight"), *_judged(losses.notes_loss, _structure_power)),
     LossTerm("register", field("register_weight"), _register, _register),
-    LossTerm("onsets", field("onset_profile_weight"),
-             lambda t, o: losses.onset_profile_loss(*o.both(), power=t.tc.structure_power),
-             lambda t, o: losses.onset_profile_loss(o.x_rec, o.nxt, power=t.tc.structure_power)),
+    LossTerm("onsets", field("onset_profile_weight"), *_judged(losses.onset_profile_loss, _structure_power)),
 )
 
 

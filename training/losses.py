@@ -215,9 +215,14 @@ def structure_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5,
     adversarial terms alone left many one-step notes on many pitches. A higher power counts cells
     just under the threshold (which will not sound) for less: 0.45 counts 0.66 at power 4, 0.28 at 12."""
     gen = bar_structure(x_gen, threshold, power)
-    real = [t.detach() for t in bar_structure(x.detach(), threshold, power)]
-    loss = sum((torch.log1p(g) - torch.log1p(r)).pow(2) for g, r in zip(gen[:3], real[:3]))
-    return (loss + (gen[3] - real[3]).pow(2)).mean()
+    real = bar_structure(x.detach(), threshold, power)
+    loss = sum(_count_ratio(g, r) for g, r in zip(gen[:3], real[:3]))
+    return (loss + (gen[3] - real[3].detach()).pow(2)).mean()
+
+
+def _count_ratio(gen: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """[N] squared log-ratio (log(1 + n)) of generated counts to real ones (real: no gradient)."""
+    return (torch.log1p(gen) - torch.log1p(real.detach())).pow(2)
 
 
 def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
@@ -226,18 +231,14 @@ def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, p
     the structure term's pitch count on its own weight. A tune plays a bar's six notes on about four
     pitches; answers that fill their silent steps (coverage) did it with a fifth and sixth pitch
     (training/results/EXPERIMENTS.md)."""
-    gen = bar_structure(x_gen, threshold, power)[2]
-    real = bar_structure(x.detach(), threshold, power)[2].detach()
-    return (torch.log1p(gen) - torch.log1p(real)).pow(2).mean()
+    return _count_ratio(bar_structure(x_gen, threshold, power)[2], bar_structure(x.detach(), threshold, power)[2]).mean()
 
 
-def onsets_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
     """Deviation (not in the paper): the squared log-ratio (log(1 + n)) of the generated bar's
     notes to the real next bar's (bar_structure's second figure, soft onsets), meaned over the
     batch: the structure term's note count on its own weight."""
-    gen = bar_structure(x_gen, threshold, power)[1]
-    real = bar_structure(x.detach(), threshold, power)[1].detach()
-    return (torch.log1p(gen) - torch.log1p(real)).pow(2).mean()
+    return _count_ratio(bar_structure(x_gen, threshold, power)[1], bar_structure(x.detach(), threshold, power)[1]).mean()
 
 
 #: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
@@ -386,4 +387,4 @@ def polyphony_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5,
     the bar's pitch classes (training/results/EXPERIMENTS.md)."""
     on = (x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1)
     real = (on.sum(1) - on.amax(1)).sum(1)
-    return (torch.log1p(polyphony(x_gen, threshold, power)) - torch.log1p(real)).pow(2).mean()
+    return _count_ratio(polyphony(x_gen, threshold, power), real).mean()

@@ -73,13 +73,13 @@ class TrainConfig:
     # + w * (log(1 + notes stacked over one at a step) - the real next bar's)^2
     # (losses.polyphony_loss): a step's sound is one pitch, not several hesitant ones
     polyphony_weight: float = 0.0
+    polyphony_power: float = 4.0  # soft-count power under the threshold for it
     # + w * (log(1 + distinct pitches of the answer) - the real next bar's)^2 (losses.pitches_loss;
     # the structure term's pitch count on its own weight)
     pitches_weight: float = 0.0
-    # + w * (log(1 + notes of the answer) - the real next bar's)^2 (losses.onsets_loss; the
+    # + w * (log(1 + notes of the answer) - the real next bar's)^2 (losses.notes_loss; the
     # structure term's note count on its own weight)
-    onsets_weight: float = 0.0
-    polyphony_power: float = 4.0  # soft-count power under the threshold for it
+    notes_weight: float = 0.0
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
     # + w * the total variation distance between the batch's onsets per step of the bar and the

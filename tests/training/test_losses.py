@@ -333,12 +333,12 @@ def test_pitches_loss_compares_distinct_pitches_and_lowers_an_extra_pitch():
     assert float(extra.grad.reshape(88, 16)[45, 8:12].max()) > 0  # the third pitch is asked to fall
 
 
-def test_onsets_loss_compares_the_number_of_notes_not_where_they_are():
+def test_notes_loss_compares_the_number_of_notes_not_where_they_are():
     real = _bar([(40, 0, 4), (42, 4, 8), (40, 8, 12), (42, 12, 16)], value=90 / 127)  # four notes
     other = _bar([(50, 0, 2), (52, 2, 6), (50, 6, 10), (47, 10, 16)], value=0.8)  # four others
-    assert losses.onsets_loss(other, real, power=12.0).item() == pytest.approx(0.0, abs=0.01)
+    assert losses.notes_loss(other, real, power=12.0).item() == pytest.approx(0.0, abs=0.01)
     held = _bar([(40, 0, 8), (42, 8, 16)], value=0.8)  # two long notes in the same time
-    assert losses.onsets_loss(held, real, power=12.0).item() == pytest.approx(
+    assert losses.notes_loss(held, real, power=12.0).item() == pytest.approx(
         (math.log(1 + 2 * 1.15) - math.log(1 + 4 * (1 + 0.5 * (90 / 127 - 0.5)))) ** 2, rel=0.05)
 
 
