@@ -87,6 +87,15 @@ class Answerer:
         out = np.asarray(candidates_for(self.model, src[None], noise, float(temperature)), np.float32)
         return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
 
+    def rehearse(self, steps: int, temperature: float, candidates: int | None = None, weights: Weights | None = None,
+                 threshold: float | None = None) -> None:
+        """The answer path run on a silent bar of `steps` and thrown away: fixed noise (no generator
+        drawn from), nothing remembered. It warms the model's memory just before a real answer
+        (the live loop's rehearsals, docs/design.md "Time")."""
+        noise = np.zeros((self.count(candidates), self.latent), np.float32)
+        self.answer(np.zeros((N_PITCHES, steps), np.float32), None, temperature, weights=weights,
+                    threshold=threshold, noise=noise)
+
     def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
                threshold: float | None = None) -> Answer:
         """The answer among `candidates` [N, 88, 16] to bar `source` (the model already ran: the

@@ -8,7 +8,9 @@ one batched model call, the critic and answer selection included; with one candi
 model step) and prints per-bar p50/p99/max, the provider that ran and the resident memory of the
 process (the live tool's own footprint: this module never imports torch). Then the same at
 N = 1, 8, 16, 32 candidates a bar (--candidates), so a performer sees what a harder selection
-costs. The model step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
+costs. Then a bar after 0.8 s idle (a bar at 300 BPM), cold and after srlive's rehearsals
+(srlive.engine), up to 8 bars each way: on a machine whose memory goes cold while idle the cold
+figure is many times the back-to-back one, which is why srlive rehearses. The model step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
 
 Then it times the step at batch N = 1, 8, 32, 128 (--batches): N candidate answers in one step,
 inputs and output bound once with I/O binding (srlive.iobinding), on whichever provider runs; on
@@ -18,7 +20,8 @@ per N. Answer selection can afford the N whose step still fits in the time a bar
 With --json the last line is one JSON object: provider (the one that ran, not the one asked for),
 candidates (per bar, by default), steps, p50_ms, p99_ms, max_ms, cpu_p50_ms, cpu_p99_ms (a bar as
 played), rss_mb, selection (per N: n, bars, p50_ms, p99_ms, max_ms), batches (per N: n, steps,
-p50_ms, p99_ms, max_ms, per_bar_us, io_binding), plus a few extras (load and start-up times, the
+p50_ms, p99_ms, max_ms, per_bar_us, io_binding), after_rest (cold and rehearsed: bars, p50_ms,
+max_ms), plus a few extras (load and start-up times, the
 model, device asked for, device_note).
 """
 
@@ -139,6 +142,45 @@ def time_bars(rt, bars: np.ndarray, count: int, candidates: int, wall: list[floa
 
 
 SELECTION = (1, 8, 16, 32)  # candidates a bar timed through the whole answer path
+REST = 0.8  # seconds idle before a bar in time_after_rest: a bar at 300 BPM, the shortest wait live
+REST_COUNT = 8  # bars timed after a rest, each way (fewer when --steps is small)
+
+
+def _rehearse_leads() -> tuple[float, ...]:
+    from srlive.engine import REHEARSE_LEADS
+
+    return REHEARSE_LEADS
+
+
+def time_after_rest(rt, candidates: int, rests: int, rest: float = REST, sleep=time.sleep,
+                    clock=time.perf_counter) -> dict:
+    """A bar as played after `rest` seconds idle, `rests` times each way: "cold" (nothing before
+    it), and "rehearsed" (srlive.engine.REHEARSE_LEADS before it, as the live loop runs them). On
+    a machine whose memory goes cold while idle the first is many times a bar back to back."""
+    from srlive.answer import Answerer
+    from srlive.engine import REHEARSE_LEADS
+
+    answerer = Answerer(rt, candidates, getattr(rt, "selection", None), latent=rt.latent)
+    steps = model_steps(rt)
+    bars = music_like_bars(8, np.random.default_rng(3), steps)
+    rng = np.random.default_rng(3)
+    temperature = getattr(rt, "temperature", 1.0)
+    rows = {}
+    for label, leads in (("cold", ()), ("rehearsed", REHEARSE_LEADS)):
+        wall: list[float] = []
+        for i in range(rests):
+            left = rest
+            for lead in leads:
+                sleep(left - lead)
+                left = lead
+                answerer.rehearse(steps, temperature)
+            sleep(left)
+            s = clock()
+            answerer.answer(bars[i % len(bars)], rng, temperature)
+            wall.append(clock() - s)
+        p50, _, pmax = percentiles(wall)
+        rows[label] = {"bars": rests, "p50_ms": round(p50, 4), "max_ms": round(pmax, 4)}
+    return rows
 
 
 def time_selection(rt, counts, steps: int, clock=time.perf_counter) -> list[dict]:
@@ -205,6 +247,13 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     for r in result["selection"]:
         print(f"          N={r['n']:<4d} p50 {r['p50_ms']:8.3f} ms  p99 {r['p99_ms']:8.3f} ms  max {r['max_ms']:8.3f} ms",
               file=out)
+    rests = min(REST_COUNT, max(1, steps // 250))
+    result["after_rest"] = after = time_after_rest(rt, candidates, rests)
+    leads = " and ".join(f"{lead * 1e3:g}" for lead in _rehearse_leads())
+    print(f"rested    a bar as played after {REST:g} s idle (a bar at 300 BPM), {rests} bars each way:", file=out)
+    print(f"          cold       p50 {after['cold']['p50_ms']:8.3f} ms  max {after['cold']['max_ms']:8.3f} ms", file=out)
+    print(f"          rehearsed  p50 {after['rehearsed']['p50_ms']:8.3f} ms  max {after['rehearsed']['max_ms']:8.3f} ms"
+          f"  (the answer path run on silence {leads} ms before, as srlive does live)", file=out)
     result["batches"] = time_batches(rt, batches, steps)
     print_batches(result["batches"], rt.provider, out)
     if as_json:

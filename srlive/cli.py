@@ -19,6 +19,7 @@ import json
 import sys
 import time
 
+from srlive import memlock
 from srlive import meter as meters
 from srlive import options
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO
@@ -214,6 +215,7 @@ def run_live(cfg: dict) -> int:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     output = ports.open_output(out_name, backend=backend, client_name="srlive")
     inp = view = None
+    locked = False
     try:
         if in_name is not None:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
@@ -239,6 +241,9 @@ def run_live(cfg: dict) -> int:
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.collect()
         gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
+        locked = memlock.lock_memory()  # no page of it is reclaimed between bars (srlive.memlock)
+        if stats is not None:
+            stats.meta["memory_locked"] = locked
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
         how = "on the Link session's clock" if settings.link else how
         if settings.meter.name != meters.named(None).name:
@@ -260,6 +265,8 @@ def run_live(cfg: dict) -> int:
             view.start()
         engine.run()
     finally:
+        if locked:
+            memlock.unlock_memory()
         if view is not None:
             view.close()  # the terminal back before the last messages
         if inp is not None:

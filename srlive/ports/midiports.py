@@ -124,6 +124,19 @@ class _Port:
             return None
         return jack_backend.jack_connections(self.full_name)
 
+    def _target_listed(self) -> bool:
+        """Is the named port there? On JACK asked of the graph watcher (JACK-Client): rtmidi's
+        get_ports holds Python's lock through a server round trip, which on a machine that idles
+        between bars took 50 ms, long enough to hold back the scheduler's next note."""
+        if self.backend == "jack":
+            listed = jack_backend.jack_midi_ports()
+            if listed is not None:
+                return self._target in listed
+        try:
+            return self._target in self._rt.get_ports()
+        except Exception:  # noqa: BLE001
+            return False
+
     def connected(self) -> Optional[bool]:
         """Is anything on the other end? None when the backend can't tell."""
         if self._closed:
@@ -131,10 +144,7 @@ class _Port:
         if self.virtual:
             count = self._peer_count()
             return None if count is None else count > 0
-        try:
-            present = self._target in self._rt.get_ports()
-        except Exception:  # noqa: BLE001
-            return False
+        present = self._target_listed()
         if not present:
             return False
         count = self._peer_count()

@@ -80,3 +80,18 @@ def test_time_bars_goes_through_the_answer_path_with_its_candidates():
     wall, cpu = [], []
     bench.time_bars(model, np.zeros((2, 88, 16), np.float32), 3, 8, wall, cpu)
     assert model.rows == [8, 8, 8] and len(wall) == len(cpu) == 3
+
+
+def test_a_bar_after_a_rest_is_timed_cold_and_after_the_live_loops_rehearsals():
+    from srlive.engine import REHEARSE_LEADS
+    from srlive.runtime import load_runtime
+
+    slept = []
+    rows = bench.time_after_rest(load_runtime(None, "cpu"), 1, 2, rest=0.8, sleep=slept.append)
+    assert set(rows) == {"cold", "rehearsed"}
+    for row in rows.values():
+        assert row["bars"] == 2 and 0 < row["p50_ms"] <= row["max_ms"]
+    # cold: the whole rest, then the bar; rehearsed: the rest cut at each lead, the last lead before the bar
+    first, second = REHEARSE_LEADS
+    per_rehearsed_bar = [0.8 - first, first - second, second]
+    assert [round(x, 9) for x in slept] == [0.8, 0.8] + [round(x, 9) for x in per_rehearsed_bar * 2]

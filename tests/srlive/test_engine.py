@@ -212,3 +212,57 @@ def test_a_flood_is_cut_off_and_the_bar_still_quantises():
     clock.t = eng.clock.time_at(0, 15.5)
     events = eng.close_window(0, eng.capture.drain(clock.t))
     assert events and eng.skipped == 0
+
+
+class _StopOnFakeClock:
+    """The engine's stop event on a fake clock: a wait moves the clock on by what it waits."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def is_set(self):
+        return False
+
+    def wait(self, dt):
+        self.clock.t += dt
+        return False
+
+    def set(self):
+        pass
+
+
+def test_before_each_close_a_rehearsal_runs_the_answer_path_and_leaves_the_answers_alone():
+    eng, clock, stats = make_engine(tempo=120, seed=5, candidates=4)
+    eng.stop_event = _StopOnFakeClock(clock)
+    rehearsed = []
+    step = eng.answerer.model.step
+    eng.answerer.model.step = lambda bar, noise, temp: (rehearsed.append((clock.t, bar.sum())), step(bar, noise, temp))[1]
+    eng.start_clock(100.0)
+    close = eng.clock.time_at(0, 15.5)
+    rng_before = eng.rng.bit_generator.state
+    clock.t = 100.0
+    assert eng._rehearsed_before(0) is True
+    # one pass of the answer path (4 candidates) at each lead, on silence
+    assert [round(close - t, 9) for t, _ in rehearsed] == [0.075] * 4 + [0.008] * 4
+    assert all(s == 0 for _, s in rehearsed)
+    # nothing drawn from the seeded generator, nothing counted or remembered
+    assert eng.rng.bit_generator.state == rng_before
+    assert stats.bars == [] and eng.answered == 0 and eng.skipped == 0 and eng.last_own is None
+    # a lead already past is let go: at 20 ms before the close only the last rehearsal runs
+    rehearsed.clear()
+    clock.t = eng.clock.time_at(1, 15.5) - 0.02
+    assert eng._rehearsed_before(1) is True
+    assert [round(eng.clock.time_at(1, 15.5) - t, 9) for t, _ in rehearsed] == [0.008] * 4
+
+
+def test_a_rehearsal_that_fails_says_nothing_and_the_real_step_says_it_once():
+    clock = FakeClock(100.0)
+    said = []
+    eng = Engine(FakeRuntime(raise_on={1, 2}), Settings(tempo=120, seed=1, mode="solo"), now=clock.now,
+                 sleep=clock.sleep, stats=Stats(), output=FakeOutput(), log=said.append)
+    eng.rehearse()  # the first model call raises: swallowed
+    assert said == [] and eng.skipped == 0
+    eng.start_clock(100.0)
+    clock.t = eng.clock.time_at(0, 15.5)
+    assert eng.close_window(0, []) == []  # the second raises: the real step skips its bar, said once
+    assert eng.skipped == 1 and len(said) == 1 and "model step failed" in said[0]

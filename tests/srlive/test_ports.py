@@ -447,3 +447,25 @@ def test_closing_everything_twice_closes_each_client_once(world, monkeypatch):
     ports.close_all()
     ports.close_all()
     assert world.deleted == ["MidiIn", "jack.Client srlive-watch"]
+
+
+def test_on_jack_the_poll_asks_the_graph_watcher_not_rtmidi_whether_the_port_is_there(world, monkeypatch):
+    """rtmidi's get_ports holds Python's lock through a JACK round trip (50 ms on a machine that
+    idles between bars, long enough to hold back the scheduler's next note): on JACK the poll asks
+    the JACK-Client watcher, which lets go of it; rtmidi only when the watcher can't tell."""
+    monkeypatch.setattr(backends, "jack_running", lambda: True)
+    monkeypatch.setattr(jack_backend, "find_own_port", lambda *a, **k: "srlive:recorder take")
+    monkeypatch.setattr(jack_backend, "jack_connections", lambda name: 1)
+    world.destinations = ["recorder:take"]
+    out = ports.open_output("recorder take", backend="jack")
+    rtmidi_asked = []
+    listing = out._rt.get_ports
+    out._rt.get_ports = lambda: (rtmidi_asked.append(1), listing())[1]
+    listed = {"now": ["srlive:recorder take", "recorder:take"]}
+    monkeypatch.setattr(jack_backend, "jack_midi_ports", lambda: listed["now"])
+    assert out.connected() is True
+    listed["now"] = ["srlive:recorder take"]
+    assert out.connected() is False
+    assert rtmidi_asked == []
+    listed["now"] = None  # no watcher (JACK-Client missing): rtmidi's list it is
+    assert out.connected() is True and rtmidi_asked == [1]
