@@ -35,11 +35,11 @@ def test_it_is_not_tried_when_opted_out_or_when_a_finite_limit_could_fail_later_
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not memlock.may_lock(),
                     reason="needs Linux and the right to lock memory (root, or an unlimited memlock limit)")
 def test_it_locks_what_is_in_ram_and_what_is_touched_next_then_lets_go():
-    assert locked_kb() == 0
+    base = locked_kb()  # not always 0: a JACK client in this process locks its shared memory
     try:
         assert memlock.lock_memory() is True
         before = locked_kb()
-        assert before > 0
+        assert before > base  # what was in RAM
         block = mmap.mmap(-1, 16 << 20)  # a new mapping, touched after the lock: locked as it is touched
         for page in range(0, len(block), mmap.PAGESIZE):
             block[page] = 1
@@ -47,4 +47,4 @@ def test_it_locks_what_is_in_ram_and_what_is_touched_next_then_lets_go():
         block.close()
     finally:
         memlock.unlock_memory()
-    assert locked_kb() == 0
+    assert locked_kb() <= base
