@@ -137,7 +137,8 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("polyphony", field("polyphony_weight"),
              *_judged(losses.polyphony_loss, lambda t: {"power": t.tc.polyphony_power})),
     LossTerm("pitches", field("pitches_weight"), *_judged(losses.pitches_loss, _structure_power)),
-    LossTerm("notes", field("notes_weight"), *_judged(losses.notes_loss, _structure_power)),
+    LossTerm("notes", field("notes_weight"),
+             *_judged(losses.notes_loss, lambda t: {"power": t.tc.structure_power, "read": t.tc.notes_read})),
     LossTerm("register", field("register_weight"), _register, _register),
     LossTerm("onsets", field("onset_profile_weight"), *_judged(losses.onset_profile_loss, _structure_power)),
 )

@@ -234,10 +234,26 @@ def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, p
     return _count_ratio(bar_structure(x_gen, threshold, power)[2], bar_structure(x.detach(), threshold, power)[2]).mean()
 
 
-def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+def read_notes(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """[N] notes in each bar as the threshold reads them (onsets of cells >= threshold: the count the
+    evaluation and the live tool make), with the gradient of the soft count (bar_structure's
+    onsets) passed straight through: the soft count also counts the flicker of cells around the
+    threshold, so it can match a real bar's notes while the notes as played are fewer."""
+    x = x.reshape(x.shape[0], 88, -1)
+    soft = bar_structure(x, threshold, power)[1]
+    hard = soft_onsets((x >= threshold).to(x.dtype)).sum((1, 2))
+    return hard + soft - soft.detach()
+
+
+def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0,
+               read: bool = False) -> torch.Tensor:
     """Deviation (not in the paper): the squared log-ratio (log(1 + n)) of the generated bar's
     notes to the real next bar's (bar_structure's second figure, soft onsets), meaned over the
-    batch: the structure term's note count on its own weight."""
+    batch: the structure term's note count on its own weight. ``read``: the generated bar's notes
+    as the threshold reads them (read_notes), the real bar's cells > 0."""
+    if read:
+        real = soft_onsets((x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1)).sum((1, 2))
+        return _count_ratio(read_notes(x_gen, threshold, power), real).mean()
     return _count_ratio(bar_structure(x_gen, threshold, power)[1], bar_structure(x.detach(), threshold, power)[1]).mean()
 
 

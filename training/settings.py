@@ -80,6 +80,7 @@ class TrainConfig:
     # + w * (log(1 + notes of the answer) - the real next bar's)^2 (losses.notes_loss; the
     # structure term's note count on its own weight)
     notes_weight: float = 0.0
+    notes_read: bool = False  # count the answer's notes as the threshold reads them (losses.read_notes)
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
     # + w * the total variation distance between the batch's onsets per step of the bar and the

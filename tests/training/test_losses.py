@@ -342,6 +342,34 @@ def test_notes_loss_compares_the_number_of_notes_not_where_they_are():
         (math.log(1 + 2 * 1.15) - math.log(1 + 4 * (1 + 0.5 * (90 / 127 - 0.5)))) ** 2, rel=0.05)
 
 
+def test_read_notes_counts_the_notes_the_threshold_reads_and_passes_the_soft_gradient():
+    # two notes, and a third pitch flickering just under the threshold: the soft count counts the
+    # flicker as notes, the threshold reads none of it
+    x = _bar([(40, 0, 8), (42, 8, 16)], value=0.8)
+    x.reshape(88, 16)[45, 0:16:2] = 0.47
+    soft = float(losses.bar_structure(x, power=12.0)[1][0])
+    assert soft > 4.0
+    x.requires_grad_(True)
+    read = losses.read_notes(x, power=12.0)
+    assert float(read[0]) == 2.0
+    read.sum().backward()
+    assert float(x.grad.reshape(88, 16)[45, 0:16:2].min()) > 0  # more notes: the flicker is asked up
+
+
+def test_notes_loss_read_asks_for_the_notes_the_soft_count_took_the_flicker_for():
+    real = _bar([(40, 0, 4), (42, 4, 8), (40, 8, 12), (42, 12, 16)], value=90 / 127)  # four notes
+    gen = _bar([(40, 0, 8), (42, 8, 16)], value=0.8)  # two, and a flicker the soft count takes for notes
+    gen.reshape(88, 16)[45, 0:16:2] = 0.47
+    gen.requires_grad_(True)
+    losses.notes_loss(gen, real, power=12.0).backward()  # the soft count: "more notes than the real bar"
+    assert float(gen.grad.reshape(88, 16)[45, 0:16:2].min()) > 0  # ... so the flicker is asked down
+    gen.grad = None
+    loss = losses.notes_loss(gen, real, power=12.0, read=True)
+    assert loss.item() == pytest.approx((math.log(3) - math.log(5)) ** 2, rel=1e-4)
+    loss.backward()
+    assert float(gen.grad.reshape(88, 16)[45, 0:16:2].max()) < 0  # descent raises the flicker to notes
+
+
 def test_register_loss_is_the_squared_octave_distance_of_mean_pitches_over_pairs_that_both_sound():
     real = _bar([(40, 0, 8)], value=90 / 127)
     # the same pitch an octave up: 1 octave squared; the same register: 0
