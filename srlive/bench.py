@@ -10,7 +10,8 @@ process (the live tool's own footprint: this module never imports torch). Then t
 N = 1, 8, 16, 32 candidates a bar (--candidates), so a performer sees what a harder selection
 costs. Then a bar after 0.8 s idle (a bar at 300 BPM), cold and after srlive's rehearsals
 (srlive.engine), up to 8 bars each way: on a machine whose memory goes cold while idle the cold
-figure is many times the back-to-back one, which is why srlive rehearses. The model step in torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
+figure is many times the back-to-back one, which is why srlive rehearses. The model step in
+torch, with the same weights, is timed by `python -m benchmarks.torch_vs_onnx`.
 
 Then it times the step at batch N = 1, 8, 32, 128 (--batches): N candidate answers in one step,
 inputs and output bound once with I/O binding (srlive.iobinding), on whichever provider runs; on
@@ -146,12 +147,6 @@ REST = 0.8  # seconds idle before a bar in time_after_rest: a bar at 300 BPM, th
 REST_COUNT = 8  # bars timed after a rest, each way (fewer when --steps is small)
 
 
-def _rehearse_leads() -> tuple[float, ...]:
-    from srlive.engine import REHEARSE_LEADS
-
-    return REHEARSE_LEADS
-
-
 def time_after_rest(rt, candidates: int, rests: int, rest: float = REST, sleep=time.sleep,
                     clock=time.perf_counter) -> dict:
     """A bar as played after `rest` seconds idle, `rests` times each way: "cold" (nothing before
@@ -247,9 +242,11 @@ def run(model_path=None, device: str = "auto", as_json: bool = False, steps: int
     for r in result["selection"]:
         print(f"          N={r['n']:<4d} p50 {r['p50_ms']:8.3f} ms  p99 {r['p99_ms']:8.3f} ms  max {r['max_ms']:8.3f} ms",
               file=out)
+    from srlive.engine import REHEARSE_LEADS
+
     rests = min(REST_COUNT, max(1, steps // 250))
     result["after_rest"] = after = time_after_rest(rt, candidates, rests)
-    leads = " and ".join(f"{lead * 1e3:g}" for lead in _rehearse_leads())
+    leads = " and ".join(f"{lead * 1e3:g}" for lead in REHEARSE_LEADS)
     print(f"rested    a bar as played after {REST:g} s idle (a bar at 300 BPM), {rests} bars each way:", file=out)
     print(f"          cold       p50 {after['cold']['p50_ms']:8.3f} ms  max {after['cold']['max_ms']:8.3f} ms", file=out)
     print(f"          rehearsed  p50 {after['rehearsed']['p50_ms']:8.3f} ms  max {after['rehearsed']['max_ms']:8.3f} ms"

@@ -410,10 +410,13 @@ class Engine:
     def _rehearsed_before(self, bar: int) -> bool:
         """A throwaway step at each of REHEARSE_LEADS before bar's window closes (one already
         past is let go); False on stop, or when the DAW's clock stopped."""
+        def close() -> float:  # re-read each time: with --sync the clock may move
+            return self.clock.time_at(bar, self.steps - 0.5)
+
         for lead in REHEARSE_LEADS:
-            if self.now() >= self.clock.time_at(bar, self.steps - 0.5) - lead:
+            if self.now() >= close() - lead:
                 continue
-            if not self.wait_until(lambda: self.clock.time_at(bar, self.steps - 0.5) - lead):
+            if not self.wait_until(lambda: close() - lead):
                 return False
             self.rehearse()
         return True

@@ -8,9 +8,10 @@ memory for that reason, and so does srlive while it plays:
 ``mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)`` locks the pages already in RAM and each page
 as it is first touched (nothing is read in ahead, so resident memory stays what it was).
 
-It needs the right to lock memory: root or CAP_IPC_LOCK, or an unlimited ``memlock`` limit (what
-the ``audio`` group of JACK setups has, /etc/security/limits.d/audio.conf). With a finite limit it
-is not tried, because every later allocation would count against the limit and could fail mid-set.
+It is tried as root, or with an unlimited ``memlock`` limit (what the ``audio`` group of JACK
+setups has, /etc/security/limits.d/audio.conf; ``ulimit -l`` says ``unlimited``). With a finite
+limit it is not tried, because every later allocation would count against the limit and could
+fail mid-set.
 Without the right nothing changes. ``SRLIVE_NO_REALTIME`` opts out, as for real-time priority.
 """
 
