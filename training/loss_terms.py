@@ -106,6 +106,10 @@ def _register(t: "Trainer", o: Pass) -> torch.Tensor:
     return losses.register_loss(o.x_rec, o.nxt, power=t.tc.structure_power)
 
 
+def _figures(t: "Trainer", o: Pass) -> torch.Tensor:
+    return losses.figures_loss(o.x_rec, o.nxt, o.prev, o.heard_real, power=t.tc.structure_power)
+
+
 def _pair(t: "Trainer", o: Pass) -> torch.Tensor:
     """-log P(x^{t-1}, x~^t) of the pair critic, on the rows whose x^{t-1} is real."""
     return F.softplus(-t.pair_logits(o.prev[o.heard_real], o.x_rec[o.heard_real])).mean()
@@ -139,6 +143,7 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("pitches", field("pitches_weight"), *_judged(losses.pitches_loss, _structure_power)),
     LossTerm("notes", field("notes_weight"),
              *_judged(losses.notes_loss, lambda t: {"power": t.tc.structure_power, "read": t.tc.notes_read})),
+    LossTerm("figures", field("figures_weight"), _figures, _figures),
     LossTerm("register", field("register_weight"), _register, _register),
     LossTerm("onsets", field("onset_profile_weight"), *_judged(losses.onset_profile_loss, _structure_power)),
 )

@@ -234,15 +234,23 @@ def pitches_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, p
     return _count_ratio(bar_structure(x_gen, threshold, power)[2], bar_structure(x.detach(), threshold, power)[2]).mean()
 
 
+def _read_onsets(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0, real: bool = False) -> torch.Tensor:
+    """[N, 88, S] onsets per cell: of a real bar, where its cells (> 0) start; of a generated one,
+    where cells >= threshold start (the notes as played), with the gradient of the soft count's
+    onsets (soft_onsets of soft_count) passed straight through."""
+    x = x.reshape(x.shape[0], 88, -1)
+    if real:
+        return soft_onsets((x.detach() > 0).to(x.dtype))
+    soft = soft_onsets(soft_count(x, threshold, power))
+    return soft_onsets((x >= threshold).to(x.dtype)) + soft - soft.detach()
+
+
 def read_notes(x: torch.Tensor, threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
     """[N] notes in each bar as the threshold reads them (onsets of cells >= threshold: the count the
     evaluation and the live tool make), with the gradient of the soft count (bar_structure's
     onsets) passed straight through: the soft count also counts the flicker of cells around the
     threshold, so it can match a real bar's notes while the notes as played are fewer."""
-    x = x.reshape(x.shape[0], 88, -1)
-    soft = bar_structure(x, threshold, power)[1]
-    hard = soft_onsets((x >= threshold).to(x.dtype)).sum((1, 2))
-    return hard + soft - soft.detach()
+    return _read_onsets(x, threshold, power).sum((1, 2))
 
 
 def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, power: float = 4.0,
@@ -252,10 +260,48 @@ def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, pow
     batch: the structure term's note count on its own weight. ``read``: the generated bar's notes
     as the threshold reads them (read_notes), the real bar's cells > 0."""
     if read:
-        real = soft_onsets((x.detach() > 0).to(x_gen.dtype).reshape(x.shape[0], 88, -1)).sum((1, 2))
+        real = _read_onsets(x, real=True).sum((1, 2))
         return _count_ratio(read_notes(x_gen, threshold, power), real).mean()
     return _count_ratio(bar_structure(x_gen, threshold, power)[1], bar_structure(x.detach(), threshold, power)[1]).mean()
 
+
+#: Two notes make a figure when the second starts 1..FIGURE_GAPS steps after the first (a tune's
+#: notes start 2.6 steps apart on average; a wider gap is mostly a note in between).
+FIGURE_GAPS = 4
+
+
+def figure_counts(onsets: torch.Tensor) -> torch.Tensor:
+    """[N, 88, 88] two-note figures of each bar: entry (p, q) counts the onsets of pitch p followed
+    by an onset of q 1..FIGURE_GAPS steps later (onsets [N, 88, S], as _read_onsets gives)."""
+    out = onsets.new_zeros(onsets.shape[0], 88, 88)
+    for g in range(1, min(FIGURE_GAPS, onsets.shape[2] - 1) + 1):
+        out = out + torch.bmm(onsets[:, :, :-g], onsets[:, :, g:].transpose(1, 2))
+    return out
+
+
+def figure_repeats(o_gen: torch.Tensor, o_prev: torch.Tensor) -> torch.Tensor:
+    """[N] two-note figures of a bar (onsets o_gen) that repeat a figure (the same two pitches, the
+    rhythm free) of the bar before it (o_prev) at another place, or one of its own: what the
+    recurrence measure counts, less what a copy in place would give. Pairs of occurrences; figures
+    at the same steps of both bars are taken out, as is each figure's match with itself."""
+    b_gen, b_prev = figure_counts(o_gen), figure_counts(o_prev)
+    across = (b_gen * b_prev).sum((1, 2)) - figure_counts(o_gen * o_prev).sum((1, 2))
+    within = 0.5 * ((b_gen * b_gen).sum((1, 2)) - figure_counts(o_gen * o_gen).sum((1, 2)))
+    return across + within
+
+
+def figures_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor, heard_real: torch.Tensor | None = None,
+                 threshold: float = 0.5, power: float = 4.0) -> torch.Tensor:
+    """Deviation (not in the paper): the squared log-ratio (log(1 + n)) of the batch's mean
+    figure_repeats of the answers (as played) to that of the real next bars, each after the bar it
+    follows; the real side only on the rows whose bar before is real (heard_real). The music
+    repeats its two-note figures at other steps of the bar and of the next (recurrence 9.8 in five
+    bars); the answers repeated them only where they copied the bar heard, and the kept-cells term
+    that stops the copying stopped the figures with it (training/results/EXPERIMENTS.md)."""
+    rows = heard_real if heard_real is not None and bool(heard_real.any()) else slice(None)
+    gen = figure_repeats(_read_onsets(x_gen, threshold, power), _read_onsets(x_prev, real=True)).mean()
+    real = figure_repeats(_read_onsets(x[rows], real=True), _read_onsets(x_prev[rows], real=True)).mean()
+    return (torch.log1p(gen) - torch.log1p(real)).pow(2)
 
 #: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
 #: bin for every wider leap down and one for every wider leap up.

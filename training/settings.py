@@ -81,6 +81,9 @@ class TrainConfig:
     # structure term's note count on its own weight)
     notes_weight: float = 0.0
     notes_read: bool = False  # count the answer's notes as the threshold reads them (losses.read_notes)
+    # + w * (log(1 + the answers' two-note figures repeated at another place) - the real next bars')^2
+    # (losses.figures_loss; batch means, each bar against the bar it follows)
+    figures_weight: float = 0.0
     # + w * (mean pitch of the answer - the real next bar's)^2 in octaves (losses.register_loss)
     register_weight: float = 0.0
     # + w * the total variation distance between the batch's onsets per step of the bar and the

@@ -351,7 +351,7 @@ def test_read_notes_counts_the_notes_the_threshold_reads_and_passes_the_soft_gra
     assert soft > 4.0
     x.requires_grad_(True)
     read = losses.read_notes(x, power=12.0)
-    assert float(read[0]) == 2.0
+    assert float(read[0]) == pytest.approx(2.0, abs=1e-5)
     read.sum().backward()
     assert float(x.grad.reshape(88, 16)[45, 0:16:2].min()) > 0  # more notes: the flicker is asked up
 
@@ -430,3 +430,50 @@ def test_onset_profile_loss_is_zero_on_the_musics_profile_and_moves_late_onsets_
     loss.backward()
     assert float(gen.grad[:, 0, 40, 0].max()) < 0  # the downbeat cell is asked to sound
 
+
+
+def _onsets(x, real=True):
+    return losses._read_onsets(x, real=real)
+
+
+def test_figure_repeats_counts_the_heard_bars_figures_moved_but_not_a_copy_in_place():
+    heard = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 12), (45, 12, 16)])
+    copy = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 12), (45, 12, 16)], value=0.8)
+    moved = _bar([(44, 0, 4), (45, 4, 8), (40, 8, 12), (42, 12, 16)], value=0.8)  # both figures, other steps
+    other = _bar([(47, 0, 4), (49, 4, 8), (51, 8, 12), (52, 12, 16)], value=0.8)
+    repeats = [float(losses.figure_repeats(_onsets(x, real=False), _onsets(heard))[0]) for x in (copy, moved, other)]
+    assert repeats == pytest.approx([0.0, 2.0, 0.0], abs=1e-5)
+
+
+def test_figure_repeats_counts_a_bars_own_figure_played_twice():
+    heard = _bar([(60, 0, 16)])
+    twice = _bar([(47, 0, 2), (49, 2, 4), (47, 4, 6), (49, 6, 8)], value=0.8)  # 47-49 twice
+    once = _bar([(47, 0, 2), (49, 2, 4), (51, 4, 6), (52, 6, 8)], value=0.8)
+    assert float(losses.figure_repeats(_onsets(twice, real=False), _onsets(heard))[0]) == pytest.approx(1.0, abs=1e-5)
+    assert float(losses.figure_repeats(_onsets(once, real=False), _onsets(heard))[0]) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_figures_loss_asks_an_answer_without_the_heard_figures_for_them():
+    heard = _bar([(40, 0, 4), (42, 4, 8), (44, 8, 12), (45, 12, 16)])
+    real = _bar([(44, 0, 4), (45, 4, 8), (40, 8, 12), (42, 12, 16)])  # the music moves the figures
+    gen = _bar([(47, 0, 4), (49, 4, 8), (40, 8, 12), (51, 12, 16)], value=0.8)
+    gen.reshape(88, 16)[42, 12:16] = 0.4  # 42 after 40 hesitates under the threshold
+    gen.requires_grad_()
+    loss = losses.figures_loss(gen, real, heard, power=12.0)
+    assert loss.item() > 0.1
+    loss.backward()
+    g = gen.grad.reshape(88, 16)
+    assert float(g[42, 12]) < 0  # 42 after 40 is the heard figure 40-42: asked up
+    assert losses.figures_loss(real * 0.8 / 0.7, real, heard, power=12.0).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_figures_loss_takes_the_musics_figures_from_rows_that_follow_a_real_bar():
+    heard = torch.cat([_bar([(40, 0, 4), (42, 4, 8)]), _bar([(60, 0, 16)])])
+    real = torch.cat([_bar([(40, 8, 12), (42, 12, 16)]), _bar([(40, 8, 12), (42, 12, 16)])])
+    gen = real * 0.8 / 0.7
+    # the answers repeat 1 and 0 figures (mean 0.5); the music, after the real bar, 1
+    heard_real = torch.tensor([True, False])
+    assert losses.figures_loss(gen, real, heard, heard_real).item() == pytest.approx((math.log(1.5) - math.log(2.0)) ** 2, rel=1e-4)
+    assert losses.figures_loss(gen, real, heard).item() == pytest.approx(0.0, abs=1e-6)
+    none_real = torch.tensor([False, False])  # no row after a real bar: all rows stand in
+    assert losses.figures_loss(gen, real, heard, none_real).item() == pytest.approx(0.0, abs=1e-6)
