@@ -26,6 +26,7 @@ LOSS_PANELS = (
     ("polyphony (notes stacked at a step)", (("loss_polyphony", "train"), ("val_loss_polyphony", "val"))),
     ("distinct pitches a bar", (("loss_pitches", "train"), ("val_loss_pitches", "val"))),
     ("notes a bar", (("loss_notes", "train"), ("val_loss_notes", "val"))),
+    ("two-note figures repeated", (("loss_figures", "train"), ("val_loss_figures", "val"))),
     ("register (mean pitch, octaves squared)", (("loss_register", "train"), ("val_loss_register", "val"))),
     ("onsets per step (total variation)", (("loss_onsets", "train"), ("val_loss_onsets", "val"))),
     ("note shape (validation answers)", (("val_note_len", "steps per note"), ("val_real_note_len", "steps per note, real"),

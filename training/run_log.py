@@ -17,7 +17,8 @@ LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "los
                "loss_register", "val_loss_register", "loss_onsets", "val_loss_onsets",
                "loss_polyphony", "val_loss_polyphony",
                "loss_pitches", "val_loss_pitches",
-               "loss_notes", "val_loss_notes"]
+               "loss_notes", "val_loss_notes",
+               "loss_figures", "val_loss_figures"]
 
 
 class CsvLog:

@@ -186,6 +186,26 @@ def test_register_term_is_off_by_default_and_logged_when_on():
     assert "register_weight=10.0 (paper: 0.0)" in small(register_weight=10.0).deviations()
 
 
+def test_figures_term_is_off_by_default_and_logged_when_on():
+    assert TRAIN_PRESETS["paper"].figures_weight == 0.0 and TRAIN_PRESETS["live"].figures_weight == 0.0
+    trainer = live_trainer(figures_weight=10.0, init_output_density=0.3, seed=7)
+    prev, nxt = torch.zeros(8, 1, 88, 16), torch.zeros(8, 1, 88, 16)
+    prev[:, 0, 40, 0:2], prev[:, 0, 42, 2:4] = 90 / 127, 90 / 127  # the figure 40-42
+    for k in (4, 8, 12):  # played three times more, a beat on each
+        nxt[:, 0, 40, k:k + 1], nxt[:, 0, 42, k + 2:k + 3] = 90 / 127, 90 / 127
+    out = trainer.train_step(prev, nxt)
+    assert math.isfinite(out["loss_figures"]) and out["loss_figures"] > 0
+    assert "figures_weight=10.0 (paper: 0.0)" in small(figures_weight=10.0).deviations()
+
+
+def test_every_loss_term_is_a_column_of_the_training_log():
+    from srlive_training.loss_terms import TERMS
+    for term in TERMS:
+        assert f"loss_{term.name}" in LOG_COLUMNS
+        if term.val is not None:
+            assert f"val_loss_{term.name}" in LOG_COLUMNS
+
+
 def test_encoder_learns_until_its_freeze_step_and_is_held_after_it_while_the_generator_learns():
     assert TrainConfig().encoder_freeze_step == 0 and TRAIN_PRESETS["live"].encoder_freeze_step == 0
     assert "encoder_freeze_step=2 (paper: 0)" in small(encoder_freeze_step=2).deviations()
