@@ -445,6 +445,12 @@ def test_figure_repeats_counts_the_heard_bars_figures_moved_but_not_a_copy_in_pl
     assert repeats == pytest.approx([0.0, 2.0, 0.0], abs=1e-5)
 
 
+def test_figure_counts_leave_out_a_pitch_struck_again():
+    again = _bar([(47, 0, 2), (47, 4, 6), (49, 6, 8)], value=0.8)
+    counts = losses.figure_counts(_onsets(again, real=False))[0]
+    assert float(counts[47, 47]) == 0.0 and float(counts[47, 49]) == pytest.approx(1.0, abs=1e-5)  # 6 steps: too far
+
+
 def test_figure_repeats_counts_a_bars_own_figure_played_twice():
     heard = _bar([(60, 0, 16)])
     twice = _bar([(47, 0, 2), (49, 2, 4), (47, 4, 6), (49, 6, 8)], value=0.8)  # 47-49 twice
