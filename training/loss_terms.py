@@ -110,6 +110,17 @@ def _figures(t: "Trainer", o: Pass) -> torch.Tensor:
     return losses.figures_loss(o.x_rec, o.nxt, o.prev, o.heard_real, power=t.tc.structure_power)
 
 
+def _notes_options(t: "Trainer") -> dict:
+    return {"power": t.tc.structure_power, "read": t.tc.notes_read}
+
+
+def _notes(t: "Trainer", o: Pass) -> torch.Tensor:
+    """notes_loss of both answers; with notes_follow, answers to the model's own bars are asked for
+    the notes of the bar they answer (losses.notes_targets)."""
+    target = losses.notes_targets(o.prev, o.nxt, o.heard_real) if t.tc.notes_follow else o.nxt
+    return losses.notes_loss(torch.cat([o.x_rec, o.x_p]), torch.cat([target, o.nxt]), **_notes_options(t))
+
+
 def _pair(t: "Trainer", o: Pass) -> torch.Tensor:
     """-log P(x^{t-1}, x~^t) of the pair critic, on the rows whose x^{t-1} is real."""
     return F.softplus(-t.pair_logits(o.prev[o.heard_real], o.x_rec[o.heard_real])).mean()
@@ -141,8 +152,8 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("polyphony", field("polyphony_weight"),
              *_judged(losses.polyphony_loss, lambda t: {"power": t.tc.polyphony_power})),
     LossTerm("pitches", field("pitches_weight"), *_judged(losses.pitches_loss, _structure_power)),
-    LossTerm("notes", field("notes_weight"),
-             *_judged(losses.notes_loss, lambda t: {"power": t.tc.structure_power, "read": t.tc.notes_read})),
+    LossTerm("notes", field("notes_weight"), _notes,
+             lambda t, o: losses.notes_loss(o.x_rec, o.nxt, **_notes_options(t))),
     LossTerm("figures", field("figures_weight"), _figures, _figures),
     LossTerm("register", field("register_weight"), _register, _register),
     LossTerm("onsets", field("onset_profile_weight"), *_judged(losses.onset_profile_loss, _structure_power)),

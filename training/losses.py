@@ -265,6 +265,23 @@ def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, pow
     return _count_ratio(bar_structure(x_gen, threshold, power)[1], bar_structure(x.detach(), threshold, power)[1]).mean()
 
 
+
+def notes_targets(prev: torch.Tensor, nxt: torch.Tensor, heard_real: torch.Tensor | None) -> torch.Tensor:
+    """The bars whose notes the answers are asked for (notes_loss's x) when answers follow the
+    density of what they hear: the real next bar where the bar heard is real, the bar heard itself
+    where it is the model's own answer (heard_real False). Such a row's real bar is two bars on from
+    the real bar the model answered, so its note count says how that tune goes on, not how the bar
+    heard does; asked for it, the model learns to answer its own bars with the tune's mean density
+    whatever they hold, and a chain of answers forgets a reel's or an air's pace within two bars
+    (training/results/EXPERIMENTS.md). A tune's next bar has about the notes of the bar before
+    (correlation 0.8 in the validation tunes)."""
+    if heard_real is None or bool(heard_real.all()):
+        return nxt
+    own = ~heard_real
+    out = nxt.clone()
+    out[own] = prev[own].detach()
+    return out
+
 #: Two notes make a figure when the second starts 1..FIGURE_GAPS steps after the first (a tune's
 #: notes start 2.6 steps apart on average; a wider gap is mostly a note in between).
 FIGURE_GAPS = 4

@@ -483,3 +483,16 @@ def test_figures_loss_takes_the_musics_figures_from_rows_that_follow_a_real_bar(
     assert losses.figures_loss(gen, real, heard).item() == pytest.approx(0.0, abs=1e-6)
     none_real = torch.tensor([False, False])  # no row after a real bar: all rows stand in
     assert losses.figures_loss(gen, real, heard, none_real).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_notes_targets_are_the_bar_heard_where_it_is_the_models_own():
+    prev = torch.cat([_bar([(40, 0, 16)]), _bar([(40, 0, 4), (42, 4, 8), (44, 8, 12)])])
+    nxt = torch.cat([_bar([(50, 0, 8), (52, 8, 16)]), _bar([(50, 0, 16)])])
+    target = losses.notes_targets(prev, nxt, torch.tensor([True, False]))
+    assert torch.equal(target[0], nxt[0]) and torch.equal(target[1], prev[1])
+    assert losses.notes_targets(prev, nxt, None) is nxt
+    # asked for the three notes it heard, an answer of three notes costs nothing; of one, something
+    three = _bar([(60, 0, 4), (62, 4, 8), (64, 8, 12)], value=0.8)
+    one = _bar([(60, 0, 16)], value=0.8)
+    assert losses.notes_loss(three, target[1:], read=True).item() == pytest.approx(0.0, abs=1e-6)
+    assert losses.notes_loss(one, target[1:], read=True).item() > 0.3

@@ -1,5 +1,6 @@
 """One training step (training/trainer.py and its loss table, training/loss_terms.py), CPU only."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -225,3 +226,21 @@ def test_encoder_learns_until_its_freeze_step_and_is_held_after_it_while_the_gen
     g_moved = [moved(snapshots[i][1], snapshots[i + 1][1]) for i in range(4)]
     assert e_moved == [True, True, False, False]  # steps 0 and 1 train E; from step 2 it is held
     assert g_moved == [True, True, True, True]
+
+
+def test_notes_follow_asks_answers_to_own_bars_for_the_notes_they_heard():
+    assert TrainConfig().notes_follow is False and TRAIN_PRESETS["live"].notes_follow is False
+    assert "notes_follow=True (paper: False)" in small(notes_follow=True, notes_weight=1.0).deviations()
+    from srlive_training.loss_terms import _notes, Pass
+
+    trainer = live_trainer(notes_weight=1.0, notes_read=True, notes_follow=True)
+    prev, nxt = torch.zeros(2, 1, 88, 16), torch.zeros(2, 1, 88, 16)
+    prev[1, 0, 40, 0:4], prev[1, 0, 42, 4:8], prev[1, 0, 44, 8:12] = 0.7, 0.7, 0.7  # own bar: 3 notes
+    nxt[:, 0, 50, :] = 0.7  # the real bars: one long note
+    answer = torch.zeros(2, 1, 88, 16)
+    answer[:, 0, 60, 0:4], answer[:, 0, 62, 4:8], answer[:, 0, 64, 8:12] = 0.8, 0.8, 0.8  # 3 notes each
+    o = Pass(prev, nxt, None, None, None, answer, answer, None, None, None, None, None,
+             torch.tensor([True, False]))
+    followed = float(_notes(trainer, o))
+    trainer.tc = dataclasses.replace(trainer.tc, notes_follow=False)
+    assert followed < float(_notes(trainer, o))  # the own row's 3 notes are right when followed
