@@ -89,6 +89,8 @@ COLUMNS = (
     ("new_pitches", "new pitches %", "pct"),
     ("sounding_steps", "sounds %", "pct"),
     ("notes", "notes", "f1"),
+    ("pace_kept", "pace kept", "f2"),
+    ("notes_follow", "notes follow", "f2"),
     ("downbeat", "downbeat %", "pct"),
     ("odd_steps", "odd 16ths %", "pct"),
     ("profile_distance", "profile TV", "f3"),
@@ -160,14 +162,23 @@ def key_fit_scores(profiles: np.ndarray, answers: np.ndarray, threshold: float) 
 
 def listening_measures(proto: Protocol, answers: np.ndarray, foreign_answers: np.ndarray | None,
                        threshold: float) -> dict:
-    """Key fit (NaN answers excluded), the empty-answer rate, and context sensitivity."""
+    """Key fit (NaN answers excluded), the empty-answer rate, how the answers' notes follow the
+    bar heard's, and context sensitivity."""
     fit = key_fit_scores(proto.profiles, answers, threshold)
-    out = {"key_fit": _nanmean(fit), "empty_answers": float(np.mean(np.isnan(fit)))}
+    out = {"key_fit": _nanmean(fit), "empty_answers": float(np.mean(np.isnan(fit))),
+           "notes_follow": notes_follow(proto.context[:, -1], answers, threshold)}
     if foreign_answers is not None:
         foreign = key_fit_scores(proto.profiles, foreign_answers, threshold)
         out["key_fit_foreign"] = _nanmean(foreign)
         out["context_sensitivity"] = out["key_fit"] - out["key_fit_foreign"]
     return out
+
+
+def notes_follow(heard: np.ndarray, answers: np.ndarray, threshold: float) -> float:
+    """The correlation of the notes in each bar heard (read as real bars are) with the notes in the
+    answer to it: whether an answer to an air is sparse and one to a reel busy."""
+    count = lambda bars, t: [len(metrics.bar_notes(b, t)) for b in bars]  # noqa: E731
+    return metrics.count_correlation(count(heard, metrics.REAL_THRESHOLD), count(answers, threshold))
 
 
 def _selection_of(runner) -> dict:

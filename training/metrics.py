@@ -363,6 +363,26 @@ def profile_distance(p: np.ndarray, q: np.ndarray) -> float:
     return float(0.5 * np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64)).sum())
 
 
+def count_correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson correlation of two equally long series of counts; NaN when either does not vary (or
+    under 2 items)."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def pace_kept(per_sample_bars: Sequence[Sequence[np.ndarray]]) -> float:
+    """How far a five-bar phrase keeps its pace: the correlation, over samples, of the notes in the
+    first bar and in the last (per-bar note arrays, as sample_measures' "bars"). A tune's airs stay
+    slow and its reels busy (0.8); a model whose bars drift to one mean density forgets (0 to 0.2),
+    and then the means over phrases (notes, uniqueness, recurrence) come from medium phrases alone
+    where the music's mix sparse and dense ones (training/results/EXPERIMENTS.md)."""
+    firsts = [len(bars[0]) for bars in per_sample_bars if len(bars) > 1]
+    lasts = [len(bars[-1]) for bars in per_sample_bars if len(bars) > 1]
+    return count_correlation(firsts, lasts)
+
+
 def sample_measures(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> dict:
     """The per-sample paper measures of one multi-bar sample [T, 88, S], plus its tone sequence
     and per-bar notes (for diversity and the MuseGAN measures)."""
@@ -403,6 +423,7 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     out["qualified_notes"] = qualified_note_rate(bars)
     out["empty_samples"] = float(np.mean([len(p["tones"]) == 0 for p in per])) if per else float("nan")
     out["notes"] = float(np.mean([len(p["tones"]) for p in per])) if per else float("nan")
+    out["pace_kept"] = pace_kept([p["bars"] for p in per])
     profile = onset_profile(bars, np.shape(samples[0])[-1] if len(samples) else STEPS)
     out["onset_profile"] = [float(x) for x in profile]
     out["downbeat"] = float(profile[0])

@@ -56,6 +56,9 @@ def test_real_music_and_baselines_behave(result):
     assert repeat["key_fit"] == 1.0 and repeat["context_sensitivity"] > 0.25
     assert rand["context_sensitivity"] == 0.0 and rand["key_fit"] < 0.8
     assert repeat["recurrence"] > real["recurrence"] and repeat["uniqueness"] < real["uniqueness"]
+    # the bar repeated has the notes of the bar heard; a five-bar repeat keeps its pace exactly
+    assert repeat["notes_follow"] == pytest.approx(1.0) and repeat["pace_kept"] == pytest.approx(1.0)
+    assert abs(rand["notes_follow"]) < 0.5
 
 
 PHRASE_CHECKS = {"sounding_steps", "kept_cells", "new_pitches", "profile_distance", "downbeat", "odd_steps"}

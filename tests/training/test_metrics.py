@@ -313,3 +313,21 @@ def test_key_fit_and_sounding_steps_read_twelve_step_bars():
     assert metrics.key_fit(c_major, triple_bar((62, 0, 4), (64, 4, 8), (65, 8, 12))) == 1.0
     assert metrics.key_fit(c_major, triple_bar((61, 0, 6), (66, 6, 12))) == 0.0
     assert metrics.sounding_steps(np.stack([triple_bar((60, 0, 6))])) == 0.5
+
+
+def test_count_correlation_is_pearsons_and_nan_when_a_side_does_not_vary():
+    assert metrics.count_correlation([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)
+    assert metrics.count_correlation([1, 2, 3, 4], [8, 6, 4, 2]) == pytest.approx(-1.0)
+    assert math.isnan(metrics.count_correlation([1, 2, 3], [5, 5, 5]))
+    assert math.isnan(metrics.count_correlation([1], [2]))
+
+
+def test_pace_kept_compares_the_first_and_last_bars_notes_over_samples():
+    def notes(k):
+        return np.zeros((k, 4), dtype=np.int64)
+
+    kept = [[notes(2), notes(9), notes(2)], [notes(8), notes(1), notes(8)], [notes(4), notes(4), notes(5)]]
+    lost = [[notes(2), notes(5), notes(5)], [notes(8), notes(5), notes(5)], [notes(4), notes(5), notes(6)]]
+    assert metrics.pace_kept(kept) > 0.95
+    assert metrics.pace_kept(lost) < 0  # every phrase drifts to five notes or so
+    assert math.isnan(metrics.pace_kept([[notes(2), notes(5)]]))  # one phrase: no correlation
