@@ -496,3 +496,13 @@ def test_notes_targets_are_the_bar_heard_where_it_is_the_models_own():
     one = _bar([(60, 0, 16)], value=0.8)
     assert losses.notes_loss(three, target[1:], read=True).item() == pytest.approx(0.0, abs=1e-6)
     assert losses.notes_loss(one, target[1:], read=True).item() > 0.3
+
+
+def test_figure_repeats_is_the_sum_over_figure_counts_tables():
+    # the reference: figure_counts' 88 x 88 tables multiplied out, as the docstring defines it
+    torch.manual_seed(0)
+    o_gen, o_prev = torch.rand(6, 88, 16), (torch.rand(6, 88, 16) > 0.9).float()
+    b_gen, b_prev = losses.figure_counts(o_gen), losses.figure_counts(o_prev)
+    across = (b_gen * b_prev).sum((1, 2)) - losses.figure_counts(o_gen * o_prev).sum((1, 2))
+    within = 0.5 * ((b_gen * b_gen).sum((1, 2)) - losses.figure_counts(o_gen * o_gen).sum((1, 2)))
+    assert torch.allclose(losses.figure_repeats(o_gen, o_prev), across + within, rtol=1e-4)
