@@ -375,9 +375,10 @@ def count_correlation(a: Sequence[float], b: Sequence[float]) -> float:
 def pace_kept(per_sample_bars: Sequence[Sequence[np.ndarray]]) -> float:
     """How far a five-bar phrase keeps its pace: the correlation, over samples, of the notes in the
     first bar and in the last (per-bar note arrays, as sample_measures' "bars"). A tune's airs stay
-    slow and its reels busy (0.8); a model whose bars drift to one mean density forgets (0 to 0.2),
-    and then the means over phrases (notes, uniqueness, recurrence) come from medium phrases alone
-    where the music's mix sparse and dense ones (training/results/EXPERIMENTS.md)."""
+    slow and its reels busy (0.83-0.84 in the 4/4 tunes); answers that drift towards one mean
+    density keep less of it (the shipped model with one candidate: 0.44-0.49), and then the means
+    over phrases (notes, uniqueness, recurrence) come from medium phrases where the music's mix
+    sparse and dense ones (training/results/EXPERIMENTS.md)."""
     firsts = [len(bars[0]) for bars in per_sample_bars if len(bars) > 1]
     lasts = [len(bars[-1]) for bars in per_sample_bars if len(bars) > 1]
     return count_correlation(firsts, lasts)
