@@ -271,10 +271,9 @@ def notes_targets(prev: torch.Tensor, nxt: torch.Tensor, heard_real: torch.Tenso
     density of what they hear: the real next bar where the bar heard is real, the bar heard itself
     where it is the model's own answer (heard_real False). Such a row's real bar is two bars on from
     the real bar the model answered, so its note count says how that tune goes on, not how the bar
-    heard does; asked for it, the model learns to answer its own bars with the tune's mean density
-    whatever they hold, and a chain of answers forgets a reel's or an air's pace within two bars
-    (training/results/EXPERIMENTS.md). A tune's next bar has about the notes of the bar before
-    (correlation 0.8 in the validation tunes)."""
+    heard does. A tune's next bar has about the notes of the bar before (correlation 0.8 in the
+    validation tunes); a chain of the model's answers keeps much less of its first bar's pace. Tried
+    once, this did not make the chains keep it (training/results/EXPERIMENTS.md)."""
     if heard_real is None or bool(heard_real.all()):
         return nxt
     own = ~heard_real

@@ -82,7 +82,7 @@ class TrainConfig:
     notes_weight: float = 0.0
     notes_read: bool = False  # count the answer's notes as the threshold reads them (losses.read_notes)
     # answers to the model's own bars (own_prev_share) are asked for the notes of the bar they answer,
-    # not those of the real bar two on: a tune keeps its density from bar to bar (losses.notes_targets)
+    # not those of the real bar two on (losses.notes_targets; tried once, it did not help)
     notes_follow: bool = False
     # + w * (log(1 + the answers' two-note figures repeated at another place) - the real next bars')^2
     # (losses.figures_loss; batch means, each bar against the bar it follows)
