@@ -265,7 +265,6 @@ def notes_loss(x_gen: torch.Tensor, x: torch.Tensor, threshold: float = 0.5, pow
     return _count_ratio(bar_structure(x_gen, threshold, power)[1], bar_structure(x.detach(), threshold, power)[1]).mean()
 
 
-
 def notes_targets(prev: torch.Tensor, nxt: torch.Tensor, heard_real: torch.Tensor | None) -> torch.Tensor:
     """The bars whose notes the answers are asked for (notes_loss's x) when answers follow the
     density of what they hear: the real next bar where the bar heard is real, the bar heard itself
@@ -280,6 +279,7 @@ def notes_targets(prev: torch.Tensor, nxt: torch.Tensor, heard_real: torch.Tenso
     out = nxt.clone()
     out[own] = prev[own].detach()
     return out
+
 
 #: Two notes make a figure when the second starts 1..FIGURE_GAPS steps after the first (a tune's
 #: notes start 2.6 steps apart on average; a wider gap is mostly a note in between).
@@ -337,9 +337,11 @@ def figures_loss(x_gen: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor, hea
     bars); the answers repeated them only where they copied the bar heard, and the kept-cells term
     that stops the copying stopped the figures with it (training/results/EXPERIMENTS.md)."""
     rows = heard_real if heard_real is not None and bool(heard_real.any()) else slice(None)
-    gen = figure_repeats(_read_onsets(x_gen, threshold, power), _read_onsets(x_prev, real=True)).mean()
-    real = figure_repeats(_read_onsets(x[rows], real=True), _read_onsets(x_prev[rows], real=True)).mean()
+    o_prev = _read_onsets(x_prev, real=True)
+    gen = figure_repeats(_read_onsets(x_gen, threshold, power), o_prev).mean()
+    real = figure_repeats(_read_onsets(x[rows], real=True), o_prev[rows]).mean()
     return (torch.log1p(gen) - torch.log1p(real)).pow(2)
+
 
 #: Melodic intervals the motion term tells apart: -MAX_INTERVAL..+MAX_INTERVAL semitones, plus one
 #: bin for every wider leap down and one for every wider leap up.
