@@ -148,7 +148,8 @@ def export(args) -> int:
                 print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
                 return 1
         bar.set_postfix_str("parity vs torch")
-        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps)
+        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps,
+                                                  cfg.context)
         report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
                               tolerance=args.tolerance)
         bar.update()

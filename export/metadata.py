@@ -63,6 +63,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["lowest_pitch"]: str(roll.LOWEST_PITCH),
         META["steps"]: str(int(config.get("steps", roll.STEPS))),  # the bar's width: 16, or 12 (triple)
         META["latent"]: str(int(config.get("latent", roll.LATENT))),
+        META["context"]: str(int(config.get("context", 1))),  # bars the encoder hears
         META["data"]: data,
         META["trained_steps"]: str(int(trained_steps or 0)),
         META["created"]: created,

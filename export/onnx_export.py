@@ -30,9 +30,9 @@ IR_VERSION = 9
 EXAMPLE_BATCH = 3  # not 0 or 1, so torch.export cannot specialise the batch dimension
 
 
-def _example_inputs(names: list[str], latent: int, steps: int = STEPS) -> tuple[torch.Tensor, ...]:
+def _example_inputs(names: list[str], latent: int, steps: int = STEPS, heard: int = 1) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    shapes = {"bar": (1, 88, steps), "z": (latent,), "noise": (latent,), "temperature": (1,)}
+    shapes = {"bar": (heard, 88, steps), "z": (latent,), "noise": (latent,), "temperature": (1,)}
     return tuple(torch.rand(EXAMPLE_BATCH, *shapes[n], generator=g) for n in names)
 
 
@@ -53,15 +53,15 @@ def _quiet():
 
 
 def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: int,
-            steps: int = STEPS) -> onnx.ModelProto:
+            steps: int = STEPS, heard: int = 1) -> onnx.ModelProto:
     """Export one module with the given input/output names and a dynamic batch dimension; bars
-    are [N, 1, 88, steps]."""
+    are [N, 1, 88, steps], a bar going in [N, heard, 88, steps] (ModelConfig.context)."""
     module = module.eval()
     batch = torch.export.Dim("N", min=1, max=1 << 16)
     with _quiet(), torch.no_grad():
         program = torch.onnx.export(
             module,
-            _example_inputs(inputs, latent, steps),
+            _example_inputs(inputs, latent, steps, heard),
             None,
             input_names=inputs,
             output_names=outputs,
@@ -109,7 +109,8 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
     protos = {}
     for filename, module in modules.items():
         inputs, outputs = ONNX_FILES[filename]
-        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps)
+        heard = model.config.context if filename in ("encoder.onnx", "step.onnx") else 1
+        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps, heard)
         if rewrite:
             rewrite_elu(protos[filename])
         if progress is not None:

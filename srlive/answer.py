@@ -6,8 +6,9 @@ let the critic judge the N candidates (when the model has one and its weight is 
 with `srlive.selection`, and remember the bar heard and the answer as it sounds
 (`roll.as_heard`) for the next bar's choice.
 
-The model is anything with ``candidates_for(bars [S,88,16], noise [S*N,L], temperature) ->
-[S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step)
+The model is anything with ``candidates_for(bars [S,C,88,16], noise [S*N,L], temperature) ->
+[S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step; C is
+the model's ``context``, 1 without it: the bar answered, then the bar that went by before it)
 and, optionally, ``has_critic`` and ``critic(bars [N,88,16]) -> [N]`` (srlive.runtime.Runtime, or
 training's torch runner); the numpy Generator passed in is the only randomness, so a seed fixes
 the answers.
@@ -15,6 +16,7 @@ the answers.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +32,11 @@ def candidates_for(model, bars: np.ndarray, noise: np.ndarray, temperature: floa
     ``step(bar, noise, temperature)`` is run once per answer."""
     if hasattr(model, "candidates_for"):
         return model.candidates_for(bars, noise, temperature)
+    c = int(getattr(model, "context", 1))
+    bars = np.asarray(bars, np.float32).reshape(-1, c, N_PITCHES, np.shape(bars)[-1])
+    items = bars[:, 0] if c == 1 else bars  # a one-bar model's step takes the bar [88, W] itself
     n = len(noise) // len(bars)
-    return np.stack([np.asarray(model.step(bars[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, -1)
+    return np.stack([np.asarray(model.step(items[i // n], noise[i], temperature), np.float32).reshape(N_PITCHES, -1)
                      for i in range(len(noise))])
 
 
@@ -59,6 +64,7 @@ class Answerer:
         self.threshold = float(threshold)
         self.latent = int(latent)
         self.context = Context(threshold=self.threshold)
+        self.went_by: deque = deque(maxlen=2)  # the last bars that went by (performer's, else srlive's; None: silence)
 
     @property
     def has_critic(self) -> bool:
@@ -68,6 +74,26 @@ class Answerer:
         """A bar went by: what the performer played (None when silent) and what srlive played."""
         if heard is not None or played is not None:
             self.context.add(heard, played)
+        bar = heard if heard is not None else played
+        self.went_by.append(None if bar is None else np.asarray(bar, np.float32).reshape(N_PITCHES, -1))
+
+    @property
+    def bars_heard(self) -> int:
+        """How many bars the model hears (srlive.context): 1, or 2 with the bar before the source."""
+        return int(getattr(self.model, "context", 1))
+
+    def model_input(self, source: np.ndarray) -> np.ndarray:
+        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
+        (context 2) the bar that went by before it (silence when none did): the last bar given to
+        `hear`, or the one before that when the last is the source itself."""
+        src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
+        if self.bars_heard == 1:
+            return src[None]
+        bars = list(self.went_by)
+        if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
+            bars.pop()
+        before = bars[-1] if bars and bars[-1] is not None and bars[-1].shape == src.shape else np.zeros_like(src)
+        return np.stack([src, before])
 
     def count(self, candidates: int | None = None) -> int:
         """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""
@@ -84,7 +110,7 @@ class Answerer:
         if noise is None:
             noise = draw_noise(rng, self.count(candidates), self.latent)
         n = len(noise)
-        out = np.asarray(candidates_for(self.model, src[None], noise, float(temperature)), np.float32)
+        out = np.asarray(candidates_for(self.model, self.model_input(src)[None], noise, float(temperature)), np.float32)
         return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
 
     def rehearse(self, steps: int, temperature: float, candidates: int | None = None, weights: Weights | None = None,

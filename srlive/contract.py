@@ -68,6 +68,9 @@ DEFAULT_METER = "4/4"
 
 # --- the model and its ONNX files (docs/design.md, "The model and its ONNX contract") -------------
 LATENT = 128  # size of z, mu and log_scale
+#: bars the encoder hears, stacked as channels of its input: the bar heard, and with 2 the bar before
+#: it (srlive.context; 1 without it)
+CONTEXTS = (1, 2)
 #: the encoder's log scale is capped here when z is sampled (training, export and runtime alike):
 #: z = mu + temperature * noise * exp(min(log_scale, LOG_SCALE_MAX))
 LOG_SCALE_MAX = 1.0
@@ -76,7 +79,7 @@ FORMAT_VERSION = 1  # srlive.format
 META = {
     k: f"srlive.{k}"
     for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature",
-              "candidates", "selection")
+              "candidates", "selection", "context")
 }
 #: file → (input names, output names), in order
 ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

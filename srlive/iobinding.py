@@ -19,12 +19,13 @@ class BoundStep:
     """One step.onnx session at batch `n`, bound once. One instance serves one thread."""
 
     def __init__(self, session: ort.InferenceSession, n: int, latent: int, on_cuda: bool = False,
-                 steps: int = roll.STEPS):
+                 steps: int = roll.STEPS, context: int = 1):
         self.n = n
         self._session = session
         self._on_cuda = on_cuda
         self.steps = steps  # the bar's width: 16 (4/4) or 12 (triple), the model's srlive.steps
-        self._bar = np.zeros((n, 1, roll.N_PITCHES, steps), np.float32)
+        self.context = context  # bars heard per item, the model's srlive.context
+        self._bar = np.zeros((n, context, roll.N_PITCHES, steps), np.float32)
         self._noise = np.zeros((n, latent), np.float32)
         self._temp = np.zeros((n, 1), np.float32)
         self._out = np.zeros((n, 1, roll.N_PITCHES, steps), np.float32)
@@ -43,8 +44,7 @@ class BoundStep:
     def run(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
         """bars [n, 88, 16], noise [n, latent], temperature (scalar or [n]) → next bars [n, 88, 16],
         an array the caller owns."""
-        np.copyto(self._bar.reshape(self.n, roll.N_PITCHES, self.steps),
-                  np.reshape(bars, (self.n, roll.N_PITCHES, self.steps)))
+        np.copyto(self._bar, np.reshape(bars, self._bar.shape))
         np.copyto(self._noise, np.reshape(noise, self._noise.shape))
         self._temp[:, 0] = temperature
         if self._on_cuda:

@@ -37,6 +37,7 @@ import onnxruntime as ort
 
 from srlive import gpu, roll
 from srlive.contract import (
+    CONTEXTS,
     DEFAULT_TEMPERATURE,
     DEVICES,
     FORMAT_VERSION,
@@ -65,10 +66,11 @@ CUDA_START_FIX = 'see python -c "import onnxruntime; onnxruntime.preload_dlls();
 ort.set_default_logger_severity(3)  # errors only: no provider/fallback chatter on stderr
 
 
-def _item_shapes(latent: int, steps: int = roll.STEPS) -> dict[str, tuple[int, ...]]:
-    """Per-item shape (after the batch dimension) of every tensor name in the contract."""
+def _item_shapes(latent: int, steps: int = roll.STEPS, heard: int = 1) -> dict[str, tuple[int, ...]]:
+    """Per-item shape (after the batch dimension) of every tensor name in the contract; `heard`:
+    the channels of a bar going in (the model's srlive.context for encoder.onnx and step.onnx)."""
     bar = (1, roll.N_PITCHES, steps)
-    return {"bar": bar, "next_bar": bar, "z": (latent,), "noise": (latent,),
+    return {"bar": (heard, *bar[1:]), "next_bar": bar, "z": (latent,), "noise": (latent,),
             "mu": (latent,), "log_scale": (latent,), "temperature": (1,), "logit": (1,)}
 
 
@@ -156,6 +158,16 @@ def model_steps(meta: dict[str, str]) -> int:
     return int(meta[META["steps"]])
 
 
+def model_context(meta: dict[str, str], file: Path) -> int:
+    """How many bars the model's encoder hears (srlive.context): 1, the bar answered, or 2, with
+    the bar before it; 1 for a model without it."""
+    raw = meta.get(META["context"], "1")
+    if not raw.isdigit() or int(raw) not in CONTEXTS:
+        raise ModelError(f"{file}: srlive.context is {raw!r}, this srlive needs {' or '.join(map(str, CONTEXTS))}; "
+                         "re-export the model")
+    return int(raw)
+
+
 def model_temperature(meta: dict[str, str], file: Path) -> float:
     """The temperature the model was measured at and plays at by default (srlive.temperature,
     written by srlive-export --temperature); 1.0 for a model without it."""
@@ -200,7 +212,7 @@ def _fmt(shape) -> str:
 
 
 def check_signature(session: ort.InferenceSession, file: Path, role: str, latent: int,
-                    steps: int = roll.STEPS) -> None:
+                    steps: int = roll.STEPS, context: int = 1) -> None:
     """Names, element types and shapes of `session` must be those of `role` (an ONNX_FILES key)."""
     want_in, want_out = ONNX_FILES[role]
     got_in = tuple(i.name for i in session.get_inputs())
@@ -210,11 +222,12 @@ def check_signature(session: ort.InferenceSession, file: Path, role: str, latent
             f"{file}: inputs {list(got_in)} → outputs {list(got_out)} are not {role}'s {list(want_in)} → {list(want_out)}"
         )
     shapes = _item_shapes(latent, steps)
-    for arg in [*session.get_inputs(), *session.get_outputs()]:
+    heard = _item_shapes(latent, steps, context if role in ("encoder.onnx", "step.onnx") else 1)
+    for arg, want in [*((a, heard[a.name]) for a in session.get_inputs()),
+                      *((a, shapes[a.name]) for a in session.get_outputs())]:
         if arg.type != "tensor(float)":
             raise ModelError(f"{file}: {arg.name!r} is {arg.type}, expected tensor(float)")
         shape = list(arg.shape)
-        want = shapes[arg.name]
         ok = len(shape) == 1 + len(want) and not isinstance(shape[0], int) and tuple(shape[1:]) == want
         if not ok:
             raise ModelError(f"{file}: {arg.name!r} has shape {_fmt(shape)}, expected {_fmt(['N', *want])} with a dynamic batch N")
@@ -239,7 +252,8 @@ class Runtime:
         self.config = config
         self.latent = latent
         self.steps = model_steps(metadata)  # the bar's width: 16 (4/4) or 12 (3/4, 6/8)
-        self._bar_shape = (1, roll.N_PITCHES, self.steps)
+        self.context = model_context(metadata, path)  # bars heard: the bar answered (and the one before)
+        self._bar_shape = (self.context, roll.N_PITCHES, self.steps)  # what the encoder hears
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         # how hard it selects by default (srlive.candidates, srlive.selection)
         self.candidates, self.selection = model_selection(metadata, path)
@@ -254,16 +268,19 @@ class Runtime:
         encoder + generator pair."""
         if not self._fused:
             return None
-        return BoundStep(self._sessions["step.onnx"], n, self.latent, on_cuda=self._device == "cuda", steps=self.steps)
+        return BoundStep(self._sessions["step.onnx"], n, self.latent, on_cuda=self._device == "cuda", steps=self.steps,
+                         context=self.context)
 
     def step(self, bar: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
-        """Previous bar (88, steps) in [0, 1], noise (latent,), temperature → next bar (88, steps) float32."""
+        """Previous bar (88, steps) in [0, 1] (with context 2: (2, 88, steps), the bar before it
+        second), noise (latent,), temperature → next bar (88, steps) float32."""
         if not self._fused:
             return self.step_batch(np.asarray(bar)[None], np.asarray(noise)[None], temperature)[0]
         return self._bound.run(bar, noise, temperature)[0]
 
     def step_batch(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
-        """bars [N, 88, steps], noise [N, latent], temperature (scalar or [N]) → next bars [N, 88, steps]."""
+        """bars [N, 88, steps] ([N, context, 88, steps]), noise [N, latent], temperature (scalar or [N])
+        → next bars [N, 88, steps]."""
         bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
         n = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(n, self.latent)
@@ -281,11 +298,11 @@ class Runtime:
         return out
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
-        """N answers to each of S bars: bars [S, 88, 16], noise [S*N, latent] (bar s's noises at rows
+        """N answers to each of S bars: bars [S, context, 88, 16], noise [S*N, latent] (bar s's noises at rows
         s*N .. s*N+N-1) → [S*N, 88, 16]. Each bar is encoded once and its N latents generated in
         one call when the model has the encoder + generator pair; one bar and one noise is exactly
         `step`."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, roll.N_PITCHES, self.steps)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
         s = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(-1, self.latent)
         n = noise.shape[0] // s
@@ -304,7 +321,7 @@ class Runtime:
 
     def critic(self, bars: np.ndarray) -> np.ndarray:
         """The critic's realism logit of each bar [N, 88, 16] → [N] (higher: more like real music)."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, 1, roll.N_PITCHES, self.steps)
         (logit,) = self._sessions["critic.onnx"].run(None, {"bar": bars})
         return logit.reshape(-1).astype(np.float64)
 
@@ -312,7 +329,7 @@ class Runtime:
         """Run `n` steps on throwaway input so the first real bar meets no cold caches."""
         rng = np.random.default_rng(0)
         for _ in range(n):
-            bar = (rng.random((roll.N_PITCHES, self.steps)) < 0.05).astype(np.float32)
+            bar = (rng.random(self._bar_shape) < 0.05).astype(np.float32)
             self.step(bar, rng.standard_normal(self.latent).astype(np.float32), 1.0)
 
     def __repr__(self) -> str:
@@ -382,7 +399,7 @@ def load_runtime(path: str | os.PathLike | None = None, device: str = "auto") ->
     for role, session in sessions.items():
         m, c, lat = read_metadata(session, files[role])
         width = model_steps(m)
-        check_signature(session, files[role], role, lat, width)
+        check_signature(session, files[role], role, lat, width, model_context(m, files[role]))
         if meta is None:
             meta, config, latent, steps = m, c, lat, width
         elif lat != latent:

@@ -47,18 +47,25 @@ def augment_transpose(prev: np.ndarray, nxt: np.ndarray, rng: np.random.Generato
     """Shift each pair (prev[i], nxt[i]) — and the i-th bar of every array in `more` with them —
     by one random interval in [low, high) semitones.
 
-    Works on [N, 88, 16] or [N, 1, 88, 16]; rows pushed off the keyboard fold back by an octave
+    Works on [N, 88, 16] or [N, C, 88, 16] (C may differ between the arrays); rows pushed off the keyboard fold back by an octave
     (as srlive.roll.transpose_roll). Returns new arrays (prev, nxt, *more) of the same shape and
     dtype. The random draws are the same whatever `more` holds.
     """
     if not -MAX_SHIFT <= low < high <= MAX_SHIFT + 1:
         raise ValueError(f"shifts must lie within ±{MAX_SHIFT} semitones, got [{low}, {high})")
     arrays = [np.asarray(a) for a in (prev, nxt, *more)]
-    if any(a.shape != arrays[0].shape for a in arrays):
-        raise ValueError(f"prev {arrays[0].shape} and the other bars {[a.shape for a in arrays[1:]]} differ")
+    ref = arrays[0].shape
+    if any(a.ndim != len(ref) or a.shape[0] != ref[0] or a.shape[-2:] != ref[-2:] or (a.ndim == 3 and a.shape != ref)
+           for a in arrays):
+        raise ValueError(f"prev {ref} and the other bars {[a.shape for a in arrays[1:]]} differ")
     ks = rng.integers(low, high, size=len(arrays[0]))
-    moved = _shift(np.stack(arrays, axis=1), ks)
-    return tuple(np.ascontiguousarray(moved[:, j]) for j in range(len(arrays)))
+    if arrays[0].ndim == 3:
+        moved = _shift(np.stack(arrays, axis=1), ks)
+        return tuple(np.ascontiguousarray(moved[:, j]) for j in range(len(arrays)))
+    # [N, C, 88, W]: the channels of every array (a bar heard with its context) move together
+    moved = _shift(np.concatenate(arrays, axis=1), ks)
+    edges = np.cumsum([0] + [a.shape[1] for a in arrays])
+    return tuple(np.ascontiguousarray(moved[:, a:b]) for a, b in zip(edges[:-1], edges[1:]))
 
 
 def iterate_batches(
@@ -71,8 +78,13 @@ def iterate_batches(
     world_size: int = 1,
     drop_last: bool = True,
     with_after: bool = False,
+    context: int = 1,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """One epoch of (prev, next) float32 batches [N, 1, 88, 16] in [0, 1], shuffled by rng.
+
+    context 2 (ModelConfig.context): prev is [N, 2, 88, 16], the bar heard and, as the second
+    channel, the bar before it in its tune (silence where the bar heard is the tune's first, as
+    before a performer's first bar); both are transposed with the pair.
 
     with_after: (prev, next, after, has_after) instead, where after is the bar that follows next
     in its tune (zeros where next is the tune's last bar) and has_after [N] bool says which rows
@@ -96,7 +108,7 @@ def iterate_batches(
     stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
     for b in range(0, stop, batch_size):
         idx = mine[b : b + batch_size]
-        prev = corpus.rolls(idx)[:, None]
+        prev = context_rolls(corpus, idx, context)
         nxt = corpus.rolls(idx + 1)[:, None]
         if not with_after:
             if augment:
@@ -111,14 +123,27 @@ def iterate_batches(
         yield prev, nxt, after, has_after
 
 
+def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1) -> np.ndarray:
+    """Bars idx as the encoder hears them: [N, context, 88, W], the bar itself first, then the bars
+    before it in its tune (silence before a tune's first bar)."""
+    idx = np.asarray(idx)
+    chans = []
+    for back in range(context):
+        at = np.maximum(idx - back, 0)
+        same = (idx - back >= 0) & (corpus.tune[at] == corpus.tune[idx])
+        chans.append(corpus.rolls(at) * same[:, None, None])
+    return np.stack(chans, axis=1).astype(np.float32, copy=False)
+
+
 class BatchStream:
     """Endless train batches from iterate_batches, one epoch after another, with a
     resumable position: the data rng's state at the start of the epoch plus the number of batches
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
     def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1,
-                 with_after: bool = False):
+                 with_after: bool = False, context: int = 1):
         self.corpus, self.batch_size, self.augment, self.with_after = corpus, batch_size, augment, with_after
+        self.context = context
         self.rank, self.world_size = rank, world_size
         self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
         self.epoch = 0
@@ -131,7 +156,7 @@ class BatchStream:
         self.pos = 0
         self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
                                         rank=self.rank, world_size=self.world_size, drop_last=True,
-                                        with_after=self.with_after))
+                                        with_after=self.with_after, context=self.context))
 
     def next(self) -> tuple[np.ndarray, ...]:
         if self._it is None:
@@ -161,13 +186,13 @@ class BatchStream:
             self.pos += 1
 
 
-def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int) -> list:
+def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int, context: int = 1) -> list:
     """Up to n_batches validation batches, the same on every call (a fixed seed, no augmentation)."""
     rng = np.random.default_rng(4242)
     batches = []
     if len(corpus.pairs("val")) < batch_size:
         return batches
-    for b in iterate_batches(corpus, "val", batch_size, rng, augment=False, drop_last=True):
+    for b in iterate_batches(corpus, "val", batch_size, rng, augment=False, drop_last=True, context=context):
         batches.append(b)
         if len(batches) >= n_batches:
             break

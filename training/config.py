@@ -13,6 +13,8 @@ and, as JSON, in every exported ONNX file's `srlive.config` metadata.
   the bar is an inner column of its transposed convolutions (see gen_time_margin).
 
 `steps` is the bar's width (16: a 4/4 bar, 12: a triple bar); a checkpoint without it is 16.
+`context` is how many bars E hears: 1, the bar heard (the paper); 2, the bar heard and the one before
+it, stacked as channels (docs/design.md, "The model and its ONNX contract"). A checkpoint without it is 1.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from srlive.contract import METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
+from srlive.contract import CONTEXTS, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ModelConfig:
     name: str = "live"
     steps: int = STEPS  # the bar's width in sixteenths: 16 (4/4) or 12 (3/4, 6/8)
     latent: int = 128
+    # bars E hears, stacked as channels: 1 (the bar heard) or 2 (and the bar before it)
+    context: int = 1
     # encoder
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 5
@@ -67,6 +71,8 @@ class ModelConfig:
             raise ValueError("stride-2 deconvolutions need an even kernel (4 is usual)")
         if self.gen_time_margin < 0:
             raise ValueError("gen_time_margin must be 0 or more")
+        if self.context not in CONTEXTS:
+            raise ValueError(f"context must be one of {list(CONTEXTS)} bars heard, not {self.context}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

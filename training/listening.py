@@ -55,17 +55,18 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
     ctx = np.stack([transpose_roll(corpus.rolls(np.arange(j - 4, j)), k) for j, k in zip(pick, keys)])
     real_next = np.stack([transpose_roll(corpus.rolls(j), k) for j, k in zip(pick, keys)])
     have_other = all(o >= 0 for o in others)
-    other_prev = (np.stack([transpose_roll(corpus.rolls(o), k) for o, k in zip(others, other_keys)])
+    c = model.config.context  # bars heard: the bar, then the ones before it (bar j-1 has 3 before it here)
+    other_prev = (np.stack([transpose_roll(corpus.rolls(np.arange(o, o - c, -1)), k) for o, k in zip(others, other_keys)])
                   if have_other else None)
     gen = torch.Generator().manual_seed(seed + 1)
     model = model.eval()
 
     def answer(prev: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(prev[:, None]).to(device)
+        x = torch.as_tensor(prev).to(device)  # [N, context, 88, S]
         noise = torch.randn(len(prev), model.config.latent, generator=gen).to(device)
         return model.step(x, noise, 1.0)[:, 0].cpu().numpy()
 
-    ans = answer(ctx[:, -1])
+    ans = answer(ctx[:, ::-1][:, :c].copy())
     kf = np.array([key_fit(c, a, threshold) for c, a in zip(ctx, ans)])
     out = {
         "key_fit": float(np.nanmean(kf)) if np.isfinite(kf).any() else float("nan"),

@@ -14,6 +14,7 @@ the log, the PNG and checkpoints.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -78,7 +79,11 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
     if not isinstance(start, dict) or not {"model", "optimizers", "step", "config"} <= start.keys():
         raise UserError(f"--init-from {path}: not a training checkpoint (it needs the discriminator and "
                         "optimiser states); give last.pt, best.pt or a step-NNNNNN.pt")
-    if ModelConfig.from_dict(start["config"]) != cfg:
+    their = ModelConfig.from_dict(start["config"])
+    if their.context > cfg.context:
+        raise UserError(f"--init-from {path}: its encoder hears {their.context} bars; fine-tune it with "
+                        f"--set context={their.context}")
+    if dataclasses.replace(their, context=cfg.context) != cfg:
         raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "
                         f"{cfg.name!r}; use --preset {start['config'].get('name')}")
     return start
@@ -97,7 +102,7 @@ def new_model(cfg: ModelConfig, tc: TrainConfig, weights: dict | None) -> VAEGAN
     torch.manual_seed(tc.seed)
     model = VAEGAN(cfg)
     if weights is not None:
-        model.load_state_dict(weights["model"])
+        model.load_state_dict(widen_context(weights["model"], cfg.context))
         return model
     if tc.init_output_density is not None:
         init_output_density(model, tc.init_output_density)
@@ -105,6 +110,22 @@ def new_model(cfg: ModelConfig, tc: TrainConfig, weights: dict | None) -> VAEGAN
         with torch.no_grad():
             model.encoder.fc.bias[cfg.latent:].fill_(tc.init_log_scale)
     return model
+
+
+#: the encoder's first convolution: the one weight whose shape depends on ModelConfig.context
+CONTEXT_WEIGHT = "encoder.convs.0.weight"
+
+
+def widen_context(state: dict, context: int) -> dict:
+    """A model state dict whose encoder heard fewer bars, made to hear `context`: the first
+    convolution's weights for the added bars are zero, so the widened model answers exactly as
+    the narrower one did until training teaches it to listen to them."""
+    w = state.get(CONTEXT_WEIGHT)
+    if w is None or w.shape[1] >= context:
+        return state
+    state = dict(state)
+    state[CONTEXT_WEIGHT] = torch.cat([w, w.new_zeros(w.shape[0], context - w.shape[1], *w.shape[2:])], 1)
+    return state
 
 
 class CheckpointWriter:
@@ -135,7 +156,8 @@ class Run:
         self.corpus, self.tc, self.model, self.trainer, self.stream = corpus, tc, model, trainer, stream
         self.dist, self.device, self.out, self.writer, self.origin = dist, device, out, writer, origin
         self.elapsed_before, self.train_seconds = elapsed_before, 0.0
-        self.val_batches = fixed_val_batches(corpus, tc.batch_size, tc.val_batches) if dist.main else []
+        self.val_batches = (fixed_val_batches(corpus, tc.batch_size, tc.val_batches, model.config.context)
+                            if dist.main else [])
         self.data_summary = dict(corpus.summary or {})
         self.data_summary.setdefault("bars", int(len(corpus.bars)))
         self.data_summary.setdefault("tunes", int(corpus.n_tunes))
@@ -263,7 +285,7 @@ def run_training(
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
-    cfg = model_config or get_config(tc.config)
+    cfg = model_config or dataclasses.replace(get_config(tc.config), context=tc.context)
     ckpt = load_resume(out) if resume else None
     if ckpt is not None:
         tc, cfg = TrainConfig.from_dict(ckpt["train_config"]), ModelConfig.from_dict(ckpt["config"])
@@ -271,7 +293,7 @@ def run_training(
     model = new_model(cfg, tc, ckpt or start)
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
     stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size,
-                         with_after=tc.own_prev_share > 0)
+                         with_after=tc.own_prev_share > 0, context=cfg.context)
     best, elapsed_before = -math.inf, 0.0
     if ckpt is not None:
         trainer.load_state_dict(ckpt["optimizers"])

@@ -1,6 +1,7 @@
 """The semi-recurrent CNN VAE-GAN (Akbari & Liang, ICASSP 2018).
 
-Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each.
+Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each (with cfg.context = 2, x^{t-1} and x^{t-2}
+stacked as channels: [N, 2, 88, S], the bar heard first).
 z = mu + temperature * z_p * exp(log_scale), z_p ~ N(0, I)   (log_scale = log sigma, the paper's eps)
 Generator G: z -> next bar in [0, 1] (tanh output mapped by (t + 1) / 2).
 Discriminator D: bar -> (logit of "real", features of one intermediate block for L_l).
@@ -27,7 +28,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in, h, w = 1, N_PITCHES, cfg.steps
+        c_in, h, w = cfg.context, N_PITCHES, cfg.steps
         pad = cfg.enc_kernel // 2
         for c in cfg.enc_channels:
             layers += [nn.Conv2d(c_in, c, cfg.enc_kernel, stride=cfg.enc_stride, padding=pad), nn.ELU()]

@@ -60,7 +60,8 @@ class _Selecting:
         per_call = max(1, self.batch // n)
         for a in range(0, s, per_call):
             b = min(s, a + per_call)
-            cands = np.asarray(self.candidates_for(prev[a:b], noise[a * n : b * n], float(temperature)), np.float32)
+            heard = np.stack([answerers[k].model_input(prev[k]) for k in range(a, b)])  # [S, context, 88, W]
+            cands = np.asarray(self.candidates_for(heard, noise[a * n : b * n], float(temperature)), np.float32)
             cands = cands.reshape(b - a, n, N_PITCHES, w)
             for k in range(b - a):
                 out[a + k] = answerers[a + k].choose(prev[a + k], cands[k], threshold=threshold).roll
@@ -83,13 +84,14 @@ class TorchRunner(_Selecting):
         self.batch = batch
         self.config = model.config
         self.steps = model.config.steps  # the bar's width
+        self.context = model.config.context  # bars the encoder hears
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
         from srlive_training.model import sample_z
 
         torch = self.torch
-        bars = np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, self.steps)
+        bars = np.asarray(bars, np.float32).reshape(-1, self.context, N_PITCHES, self.steps)
         n = len(noise) // len(bars)
         with torch.no_grad():
             mu, log_scale = self.model.encoder(torch.from_numpy(bars).to(self.device))
@@ -126,6 +128,7 @@ class OnnxRunner(_Selecting):
         self.name = name
         self.batch = batch
         self.steps = getattr(rt, "steps", STEPS)  # the bar's width (srlive.steps)
+        self.context = getattr(rt, "context", 1)  # bars the encoder hears (srlive.context)
         self._generator = None
 
     @property

@@ -13,6 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from srlive.contract import CONTEXTS
 from srlive.errors import UserError
 from srlive_training import losses
 
@@ -20,6 +21,11 @@ from srlive_training import losses
 @dataclass
 class TrainConfig:
     config: str = "paper"  # model config name (training/config.py)
+    # bars the encoder hears (ModelConfig.context): 1, the bar heard (the paper); 2, the bar before it
+    # too. A tune keeps its pace over a phrase (a bar's note count correlates 0.8 with the bar four
+    # before), which a chain of one-bar steps cannot pass on (training/results/EXPERIMENTS.md). A run
+    # --init-from a one-bar checkpoint starts with E deaf to the second bar (its weights zero).
+    context: int = 1
     batch_size: int = 64
     lr_e: float = 5e-4
     lr_g: float = 5e-4
@@ -204,6 +210,8 @@ def setting_problem(key: str, value) -> str | None:
     and a named choice is one of SETTING_CHOICES."""
     if key in SETTING_CHOICES and value not in SETTING_CHOICES[key]:
         return "use " + " or ".join(SETTING_CHOICES[key])
+    if key == "context" and value not in CONTEXTS:
+        return "bars heard: " + " or ".join(map(str, CONTEXTS))
     if value is None or isinstance(value, (bool, str)):
         return None
     if not math.isfinite(value):

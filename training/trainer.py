@@ -112,7 +112,8 @@ class Trainer:
         """(prev, nxt, rows) with the first round(own_prev_share * N) rows that have a bar after
         replaced by (the model's answer to prev as it sounds, srlive.roll.as_heard: what the live
         engine goes on from; after); rows: the indices replaced. The answer is a given input, not
-        a path for gradients."""
+        a path for gradients. prev is [N, context, 88, S] (ModelConfig.context): with 2, the bar the
+        model answered becomes the bar before its answer."""
         rows = torch.nonzero(torch.as_tensor(has_after, device=prev.device).bool()).flatten()
         rows = rows[: int(round(self.tc.own_prev_share * prev.shape[0]))]
         if len(rows) == 0:
@@ -120,8 +121,9 @@ class Trainer:
         mu, log_scale = self.model.encoder(prev[rows])
         own = self.model.generator(sample_z(mu, log_scale, self.randn(len(rows)), 1.0))
         prev, nxt = prev.clone(), nxt.clone()
-        heard = as_heard(own.detach().cpu().numpy(), threshold)
-        prev[rows] = torch.from_numpy(heard).to(device=prev.device, dtype=prev.dtype)
+        heard = torch.from_numpy(as_heard(own.detach().cpu().numpy(), threshold)).to(device=prev.device, dtype=prev.dtype)
+        # with context, the bar heard becomes the bar before the model's own (as the live engine hears them)
+        prev[rows] = torch.cat([heard, prev[rows, :-1]], 1) if prev.shape[1] > 1 else heard
         nxt[rows] = after[rows]
         return prev, nxt, rows
 
@@ -138,13 +140,14 @@ class Trainer:
                    has_after: torch.Tensor | None = None) -> dict[str, float]:
         tc, n = self.tc, prev.shape[0]
         E, G = self.model.encoder, self.model.generator
-        prev_real, nxt_real = prev, nxt
+        prev_real, nxt_real = prev[:, :1], nxt  # prev: [N, context, 88, S], the bar heard first
         # rows whose x^{t-1} is a real bar: the pair critic's fake pairs come only from these, since
         # with the model's own bar as the first of a pair P would tell it by that bar alone
         heard_real = torch.ones(n, dtype=torch.bool, device=prev.device)
         if tc.own_prev_share > 0 and after is not None:
             prev, nxt, swapped = self.own_prev(prev, nxt, after, has_after)
             heard_real[swapped] = False
+        heard = prev[:, :1]  # what the loss terms compare the answer with: the bar heard
         # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
         with torch.no_grad():
             mu, log_scale = E(prev)
@@ -158,7 +161,7 @@ class Trainer:
         self.opt_d.step()
         out = {"loss_d": float(loss_d.detach()), "d_real": _mean_sigmoid(l_real), "d_fake": _mean_sigmoid(l_rec)}
         if self.pair_critic is not None:
-            out.update(self._pair_update(prev_real, nxt_real, prev[heard_real], fakes[:n][heard_real]))
+            out.update(self._pair_update(prev_real, nxt_real, heard[heard_real], fakes[:n][heard_real]))
         # ---- E and G: L_E = L_l + L_prior, L_G = L_adv + L_l (+ deviations), twice
         klw = self.kl_weight()
         frozen = 0 < tc.encoder_freeze_step <= self.step
@@ -177,7 +180,7 @@ class Trainer:
                 logits, feats = self._d_features(torch.cat([nxt, x_rec, x_rec_g, x_p]))
                 f_real, f_rec, _, f_p = feats.split([n, n, n, n])
                 _, _, l_rec_g, l_p = logits.split([n, n, n, n])
-            o = Pass(prev, nxt, mu, log_scale, z, x_rec, x_p, f_real, f_rec, f_p, l_rec_g, l_p, heard_real)
+            o = Pass(heard, nxt, mu, log_scale, z, x_rec, x_p, f_real, f_rec, f_p, l_rec_g, l_p, heard_real)
             total, values = training_loss(self, o)
             self.opt_eg.zero_grad(set_to_none=True)
             total.backward()
@@ -203,7 +206,7 @@ class Trainer:
             logits, feats = D(torch.cat([nxt, x_rec, x_p]))
             l_real, l_rec, l_p = logits.split([n, n, n])
             f_real, f_rec, f_p = feats.split([n, n, n])
-            o = Pass(prev, nxt, mu, log_scale, None, x_rec, x_p, f_real, f_rec, f_p, l_rec, l_p)
+            o = Pass(prev[:, :1], nxt, mu, log_scale, None, x_rec, x_p, f_real, f_rec, f_p, l_rec, l_p)
             vals = {"val_loss_d": losses.discriminator_loss(l_real, l_rec, l_p)}
             vals.update({f"val_loss_{name}": v for name, v in validation_values(self, o).items()})
             for k, v in vals.items():
@@ -227,6 +230,11 @@ class Trainer:
             opt.load_state_dict(st[key])
             for g, lr in zip(opt.param_groups, lrs):
                 g["lr"] = lr
+                for p in g["params"]:  # a widened encoder (loop.widen_context): no moments yet for its new weights
+                    for name, m in opt.state.get(p, {}).items():
+                        if torch.is_tensor(m) and m.dim() == p.dim() and m.shape != p.shape:
+                            opt.state[p][name] = torch.cat([m, m.new_zeros(m.shape[0], p.shape[1] - m.shape[1],
+                                                                           *m.shape[2:])], 1)
         if self.pair_critic is not None and "pair_critic" in st:
             self.pair_critic.load_state_dict(st["pair_critic"])
 

@@ -330,3 +330,59 @@ def test_the_shipped_checkpoint_holds_the_shipped_models_weights_and_its_critic(
         logits = model.discriminator(torch.from_numpy((bars[:, None] >= 0.5).astype(np.float32)))[0][:, 0].numpy()
     assert np.abs(rt.step_batch(bars, noise, 1.35) - want).max() < 1e-4
     assert np.abs(rt.critic((bars >= 0.5).astype(np.float32)) - logits).max() < 1e-4
+
+
+def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path):
+    """ModelConfig.context 2: encoder.onnx and step.onnx take [N, 2, 88, 16], srlive.context says
+    so, the runtime feeds it the bar before as the second channel, and the answer path gives it
+    the bar that went by before the one answered."""
+    import dataclasses
+
+    from srlive.answer import Answerer
+
+    torch.manual_seed(5)
+    model = VAEGAN(dataclasses.replace(LIVE, context=2)).eval()
+    with torch.no_grad():  # make the second bar count for something
+        model.encoder.convs[0].weight[:, 1].mul_(4.0)
+    ckpt = tmp_path / "two.pt"
+    save_checkpoint(ckpt, model, step=1, data_summary=DATA_SUMMARY)
+    out = tmp_path / "model"
+    assert cli.main([str(ckpt), "--out", str(out), "--n-real", "50", "--n-random", "50"]) == 0
+    assert json.loads((out / "export.json").read_text())["parity"]["flips"] == 0
+    meta = {p.key: p.value for p in onnx.load(str(out / "step.onnx")).metadata_props}
+    assert meta["srlive.context"] == "2"
+    rt = load_runtime(out, device="cpu")
+    assert rt.context == 2
+    rng = np.random.default_rng(0)
+    heard, before = ((rng.random((2, 88, 16)) < 0.08).astype(np.float32))
+    noise = rng.standard_normal(128).astype(np.float32)
+    with torch.no_grad():
+        ref = model.step(torch.from_numpy(np.stack([heard, before])[None]), torch.from_numpy(noise[None]), 1.0)[0, 0]
+        deaf = model.step(torch.from_numpy(np.stack([heard, 0 * before])[None]), torch.from_numpy(noise[None]), 1.0)[0, 0]
+    assert np.abs(rt.step(np.stack([heard, before]), noise, 1.0) - ref.numpy()).max() <= 1e-4
+    assert not np.array_equal(ref.numpy() >= 0.5, deaf.numpy() >= 0.5)  # the bar before changes the answer
+    answerer = Answerer(rt)
+    answerer.hear(heard=before)
+    answerer.hear(heard=heard)
+    got = answerer.answer(heard, None, 1.0, noise=noise[None]).roll
+    assert np.abs(got - ref.numpy()).max() <= 1e-4
+    pair = Answerer(rt)  # the encoder + generator pair, with several candidates, hears the same
+    (out / "step.onnx").rename(tmp_path / "step.onnx")
+    pair.model = load_runtime(out, device="cpu")
+    pair.hear(heard=before)
+    cands = pair.model.candidates_for(pair.model_input(heard)[None], np.stack([noise, noise]), 1.0)
+    assert np.abs(cands - ref.numpy()).max() <= 1e-4
+
+
+def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path):
+    _, _, out = trained
+    folder = tmp_path / "odd"
+    shutil.copytree(out, folder)
+    for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
+        proto = onnx.load(str(folder / name))
+        for p in proto.metadata_props:
+            if p.key == "srlive.context":
+                p.value = "3"
+        onnx.save(proto, str(folder / name))
+    with pytest.raises(ModelError, match="srlive.context is '3'.*re-export"):
+        load_runtime(folder, device="cpu")

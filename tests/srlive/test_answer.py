@@ -41,7 +41,7 @@ def test_the_candidates_come_from_one_batched_call_on_the_bar_heard():
     Answerer(model, candidates=3).answer(HEARD, np.random.default_rng(0), 1.3)
     assert len(model.calls) == 1
     bars, noise, temperature = model.calls[0]
-    assert bars.shape == (3, 88, 16) and all(np.array_equal(b, HEARD) for b in bars)
+    assert bars.shape == (3, 1, 88, 16) and all(np.array_equal(b[0], HEARD) for b in bars)
     assert noise.shape == (3, 128) and temperature == 1.3
     assert np.array_equal(noise, draw_noise(np.random.default_rng(0), 3))
 
@@ -95,3 +95,25 @@ def test_the_number_of_candidates_is_kept_in_range(asked, drawn):
     model = KnownCandidates([MELODY] * 256, logits=[0.0] * 256)
     Answerer(model, candidates=asked).answer(HEARD, np.random.default_rng(0), 1.0)
     assert len(model.calls[0][0]) == drawn
+
+
+class TwoBarModel(KnownCandidates):
+    context = 2
+
+
+def test_a_model_that_hears_two_bars_gets_the_bar_that_went_by_before_the_one_answered():
+    model = TwoBarModel([MELODY])
+    answerer = Answerer(model)
+    answerer.answer(HEARD, np.random.default_rng(0), 1.0)  # nothing went by yet: silence before
+    first = model.calls[-1][0]
+    assert first.shape == (1, 2, 88, 16) and np.array_equal(first[0, 0], HEARD) and first[0, 1].max() == 0
+    answerer.hear(heard=QUIET)
+    answerer.hear(played=MELODY)  # the performer rested: srlive's bar went by
+    answerer.answer(MELODY, np.random.default_rng(0), 1.0)  # answering the last bar: the one before it
+    assert np.array_equal(model.calls[-1][0][0, 1], QUIET)
+    answerer.hear(heard=HEARD)
+    answerer.answer(QUIET, np.random.default_rng(0), 1.0)  # another bar than the last: the last is before it
+    assert np.array_equal(model.calls[-1][0][0, 1], HEARD)
+    answerer.hear()  # a silent bar, neither side played
+    answerer.answer(HEARD, np.random.default_rng(0), 1.0)
+    assert model.calls[-1][0][0, 1].max() == 0

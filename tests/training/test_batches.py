@@ -112,3 +112,32 @@ def test_batches_with_after_bring_the_bar_after_next_transposed_with_the_pair():
                 seen_end = True
                 assert not after[i].any()
     assert seen_end and seen_after
+
+
+def test_context_two_brings_the_bar_before_in_its_tune_and_silence_before_a_tunes_first_bar():
+    corpus = id_corpus([5, 7])
+    seen_first = seen_inner = False
+    for prev, nxt in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(2), augment=False, context=2):
+        assert prev.shape[1:] == (2, 88, 16) and nxt.shape[1:] == (1, 88, 16)
+        heard = ids(prev[:, 0])
+        np.testing.assert_array_equal(ids(nxt[:, 0]), heard + 1)
+        for i, j in enumerate(heard):
+            if j == 0 or corpus.tune[j - 1] != corpus.tune[j]:  # a tune's first bar: nothing before it
+                seen_first = True
+                assert prev[i, 1].max() == 0
+            else:
+                seen_inner = True
+                assert ids(prev[i, 1:2])[0] == j - 1
+    assert seen_first and seen_inner
+
+
+def test_context_bars_are_transposed_with_the_bar_heard():
+    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
+    c.split[:] = 0
+    raw = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, context=2, with_after=True))
+    moved = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, context=2, with_after=True))
+    for (rp, rn, ra, _), (p, n, a, _) in zip(raw, moved):
+        for i in range(len(p)):
+            k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p[i, 0]))
+            for got, was in ((p[i, 1], rp[i, 1]), (n[i, 0], rn[i, 0]), (a[i, 0], ra[i, 0])):
+                np.testing.assert_array_equal(got, transpose_roll(was, k))

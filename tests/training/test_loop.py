@@ -115,3 +115,27 @@ def test_pictures_are_written(tmp_path):
     rolls = corpus().rolls(np.arange(4))
     out = piano_roll_png(rolls, tmp_path / "sub" / "roll.png", title="four bars")
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_one_bar_checkpoint_fine_tunes_into_a_two_bar_model_that_starts_deaf_to_the_second_bar(tmp_path):
+    """--set context=2 --init-from a context-1 checkpoint: E's weights for the bar before are zero, so
+    the widened model answers exactly as the one-bar model did; training then moves them."""
+    c = corpus()
+    first = run_training(c, small(seed=3), tmp_path / "first", steps=2, progress=False)
+    held = run_training(c, small(seed=3, context=2), tmp_path / "held", steps=2, progress=False,
+                        init_from=tmp_path / "first" / "last.pt")
+    assert held.model.config.context == 2
+    bars = torch.from_numpy(c.rolls(np.arange(6))[:, None])
+    before = torch.from_numpy(c.rolls(np.arange(6, 12))[:, None])
+    noise = torch.randn(6, 128, generator=torch.Generator().manual_seed(0))
+    one = first.model.step(bars, noise, 1.0)
+    two = held.model.step(torch.cat([bars, before], 1), noise, 1.0)
+    assert torch.equal(one, two)
+    tuned = run_training(c, small(seed=3, context=2), tmp_path / "tuned", steps=4, progress=False,
+                         init_from=tmp_path / "first" / "last.pt")
+    assert tuned.step == 4 and tuned.model.encoder.convs[0].weight[:, 1].abs().sum() > 0
+    _, ckpt = load_checkpoint(tmp_path / "tuned" / "last.pt")
+    assert ckpt["config"]["context"] == 2 and ckpt["train_config"]["context"] == 2
+    # and resumes as a two-bar model
+    again = run_training(c, small(seed=3), tmp_path / "tuned", steps=5, progress=False, resume=True)
+    assert again.model.config.context == 2 and again.step == 5

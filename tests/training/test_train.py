@@ -93,3 +93,17 @@ def test_init_from_a_checkpoint_of_another_model_config_names_the_config_to_use(
     rc, _ = _train_cli(tmp_path, 2, "--init-from", str(tmp_path / "paper" / "last.pt"))
     err = capsys.readouterr().err
     assert rc == 2 and "use --preset paper" in err
+
+
+def test_a_two_bar_checkpoint_does_not_fine_tune_into_one_bar_and_says_what_to_set(tmp_path, capsys):
+    two = run_training(corpus(), small(context=2, batch_size=4), tmp_path / "two", steps=1, progress=False)
+    assert two.step == 1
+    rc, _ = _train_cli(tmp_path, 2, "--init-from", str(tmp_path / "two" / "last.pt"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "--set context=2" in err.strip().splitlines()[-1] and "Traceback" not in err
+
+
+def test_context_other_than_one_or_two_bars_is_one_line(tmp_path, capsys):
+    rc, _ = _train_cli(tmp_path, 1, "--set", "context=3")
+    err = capsys.readouterr().err
+    assert rc == 2 and "context=3" in err and "1 or 2" in err and len(err.strip().splitlines()) == 1

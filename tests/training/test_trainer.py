@@ -87,6 +87,24 @@ def test_own_prev_swaps_in_the_models_own_answers_as_heard_and_the_bar_after():
     assert torch.equal(prev, given) and not p2.requires_grad  # the caller's batch is left alone
 
 
+def test_own_answers_with_context_two_hear_the_real_bar_answered_as_the_bar_before():
+    """As the live engine hears a solo: the model's own bar, then, before it, the bar it answered."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(get_config("live"), context=2)
+    trainer = Trainer(VAEGAN(cfg), small(own_prev_share=0.5, context=2), torch.device("cpu"))
+    prev = torch.rand(8, 2, 88, 16)
+    nxt, after = torch.rand(8, 1, 88, 16), torch.rand(8, 1, 88, 16)
+    has = torch.ones(8, dtype=torch.bool)
+    p2, n2, rows = trainer.own_prev(prev, nxt, after, has)
+    assert rows.tolist() == [0, 1, 2, 3] and p2.shape == prev.shape
+    assert torch.equal(p2[rows, 1], prev[rows, 0])  # the bar answered is now the bar before
+    own = p2[rows, 0]
+    assert bool(((own == 0) | (own >= 0.5)).all()) and not torch.equal(own, prev[rows, 0])
+    assert torch.equal(p2[4:], prev[4:]) and torch.equal(n2[rows], after[rows])
+    out = trainer.train_step(prev, nxt, after, has)  # the whole step runs on two bars heard
+    assert all(math.isfinite(v) for v in out.values())
+
+
 def test_pair_critic_is_off_by_default_and_in_the_paper_config():
     assert TRAIN_PRESETS["paper"].pair_weight == 0.0 and TrainConfig().pair_weight == 0.0
     assert live_trainer().pair_critic is None
