@@ -98,6 +98,7 @@ def time_batches(rt, batches, steps: int, clock=time.perf_counter) -> list[dict]
     rows = []
     for n in batches:
         bars = music_like_bars(n, rng, model_steps(rt))
+        bars = np.repeat(bars[:, None], getattr(rt, "context", 1), axis=1)  # [n, bars heard, 88, W]
         noise = rng.standard_normal((n, rt.latent)).astype(np.float32)
         bound = rt.bound_step(n)
         step = bound.run if bound is not None else rt.step_batch
