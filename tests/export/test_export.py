@@ -366,6 +366,11 @@ def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path)
     answerer.hear(heard=heard)
     got = answerer.answer(heard, None, 1.0, noise=noise[None]).roll
     assert np.abs(got - ref.numpy()).max() <= 1e-4
+    from srlive.engine import Settings
+    from srlive.filemode import example_take, run_file
+
+    res = run_file(example_take(), tmp_path / "answer.mid", rt, Settings(seed=1))  # the engine plays through it
+    assert res.answered == res.bars - 1 and res.skipped == 0 and res.srlive_notes > 0
     pair = Answerer(rt)  # the encoder + generator pair, with several candidates, hears the same
     (out / "step.onnx").rename(tmp_path / "step.onnx")
     pair.model = load_runtime(out, device="cpu")
