@@ -79,6 +79,7 @@ def iterate_batches(
     drop_last: bool = True,
     with_after: bool = False,
     context: int = 1,
+    ahead: int = 1,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """One epoch of (prev, next) float32 batches [N, 1, 88, 16] in [0, 1], shuffled by rng.
 
@@ -89,7 +90,9 @@ def iterate_batches(
     with_after: (prev, next, after, has_after) instead, where after is the bar that follows next
     in its tune (zeros where next is the tune's last bar) and has_after [N] bool says which rows
     have one — what training on the model's own answers needs (TrainConfig.own_prev_share). The
-    random draws, and so prev and next, are the same either way.
+    random draws, and so prev and next, are the same either way. With ahead = K > 1 (chains of the
+    model's own answers, TrainConfig.own_prev_steps), after is [N, K, 88, 16], the K bars after
+    next, and has_after [N, K] says which of them the tune has.
 
     For DDP every rank passes an rng in the same state (same seed and epoch): they draw the same
     permutation and each takes its own contiguous slice, disjoint from the others. With drop_last
@@ -115,12 +118,13 @@ def iterate_batches(
                 prev, nxt = augment_transpose(prev, nxt, aug_rng)
             yield prev, nxt
             continue
-        two = np.minimum(idx + 2, len(corpus.tune) - 1)
-        has_after = (idx + 2 < len(corpus.tune)) & (corpus.tune[two] == corpus.tune[idx])
-        after = corpus.rolls(two)[:, None] * has_after[:, None, None, None]
+        later = idx[:, None] + 2 + np.arange(ahead)
+        at = np.minimum(later, len(corpus.tune) - 1)
+        has_after = (later < len(corpus.tune)) & (corpus.tune[at] == corpus.tune[idx][:, None])
+        after = corpus.rolls(at) * has_after[:, :, None, None]
         if augment:
             prev, nxt, after = augment_transpose(prev, nxt, aug_rng, -5, 6, after)
-        yield prev, nxt, after, has_after
+        yield prev, nxt, after, has_after[:, 0] if ahead == 1 else has_after
 
 
 def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1) -> np.ndarray:
@@ -141,9 +145,9 @@ class BatchStream:
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
     def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1,
-                 with_after: bool = False, context: int = 1):
+                 with_after: bool = False, context: int = 1, ahead: int = 1):
         self.corpus, self.batch_size, self.augment, self.with_after = corpus, batch_size, augment, with_after
-        self.context = context
+        self.context, self.ahead = context, ahead
         self.rank, self.world_size = rank, world_size
         self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
         self.epoch = 0
@@ -156,7 +160,7 @@ class BatchStream:
         self.pos = 0
         self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
                                         rank=self.rank, world_size=self.world_size, drop_last=True,
-                                        with_after=self.with_after, context=self.context))
+                                        with_after=self.with_after, context=self.context, ahead=self.ahead))
 
     def next(self) -> tuple[np.ndarray, ...]:
         if self._it is None:

@@ -293,7 +293,7 @@ def run_training(
     model = new_model(cfg, tc, ckpt or start)
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
     stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size,
-                         with_after=tc.own_prev_share > 0, context=cfg.context)
+                         with_after=tc.own_prev_share > 0, context=cfg.context, ahead=tc.own_prev_steps)
     best, elapsed_before = -math.inf, 0.0
     if ckpt is not None:
         trainer.load_state_dict(ckpt["optimizers"])

@@ -62,6 +62,11 @@ class TrainConfig:
     # and whose x^t is the real bar after that (scheduled sampling, Trainer.own_prev): a long solo
     # goes on from the model's own bars, which no real pair shows it. 0: every pair is real (the paper).
     own_prev_share: float = 0.0
+    # the longest chain of its own answers such a row hears: each row's chain is 1 to own_prev_steps
+    # answers long (drawn per row; shorter where the tune ends), each answering the one before from
+    # the real bar heard, and its x^t is the real bar that many bars after the next. A solo goes on
+    # for many bars; with 1 (one answer) a chain's drift from the tune's pace is never seen.
+    own_prev_steps: int = 1
     # + w * the three terms of losses.motion_terms: melodic intervals, cells and pitches kept
     interval_weight: float = 0.0
     kept_cells_weight: float = 0.0
@@ -218,6 +223,8 @@ def setting_problem(key: str, value) -> str | None:
         return "must be a finite number"
     if key.endswith("_share") and not 0 <= value <= 1:
         return "a share must lie between 0 and 1"
+    if key == "own_prev_steps" and not 1 <= value <= 8:
+        return "a chain of 1 to 8 of the model's own answers"
     if (key.startswith("lr_") or key in ("pair_lr", "structure_power", "coverage_power", "polyphony_power", "eg_updates_per_d", "batch_size")) and value <= 0:
         return "must be greater than 0"
     if key == "init_output_density" and not 0 < value < 1:

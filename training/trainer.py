@@ -113,18 +113,31 @@ class Trainer:
         replaced by (the model's answer to prev as it sounds, srlive.roll.as_heard: what the live
         engine goes on from; after); rows: the indices replaced. The answer is a given input, not
         a path for gradients. prev is [N, context, 88, S] (ModelConfig.context): with 2, the bar the
-        model answered becomes the bar before its answer."""
-        rows = torch.nonzero(torch.as_tensor(has_after, device=prev.device).bool()).flatten()
+        model answered becomes the bar before its answer. With after [N, K, 88, S] and has_after
+        [N, K] (TrainConfig.own_prev_steps = K), each row's chain is 1 to K of its own answers, each
+        answering the last, and its x^t the real bar that many bars after the next."""
+        has = torch.as_tensor(has_after, device=prev.device).bool()
+        has = has[:, None] if has.dim() == 1 else has  # [N, K]: the bars after next the tune has
+        rows = torch.nonzero(has[:, 0]).flatten()
         rows = rows[: int(round(self.tc.own_prev_share * prev.shape[0]))]
         if len(rows) == 0:
             return prev, nxt, rows
-        mu, log_scale = self.model.encoder(prev[rows])
-        own = self.model.generator(sample_z(mu, log_scale, self.randn(len(rows)), 1.0))
+        longest = has[rows].long().cumprod(1).sum(1)  # per row: the chain the tune leaves room for
+        if has.shape[1] > 1:  # each row's chain, 1 to its longest (TrainConfig.own_prev_steps)
+            lengths = 1 + (torch.rand(len(rows), generator=self.noise) * longest.cpu()).long().to(prev.device)
+        else:
+            lengths = longest
+        heard = prev[rows]
+        for step in range(1, int(lengths.max()) + 1):
+            go = torch.nonzero(lengths >= step).flatten()
+            mu, log_scale = self.model.encoder(heard[go])
+            own = self.model.generator(sample_z(mu, log_scale, self.randn(len(go)), 1.0))
+            own = torch.from_numpy(as_heard(own.detach().cpu().numpy(), threshold)).to(device=prev.device, dtype=prev.dtype)
+            # with context, the bar answered becomes the bar before the model's own (as the live engine hears them)
+            heard[go] = torch.cat([own, heard[go, :-1]], 1) if prev.shape[1] > 1 else own
         prev, nxt = prev.clone(), nxt.clone()
-        heard = torch.from_numpy(as_heard(own.detach().cpu().numpy(), threshold)).to(device=prev.device, dtype=prev.dtype)
-        # with context, the bar heard becomes the bar before the model's own (as the live engine hears them)
-        prev[rows] = torch.cat([heard, prev[rows, :-1]], 1) if prev.shape[1] > 1 else heard
-        nxt[rows] = after[rows]
+        prev[rows] = heard
+        nxt[rows] = after[rows, lengths - 1].unsqueeze(1).to(nxt.dtype) if after.shape[1] > 1 else after[rows]
         return prev, nxt, rows
 
     def mode_seeking(self, mu: torch.Tensor, log_scale: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -141,3 +141,21 @@ def test_context_bars_are_transposed_with_the_bar_heard():
             k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p[i, 0]))
             for got, was in ((p[i, 1], rp[i, 1]), (n[i, 0], rn[i, 0]), (a[i, 0], ra[i, 0])):
                 np.testing.assert_array_equal(got, transpose_roll(was, k))
+
+
+def test_ahead_brings_the_bars_after_next_that_the_tune_has():
+    corpus = id_corpus([6, 9])
+    seen_end = False
+    for prev, nxt, after, has in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(3), augment=False,
+                                                         with_after=True, ahead=3):
+        assert after.shape[1:] == (3, 88, 16) and has.shape == (len(prev), 3)
+        for i, j in enumerate(ids(prev[:, 0])):
+            for k in range(3):
+                there = j + 2 + k < len(corpus.tune) and corpus.tune[j + 2 + k] == corpus.tune[j]
+                assert bool(has[i, k]) == there
+                if there:
+                    assert ids(after[i, k:k + 1])[0] == j + 2 + k
+                else:
+                    seen_end = True
+                    assert after[i, k].max() == 0
+    assert seen_end

@@ -107,3 +107,9 @@ def test_context_other_than_one_or_two_bars_is_one_line(tmp_path, capsys):
     rc, _ = _train_cli(tmp_path, 1, "--set", "context=3")
     err = capsys.readouterr().err
     assert rc == 2 and "context=3" in err and "1 or 2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_own_answer_chain_longer_than_eight_is_one_line(tmp_path, capsys):
+    rc, _ = _train_cli(tmp_path, 1, "--set", "own_prev_steps=9")
+    err = capsys.readouterr().err
+    assert rc == 2 and "own_prev_steps=9" in err and "1 to 8" in err and len(err.strip().splitlines()) == 1

@@ -105,6 +105,29 @@ def test_own_answers_with_context_two_hear_the_real_bar_answered_as_the_bar_befo
     assert all(math.isfinite(v) for v in out.values())
 
 
+def test_own_answer_chains_answer_their_own_answers_and_aim_at_the_real_bar_as_far_on():
+    """own_prev_steps = K: a row's chain is 1..K of the model's own answers (no longer than the tune
+    leaves room for), and its target the real bar that many bars after the next."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(get_config("live"), context=2)
+    trainer = Trainer(VAEGAN(cfg), small(own_prev_share=1.0, own_prev_steps=3, context=2), torch.device("cpu"))
+    n = 64
+    prev = torch.rand(n, 2, 88, 16)
+    nxt = torch.rand(n, 1, 88, 16)
+    after = torch.stack([torch.full((88, 16), float(k + 1)) for k in range(3)])[None].repeat(n, 1, 1, 1)
+    has = torch.ones(n, 3, dtype=torch.bool)
+    has[:8, 1:] = False  # these tunes end one bar after next: chains of one answer only
+    p2, n2, rows = trainer.own_prev(prev, nxt, after, has)
+    assert rows.tolist() == list(range(n))
+    aimed = n2[:, 0, 0, 0].long()  # k + 1: the chain's length
+    assert set(aimed[:8].tolist()) == {1} and set(aimed[8:].tolist()) == {1, 2, 3}
+    one = aimed == 1
+    assert torch.equal(p2[one, 1], prev[one, 0])  # one answer: the bar it answered is the bar before it
+    longer = ~one
+    assert not torch.equal(p2[longer, 1], prev[longer, 0])  # longer: the bar before is its own answer too
+    assert bool(((p2[longer] == 0) | (p2[longer] >= 0.5)).all())
+
+
 def test_pair_critic_is_off_by_default_and_in_the_paper_config():
     assert TRAIN_PRESETS["paper"].pair_weight == 0.0 and TrainConfig().pair_weight == 0.0
     assert live_trainer().pair_critic is None
