@@ -42,8 +42,8 @@ class BoundStep:
         self._binding.bind_ortvalue_output(session.get_outputs()[0].name, self._out_value)
 
     def run(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
-        """bars [n, 88, 16], noise [n, latent], temperature (scalar or [n]) → next bars [n, 88, 16],
-        an array the caller owns."""
+        """bars [n, 88, 16] ([n, context, 88, 16] for a model that hears two bars), noise [n, latent],
+        temperature (scalar or [n]) → next bars [n, 88, 16], an array the caller owns."""
         np.copyto(self._bar, np.reshape(bars, self._bar.shape))
         np.copyto(self._noise, np.reshape(noise, self._noise.shape))
         self._temp[:, 0] = temperature
