@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from srlive_export.optimize import rewrite_elu
-from srlive.contract import ONNX_FILES, STEPS
+from srlive.contract import HEARING_FILES, ONNX_FILES, STEPS
 from srlive_training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as docs/design.md asks; the dynamo exporter's own baseline
@@ -109,7 +109,7 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
     protos = {}
     for filename, module in modules.items():
         inputs, outputs = ONNX_FILES[filename]
-        heard = model.config.context if filename in ("encoder.onnx", "step.onnx") else 1
+        heard = model.config.context if filename in HEARING_FILES else 1
         protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps, heard)
         if rewrite:
             rewrite_elu(protos[filename])

@@ -88,6 +88,8 @@ ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "step.onnx": (("bar", "noise", "temperature"), ("next_bar",)),
     "critic.onnx": (("bar",), ("logit",)),  # optional: the discriminator, to rank candidate answers
 }
+#: the files whose `bar` input is what the encoder hears: [N, srlive.context, 88, S] (the others' bars are one bar)
+HEARING_FILES = ("encoder.onnx", "step.onnx")
 
 #: the temperature a model plays at when neither the performer nor the model says (models without
 #: srlive.temperature), and the range srlive takes from the command line and from a model alike

@@ -41,6 +41,7 @@ from srlive.contract import (
     DEFAULT_TEMPERATURE,
     DEVICES,
     FORMAT_VERSION,
+    HEARING_FILES,
     LOG_SCALE_MAX,
     MAX_CANDIDATES,
     META,
@@ -222,7 +223,7 @@ def check_signature(session: ort.InferenceSession, file: Path, role: str, latent
             f"{file}: inputs {list(got_in)} → outputs {list(got_out)} are not {role}'s {list(want_in)} → {list(want_out)}"
         )
     shapes = _item_shapes(latent, steps)
-    heard = _item_shapes(latent, steps, context if role in ("encoder.onnx", "step.onnx") else 1)
+    heard = _item_shapes(latent, steps, context if role in HEARING_FILES else 1)
     for arg, want in [*((a, heard[a.name]) for a in session.get_inputs()),
                       *((a, shapes[a.name]) for a in session.get_outputs())]:
         if arg.type != "tensor(float)":

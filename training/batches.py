@@ -118,25 +118,26 @@ def iterate_batches(
                 prev, nxt = augment_transpose(prev, nxt, aug_rng)
             yield prev, nxt
             continue
-        later = idx[:, None] + 2 + np.arange(ahead)
-        at = np.minimum(later, len(corpus.tune) - 1)
-        has_after = (later < len(corpus.tune)) & (corpus.tune[at] == corpus.tune[idx][:, None])
-        after = corpus.rolls(at) * has_after[:, :, None, None]
+        after, has_after = rolls_in_tune(corpus, idx, 2 + np.arange(ahead))
         if augment:
             prev, nxt, after = augment_transpose(prev, nxt, aug_rng, -5, 6, after)
         yield prev, nxt, after, has_after[:, 0] if ahead == 1 else has_after
 
 
+def rolls_in_tune(corpus: BarCorpus, idx: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bars `offsets` away from each bar idx, in its own tune: (rolls [N, K, 88, W], silence
+    where the tune has no such bar; present [N, K] bool)."""
+    idx = np.asarray(idx)
+    want = idx[:, None] + np.asarray(offsets)[None, :]
+    at = np.clip(want, 0, len(corpus.tune) - 1)
+    present = (want == at) & (corpus.tune[at] == corpus.tune[idx][:, None])
+    return corpus.rolls(at) * present[:, :, None, None], present
+
+
 def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1) -> np.ndarray:
     """Bars idx as the encoder hears them: [N, context, 88, W], the bar itself first, then the bars
     before it in its tune (silence before a tune's first bar)."""
-    idx = np.asarray(idx)
-    chans = []
-    for back in range(context):
-        at = np.maximum(idx - back, 0)
-        same = (idx - back >= 0) & (corpus.tune[at] == corpus.tune[idx])
-        chans.append(corpus.rolls(at) * same[:, None, None])
-    return np.stack(chans, axis=1).astype(np.float32, copy=False)
+    return rolls_in_tune(corpus, idx, -np.arange(context))[0]
 
 
 class BatchStream:

@@ -31,7 +31,7 @@ from srlive_training.checkpoint import CheckpointError, read_checkpoint, save_ch
 from srlive_training.config import ModelConfig, get_config
 from srlive_training.corpus import BarCorpus
 from srlive_training.listening import listening_check, listening_score
-from srlive_training.model import VAEGAN
+from srlive_training.model import VAEGAN, with_zero_channels
 from srlive_training.run_log import CsvLog, Window, plot_curves, val_line
 from srlive_training.settings import TrainConfig
 from srlive_training.trainer import Trainer, init_output_density, to_tensor
@@ -123,9 +123,7 @@ def widen_context(state: dict, context: int) -> dict:
     w = state.get(CONTEXT_WEIGHT)
     if w is None or w.shape[1] >= context:
         return state
-    state = dict(state)
-    state[CONTEXT_WEIGHT] = torch.cat([w, w.new_zeros(w.shape[0], context - w.shape[1], *w.shape[2:])], 1)
-    return state
+    return {**state, CONTEXT_WEIGHT: with_zero_channels(w, context)}
 
 
 class CheckpointWriter:

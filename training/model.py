@@ -45,6 +45,15 @@ class Encoder(nn.Module):
         return out[:, : self.latent], out[:, self.latent :]
 
 
+def with_zero_channels(t: torch.Tensor, channels: int) -> torch.Tensor:
+    """`t` ([out, in, ...]: a convolution's weights, or Adam's moments of them) with zeros appended
+    along dim 1 up to `channels` inputs: an encoder widened to hear more bars (ModelConfig.context)
+    that answers as before until training moves the new weights."""
+    if t.shape[1] >= channels:
+        return t
+    return torch.cat([t, t.new_zeros(t.shape[0], channels - t.shape[1], *t.shape[2:])], 1)
+
+
 class Generator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()

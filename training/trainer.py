@@ -25,7 +25,7 @@ import torch
 from srlive.roll import as_heard
 from srlive_training import losses
 from srlive_training.loss_terms import Pass, training_loss, validation_values
-from srlive_training.model import VAEGAN, Discriminator, sample_z
+from srlive_training.model import VAEGAN, Discriminator, sample_z, with_zero_channels
 from srlive_training.settings import TrainConfig
 
 
@@ -246,8 +246,7 @@ class Trainer:
                 for p in g["params"]:  # a widened encoder (loop.widen_context): no moments yet for its new weights
                     for name, m in opt.state.get(p, {}).items():
                         if torch.is_tensor(m) and m.dim() == p.dim() and m.shape != p.shape:
-                            opt.state[p][name] = torch.cat([m, m.new_zeros(m.shape[0], p.shape[1] - m.shape[1],
-                                                                           *m.shape[2:])], 1)
+                            opt.state[p][name] = with_zero_channels(m, p.shape[1])
         if self.pair_critic is not None and "pair_critic" in st:
             self.pair_critic.load_state_dict(st["pair_critic"])
 
