@@ -64,6 +64,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["steps"]: str(int(config.get("steps", roll.STEPS))),  # the bar's width: 16, or 12 (triple)
         META["latent"]: str(int(config.get("latent", roll.LATENT))),
         META["context"]: str(int(config.get("context", 1))),  # bars the encoder hears
+        META["memory"]: str(int(config.get("memory", 0))),  # its second: the performer's last bars (0: the bar before)
         META["data"]: data,
         META["trained_steps"]: str(int(trained_steps or 0)),
         META["created"]: created,

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
-from srlive.roll import as_heard
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, MEMORY_MAX, N_PITCHES
+from srlive.roll import as_heard, memory_of
 from srlive.selection import Choice, Context, Weights, choose
 
 
@@ -65,6 +65,7 @@ class Answerer:
         self.latent = int(latent)
         self.context = Context(threshold=self.threshold)
         self.went_by: deque = deque(maxlen=2)  # the last bars that went by (performer's, else srlive's; None: silence)
+        self.performed: deque = deque(maxlen=MEMORY_MAX)  # the performer's last bars played (silent bars left out)
 
     @property
     def has_critic(self) -> bool:
@@ -74,6 +75,8 @@ class Answerer:
         """A bar went by: what the performer played (None when silent) and what srlive played."""
         if heard is not None or played is not None:
             self.context.add(heard, played)
+        if heard is not None:
+            self.performed.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
         bar = heard if heard is not None else played
         self.went_by.append(None if bar is None else np.asarray(bar, np.float32).reshape(N_PITCHES, -1))
 
@@ -82,13 +85,23 @@ class Answerer:
         """How many bars the model hears (srlive.context): 1, or 2 with the bar before the source."""
         return int(getattr(self.model, "context", 1))
 
+    @property
+    def memory(self) -> int:
+        """How many of the performer's bars the model's second bar holds (srlive.memory; 0: the bar before)."""
+        return int(getattr(self.model, "memory", 0) or 0)
+
     def model_input(self, source: np.ndarray) -> np.ndarray:
         """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
         (context 2) the bar that went by before it (silence when none did): the last bar given to
-        `hear`, or the one before that when the last is the source itself."""
+        `hear`, or the one before that when the last is the source itself. A model with memory M
+        hears instead the mean of the performer's last M bars given to `hear` (srlive.roll.memory_of;
+        silence before they play), the bar answered among them when it is theirs."""
         src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if self.bars_heard == 1:
             return src[None]
+        if self.memory:
+            mine = [b for b in list(self.performed)[-self.memory:] if b.shape == src.shape]
+            return np.stack([src, memory_of(np.stack(mine)) if mine else np.zeros_like(src)])
         bars = list(self.went_by)
         if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
             bars.pop()

@@ -71,6 +71,9 @@ LATENT = 128  # size of z, mu and log_scale
 #: bars the encoder hears, stacked as channels of its input: the bar heard, and with 2 the bar before
 #: it (srlive.context; 1 without it)
 CONTEXTS = (1, 2)
+#: with context 2, the second bar may instead be the performer's memory: the mean of the last
+#: srlive.memory bars they played (1..MEMORY_MAX; 0 or absent: the bar before the bar answered)
+MEMORY_MAX = 8
 #: the encoder's log scale is capped here when z is sampled (training, export and runtime alike):
 #: z = mu + temperature * noise * exp(min(log_scale, LOG_SCALE_MAX))
 LOG_SCALE_MAX = 1.0
@@ -79,7 +82,7 @@ FORMAT_VERSION = 1  # srlive.format
 META = {
     k: f"srlive.{k}"
     for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature",
-              "candidates", "selection", "context")
+              "candidates", "selection", "context", "memory")
 }
 #: file → (input names, output names), in order
 ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

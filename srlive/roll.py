@@ -133,3 +133,15 @@ def as_heard(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndar
     first = np.where(start, np.arange(r.shape[-1]), 0)
     np.maximum.accumulate(first, axis=-1, out=first)  # each cell → the step its run started on
     return np.where(on, np.take_along_axis(value, first, axis=-1), np.float32(0)).astype(np.float32)
+
+
+def memory_of(bars: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """A performer's recent bars [..., K, 88, W] as one bar [..., 88, W]: the mean of those
+    `present` ([..., K] bool; all by default), silence where none is. What a model with
+    srlive.memory hears beside the bar it answers (docs/design.md): the pace and the pitches the
+    performer has been playing, which stay while srlive answers itself."""
+    b = np.asarray(bars, dtype=np.float32)
+    have = np.ones(b.shape[:-2], bool) if present is None else np.asarray(present, bool)
+    w = have.astype(np.float32)[..., None, None]
+    count = np.maximum(w.sum(axis=-3), np.float32(1))
+    return ((b * w).sum(axis=-3) / count).astype(np.float32)

@@ -44,6 +44,7 @@ from srlive.contract import (
     HEARING_FILES,
     LOG_SCALE_MAX,
     MAX_CANDIDATES,
+    MEMORY_MAX,
     META,
     METERS,
     ONNX_FILES,
@@ -169,6 +170,16 @@ def model_context(meta: dict[str, str], file: Path) -> int:
     return int(raw)
 
 
+def model_memory(meta: dict[str, str], file: Path, context: int) -> int:
+    """What a two-bar model's second bar holds (srlive.memory): 0, the bar before the bar answered
+    (and a model without it), or M, the mean of the performer's last M bars."""
+    raw = meta.get(META["memory"], "0")
+    if not raw.isdigit() or int(raw) > MEMORY_MAX or (int(raw) and context != 2):
+        raise ModelError(f"{file}: srlive.memory is {raw!r}, this srlive needs 0 to {MEMORY_MAX} "
+                         "(with srlive.context 2); re-export the model")
+    return int(raw)
+
+
 def model_temperature(meta: dict[str, str], file: Path) -> float:
     """The temperature the model was measured at and plays at by default (srlive.temperature,
     written by srlive-export --temperature); 1.0 for a model without it."""
@@ -254,6 +265,7 @@ class Runtime:
         self.latent = latent
         self.steps = model_steps(metadata)  # the bar's width: 16 (4/4) or 12 (3/4, 6/8)
         self.context = model_context(metadata, path)  # bars heard: the bar answered (and the one before)
+        self.memory = model_memory(metadata, path, self.context)  # or the performer's last bars
         self._bar_shape = (self.context, roll.N_PITCHES, self.steps)  # what the encoder hears
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         # how hard it selects by default (srlive.candidates, srlive.selection)

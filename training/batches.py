@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from srlive.errors import UserError
-from srlive.roll import N_PITCHES
+from srlive.roll import N_PITCHES, memory_of
 from srlive_training.corpus import BarCorpus
 
 MAX_SHIFT = 12  # augment_transpose's limit: a row pushed off the keyboard folds back exactly once
@@ -80,12 +80,15 @@ def iterate_batches(
     with_after: bool = False,
     context: int = 1,
     ahead: int = 1,
+    memory: int = 0,
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """One epoch of (prev, next) float32 batches [N, 1, 88, 16] in [0, 1], shuffled by rng.
 
     context 2 (ModelConfig.context): prev is [N, 2, 88, 16], the bar heard and, as the second
     channel, the bar before it in its tune (silence where the bar heard is the tune's first, as
-    before a performer's first bar); both are transposed with the pair.
+    before a performer's first bar); both are transposed with the pair. With memory M > 0
+    (ModelConfig.memory) the second channel is instead the mean of the bar heard and the M - 1
+    before it in its tune (srlive.roll.memory_of): the performer's last M bars.
 
     with_after: (prev, next, after, has_after) instead, where after is the bar that follows next
     in its tune (zeros where next is the tune's last bar) and has_after [N] bool says which rows
@@ -111,7 +114,7 @@ def iterate_batches(
     stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
     for b in range(0, stop, batch_size):
         idx = mine[b : b + batch_size]
-        prev = context_rolls(corpus, idx, context)
+        prev = context_rolls(corpus, idx, context, memory)
         nxt = corpus.rolls(idx + 1)[:, None]
         if not with_after:
             if augment:
@@ -134,10 +137,14 @@ def rolls_in_tune(corpus: BarCorpus, idx: np.ndarray, offsets: np.ndarray) -> tu
     return corpus.rolls(at) * present[:, :, None, None], present
 
 
-def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1) -> np.ndarray:
+def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1, memory: int = 0) -> np.ndarray:
     """Bars idx as the encoder hears them: [N, context, 88, W], the bar itself first, then the bars
-    before it in its tune (silence before a tune's first bar)."""
-    return rolls_in_tune(corpus, idx, -np.arange(context))[0]
+    before it in its tune (silence before a tune's first bar), or with memory M > 0 the mean of the
+    bar and the M - 1 before it in its tune (what the performer played last)."""
+    if not memory:
+        return rolls_in_tune(corpus, idx, -np.arange(context))[0]
+    bars, present = rolls_in_tune(corpus, idx, -np.arange(memory))
+    return np.stack([bars[:, 0], memory_of(bars, present)], axis=1)
 
 
 class BatchStream:
@@ -146,9 +153,9 @@ class BatchStream:
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
     def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1,
-                 with_after: bool = False, context: int = 1, ahead: int = 1):
+                 with_after: bool = False, context: int = 1, ahead: int = 1, memory: int = 0):
         self.corpus, self.batch_size, self.augment, self.with_after = corpus, batch_size, augment, with_after
-        self.context, self.ahead = context, ahead
+        self.context, self.ahead, self.memory = context, ahead, memory
         self.rank, self.world_size = rank, world_size
         self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
         self.epoch = 0
@@ -161,7 +168,8 @@ class BatchStream:
         self.pos = 0
         self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
                                         rank=self.rank, world_size=self.world_size, drop_last=True,
-                                        with_after=self.with_after, context=self.context, ahead=self.ahead))
+                                        with_after=self.with_after, context=self.context, ahead=self.ahead,
+                                        memory=self.memory))
 
     def next(self) -> tuple[np.ndarray, ...]:
         if self._it is None:
@@ -191,13 +199,14 @@ class BatchStream:
             self.pos += 1
 
 
-def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int, context: int = 1) -> list:
+def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int, context: int = 1, memory: int = 0) -> list:
     """Up to n_batches validation batches, the same on every call (a fixed seed, no augmentation)."""
     rng = np.random.default_rng(4242)
     batches = []
     if len(corpus.pairs("val")) < batch_size:
         return batches
-    for b in iterate_batches(corpus, "val", batch_size, rng, augment=False, drop_last=True, context=context):
+    for b in iterate_batches(corpus, "val", batch_size, rng, augment=False, drop_last=True, context=context,
+                               memory=memory):
         batches.append(b)
         if len(batches) >= n_batches:
             break

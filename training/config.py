@@ -15,6 +15,9 @@ and, as JSON, in every exported ONNX file's `srlive.config` metadata.
 `steps` is the bar's width (16: a 4/4 bar, 12: a triple bar); a checkpoint without it is 16.
 `context` is how many bars E hears: 1, the bar heard (the paper); 2, the bar heard and the one before
 it, stacked as channels (docs/design.md, "The model and its ONNX contract"). A checkpoint without it is 1.
+`memory` (with context 2) makes the second bar the performer's memory instead: the mean of the last
+`memory` bars the performer played (srlive.roll.memory_of); 0, and a checkpoint without it, hear the
+bar before.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from srlive.contract import CONTEXTS, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
+from srlive.contract import CONTEXTS, MEMORY_MAX, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class ModelConfig:
     latent: int = 128
     # bars E hears, stacked as channels: 1 (the bar heard) or 2 (and the bar before it)
     context: int = 1
+    # with context 2, what the second bar is: 0, the bar before the bar heard; M > 0, the mean of
+    # the performer's last M bars (the bar heard among them when it is theirs), which stays the
+    # performer's while srlive answers its own bars: their pace and pitches over a phrase
+    memory: int = 0
     # encoder
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 5
@@ -73,6 +80,8 @@ class ModelConfig:
             raise ValueError("gen_time_margin must be 0 or more")
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {list(CONTEXTS)} bars heard, not {self.context}")
+        if not 0 <= self.memory <= MEMORY_MAX or (self.memory and self.context != 2):
+            raise ValueError(f"memory must be 0, or 1 to {MEMORY_MAX} bars with context 2, not {self.memory}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -91,7 +91,7 @@ def held_out_accuracy(model: VAEGAN, corpus: BarCorpus, temperature: float, batc
     g = torch.Generator().manual_seed(seed)
     right, seen = 0.0, 0
     for k, (prev, nxt) in enumerate(iterate_batches(corpus, "val", 128, seed, augment=False,
-                                                    context=model.config.context)):
+                                                    context=model.config.context, memory=model.config.memory)):
         if k >= batches:
             break
         prev, nxt = torch.from_numpy(prev), torch.from_numpy(nxt)
@@ -115,7 +115,7 @@ def train_critic(model: VAEGAN, corpus: BarCorpus, minutes: float | None, steps:
     recent: list[float] = []
     while True:
         for prev, nxt in iterate_batches(corpus, "train", batch_size, seed + epoch, augment=True,
-                                         context=model.config.context):
+                                         context=model.config.context, memory=model.config.memory):
             out = critic_step(model, opt, torch.from_numpy(prev), torch.from_numpy(nxt), temperature, generator)
             recent = (recent + [out["accuracy"]])[-200:]
             step += 1

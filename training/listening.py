@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from srlive_training.batches import context_rolls
 from srlive_training.corpus import BarCorpus
 from srlive_training.metrics import bar_notes
 from srlive_training.model import VAEGAN
@@ -55,10 +56,13 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
     ctx = np.stack([transpose_roll(corpus.rolls(np.arange(j - 4, j)), k) for j, k in zip(pick, keys)])
     real_next = np.stack([transpose_roll(corpus.rolls(j), k) for j, k in zip(pick, keys)])
     have_other = all(o >= 0 for o in others)
-    bars_heard = model.config.context  # the bar, then the ones before it (bar j-1 has 3 before it here)
-    other_prev = (np.stack([transpose_roll(corpus.rolls(np.arange(o, o - bars_heard, -1)), k)
-                            for o, k in zip(others, other_keys)])
-                  if have_other else None)
+    cfg = model.config
+
+    def heard(j: int, k: int) -> np.ndarray:
+        """Bar j as the encoder hears it (the bars before it, or the performer's memory), in key k."""
+        return transpose_roll(context_rolls(corpus, np.array([j]), cfg.context, cfg.memory)[0], k)
+
+    other_prev = np.stack([heard(o, k) for o, k in zip(others, other_keys)]) if have_other else None
     gen = torch.Generator().manual_seed(seed + 1)
     model = model.eval()
 
@@ -67,7 +71,7 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
         noise = torch.randn(len(prev), model.config.latent, generator=gen).to(device)
         return model.step(x, noise, 1.0)[:, 0].cpu().numpy()
 
-    ans = answer(ctx[:, ::-1][:, :bars_heard].copy())
+    ans = answer(np.stack([heard(j - 1, k) for j, k in zip(pick, keys)]))
     kf = np.array([key_fit(c, a, threshold) for c, a in zip(ctx, ans)])
     out = {
         "key_fit": float(np.nanmean(kf)) if np.isfinite(kf).any() else float("nan"),

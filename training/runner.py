@@ -85,6 +85,7 @@ class TorchRunner(_Selecting):
         self.config = model.config
         self.steps = model.config.steps  # the bar's width
         self.context = model.config.context  # bars the encoder hears
+        self.memory = model.config.memory  # and what the second holds (0: the bar before)
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
@@ -129,6 +130,7 @@ class OnnxRunner(_Selecting):
         self.batch = batch
         self.steps = getattr(rt, "steps", STEPS)  # the bar's width (srlive.steps)
         self.context = getattr(rt, "context", 1)  # bars the encoder hears (srlive.context)
+        self.memory = getattr(rt, "memory", 0)  # and what the second holds (srlive.memory)
         self._generator = None
 
     @property

@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from srlive.contract import CONTEXTS
+from srlive.contract import CONTEXTS, MEMORY_MAX
 from srlive.errors import UserError
 from srlive_training import losses
 
@@ -26,6 +26,12 @@ class TrainConfig:
     # before), which a chain of one-bar steps cannot pass on (training/results/EXPERIMENTS.md). A run
     # --init-from a one-bar checkpoint starts with E deaf to the second bar (its weights zero).
     context: int = 1
+    # with context 2: the second bar is the mean of the performer's last `memory` bars instead of the
+    # bar before (ModelConfig.memory): it stays theirs while the model answers its own bars, which
+    # is what a chain of its own answers forgets (the pace of a phrase). 0: the bar before.
+    memory: int = 0
+    # the share of rows whose memory is silence (srlive answering before the performer has played)
+    memory_silent_share: float = 0.1
     batch_size: int = 64
     lr_e: float = 5e-4
     lr_g: float = 5e-4
@@ -202,6 +208,8 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
         if problem:
             raise UserError(f"--set {key}={raw}: {problem}")
         tc = dataclasses.replace(tc, **{key: value})
+    if tc.memory and tc.context != 2:
+        raise UserError(f"--set memory={tc.memory} is what the second bar heard holds; add --set context=2")
     return tc
 
 
@@ -217,6 +225,8 @@ def setting_problem(key: str, value) -> str | None:
         return "use " + " or ".join(SETTING_CHOICES[key])
     if key == "context" and value not in CONTEXTS:
         return "bars heard: " + " or ".join(map(str, CONTEXTS))
+    if key == "memory" and (isinstance(value, (bool, float, str)) or not 0 <= value <= MEMORY_MAX):
+        return f"the performer's last 1 to {MEMORY_MAX} bars (with --set context=2), or 0"
     if value is None or isinstance(value, (bool, str)):
         return None
     if not math.isfinite(value):

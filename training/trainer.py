@@ -133,12 +133,27 @@ class Trainer:
             mu, log_scale = self.model.encoder(heard[go])
             own = self.model.generator(sample_z(mu, log_scale, self.randn(len(go)), 1.0))
             own = torch.from_numpy(as_heard(own.detach().cpu().numpy(), threshold)).to(device=prev.device, dtype=prev.dtype)
-            # with context, the bar answered becomes the bar before the model's own (as the live engine hears them)
-            heard[go] = torch.cat([own, heard[go, :-1]], 1) if prev.shape[1] > 1 else own
+            if prev.shape[1] == 1:
+                heard[go] = own
+            elif self.model.config.memory:  # the performer's memory stays theirs while the model answers itself
+                heard[go] = torch.cat([own, heard[go, 1:]], 1)
+            else:  # the bar answered becomes the bar before the model's own (as the live engine hears them)
+                heard[go] = torch.cat([own, heard[go, :-1]], 1)
         prev, nxt = prev.clone(), nxt.clone()
         prev[rows] = heard
         nxt[rows] = after[rows, lengths - 1].unsqueeze(1).to(nxt.dtype) if after.shape[1] > 1 else after[rows]
         return prev, nxt, rows
+
+    def silence_memory(self, prev: torch.Tensor) -> torch.Tensor:
+        """prev with the performer's memory (ModelConfig.memory, the second channel) silent in a
+        random TrainConfig.memory_silent_share of the rows: srlive also answers before the performer
+        has played (its first bar, a chain from noise)."""
+        drop = torch.rand(prev.shape[0], generator=self.noise) < self.tc.memory_silent_share
+        if not drop.any():
+            return prev
+        prev = prev.clone()
+        prev[drop.to(prev.device), 1] = 0
+        return prev
 
     def mode_seeking(self, mu: torch.Tensor, log_scale: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """losses.mode_seeking_loss between G's answers to the same encodings (mu, log_scale) under the
@@ -160,6 +175,8 @@ class Trainer:
         if tc.own_prev_share > 0 and after is not None:
             prev, nxt, swapped = self.own_prev(prev, nxt, after, has_after)
             heard_real[swapped] = False
+        if self.model.config.memory and tc.memory_silent_share > 0:
+            prev = self.silence_memory(prev)
         heard = prev[:, :1]  # what the loss terms compare the answer with: the bar heard
         # ---- D: L_D on x^t, x~^t, x~_p (E and G fixed)
         with torch.no_grad():

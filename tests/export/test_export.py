@@ -379,15 +379,52 @@ def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path)
     assert np.abs(cands - ref.numpy()).max() <= 1e-4
 
 
-def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path):
+def test_a_model_with_memory_exports_it_and_hears_the_performers_bars_while_answering_itself(tmp_path):
+    """ModelConfig.memory: srlive.memory says how many of the performer's bars the second channel
+    holds, and the answer path gives the model their mean, not its own bars."""
+    import dataclasses
+
+    from srlive.answer import Answerer
+    from srlive.engine import Settings
+    from srlive.filemode import example_take, run_file
+
+    torch.manual_seed(6)
+    model = VAEGAN(dataclasses.replace(LIVE, context=2, memory=2)).eval()
+    ckpt = tmp_path / "memory.pt"
+    save_checkpoint(ckpt, model, step=1, data_summary=DATA_SUMMARY)
+    out = tmp_path / "model"
+    assert cli.main([str(ckpt), "--out", str(out), "--n-real", "50", "--n-random", "50"]) == 0
+    meta = {p.key: p.value for p in onnx.load(str(out / "step.onnx")).metadata_props}
+    assert meta["srlive.context"] == "2" and meta["srlive.memory"] == "2"
+    rt = load_runtime(out, device="cpu")
+    assert (rt.context, rt.memory) == (2, 2)
+    rng = np.random.default_rng(1)
+    a, b, own = ((rng.random((3, 88, 16)) < 0.08).astype(np.float32))
+    noise = rng.standard_normal(128).astype(np.float32)
+    with torch.no_grad():
+        ref = model.step(torch.from_numpy(np.stack([own, (a + b) / 2])[None]), torch.from_numpy(noise[None]), 1.0)[0, 0]
+    answerer = Answerer(rt)
+    answerer.hear(heard=a)
+    answerer.hear(heard=b)
+    answerer.hear(played=own)  # the performer rests: srlive answers its own bar, hearing their last two
+    got = answerer.answer(own, None, 1.0, noise=noise[None]).roll
+    assert np.abs(got - ref.numpy()).max() <= 1e-4
+    res = run_file(example_take(), tmp_path / "answer.mid", rt, Settings(seed=1))
+    assert res.answered == res.bars - 1 and res.skipped == 0 and res.srlive_notes > 0
+
+
+@pytest.mark.parametrize("key,value", [("srlive.context", "3"), ("srlive.memory", "9")])
+def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path, key, value):
     _, _, out = trained
     folder = tmp_path / "odd"
     shutil.copytree(out, folder)
     for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
         proto = onnx.load(str(folder / name))
         for p in proto.metadata_props:
-            if p.key == "srlive.context":
-                p.value = "3"
+            if p.key == key:
+                p.value = value
+        if key not in {p.key for p in proto.metadata_props}:
+            proto.metadata_props.add(key=key, value=value)
         onnx.save(proto, str(folder / name))
-    with pytest.raises(ModelError, match="srlive.context is '3'.*re-export"):
+    with pytest.raises(ModelError, match=f"{key} is '{value}'.*re-export"):
         load_runtime(folder, device="cpu")

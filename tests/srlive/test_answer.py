@@ -117,3 +117,28 @@ def test_a_model_that_hears_two_bars_gets_the_bar_that_went_by_before_the_one_an
     answerer.hear()  # a silent bar, neither side played
     answerer.answer(HEARD, np.random.default_rng(0), 1.0)
     assert model.calls[-1][0][0, 1].max() == 0
+
+
+class MemoryModel(KnownCandidates):
+    context = 2
+    memory = 2
+
+
+def test_a_model_with_memory_hears_the_mean_of_the_performers_last_bars_while_it_answers_itself():
+    model = MemoryModel([MELODY])
+    answerer = Answerer(model)
+    answerer.answer(HEARD, np.random.default_rng(0), 1.0)  # the performer has not played: silence
+    assert model.calls[-1][0][0, 1].max() == 0
+    answerer.hear(heard=QUIET)
+    answerer.hear(heard=HEARD)  # the bar answered is theirs, so it is part of their memory
+    answerer.answer(HEARD, np.random.default_rng(0), 1.0)
+    np.testing.assert_allclose(model.calls[-1][0][0, 1], (QUIET + HEARD) / 2)
+    answerer.hear(played=MELODY)  # the performer rests; srlive's own bars are not their memory
+    answerer.hear()
+    answerer.answer(MELODY, np.random.default_rng(0), 1.0)
+    heard = model.calls[-1][0][0]
+    assert np.array_equal(heard[0], MELODY)
+    np.testing.assert_allclose(heard[1], (QUIET + HEARD) / 2)
+    answerer.hear(heard=MELODY)  # only the last two: QUIET is forgotten
+    answerer.answer(MELODY, np.random.default_rng(0), 1.0)
+    np.testing.assert_allclose(model.calls[-1][0][0, 1], (HEARD + MELODY) / 2)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from srlive.roll import (
+    memory_of,
     HIGHEST_PITCH,
     LOWEST_PITCH,
     N_PITCHES,
@@ -115,3 +116,12 @@ def test_as_heard_holds_each_note_at_its_first_cells_velocity():
     got = as_heard(bar)
     assert np.allclose(got[39, 2:4], 114 / 127) and got[39, 4] == 0 and np.isclose(got[39, 5], 89 / 127)
     assert got.sum() == pytest.approx(2 * 114 / 127 + 89 / 127)
+
+
+def test_memory_is_the_mean_of_the_bars_present_and_silence_when_none_is():
+    a, b, c = (np.full((88, 16), v, np.float32) for v in (0.2, 0.6, 1.0))
+    got = memory_of(np.stack([a, b, c]), np.array([True, True, False]))
+    np.testing.assert_allclose(got, 0.4)  # the absent bar counts for nothing, not as silence
+    np.testing.assert_allclose(memory_of(np.stack([a, b, c])), 0.6)
+    batch = memory_of(np.stack([np.stack([a, b]), np.stack([c, c])]), np.array([[False, False], [True, False]]))
+    assert batch.shape == (2, 88, 16) and batch[0].max() == 0 and np.allclose(batch[1], 1.0)

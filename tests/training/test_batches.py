@@ -131,6 +131,21 @@ def test_context_two_brings_the_bar_before_in_its_tune_and_silence_before_a_tune
     assert seen_first and seen_inner
 
 
+def test_memory_is_the_mean_of_the_bar_heard_and_the_bars_before_it_in_its_tune():
+    corpus = id_corpus([5, 7])
+    seen_short = seen_full = False
+    for prev, nxt in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(2), augment=False, context=2,
+                                             memory=3):
+        heard = ids(prev[:, 0])
+        for i, j in enumerate(heard):
+            mine = [k for k in (j, j - 1, j - 2) if k >= 0 and corpus.tune[k] == corpus.tune[j]]
+            want = corpus.rolls(np.array(mine)).mean(axis=0)
+            np.testing.assert_allclose(prev[i, 1], want, rtol=1e-6)
+            seen_short |= len(mine) < 3
+            seen_full |= len(mine) == 3
+    assert seen_short and seen_full
+
+
 def test_context_bars_are_transposed_with_the_bar_heard():
     c = tiny_corpus(n_tunes=6, bars=5, seed=3)
     c.split[:] = 0

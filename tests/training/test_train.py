@@ -109,6 +109,22 @@ def test_context_other_than_one_or_two_bars_is_one_line(tmp_path, capsys):
     assert rc == 2 and "context=3" in err and "1 or 2" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("extra,says", [(("--set", "memory=9"), "1 to 8"),
+                                        (("--set", "memory=4"), "--set context=2")])
+def test_a_memory_srlive_cannot_hear_is_one_line(tmp_path, capsys, extra, says):
+    rc, _ = _train_cli(tmp_path, 1, *extra)
+    err = capsys.readouterr().err
+    assert rc == 2 and says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_checkpoint_hearing_the_bar_before_does_not_fine_tune_into_memory(tmp_path, capsys):
+    run_training(corpus(), small(context=2, batch_size=4), tmp_path / "two", steps=1, progress=False)
+    rc, _ = _train_cli(tmp_path, 2, "--set", "context=2", "--set", "memory=4",
+                       "--init-from", str(tmp_path / "two" / "last.pt"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "--set memory=0" in err.strip().splitlines()[-1] and "Traceback" not in err
+
+
 def test_an_own_answer_chain_longer_than_eight_is_one_line(tmp_path, capsys):
     rc, _ = _train_cli(tmp_path, 1, "--set", "own_prev_steps=9")
     err = capsys.readouterr().err

@@ -105,6 +105,28 @@ def test_own_answers_with_context_two_hear_the_real_bar_answered_as_the_bar_befo
     assert all(math.isfinite(v) for v in out.values())
 
 
+def test_own_answers_with_memory_keep_the_performers_memory_and_some_rows_hear_none():
+    """With memory, the second bar stays the performer's while the model answers itself, all the
+    way along a chain; a share of rows hears silence there (srlive answering before anyone played)."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(get_config("live"), context=2, memory=4)
+    trainer = Trainer(VAEGAN(cfg), small(own_prev_share=1.0, own_prev_steps=3, context=2, memory=4),
+                      torch.device("cpu"))
+    n = 32
+    prev = torch.rand(n, 2, 88, 16) * 0.9 + 0.1
+    nxt, after = torch.rand(n, 1, 88, 16), torch.rand(n, 3, 88, 16)
+    p2, _, rows = trainer.own_prev(prev, nxt, after, torch.ones(n, 3, dtype=torch.bool))
+    assert rows.tolist() == list(range(n))
+    assert torch.equal(p2[:, 1], prev[:, 1]) and not torch.equal(p2[:, 0], prev[:, 0])
+    trainer.tc.memory_silent_share = 0.5
+    quiet = trainer.silence_memory(prev)
+    dropped = quiet[:, 1].flatten(1).amax(1) == 0
+    assert 0 < int(dropped.sum()) < n
+    assert torch.equal(quiet[~dropped], prev[~dropped]) and torch.equal(quiet[:, 0], prev[:, 0])
+    out = trainer.train_step(prev, nxt, after, torch.ones(n, 3, dtype=torch.bool))
+    assert all(math.isfinite(v) for v in out.values())
+
+
 def test_own_answer_chains_answer_their_own_answers_and_aim_at_the_real_bar_as_far_on():
     """own_prev_steps = K: a row's chain is 1..K of the model's own answers (no longer than the tune
     leaves room for), and its target the real bar that many bars after the next."""
