@@ -101,7 +101,8 @@ class Answerer:
             return src[None]
         if self.memory:
             mine = [b for b in list(self.performed)[-self.memory:] if b.shape == src.shape]
-            return np.stack([src, memory_of(np.stack(mine)) if mine else np.zeros_like(src)])
+            kind = getattr(self.model, "memory_kind", "bars")
+            return np.stack([src, memory_of(np.stack(mine), kind=kind) if mine else np.zeros_like(src)])
         bars = list(self.went_by)
         if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
             bars.pop()

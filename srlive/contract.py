@@ -74,6 +74,10 @@ CONTEXTS = (1, 2)
 #: with context 2, the second bar may instead be the performer's memory: the mean of the last
 #: srlive.memory bars they played (1..MEMORY_MAX; 0 or absent: the bar before the bar answered)
 MEMORY_MAX = 8
+#: what the memory keeps of those bars (srlive.memory_kind): "bars", their mean; "rhythm", at each
+#: step the share of them with a note starting there, the same on every pitch (their pace and
+#: rhythm, none of their pitches)
+MEMORY_KINDS = ("bars", "rhythm")
 #: the encoder's log scale is capped here when z is sampled (training, export and runtime alike):
 #: z = mu + temperature * noise * exp(min(log_scale, LOG_SCALE_MAX))
 LOG_SCALE_MAX = 1.0
@@ -82,7 +86,7 @@ FORMAT_VERSION = 1  # srlive.format
 META = {
     k: f"srlive.{k}"
     for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature",
-              "candidates", "selection", "context", "memory")
+              "candidates", "selection", "context", "memory", "memory_kind")
 }
 #: file → (input names, output names), in order
 ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -135,13 +135,24 @@ def as_heard(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndar
     return np.where(on, np.take_along_axis(value, first, axis=-1), np.float32(0)).astype(np.float32)
 
 
-def memory_of(bars: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
-    """A performer's recent bars [..., K, 88, W] as one bar [..., 88, W]: the mean of those
-    `present` ([..., K] bool; all by default), silence where none is. What a model with
-    srlive.memory hears beside the bar it answers (docs/design.md): the pace and the pitches the
-    performer has been playing, which stay while srlive answers itself."""
+def memory_of(bars: np.ndarray, present: np.ndarray | None = None, kind: str = "bars") -> np.ndarray:
+    """A performer's recent bars [..., K, 88, W] as one bar [..., 88, W], over those `present`
+    ([..., K] bool; all by default), silence where none is. What a model with srlive.memory hears
+    beside the bar it answers (docs/design.md), which stays the performer's while srlive answers
+    itself. kind "bars": their mean (the pace and the pitches they have been playing); "rhythm": at
+    each step, the share of them in which a note starts there, on every row alike (their pace and
+    rhythm, none of their pitches, and the same in any key)."""
     b = np.asarray(bars, dtype=np.float32)
     have = np.ones(b.shape[:-2], bool) if present is None else np.asarray(present, bool)
     w = have.astype(np.float32)[..., None, None]
     count = np.maximum(w.sum(axis=-3), np.float32(1))
-    return ((b * w).sum(axis=-3) / count).astype(np.float32)
+    if kind == "bars":
+        return ((b * w).sum(axis=-3) / count).astype(np.float32)
+    if kind != "rhythm":
+        raise ValueError(f"memory kind must be 'bars' or 'rhythm', not {kind!r}")
+    on = b > 0
+    starts = on.copy()
+    starts[..., 1:] &= ~on[..., :-1]
+    onsets = starts.any(axis=-2, keepdims=True).astype(np.float32)  # [..., K, 1, W]
+    share = (onsets * w).sum(axis=-3) / count  # [..., 1, W]
+    return np.repeat(share, b.shape[-2], axis=-2).astype(np.float32)

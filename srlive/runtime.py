@@ -44,6 +44,7 @@ from srlive.contract import (
     HEARING_FILES,
     LOG_SCALE_MAX,
     MAX_CANDIDATES,
+    MEMORY_KINDS,
     MEMORY_MAX,
     META,
     METERS,
@@ -180,6 +181,16 @@ def model_memory(meta: dict[str, str], file: Path, context: int) -> int:
     return int(raw)
 
 
+def model_memory_kind(meta: dict[str, str], file: Path) -> str:
+    """What the memory keeps of the performer's bars (srlive.memory_kind): "bars" (and a model
+    without it) or "rhythm" (srlive.roll.memory_of)."""
+    raw = meta.get(META["memory_kind"], "bars")
+    if raw not in MEMORY_KINDS:
+        raise ModelError(f"{file}: srlive.memory_kind is {raw!r}, this srlive needs {' or '.join(MEMORY_KINDS)}; "
+                         "re-export the model")
+    return raw
+
+
 def model_temperature(meta: dict[str, str], file: Path) -> float:
     """The temperature the model was measured at and plays at by default (srlive.temperature,
     written by srlive-export --temperature); 1.0 for a model without it."""
@@ -266,6 +277,7 @@ class Runtime:
         self.steps = model_steps(metadata)  # the bar's width: 16 (4/4) or 12 (3/4, 6/8)
         self.context = model_context(metadata, path)  # bars heard: the bar answered (and the one before)
         self.memory = model_memory(metadata, path, self.context)  # or the performer's last bars
+        self.memory_kind = model_memory_kind(metadata, path)
         self._bar_shape = (self.context, roll.N_PITCHES, self.steps)  # what the encoder hears
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         # how hard it selects by default (srlive.candidates, srlive.selection)

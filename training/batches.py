@@ -81,6 +81,7 @@ def iterate_batches(
     context: int = 1,
     ahead: int = 1,
     memory: int = 0,
+    memory_kind: str = "bars",
 ) -> Iterator[tuple[np.ndarray, ...]]:
     """One epoch of (prev, next) float32 batches [N, 1, 88, 16] in [0, 1], shuffled by rng.
 
@@ -88,7 +89,8 @@ def iterate_batches(
     channel, the bar before it in its tune (silence where the bar heard is the tune's first, as
     before a performer's first bar); both are transposed with the pair. With memory M > 0
     (ModelConfig.memory) the second channel is instead the mean of the bar heard and the M - 1
-    before it in its tune (srlive.roll.memory_of): the performer's last M bars.
+    before it in its tune (srlive.roll.memory_of): the performer's last M bars; with memory_kind
+    "rhythm", where their notes start, which no transposition moves.
 
     with_after: (prev, next, after, has_after) instead, where after is the bar that follows next
     in its tune (zeros where next is the tune's last bar) and has_after [N] bool says which rows
@@ -114,16 +116,21 @@ def iterate_batches(
     stop = len(mine) - len(mine) % batch_size if drop_last else len(mine)
     for b in range(0, stop, batch_size):
         idx = mine[b : b + batch_size]
-        prev = context_rolls(corpus, idx, context, memory)
+        prev = context_rolls(corpus, idx, context, memory, memory_kind)
+        rhythm = prev[:, 1].copy() if memory and memory_kind == "rhythm" else None
         nxt = corpus.rolls(idx + 1)[:, None]
         if not with_after:
             if augment:
                 prev, nxt = augment_transpose(prev, nxt, aug_rng)
+                if rhythm is not None:
+                    prev[:, 1] = rhythm  # the same in every key (a shift would empty its lowest rows)
             yield prev, nxt
             continue
         after, has_after = rolls_in_tune(corpus, idx, 2 + np.arange(ahead))
         if augment:
             prev, nxt, after = augment_transpose(prev, nxt, aug_rng, -5, 6, after)
+            if rhythm is not None:
+                prev[:, 1] = rhythm
         yield prev, nxt, after, has_after[:, 0] if ahead == 1 else has_after
 
 
@@ -137,14 +144,16 @@ def rolls_in_tune(corpus: BarCorpus, idx: np.ndarray, offsets: np.ndarray) -> tu
     return corpus.rolls(at) * present[:, :, None, None], present
 
 
-def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1, memory: int = 0) -> np.ndarray:
+def context_rolls(corpus: BarCorpus, idx: np.ndarray, context: int = 1, memory: int = 0,
+                  memory_kind: str = "bars") -> np.ndarray:
     """Bars idx as the encoder hears them: [N, context, 88, W], the bar itself first, then the bars
     before it in its tune (silence before a tune's first bar), or with memory M > 0 the mean of the
-    bar and the M - 1 before it in its tune (what the performer played last)."""
+    bar and the M - 1 before it in its tune (what the performer played last; srlive.roll.memory_of
+    with memory_kind)."""
     if not memory:
         return rolls_in_tune(corpus, idx, -np.arange(context))[0]
     bars, present = rolls_in_tune(corpus, idx, -np.arange(memory))
-    return np.stack([bars[:, 0], memory_of(bars, present)], axis=1)
+    return np.stack([bars[:, 0], memory_of(bars, present, memory_kind)], axis=1)
 
 
 class BatchStream:
@@ -153,9 +162,10 @@ class BatchStream:
     already taken from it (restoring replays the epoch's first batches to reach the same state)."""
 
     def __init__(self, corpus: BarCorpus, batch_size: int, seed: int, augment: bool, rank: int = 0, world_size: int = 1,
-                 with_after: bool = False, context: int = 1, ahead: int = 1, memory: int = 0):
+                 with_after: bool = False, context: int = 1, ahead: int = 1, memory: int = 0,
+                 memory_kind: str = "bars"):
         self.corpus, self.batch_size, self.augment, self.with_after = corpus, batch_size, augment, with_after
-        self.context, self.ahead, self.memory = context, ahead, memory
+        self.context, self.ahead, self.memory, self.memory_kind = context, ahead, memory, memory_kind
         self.rank, self.world_size = rank, world_size
         self.rng = np.random.default_rng(seed)  # same on every rank: same epoch order, own shard
         self.epoch = 0
@@ -169,7 +179,7 @@ class BatchStream:
         self._it = iter(iterate_batches(self.corpus, "train", self.batch_size, self.rng, augment=self.augment,
                                         rank=self.rank, world_size=self.world_size, drop_last=True,
                                         with_after=self.with_after, context=self.context, ahead=self.ahead,
-                                        memory=self.memory))
+                                        memory=self.memory, memory_kind=self.memory_kind))
 
     def next(self) -> tuple[np.ndarray, ...]:
         if self._it is None:
@@ -199,14 +209,15 @@ class BatchStream:
             self.pos += 1
 
 
-def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int, context: int = 1, memory: int = 0) -> list:
+def fixed_val_batches(corpus: BarCorpus, batch_size: int, n_batches: int, context: int = 1, memory: int = 0,
+                      memory_kind: str = "bars") -> list:
     """Up to n_batches validation batches, the same on every call (a fixed seed, no augmentation)."""
     rng = np.random.default_rng(4242)
     batches = []
     if len(corpus.pairs("val")) < batch_size:
         return batches
     for b in iterate_batches(corpus, "val", batch_size, rng, augment=False, drop_last=True, context=context,
-                               memory=memory):
+                               memory=memory, memory_kind=memory_kind):
         batches.append(b)
         if len(batches) >= n_batches:
             break

@@ -16,7 +16,8 @@ and, as JSON, in every exported ONNX file's `srlive.config` metadata.
 `context` is how many bars E hears: 1, the bar heard (the paper); 2, the bar heard and the one before
 it, stacked as channels (docs/design.md, "The model and its ONNX contract"). A checkpoint without it is 1.
 `memory` (with context 2) makes the second bar the performer's memory instead: the mean of the last
-`memory` bars the performer played (srlive.roll.memory_of); 0, and a checkpoint without it, hear the
+`memory` bars the performer played (srlive.roll.memory_of, `memory_kind` "bars"), or at each step
+the share of them with a note starting there ("rhythm"); 0, and a checkpoint without it, hear the
 bar before.
 """
 
@@ -26,7 +27,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from srlive.contract import CONTEXTS, MEMORY_MAX, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
+from srlive.contract import CONTEXTS, MEMORY_KINDS, MEMORY_MAX, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class ModelConfig:
     # the performer's last M bars (the bar heard among them when it is theirs), which stays the
     # performer's while srlive answers its own bars: their pace and pitches over a phrase
     memory: int = 0
+    # what the memory keeps of those bars (srlive.roll.memory_of): "bars" or "rhythm"
+    memory_kind: str = "bars"
     # encoder
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 5
@@ -82,6 +85,8 @@ class ModelConfig:
             raise ValueError(f"context must be one of {list(CONTEXTS)} bars heard, not {self.context}")
         if not 0 <= self.memory <= MEMORY_MAX or (self.memory and self.context != 2):
             raise ValueError(f"memory must be 0, or 1 to {MEMORY_MAX} bars with context 2, not {self.memory}")
+        if self.memory_kind not in MEMORY_KINDS:
+            raise ValueError(f"memory_kind must be one of {list(MEMORY_KINDS)}, not {self.memory_kind!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

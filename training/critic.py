@@ -91,7 +91,8 @@ def held_out_accuracy(model: VAEGAN, corpus: BarCorpus, temperature: float, batc
     g = torch.Generator().manual_seed(seed)
     right, seen = 0.0, 0
     for k, (prev, nxt) in enumerate(iterate_batches(corpus, "val", 128, seed, augment=False,
-                                                    context=model.config.context, memory=model.config.memory)):
+                                                    context=model.config.context, memory=model.config.memory,
+                                                    memory_kind=model.config.memory_kind)):
         if k >= batches:
             break
         prev, nxt = torch.from_numpy(prev), torch.from_numpy(nxt)
@@ -115,7 +116,8 @@ def train_critic(model: VAEGAN, corpus: BarCorpus, minutes: float | None, steps:
     recent: list[float] = []
     while True:
         for prev, nxt in iterate_batches(corpus, "train", batch_size, seed + epoch, augment=True,
-                                         context=model.config.context, memory=model.config.memory):
+                                         context=model.config.context, memory=model.config.memory,
+                                                    memory_kind=model.config.memory_kind):
             out = critic_step(model, opt, torch.from_numpy(prev), torch.from_numpy(nxt), temperature, generator)
             recent = (recent + [out["accuracy"]])[-200:]
             step += 1

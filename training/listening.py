@@ -60,7 +60,11 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
 
     def heard(j: int, k: int) -> np.ndarray:
         """Bar j as the encoder hears it (the bars before it, or the performer's memory), in key k."""
-        return transpose_roll(context_rolls(corpus, np.array([j]), cfg.context, cfg.memory)[0], k)
+        bars = context_rolls(corpus, np.array([j]), cfg.context, cfg.memory, cfg.memory_kind)[0]
+        moved = transpose_roll(bars, k)
+        if cfg.memory and cfg.memory_kind == "rhythm":
+            moved[1] = bars[1]  # the same in every key
+        return moved
 
     other_prev = np.stack([heard(o, k) for o, k in zip(others, other_keys)]) if have_other else None
     gen = torch.Generator().manual_seed(seed + 1)

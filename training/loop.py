@@ -83,17 +83,20 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
     if their.context > cfg.context:
         raise UserError(f"--init-from {path}: its encoder hears {their.context} bars; fine-tune it with "
                         f"--set context={their.context}")
-    if their.context == cfg.context == 2 and their.memory != cfg.memory:
-        raise UserError(f"--init-from {path}: its second bar is {_second_bar(their.memory)}, not "
-                        f"{_second_bar(cfg.memory)}; fine-tune it with --set memory={their.memory}")
-    if dataclasses.replace(their, context=cfg.context, memory=cfg.memory) != cfg:
+    if their.context == cfg.context == 2 and _second_bar(their) != _second_bar(cfg):
+        raise UserError(f"--init-from {path}: its second bar is {_second_bar(their)}, not "
+                        f"{_second_bar(cfg)}; fine-tune it with --set memory={their.memory}"
+                        + (f" --set memory_kind={their.memory_kind}" if their.memory else ""))
+    if dataclasses.replace(their, context=cfg.context, memory=cfg.memory, memory_kind=cfg.memory_kind) != cfg:
         raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "
                         f"{cfg.name!r}; use --preset {start['config'].get('name')}")
     return start
 
 
-def _second_bar(memory: int) -> str:
-    return f"the performer's last {memory} bars" if memory else "the bar before"
+def _second_bar(cfg: ModelConfig) -> str:
+    if not cfg.memory:
+        return "the bar before"
+    return f"the performer's last {cfg.memory} bars" + (" (their rhythm)" if cfg.memory_kind == "rhythm" else "")
 
 
 def load_resume(out: Path | None) -> dict:
@@ -162,7 +165,7 @@ class Run:
         self.dist, self.device, self.out, self.writer, self.origin = dist, device, out, writer, origin
         self.elapsed_before, self.train_seconds = elapsed_before, 0.0
         self.val_batches = (fixed_val_batches(corpus, tc.batch_size, tc.val_batches, model.config.context,
-                                               model.config.memory)
+                                               model.config.memory, model.config.memory_kind)
                             if dist.main else [])
         self.data_summary = dict(corpus.summary or {})
         self.data_summary.setdefault("bars", int(len(corpus.bars)))
@@ -291,7 +294,8 @@ def run_training(
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
-    cfg = model_config or dataclasses.replace(get_config(tc.config), context=tc.context, memory=tc.memory)
+    cfg = model_config or dataclasses.replace(get_config(tc.config), context=tc.context, memory=tc.memory,
+                                                     memory_kind=tc.memory_kind)
     ckpt = load_resume(out) if resume else None
     if ckpt is not None:
         tc, cfg = TrainConfig.from_dict(ckpt["train_config"]), ModelConfig.from_dict(ckpt["config"])
@@ -300,7 +304,7 @@ def run_training(
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
     stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size,
                          with_after=tc.own_prev_share > 0, context=cfg.context, ahead=tc.own_prev_steps,
-                         memory=cfg.memory)
+                         memory=cfg.memory, memory_kind=cfg.memory_kind)
     best, elapsed_before = -math.inf, 0.0
     if ckpt is not None:
         trainer.load_state_dict(ckpt["optimizers"])

@@ -86,6 +86,7 @@ class TorchRunner(_Selecting):
         self.steps = model.config.steps  # the bar's width
         self.context = model.config.context  # bars the encoder hears
         self.memory = model.config.memory  # and what the second holds (0: the bar before)
+        self.memory_kind = model.config.memory_kind
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
@@ -131,6 +132,7 @@ class OnnxRunner(_Selecting):
         self.steps = getattr(rt, "steps", STEPS)  # the bar's width (srlive.steps)
         self.context = getattr(rt, "context", 1)  # bars the encoder hears (srlive.context)
         self.memory = getattr(rt, "memory", 0)  # and what the second holds (srlive.memory)
+        self.memory_kind = getattr(rt, "memory_kind", "bars")
         self._generator = None
 
     @property

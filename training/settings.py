@@ -13,7 +13,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from srlive.contract import CONTEXTS, MEMORY_MAX
+from srlive.contract import CONTEXTS, MEMORY_KINDS, MEMORY_MAX
 from srlive.errors import UserError
 from srlive_training import losses
 
@@ -30,6 +30,9 @@ class TrainConfig:
     # bar before (ModelConfig.memory): it stays theirs while the model answers its own bars, which
     # is what a chain of its own answers forgets (the pace of a phrase). 0: the bar before.
     memory: int = 0
+    # what the memory keeps (ModelConfig.memory_kind): "bars", their mean; "rhythm", where their
+    # notes start (their pace, none of their pitches)
+    memory_kind: str = "bars"
     # the share of rows whose memory is silence (srlive answering before the performer has played)
     memory_silent_share: float = 0.1
     batch_size: int = 64
@@ -214,7 +217,8 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
 
 
 #: The TrainConfig settings that name one of a few ways (losses.prior_loss, losses.feature_matching_loss).
-SETTING_CHOICES = {"prior": losses.PRIOR_KINDS, "feature_matching": losses.FEATURE_MATCHING_KINDS}
+SETTING_CHOICES = {"prior": losses.PRIOR_KINDS, "feature_matching": losses.FEATURE_MATCHING_KINDS,
+                   "memory_kind": MEMORY_KINDS}
 
 
 def setting_problem(key: str, value) -> str | None:

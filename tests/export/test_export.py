@@ -395,9 +395,9 @@ def test_a_model_with_memory_exports_it_and_hears_the_performers_bars_while_answ
     out = tmp_path / "model"
     assert cli.main([str(ckpt), "--out", str(out), "--n-real", "50", "--n-random", "50"]) == 0
     meta = {p.key: p.value for p in onnx.load(str(out / "step.onnx")).metadata_props}
-    assert meta["srlive.context"] == "2" and meta["srlive.memory"] == "2"
+    assert meta["srlive.context"] == "2" and meta["srlive.memory"] == "2" and meta["srlive.memory_kind"] == "bars"
     rt = load_runtime(out, device="cpu")
-    assert (rt.context, rt.memory) == (2, 2)
+    assert (rt.context, rt.memory, rt.memory_kind) == (2, 2, "bars")
     rng = np.random.default_rng(1)
     a, b, own = ((rng.random((3, 88, 16)) < 0.08).astype(np.float32))
     noise = rng.standard_normal(128).astype(np.float32)
@@ -413,7 +413,8 @@ def test_a_model_with_memory_exports_it_and_hears_the_performers_bars_while_answ
     assert res.answered == res.bars - 1 and res.skipped == 0 and res.srlive_notes > 0
 
 
-@pytest.mark.parametrize("key,value", [("srlive.context", "3"), ("srlive.memory", "9")])
+@pytest.mark.parametrize("key,value", [("srlive.context", "3"), ("srlive.memory", "9"),
+                                       ("srlive.memory_kind", "tune")])
 def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path, key, value):
     _, _, out = trained
     folder = tmp_path / "odd"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from srlive.answer import Answerer, draw_noise
-from srlive.roll import as_heard, notes_to_roll
+from srlive.roll import as_heard, memory_of, notes_to_roll
 from srlive.selection import Weights
 
 
@@ -142,3 +142,17 @@ def test_a_model_with_memory_hears_the_mean_of_the_performers_last_bars_while_it
     answerer.hear(heard=MELODY)  # only the last two: QUIET is forgotten
     answerer.answer(MELODY, np.random.default_rng(0), 1.0)
     np.testing.assert_allclose(model.calls[-1][0][0, 1], (HEARD + MELODY) / 2)
+
+
+class RhythmMemoryModel(MemoryModel):
+    memory_kind = "rhythm"
+
+
+def test_a_model_with_a_rhythm_memory_hears_where_the_performers_notes_started():
+    model = RhythmMemoryModel([MELODY])
+    answerer = Answerer(model)
+    answerer.hear(heard=QUIET)
+    answerer.hear(heard=HEARD)
+    answerer.answer(HEARD, np.random.default_rng(0), 1.0)
+    np.testing.assert_array_equal(model.calls[-1][0][0, 1], memory_of(np.stack([QUIET, HEARD]), kind="rhythm"))
+    assert not np.array_equal(model.calls[-1][0][0, 1], (QUIET + HEARD) / 2)

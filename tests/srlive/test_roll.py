@@ -125,3 +125,16 @@ def test_memory_is_the_mean_of_the_bars_present_and_silence_when_none_is():
     np.testing.assert_allclose(memory_of(np.stack([a, b, c])), 0.6)
     batch = memory_of(np.stack([np.stack([a, b]), np.stack([c, c])]), np.array([[False, False], [True, False]]))
     assert batch.shape == (2, 88, 16) and batch[0].max() == 0 and np.allclose(batch[1], 1.0)
+
+
+def test_a_rhythm_memory_is_where_the_bars_notes_start_on_every_row_in_any_key():
+    one = notes_to_roll([(60, 0, 4, 100), (64, 4, 8, 100), (67, 8, 16, 100)])
+    two = notes_to_roll([(60, 0, 16, 100), (72, 8, 10, 100)])
+    got = memory_of(np.stack([one, two]), kind="rhythm")
+    want = np.zeros(16, np.float32)
+    want[[0, 4, 8]] = [1.0, 0.5, 1.0]
+    assert got.shape == (88, 16) and all(np.array_equal(row, want) for row in got)
+    moved = memory_of(np.stack([transpose_roll(one, 5), transpose_roll(two, 5)]), kind="rhythm")
+    assert np.array_equal(moved, got)
+    with pytest.raises(ValueError, match="rhythm"):
+        memory_of(np.stack([one]), kind="tune")

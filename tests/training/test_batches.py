@@ -146,6 +146,20 @@ def test_memory_is_the_mean_of_the_bar_heard_and_the_bars_before_it_in_its_tune(
     assert seen_short and seen_full
 
 
+def test_a_rhythm_memory_stays_where_the_notes_start_whatever_key_a_pair_is_moved_to():
+    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
+    c.split[:] = 0
+    kw = dict(context=2, memory=3, memory_kind="rhythm", with_after=True)
+    raw = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, **kw))
+    moved = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, **kw))
+    shifted = False
+    for (rp, *_), (p, *_) in zip(raw, moved):
+        shifted |= not np.array_equal(rp[:, 0], p[:, 0])
+        np.testing.assert_array_equal(p[:, 1], rp[:, 1])
+        assert all(np.array_equal(p[i, 1], np.repeat(p[i, 1, :1], 88, axis=0)) for i in range(len(p)))
+    assert shifted
+
+
 def test_context_bars_are_transposed_with_the_bar_heard():
     c = tiny_corpus(n_tunes=6, bars=5, seed=3)
     c.split[:] = 0

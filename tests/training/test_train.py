@@ -110,7 +110,8 @@ def test_context_other_than_one_or_two_bars_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra,says", [(("--set", "memory=9"), "1 to 8"),
-                                        (("--set", "memory=4"), "--set context=2")])
+                                        (("--set", "memory=4"), "--set context=2"),
+                                        (("--set", "memory_kind=tune"), "bars or rhythm")])
 def test_a_memory_srlive_cannot_hear_is_one_line(tmp_path, capsys, extra, says):
     rc, _ = _train_cli(tmp_path, 1, *extra)
     err = capsys.readouterr().err
