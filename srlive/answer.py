@@ -94,8 +94,9 @@ class Answerer:
         """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
         (context 2) the bar that went by before it (silence when none did): the last bar given to
         `hear`, or the one before that when the last is the source itself. A model with memory M
-        hears instead the mean of the performer's last M bars given to `hear` (srlive.roll.memory_of;
-        silence before they play), the bar answered among them when it is theirs."""
+        hears instead its memory (srlive.memory_kind: the mean, or the rhythm) of the performer's
+        last M bars given to `hear` (srlive.roll.memory_of; silence before they play), the bar
+        answered among them when it is theirs."""
         src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if self.bars_heard == 1:
             return src[None]
