@@ -71,7 +71,7 @@ LATENT = 128  # size of z, mu and log_scale
 #: bars the encoder hears, stacked as channels of its input: the bar heard, and with 2 the bar before
 #: it (srlive.context; 1 without it)
 CONTEXTS = (1, 2)
-#: with context 2, the second bar may instead be the performer's memory: the mean of the last
+#: with context 2, the second bar may instead be the performer's memory of the last
 #: srlive.memory bars they played (1..MEMORY_MAX; 0 or absent: the bar before the bar answered)
 MEMORY_MAX = 8
 #: what the memory keeps of those bars (srlive.memory_kind): "bars", their mean; "rhythm", at each

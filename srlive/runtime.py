@@ -173,7 +173,7 @@ def model_context(meta: dict[str, str], file: Path) -> int:
 
 def model_memory(meta: dict[str, str], file: Path, context: int) -> int:
     """What a two-bar model's second bar holds (srlive.memory): 0, the bar before the bar answered
-    (and a model without it), or M, the mean of the performer's last M bars."""
+    (and a model without it), or M, the memory of the performer's last M bars (srlive.memory_kind)."""
     raw = meta.get(META["memory"], "0")
     if not raw.isdigit() or int(raw) > MEMORY_MAX or (int(raw) and context != 2):
         raise ModelError(f"{file}: srlive.memory is {raw!r}, this srlive needs 0 to {MEMORY_MAX} "

@@ -117,21 +117,18 @@ def iterate_batches(
     for b in range(0, stop, batch_size):
         idx = mine[b : b + batch_size]
         prev = context_rolls(corpus, idx, context, memory, memory_kind)
-        rhythm = prev[:, 1].copy() if memory and memory_kind == "rhythm" else None
         nxt = corpus.rolls(idx + 1)[:, None]
-        if not with_after:
-            if augment:
-                prev, nxt = augment_transpose(prev, nxt, aug_rng)
-                if rhythm is not None:
-                    prev[:, 1] = rhythm  # the same in every key (a shift would empty its lowest rows)
-            yield prev, nxt
-            continue
-        after, has_after = rolls_in_tune(corpus, idx, 2 + np.arange(ahead))
+        after, has_after = rolls_in_tune(corpus, idx, 2 + np.arange(ahead)) if with_after else (None, None)
         if augment:
-            prev, nxt, after = augment_transpose(prev, nxt, aug_rng, -5, 6, after)
-            if rhythm is not None:
-                prev[:, 1] = rhythm
-        yield prev, nxt, after, has_after[:, 0] if ahead == 1 else has_after
+            heard = prev
+            prev, nxt, *moved = augment_transpose(prev, nxt, aug_rng, -5, 6, *([after] if with_after else []))
+            after = moved[0] if with_after else None
+            if memory and memory_kind == "rhythm":
+                prev[:, 1] = heard[:, 1]  # the same in every key (a shift would empty its lowest rows)
+        if with_after:
+            yield prev, nxt, after, has_after[:, 0] if ahead == 1 else has_after
+        else:
+            yield prev, nxt
 
 
 def rolls_in_tune(corpus: BarCorpus, idx: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -117,7 +117,7 @@ def train_critic(model: VAEGAN, corpus: BarCorpus, minutes: float | None, steps:
     while True:
         for prev, nxt in iterate_batches(corpus, "train", batch_size, seed + epoch, augment=True,
                                          context=model.config.context, memory=model.config.memory,
-                                                    memory_kind=model.config.memory_kind):
+                                         memory_kind=model.config.memory_kind):
             out = critic_step(model, opt, torch.from_numpy(prev), torch.from_numpy(nxt), temperature, generator)
             recent = (recent + [out["accuracy"]])[-200:]
             step += 1

@@ -95,12 +95,15 @@ def test_init_from_a_checkpoint_of_another_model_config_names_the_config_to_use(
     assert rc == 2 and "use --preset paper" in err
 
 
-def test_a_two_bar_checkpoint_does_not_fine_tune_into_one_bar_and_says_what_to_set(tmp_path, capsys):
+@pytest.mark.parametrize("extra,says", [((), "--set context=2"),  # into one bar
+                                        (("--set", "context=2", "--set", "memory=4"), "--set memory=0")])  # into memory
+def test_a_checkpoint_hearing_the_bar_before_fine_tunes_only_into_that_and_says_what_to_set(tmp_path, capsys, extra,
+                                                                                              says):
     two = run_training(corpus(), small(context=2, batch_size=4), tmp_path / "two", steps=1, progress=False)
     assert two.step == 1
-    rc, _ = _train_cli(tmp_path, 2, "--init-from", str(tmp_path / "two" / "last.pt"))
+    rc, _ = _train_cli(tmp_path, 2, *extra, "--init-from", str(tmp_path / "two" / "last.pt"))
     err = capsys.readouterr().err
-    assert rc == 2 and "--set context=2" in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert rc == 2 and says in err.strip().splitlines()[-1] and "Traceback" not in err
 
 
 def test_context_other_than_one_or_two_bars_is_one_line(tmp_path, capsys):
@@ -116,14 +119,6 @@ def test_a_memory_srlive_cannot_hear_is_one_line(tmp_path, capsys, extra, says):
     rc, _ = _train_cli(tmp_path, 1, *extra)
     err = capsys.readouterr().err
     assert rc == 2 and says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-
-
-def test_a_checkpoint_hearing_the_bar_before_does_not_fine_tune_into_memory(tmp_path, capsys):
-    run_training(corpus(), small(context=2, batch_size=4), tmp_path / "two", steps=1, progress=False)
-    rc, _ = _train_cli(tmp_path, 2, "--set", "context=2", "--set", "memory=4",
-                       "--init-from", str(tmp_path / "two" / "last.pt"))
-    err = capsys.readouterr().err
-    assert rc == 2 and "--set memory=0" in err.strip().splitlines()[-1] and "Traceback" not in err
 
 
 def test_an_own_answer_chain_longer_than_eight_is_one_line(tmp_path, capsys):
