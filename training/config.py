@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from srlive.contract import CONTEXTS, MEMORY_KINDS, MEMORY_MAX, METERS, N_PITCHES, STEPS  # noqa: F401  (re-exported: the 4/4 bar roll is [N_PITCHES, STEPS])
 
 
+#: what G draws (ModelConfig.gen_output)
+GEN_OUTPUTS = ("cells", "step")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = "live"
@@ -59,6 +63,9 @@ class ModelConfig:
     gen_kernel: int = 4
     gen_stride: int = 2
     gen_time_margin: int = 0
+    # what G draws (training/model.py): "cells", each cell's chance of a note on its own (the
+    # paper's); "step", at each step one pitch or a rest, the likeliest pitch kept
+    gen_output: str = "cells"
     # discriminator
     disc_channels: tuple[int, ...] = (16, 32, 64)
     disc_kernel: int = 3
@@ -81,6 +88,8 @@ class ModelConfig:
             raise ValueError("stride-2 deconvolutions need an even kernel (4 is usual)")
         if self.gen_time_margin < 0:
             raise ValueError("gen_time_margin must be 0 or more")
+        if self.gen_output not in GEN_OUTPUTS:
+            raise ValueError(f"gen_output must be one of {list(GEN_OUTPUTS)}, not {self.gen_output!r}")
         if self.context not in CONTEXTS:
             raise ValueError(f"context must be one of {list(CONTEXTS)} bars heard, not {self.context}")
         if not 0 <= self.memory <= MEMORY_MAX or (self.memory and self.context != 2):
@@ -123,9 +132,12 @@ LIVE = ModelConfig(name="live")
 # `live` drawing two steps more on each side of the bar, cut off (see gen_time_margin)
 LIVE_STEPS = ModelConfig(name="live-steps", gen_proj=(32, 22, 5), gen_time_margin=2)
 # `live` for triple bars: 12 steps, drawn 16 wide and cut 2 on each side
+# `live-steps` with one pitch or a rest at each step (gen_output "step")
+LIVE_STEP_PITCH = ModelConfig(name="live-step-pitch", gen_proj=(32, 22, 5), gen_time_margin=2, gen_output="step")
 LIVE_TRIPLE = ModelConfig(name="live-triple", steps=METERS["3/4"].steps, gen_proj=(32, 22, 4), gen_time_margin=2)
 
-CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS, "live-triple": LIVE_TRIPLE}
+CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS, "live-triple": LIVE_TRIPLE,
+           "live-step-pitch": LIVE_STEP_PITCH}
 
 
 def get_config(name: str) -> ModelConfig:

@@ -3,7 +3,8 @@
 Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each (with cfg.context = 2, x^{t-1} and x^{t-2}
 stacked as channels: [N, 2, 88, S], the bar heard first).
 z = mu + temperature * z_p * exp(log_scale), z_p ~ N(0, I)   (log_scale = log sigma, the paper's eps)
-Generator G: z -> next bar in [0, 1] (tanh output mapped by (t + 1) / 2).
+Generator G: z -> next bar in [0, 1]: with gen_output "cells" every cell on its own (tanh output mapped
+by (t + 1) / 2); with "step", at each step one pitch or a rest (see Generator.forward).
 Discriminator D: bar -> (logit of "real", features of one intermediate block for L_l).
 
 Shapes: bars are [N, 1, 88, S] float32 in [0, 1], S = cfg.steps (16, or 12 for triple bars);
@@ -70,7 +71,9 @@ class Generator(nn.Module):
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=cfg.gen_stride, padding=pad)
             layers += [deconv, nn.ELU()]
             c_in = c_out
-        layers += [nn.Conv2d(c_in, 1, 3, padding=1)]
+        self.one_per_step = cfg.gen_output == "step"
+        # "step": a second channel whose mean over the pitch rows is each step's rest logit
+        layers += [nn.Conv2d(c_in, 2 if self.one_per_step else 1, 3, padding=1)]
         self.body = nn.Sequential(*layers)
         self.margin = cfg.gen_time_margin
 
@@ -79,8 +82,25 @@ class Generator(nn.Module):
         x = self.body(x)
         if self.margin:  # the steps drawn beyond the bar's edges are cut off
             x = x[..., self.margin : x.shape[-1] - self.margin]
+        if self.one_per_step:
+            return one_pitch_per_step(x[:, :1], x[:, 1:].mean(dim=2, keepdim=True))
         # clamped: onnxruntime's fast tanh can return -1 - 6e-8, and the contract is [0, 1]
         return torch.clamp((torch.tanh(x) + 1.0) * 0.5, 0.0, 1.0)
+
+
+def one_pitch_per_step(pitch_logits: torch.Tensor, rest_logit: torch.Tensor) -> torch.Tensor:
+    """The "step" output: at each step a softmax over the 88 pitches and a rest, committed to its
+    likeliest pitch. The bar holds, at that pitch, the chance the step sounds (1 - the rest's
+    share), and 0 elsewhere, so the threshold reads a note there when the step more likely sounds
+    than rests, and never two at one step. pitch_logits [N, 1, 88, S], rest_logit [N, 1, 1, S].
+
+    The gradient passes straight through to the softmax's pitch shares (the committed bar is
+    their value in the forward pass only), so every loss term still reaches every pitch."""
+    shares = torch.softmax(torch.cat([pitch_logits, rest_logit], dim=2), dim=2)
+    pitches, rest = shares[:, :, :-1], shares[:, :, -1:]
+    likeliest = (pitches >= pitches.amax(dim=2, keepdim=True)).to(pitches.dtype)
+    committed = likeliest * (1.0 - rest)
+    return pitches + (committed - pitches).detach()
 
 
 class Discriminator(nn.Module):

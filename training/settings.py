@@ -179,6 +179,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
 }
 # the same settings for the generator that draws beyond the bar's edges (training/config.py)
 TRAIN_PRESETS["live-steps"] = dataclasses.replace(TRAIN_PRESETS["live"], config="live-steps")
+# the same settings for the generator that draws one pitch or a rest a step (training/config.py)
+TRAIN_PRESETS["live-step-pitch"] = dataclasses.replace(TRAIN_PRESETS["live"], config="live-step-pitch")
 # the same settings for bars of 12 sixteenths (3/4, 6/8: the triple model)
 TRAIN_PRESETS["live-triple"] = dataclasses.replace(TRAIN_PRESETS["live"], config="live-triple")
 

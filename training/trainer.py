@@ -22,6 +22,7 @@ import math
 import numpy as np
 import torch
 
+from srlive.contract import N_PITCHES
 from srlive.roll import as_heard
 from srlive_training import losses
 from srlive_training.loss_terms import Pass, training_loss, validation_values
@@ -278,8 +279,14 @@ class Trainer:
 @torch.no_grad()
 def init_output_density(model: VAEGAN, p0: float) -> None:
     """Set the bias of G's last layer so that G's output (tanh(a) + 1) / 2 = sigmoid(2a) starts
-    near p0 in every cell: a = logit(p0) / 2."""
+    near p0 in every cell: a = logit(p0) / 2. With one pitch or a rest a step (gen_output "step"),
+    each pitch's share starts at p0 where p0 < 1/88, else every step starts as likely to rest as to
+    sound; the rest's logit is b with e^b / (e^b + 88) that share."""
     last = [m for m in model.generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
+    if model.config.gen_output == "step":
+        rest = max(1.0 - N_PITCHES * p0, 0.5)
+        last.bias.copy_(torch.tensor([0.0, math.log(N_PITCHES * rest / (1.0 - rest))]))
+        return
     last.bias.fill_(0.5 * math.log(p0 / (1.0 - p0)))
 
 

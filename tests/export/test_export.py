@@ -429,3 +429,40 @@ def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path, key, va
         onnx.save(proto, str(folder / name))
     with pytest.raises(ModelError, match=f"{key} is '{value}'.*re-export"):
         load_runtime(folder, device="cpu")
+
+
+def test_a_model_of_one_pitch_a_step_exports_with_parity_and_plays_one_note_a_step(tmp_path):
+    """gen_output "step" changes what G draws, not the contract: the four files pass parity, the
+    runtime's answers hold at most one sounding cell a step, and the engine plays them."""
+    from srlive.engine import Settings
+    from srlive.filemode import example_take, run_file
+    from srlive_training.config import LIVE_STEP_PITCH
+
+    torch.manual_seed(3)
+    model = VAEGAN(LIVE_STEP_PITCH).eval()
+    rng = np.random.default_rng(0)
+    bars = (rng.random((8, 1, 88, 16)) < 0.05).astype(np.float32)
+    noise = rng.standard_normal((8, 128)).astype(np.float32)
+    with torch.no_grad():  # the rest's logit set so that about half the steps sound
+        last = model.generator.body[-1]
+        last.weight[0].mul_(20.0)
+        last.bias.zero_()
+        sounds = model.step(torch.from_numpy(bars), torch.from_numpy(noise), 1.0).amax(2)
+        last.bias[1] = float(torch.logit(sounds).median())
+    ckpt = tmp_path / "step.pt"
+    save_checkpoint(ckpt, model, step=1, data_summary=DATA_SUMMARY)
+    out = tmp_path / "model"
+    assert cli.main([str(ckpt), "--out", str(out), "--n-real", "50", "--n-random", "50"]) == 0
+    report = json.loads((out / "export.json").read_text())["parity"]
+    assert report["flips"] == 0 and report["max_abs_diff"] <= 1e-4
+    rt = load_runtime(out, device="cpu")
+    assert rt.config["gen_output"] == "step"
+    got = np.stack([rt.step(b, n, 1.0) for b, n in zip(bars, noise)])
+    with torch.no_grad():
+        ref = model.step(torch.from_numpy(bars), torch.from_numpy(noise), 1.0)[:, 0].numpy()
+    assert np.abs(got - ref).max() <= 1e-4
+    assert int((got > 0).sum(1).max()) == 1
+    sounding = got.max(1) >= 0.5
+    assert 0.2 < sounding.mean() < 0.8  # some steps sound, some rest
+    res = run_file(example_take(), tmp_path / "answer.mid", rt, Settings(seed=1))
+    assert res.answered == res.bars - 1 and res.skipped == 0 and res.srlive_notes > 0
