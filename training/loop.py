@@ -31,7 +31,7 @@ from srlive_training.checkpoint import CheckpointError, read_checkpoint, save_ch
 from srlive_training.config import ModelConfig, get_config
 from srlive_training.corpus import BarCorpus
 from srlive_training.listening import listening_check, listening_score
-from srlive_training.model import VAEGAN, with_zero_channels
+from srlive_training.model import VAEGAN, Discriminator, with_zero_channels
 from srlive_training.run_log import CsvLog, Window, plot_curves, val_line
 from srlive_training.settings import TrainConfig
 from srlive_training.trainer import Trainer, init_output_density, to_tensor
@@ -76,9 +76,10 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
         start = read_checkpoint(path)
     except CheckpointError as e:
         raise UserError(f"--init-from {e}") from None
-    if not isinstance(start, dict) or not {"model", "optimizers", "step", "config"} <= start.keys():
-        raise UserError(f"--init-from {path}: not a training checkpoint (it needs the discriminator and "
-                        "optimiser states); give last.pt, best.pt or a step-NNNNNN.pt")
+    if not isinstance(start, dict) or not {"model", "step", "config"} <= start.keys() \
+            or not any(k.startswith("discriminator.") for k in start["model"]):
+        raise UserError(f"--init-from {path}: not a training checkpoint (it needs E, G and D's weights); "
+                        "give last.pt, best.pt, a step-NNNNNN.pt or a shipped training/checkpoints/*.pt")
     their = ModelConfig.from_dict(start["config"])
     if their.context > cfg.context:
         raise UserError(f"--init-from {path}: its encoder hears {their.context} bars; fine-tune it with "
@@ -87,6 +88,11 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
         raise UserError(f"--init-from {path}: its second bar is {_second_bar(their)}, not "
                         f"{_second_bar(cfg)}; fine-tune it with --set memory={their.memory}"
                         + (f" --set memory_kind={their.memory_kind}" if their.memory else ""))
+    if their.gen_output != cfg.gen_output and not (their.gen_output, cfg.gen_output) == ("cells", "step"):
+        raise UserError(f"--init-from {path}: its generator draws {their.gen_output!r}, which cannot become "
+                        f"{cfg.gen_output!r}; use --preset {start['config'].get('name')}")
+    if their.gen_output != cfg.gen_output:  # G's last layer is made over (one_pitch_per_step_from_cells)
+        their = dataclasses.replace(their, name=cfg.name, gen_output=cfg.gen_output)
     if dataclasses.replace(their, context=cfg.context, memory=cfg.memory, memory_kind=cfg.memory_kind) != cfg:
         raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "
                         f"{cfg.name!r}; use --preset {start['config'].get('name')}")
@@ -112,7 +118,11 @@ def new_model(cfg: ModelConfig, tc: TrainConfig, weights: dict | None) -> VAEGAN
     torch.manual_seed(tc.seed)
     model = VAEGAN(cfg)
     if weights is not None:
-        model.load_state_dict(widen_context(weights["model"], cfg.context))
+        state = widen_context(weights["model"], cfg.context)
+        model.load_state_dict(one_pitch_per_step_from_cells(state, model))
+        if tc.fresh_discriminator:
+            torch.manual_seed(tc.seed)
+            model.discriminator.load_state_dict(Discriminator(cfg).state_dict())
         return model
     if tc.init_output_density is not None:
         init_output_density(model, tc.init_output_density)
@@ -134,6 +144,24 @@ def widen_context(state: dict, context: int) -> dict:
     if w is None or w.shape[1] >= context:
         return state
     return {**state, CONTEXT_WEIGHT: with_zero_channels(w, context)}
+
+
+def one_pitch_per_step_from_cells(state: dict, model: VAEGAN) -> dict:
+    """A state dict whose G drew each cell on its own (gen_output "cells"), made for `model`, whose
+    G draws one pitch or a rest a step ("step"); unchanged when the two already agree. The cells
+    model's last layer gives a, and a cell sounds with sigmoid(2a), at odds e^(2a); the step model
+    gets the pitch logits 2a and a rest logit of 0, so each pitch's share is its odds over 1 plus
+    the step's odds, and a step sounds when its cells' odds add up to more than 1: where one cell
+    was sure, or several hesitated. From there training teaches it which pitch to commit to."""
+    wanted = model.state_dict()
+    last = [k for k in wanted if k.startswith("generator.body.") and k.endswith(".weight")][-1]
+    bias = last[: -len("weight")] + "bias"
+    if last not in state or state[last].shape == wanted[last].shape:
+        return state
+    w, b = state[last], state[bias]
+    return {**state,
+            last: torch.cat([2.0 * w, torch.zeros_like(w)], 0),
+            bias: torch.cat([2.0 * b, torch.zeros_like(b)], 0)}
 
 
 class CheckpointWriter:
@@ -314,7 +342,8 @@ def run_training(
         best = float(ckpt.get("best_score", -math.inf))
         elapsed_before = float(ckpt.get("train_seconds", 0.0))
     if start is not None:
-        trainer.load_moments(start["optimizers"])
+        moments = start.get("optimizers", {})  # none in a shipped checkpoint: Adam starts afresh
+        trainer.load_moments({k: v for k, v in moments.items() if not (tc.fresh_discriminator and k == "opt_d")})
         trainer.step = int(start["step"])
         elapsed_before = float(start.get("train_seconds", 0.0))  # the model's training time, both runs
     origin = (ckpt or {}).get("init_from") or (start and {
@@ -329,6 +358,7 @@ def run_training(
     last: dict[str, float] = {}
     val: dict[str, float] = {}
     t_start = now()
+    first_step = trainer.step
     bar = _progress_bar(trainer, steps) if progress and dist.main else None
     while not run.should_stop(steps, minutes, lambda: now() - t_start):
         t0 = now()
@@ -352,7 +382,9 @@ def run_training(
                 run.checkpoint(val, snapshot=True)
     if bar is not None:
         bar.close()
-    if trainer.step > 0 and not run.is_val_step():  # the final validation and checkpoint
+    # the final validation and checkpoint, unless the last step just wrote them (a run that took no
+    # step, such as a fine-tune asked to stop where its checkpoint is, writes its start)
+    if trainer.step > 0 and (trainer.step == first_step or not run.is_val_step()):
         val = run.validate()
         run.log_row(log, val)
         run.checkpoint(val, snapshot=False)

@@ -130,6 +130,11 @@ class TrainConfig:
     # ... and start E's log_scale output at this value (the bias of its log_scale half), so that
     # early on z = mu + z_p * exp(log_scale) is not all noise and G can see what E heard. None: off.
     init_log_scale: float | None = None
+    # --init-from only: D starts afresh (seeded by seed) instead of from the checkpoint's. The
+    # shipped checkpoints' D is their critic (srlive-train-critic), trained on note cells without
+    # instance noise: as a GAN's D it starts so sure that the feature-matching term is ~1,000 times
+    # its usual size
+    fresh_discriminator: bool = False
     # --- data
     augment: bool = True
     seed: int = 0
@@ -158,7 +163,7 @@ class TrainConfig:
 
 #: TrainConfig fields that are not a departure from the paper's method: which model config, the
 #: data order, bookkeeping, and beta2 (the paper names only beta1).
-NOT_DEVIATIONS = frozenset({"config", "beta2", "augment", "seed", "log_every", "val_every", "val_batches",
+NOT_DEVIATIONS = frozenset({"config", "beta2", "augment", "seed", "fresh_discriminator", "log_every", "val_every", "val_batches",
                             "val_answers"})
 
 

@@ -26,7 +26,7 @@ from srlive.contract import N_PITCHES
 from srlive.roll import as_heard
 from srlive_training import losses
 from srlive_training.loss_terms import Pass, training_loss, validation_values
-from srlive_training.model import VAEGAN, Discriminator, sample_z, with_zero_channels
+from srlive_training.model import VAEGAN, Discriminator, sample_z
 from srlive_training.settings import TrainConfig
 
 
@@ -261,10 +261,10 @@ class Trainer:
             opt.load_state_dict(st[key])
             for g, lr in zip(opt.param_groups, lrs):
                 g["lr"] = lr
-                for p in g["params"]:  # a widened encoder (loop.widen_context): no moments yet for its new weights
+                for p in g["params"]:  # weights added by the loop (a widened encoder, G's rest channel): no moments yet
                     for name, m in opt.state.get(p, {}).items():
                         if torch.is_tensor(m) and m.dim() == p.dim() and m.shape != p.shape:
-                            opt.state[p][name] = with_zero_channels(m, p.shape[1])
+                            opt.state[p][name] = zero_padded(m, p.shape)
         if self.pair_critic is not None and "pair_critic" in st:
             self.pair_critic.load_state_dict(st["pair_critic"])
 
@@ -274,6 +274,13 @@ class Trainer:
         if self.pair_critic is not None:
             self.pair_critic.load_state_dict(st["pair_critic"])
             self.opt_p.load_state_dict(st["opt_p"])
+
+
+def zero_padded(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """`t` in the top corner of zeros of `shape` (no dimension smaller than t's)."""
+    out = t.new_zeros(shape)
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
 
 
 @torch.no_grad()

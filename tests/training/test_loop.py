@@ -11,7 +11,7 @@ from run_helpers import corpus, one_thread, params, small  # noqa: F401 - one_th
 from srlive_training.checkpoint import load_checkpoint
 from srlive_training.config import get_config
 from srlive_training.loop import run_training
-from srlive_training.model import VAEGAN
+from srlive_training.model import VAEGAN, Discriminator
 from srlive_training.run_log import LOG_COLUMNS
 from srlive_training.settings import TRAIN_PRESETS
 
@@ -139,3 +139,52 @@ def test_a_one_bar_checkpoint_fine_tunes_into_a_two_bar_model_that_starts_deaf_t
     # and resumes as a two-bar model
     again = run_training(c, small(seed=3), tmp_path / "tuned", steps=5, progress=False, resume=True)
     assert again.model.config.context == 2 and again.step == 5
+
+
+def test_a_checkpoint_of_cells_fine_tunes_into_one_pitch_a_step_from_where_it_hesitated(tmp_path):
+    """--preset live-step-pitch --init-from a `live-steps` checkpoint: G's pitch logits are the old
+    cells' log-odds and the rest's logit 0, so each step commits to the pitch the old model held
+    strongest there and sounds with chance S / (1 + S), S the odds of its cells added up."""
+    c = corpus()
+    run_training(c, small(seed=3, config="live-steps"), tmp_path / "cells", steps=2, progress=False)
+    _, ckpt = load_checkpoint(tmp_path / "cells" / "last.pt")
+    held = run_training(c, small(seed=3, config="live-step-pitch", val_every=2), tmp_path / "held", steps=2,
+                        progress=False, init_from=tmp_path / "cells" / "last.pt")
+    assert (tmp_path / "held" / "last.pt").exists()  # no step taken, on a validation step: its start written
+    cells_model = VAEGAN(get_config("live-steps"))
+    cells_model.load_state_dict(ckpt["model"])
+    z = torch.randn(6, 128, generator=torch.Generator().manual_seed(0)) * 3
+    with torch.no_grad():
+        cells = cells_model.generator(z).double()
+        step = held.model.generator(z).double()
+    odds = (cells / (1 - cells)).sum(2)
+    torch.testing.assert_close(step.amax(2), odds / (1 + odds), rtol=1e-4, atol=1e-5)
+    assert torch.equal(step.argmax(2), cells.argmax(2))
+    assert int((step > 0).sum(2).max()) == 1
+    tuned = run_training(c, small(seed=3, config="live-step-pitch"), tmp_path / "tuned", steps=4,
+                         progress=False, init_from=tmp_path / "cells" / "last.pt")
+    assert tuned.step == 4 and tuned.model.config.gen_output == "step"
+    assert load_checkpoint(tmp_path / "tuned" / "last.pt")[1]["optimizers"]["opt_eg"]["state"]
+
+
+def test_the_shipped_checkpoint_fine_tunes_though_it_keeps_no_optimiser_state(tmp_path):
+    """training/checkpoints/default.pt holds E, G and D (the critic) but not Adam's moments:
+    --init-from starts from its weights and step with Adam afresh."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "default.pt"
+    _, ckpt = load_checkpoint(shipped)
+    assert "optimizers" not in ckpt
+    tuned = run_training(corpus(), small(seed=1, config="live-steps"), tmp_path / "tuned",
+                         steps=ckpt["step"] + 1, progress=False, init_from=shipped)
+    assert tuned.step == ckpt["step"] + 1
+    moved = params(tuned.model)
+    assert any(not torch.equal(ckpt["model"][k], moved[k]) for k in moved)
+    # --set fresh_discriminator=true: E and G as shipped, D (the shipped critic) started afresh
+    held = run_training(corpus(), small(seed=1, config="live-steps", fresh_discriminator=True), tmp_path / "held",
+                        steps=ckpt["step"], progress=False, init_from=shipped)
+    torch.manual_seed(1)
+    fresh = Discriminator(get_config("live-steps")).state_dict()
+    for k, v in params(held.model).items():
+        want = fresh[k[len("discriminator."):]] if k.startswith("discriminator.") else ckpt["model"][k]
+        assert torch.equal(v, want), k
