@@ -77,12 +77,6 @@ def _judged(loss, options: Callable[["Trainer"], dict]) -> tuple[Term, Term]:
             lambda t, o: loss(o.x_rec, o.nxt, **options(t)))
 
 
-def _pc_power(t: "Trainer") -> float:
-    """The pitch-class term's power on the generated cells: 1 for a generator of one pitch a step
-    (losses.pitch_class_loss), 2 otherwise."""
-    return 1.0 if t.model.config.gen_output == "step" else 2.0
-
-
 def _structure_power(t: "Trainer") -> dict:
     return {"power": t.tc.structure_power}
 
@@ -144,8 +138,8 @@ TERMS: tuple[LossTerm, ...] = (
     LossTerm("adv", field("adv_weight"), _adv, _adv, always=True),
     LossTerm("recon", field("recon_weight"), _recon, _recon),
     LossTerm("pc", field("pitch_class_weight"),
-             lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt, o.prev, t.tc.pitch_class_prev_share, _pc_power(t)),
-             lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt, power=_pc_power(t))),
+             lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt, o.prev, t.tc.pitch_class_prev_share),
+             lambda t, o: losses.pitch_class_loss(o.x_rec, o.nxt)),
     LossTerm("density", field("density_weight"),
              *_judged(losses.density_loss, lambda t: {"sharpness": t.tc.density_sharpness})),
     LossTerm("struct", field("structure_weight"), *_judged(losses.structure_loss, _structure_power)),

@@ -112,23 +112,18 @@ def pitch_class_profile(x: torch.Tensor, power: float = 2.0) -> torch.Tensor:
 
 
 def pitch_class_loss(x_rec: torch.Tensor, x: torch.Tensor, x_prev: torch.Tensor | None = None,
-                     prev_share: float = 0.0, power: float = 2.0) -> torch.Tensor:
+                     prev_share: float = 0.0) -> torch.Tensor:
     """Deviation (not in the paper): cross-entropy of the real next bar's pitch-class profile
     against the generated bar's, -sum_c p_real(c) log q_gen(c), meaned over the batch. It asks the
     answer to spend its notes in the pitch classes of the bar that really followed (its key), and
     leaves where and how many notes to the adversarial terms, so it does not blur the bar.
 
     With x_prev and prev_share = a > 0 the target is (1 - a) p(x^t) + a p(x^{t-1}): the pitch
-    classes of the two real bars together, a fuller picture of the key than one bar gives.
-
-    `power` weighs the generated bar's cells (pitch_class_profile). A generator of one pitch a step
-    (model.one_pitch_per_step) holds 0 at every pitch but the one it commits to, where a power above
-    1 gives no gradient, so it is trained with power 1: the gradient then reaches the shares of the
-    pitches it did not choose, and the term can move a step's note into the key."""
+    classes of the two real bars together, a fuller picture of the key than one bar gives."""
     target = pitch_class_profile(x.detach(), power=1.0)
     if x_prev is not None and prev_share > 0:
         target = (1.0 - prev_share) * target + prev_share * pitch_class_profile(x_prev.detach(), power=1.0)
-    return -(target * torch.log(pitch_class_profile(x_rec, power))).sum(1).mean()
+    return -(target * torch.log(pitch_class_profile(x_rec))).sum(1).mean()
 
 
 def density_loss(x_rec: torch.Tensor, x: torch.Tensor, power: float = 4.0, sharpness: float = 0.0) -> torch.Tensor:
