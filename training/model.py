@@ -83,24 +83,30 @@ class Generator(nn.Module):
         if self.margin:  # the steps drawn beyond the bar's edges are cut off
             x = x[..., self.margin : x.shape[-1] - self.margin]
         if self.one_per_step:
-            return one_pitch_per_step(x[:, :1], x[:, 1:].mean(dim=2, keepdim=True))
+            return one_pitch_per_step(x[:, :1], x[:, 1:].mean(dim=2, keepdim=True), hard=not self.training)
         # clamped: onnxruntime's fast tanh can return -1 - 6e-8, and the contract is [0, 1]
         return torch.clamp((torch.tanh(x) + 1.0) * 0.5, 0.0, 1.0)
 
 
-def one_pitch_per_step(pitch_logits: torch.Tensor, rest_logit: torch.Tensor) -> torch.Tensor:
+def one_pitch_per_step(pitch_logits: torch.Tensor, rest_logit: torch.Tensor, hard: bool = True) -> torch.Tensor:
     """The "step" output: at each step a softmax over the 88 pitches and a rest, committed to its
     likeliest pitch. The bar holds, at that pitch, the chance the step sounds (1 - the rest's
     share), and 0 elsewhere, so the threshold reads a note there when the step more likely sounds
     than rests, and never two at one step. pitch_logits [N, 1, 88, S], rest_logit [N, 1, 1, S].
 
-    The gradient passes straight through to the softmax's pitch shares (the committed bar is
-    their value in the forward pass only), so every loss term still reaches every pitch."""
+    In training (hard=False) every other pitch keeps its share of that chance in proportion to
+    the likeliest's (share / likeliest share * chance of sounding), so a step that hesitates
+    between two pitches shows both, as the cells model would: every loss term and D see the
+    hesitation and get a gradient at every pitch, and the answer played (hard) is the bar trained
+    on once the model commits. (Committing in training too, with the gradient passed straight
+    through, left the soft counts of every loss term blind to the pitches not chosen:
+    training/results/EXPERIMENTS.md.)"""
     shares = torch.softmax(torch.cat([pitch_logits, rest_logit], dim=2), dim=2)
     pitches, rest = shares[:, :, :-1], shares[:, :, -1:]
-    likeliest = (pitches >= pitches.amax(dim=2, keepdim=True)).to(pitches.dtype)
-    committed = likeliest * (1.0 - rest)
-    return pitches + (committed - pitches).detach()
+    top = pitches.amax(dim=2, keepdim=True)
+    if not hard:
+        return pitches / top * (1.0 - rest)
+    return (pitches >= top).to(pitches.dtype) * (1.0 - rest)
 
 
 class Discriminator(nn.Module):

@@ -111,11 +111,16 @@ def test_a_generator_of_one_pitch_a_step_commits_each_step_to_its_likeliest_pitc
     sounds = bar[0, 0].amax(0)
     assert float(sounds[0]) > 0.99 and float(sounds[1]) < 0.01
     torch.testing.assert_close(sounds[2], torch.tensor(0.5))
-    (bar * torch.arange(88.0).view(1, 1, 88, 1)).sum().backward()  # a loss that wants high pitches
-    assert float(pitch_logits.grad[0, 0, 87, 0]) > 0 > float(pitch_logits.grad[0, 0, 0, 0])
+    # in training every other pitch shows its share of the chance of sounding, relative to the likeliest's
+    soft = one_pitch_per_step(pitch_logits, rest, hard=False)
+    torch.testing.assert_close(soft.amax(2), bar.amax(2))
+    assert torch.equal(soft.argmax(2), bar.argmax(2))
+    torch.testing.assert_close(soft[0, 0, 42, 2], soft[0, 0, 41, 2] / torch.e)  # logit 0 against 1
+    (soft * torch.arange(88.0).view(1, 1, 88, 1)).sum().backward()  # a loss that wants high pitches
+    assert float(pitch_logits.grad[0, 0, 87, 0]) > float(pitch_logits.grad[0, 0, 1, 0]) > 0
 
     torch.manual_seed(0)
-    model = VAEGAN(LIVE_STEP_PITCH)
+    model = VAEGAN(LIVE_STEP_PITCH).eval()  # eval: it commits, as exported and played
     with torch.no_grad():
         out = model.generator(torch.randn(5, LIVE_STEP_PITCH.latent) * 3)
     assert out.shape == (5, 1, 88, 16) and float(out.min()) >= 0 and float(out.max()) <= 1
@@ -131,6 +136,7 @@ def test_a_fresh_generator_of_one_pitch_a_step_starts_at_even_odds_of_a_rest():
     torch.manual_seed(0)
     model = VAEGAN(LIVE_STEP_PITCH)
     init_output_density(model, 0.02)
+    model.eval()
     with torch.no_grad():
         for layer in model.generator.modules():  # leave the biases alone: every logit is its bias
             if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
