@@ -11,6 +11,8 @@ and, as JSON, in every exported ONNX file's `srlive.config` metadata.
 - `live-triple`: `live` for bars of 12 sixteenths (3/4, 6/8; the triple model): E and D read
   88x12, G draws 16 steps (the same 22x4x32 projection) and keeps the middle 12, so every step of
   the bar is an inner column of its transposed convolutions (see gen_time_margin).
+- `live-step-pitch`: `live-steps` drawing one pitch or a rest at each step (gen_output "step",
+  training/model.py one_pitch_per_step) instead of every cell on its own.
 
 `steps` is the bar's width (16: a 4/4 bar, 12: a triple bar); a checkpoint without it is 16.
 `context` is how many bars E hears: 1, the bar heard (the paper); 2, the bar heard and the one before
