@@ -88,10 +88,7 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
         raise UserError(f"--init-from {path}: its second bar is {_second_bar(their)}, not "
                         f"{_second_bar(cfg)}; fine-tune it with --set memory={their.memory}"
                         + (f" --set memory_kind={their.memory_kind}" if their.memory else ""))
-    if their.gen_output != cfg.gen_output and not (their.gen_output, cfg.gen_output) == ("cells", "step"):
-        raise UserError(f"--init-from {path}: its generator draws {their.gen_output!r}, which cannot become "
-                        f"{cfg.gen_output!r}; use --preset {start['config'].get('name')}")
-    if their.gen_output != cfg.gen_output:  # G's last layer is made over (one_pitch_per_step_from_cells)
+    if (their.gen_output, cfg.gen_output) == ("cells", "step"):  # G's last layer made over (one_pitch_per_step_from_cells)
         their = dataclasses.replace(their, name=cfg.name, gen_output=cfg.gen_output)
     if dataclasses.replace(their, context=cfg.context, memory=cfg.memory, memory_kind=cfg.memory_kind) != cfg:
         raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "

@@ -95,6 +95,18 @@ def test_init_from_a_checkpoint_of_another_model_config_names_the_config_to_use(
     assert rc == 2 and "use --preset paper" in err
 
 
+def test_a_checkpoint_of_one_pitch_a_step_does_not_fine_tune_back_into_cells_and_says_so(tmp_path, capsys):
+    step = run_training(corpus(), small(config="live-step-pitch", batch_size=4), tmp_path / "step", steps=1,
+                        progress=False)
+    assert step.step == 1
+    corpus().save(tmp_path / "corpus.npz")
+    rc = main(["--preset", "live-steps", "--data", str(tmp_path / "corpus.npz"), "--out", str(tmp_path / "o"),
+               "--steps", "2", "--batch-size", "8", "--threads", "1", "--no-progress",
+               "--init-from", str(tmp_path / "step" / "last.pt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and "use --preset live-step-pitch" in err[-1] and "Traceback" not in "\n".join(err)
+
+
 @pytest.mark.parametrize("extra,says", [((), "--set context=2"),  # into one bar
                                         (("--set", "context=2", "--set", "memory=4"), "--set memory=0")])  # into memory
 def test_a_checkpoint_hearing_the_bar_before_fine_tunes_only_into_that_and_says_what_to_set(tmp_path, capsys, extra,
