@@ -133,9 +133,9 @@ PAPER = ModelConfig(
 LIVE = ModelConfig(name="live")
 # `live` drawing two steps more on each side of the bar, cut off (see gen_time_margin)
 LIVE_STEPS = ModelConfig(name="live-steps", gen_proj=(32, 22, 5), gen_time_margin=2)
-# `live` for triple bars: 12 steps, drawn 16 wide and cut 2 on each side
 # `live-steps` with one pitch or a rest at each step (gen_output "step")
 LIVE_STEP_PITCH = ModelConfig(name="live-step-pitch", gen_proj=(32, 22, 5), gen_time_margin=2, gen_output="step")
+# `live` for triple bars: 12 steps, drawn 16 wide and cut 2 on each side
 LIVE_TRIPLE = ModelConfig(name="live-triple", steps=METERS["3/4"].steps, gen_proj=(32, 22, 4), gen_time_margin=2)
 
 CONFIGS = {"paper": PAPER, "live": LIVE, "live-steps": LIVE_STEPS, "live-triple": LIVE_TRIPLE,

@@ -31,7 +31,7 @@ from srlive_training.checkpoint import CheckpointError, read_checkpoint, save_ch
 from srlive_training.config import ModelConfig, get_config
 from srlive_training.corpus import BarCorpus
 from srlive_training.listening import listening_check, listening_score
-from srlive_training.model import VAEGAN, Discriminator, with_zero_channels
+from srlive_training.model import VAEGAN, Discriminator, zero_padded
 from srlive_training.run_log import CsvLog, Window, plot_curves, val_line
 from srlive_training.settings import TrainConfig
 from srlive_training.trainer import Trainer, init_output_density, to_tensor
@@ -140,7 +140,7 @@ def widen_context(state: dict, context: int) -> dict:
     w = state.get(CONTEXT_WEIGHT)
     if w is None or w.shape[1] >= context:
         return state
-    return {**state, CONTEXT_WEIGHT: with_zero_channels(w, context)}
+    return {**state, CONTEXT_WEIGHT: zero_padded(w, (w.shape[0], context, *w.shape[2:]))}
 
 
 def one_pitch_per_step_from_cells(state: dict, model: VAEGAN) -> dict:
@@ -150,15 +150,14 @@ def one_pitch_per_step_from_cells(state: dict, model: VAEGAN) -> dict:
     gets the pitch logits 2a and a rest logit of 0, so each pitch's share is its odds over 1 plus
     the step's odds, and a step sounds when its cells' odds add up to more than 1: where one cell
     was sure, or several hesitated. From there training teaches it which pitch to commit to."""
-    wanted = model.state_dict()
-    last = [k for k in wanted if k.startswith("generator.body.") and k.endswith(".weight")][-1]
-    bias = last[: -len("weight")] + "bias"
-    if last not in state or state[last].shape == wanted[last].shape:
+    layer = model.generator.body[-1]
+    prefix = f"generator.body.{len(model.generator.body) - 1}."
+    w = state.get(prefix + "weight")
+    if w is None or w.shape == layer.weight.shape:
         return state
-    w, b = state[last], state[bias]
     return {**state,
-            last: torch.cat([2.0 * w, torch.zeros_like(w)], 0),
-            bias: torch.cat([2.0 * b, torch.zeros_like(b)], 0)}
+            prefix + "weight": zero_padded(2.0 * w, layer.weight.shape),
+            prefix + "bias": zero_padded(2.0 * state[prefix + "bias"], layer.bias.shape)}
 
 
 class CheckpointWriter:

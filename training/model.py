@@ -46,13 +46,14 @@ class Encoder(nn.Module):
         return out[:, : self.latent], out[:, self.latent :]
 
 
-def with_zero_channels(t: torch.Tensor, channels: int) -> torch.Tensor:
-    """`t` ([out, in, ...]: a convolution's weights, or Adam's moments of them) with zeros appended
-    along dim 1 up to `channels` inputs: an encoder widened to hear more bars (ModelConfig.context)
-    that answers as before until training moves the new weights."""
-    if t.shape[1] >= channels:
-        return t
-    return torch.cat([t, t.new_zeros(t.shape[0], channels - t.shape[1], *t.shape[2:])], 1)
+def zero_padded(t: torch.Tensor, shape) -> torch.Tensor:
+    """`t` (weights, or Adam's moments of them) in the leading corner of zeros of `shape`, no
+    dimension smaller than t's: a layer given more inputs (an encoder that hears more bars,
+    ModelConfig.context) or more outputs (G's rest channel) that answers as before until training
+    moves the new weights."""
+    out = t.new_zeros(shape)
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
 
 
 class Generator(nn.Module):

@@ -163,8 +163,8 @@ class TrainConfig:
 
 #: TrainConfig fields that are not a departure from the paper's method: which model config, the
 #: data order, bookkeeping, and beta2 (the paper names only beta1).
-NOT_DEVIATIONS = frozenset({"config", "beta2", "augment", "seed", "fresh_discriminator", "log_every", "val_every", "val_batches",
-                            "val_answers"})
+NOT_DEVIATIONS = frozenset({"config", "beta2", "augment", "seed", "fresh_discriminator", "log_every", "val_every",
+                            "val_batches", "val_answers"})
 
 
 #: The training settings each `--preset` starts from (CLI flags override batch size and seed).

@@ -26,7 +26,7 @@ from srlive.contract import N_PITCHES
 from srlive.roll import as_heard
 from srlive_training import losses
 from srlive_training.loss_terms import Pass, training_loss, validation_values
-from srlive_training.model import VAEGAN, Discriminator, sample_z
+from srlive_training.model import VAEGAN, Discriminator, sample_z, zero_padded
 from srlive_training.settings import TrainConfig
 
 
@@ -276,19 +276,12 @@ class Trainer:
             self.opt_p.load_state_dict(st["opt_p"])
 
 
-def zero_padded(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """`t` in the top corner of zeros of `shape` (no dimension smaller than t's)."""
-    out = t.new_zeros(shape)
-    out[tuple(slice(0, n) for n in t.shape)] = t
-    return out
-
-
 @torch.no_grad()
 def init_output_density(model: VAEGAN, p0: float) -> None:
     """Set the bias of G's last layer so that G's output (tanh(a) + 1) / 2 = sigmoid(2a) starts
     near p0 in every cell: a = logit(p0) / 2. With one pitch or a rest a step (gen_output "step"),
-    each pitch's share starts at p0 where p0 < 1/88, else every step starts as likely to rest as to
-    sound; the rest's logit is b with e^b / (e^b + 88) that share."""
+    each pitch's share starts at p0 where 88 p0 <= 1/2, else every step starts as likely to rest as
+    to sound; the rest's logit is b with e^b / (e^b + 88) the rest's share."""
     last = [m for m in model.generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
     if model.config.gen_output == "step":
         rest = max(1.0 - N_PITCHES * p0, 0.5)
