@@ -25,3 +25,11 @@ def test_a_running_server_is_used_and_never_stopped(monkeypatch):
     server = jackserver.start(["no-such-jackd-binary"])
     assert not server.started
     server.stop()  # nothing to stop
+
+
+def test_the_test_server_waits_for_every_client_whether_realtime_or_not(monkeypatch):
+    # asynchronous JACK loses or repeats MIDI messages when a cycle runs late (jackserver's comment)
+    for allowed in (True, False):
+        monkeypatch.setattr(jackserver, "realtime_allowed", lambda: allowed)
+        command = jackserver.test_command()
+        assert "-S" in command and ("--realtime" in command) == allowed
