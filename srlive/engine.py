@@ -233,6 +233,7 @@ class Engine:
             return self._skip(bar, None, f"error: {detail}")
         ms = (self.timer() - w0) * 1000
         self.last_inference_ms = ms
+        bar_start, step = self._bar_grid(bar)  # after the step: a DAW's pulses may have moved the bar line
         if self.now() >= bar_start:
             self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
             return self._skip(bar, ms, "late")
@@ -242,13 +243,21 @@ class Engine:
         self.answered += 1
         if self.stats is not None:
             self.stats.bar(bar, ms)
-        events = render_bar(out, bar_start, self.step_len(bar), threshold=s.threshold, velocity=s.velocity,
+        events = render_bar(out, bar_start, step, threshold=s.threshold, velocity=s.velocity,
                             follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
-        return self._positions(events, bar) if s.sync else events
+        return self._positions(events, bar, bar_start, step) if s.sync else events
 
-    def _positions(self, events: list[Event], bar: int) -> list[Event]:
-        """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it."""
-        t0, step = self.clock.time_at(bar), self.step_len(bar)
+    def _bar_grid(self, bar: int) -> tuple[float, float]:
+        """Bar ``bar``'s start and step length, read from the clock once for both the rendering of its
+        events and (--sync) their clock pulses. Read twice, a DAW's pulse arriving in between (on the
+        input thread, the follower moving its estimate) would count the pulses from another bar line
+        than the one the events were rendered on: they and the take's notes would sit a fraction of a
+        step off the sixteenths (seen in a real-port test: 4 ticks at 150 BPM)."""
+        return self.clock.time_at(bar), self.step_len(bar)
+
+    def _positions(self, events: list[Event], bar: int, t0: float, step: float) -> list[Event]:
+        """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it;
+        ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``)."""
         per_step = float(PULSES_PER_STEP)
         # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
         return [e._replace(pos=round((bar * self.steps + (e.time - t0) / step) * per_step, 6)) for e in events]
@@ -286,9 +295,9 @@ class Engine:
         if generate and source is not None and not self.muted:
             events = self.generate(bar + 1, source)
         if generate and s.metronome:
-            clicks = metronome_bar(self.clock.time_at(bar + 1), self.step_len(bar + 1), s.metronome_channel, bar + 1,
-                                   self.meter)
-            events += self._positions(clicks, bar + 1) if s.sync else clicks
+            t0, step = self._bar_grid(bar + 1)
+            clicks = metronome_bar(t0, step, s.metronome_channel, bar + 1, self.meter)
+            events += self._positions(clicks, bar + 1, t0, step) if s.sync else clicks
         return events
 
     def first_bar(self, bar: int = 0) -> list[Event]:
@@ -302,8 +311,9 @@ class Engine:
         if source is not None and not self.muted:
             events = self.generate(bar, source)
         if s.metronome:
-            clicks = metronome_bar(self.clock.time_at(bar), self.step_len(bar), s.metronome_channel, bar, self.meter)
-            events += self._positions(clicks, bar) if s.sync else clicks
+            t0, step = self._bar_grid(bar)
+            clicks = metronome_bar(t0, step, s.metronome_channel, bar, self.meter)
+            events += self._positions(clicks, bar, t0, step) if s.sync else clicks
         return events
 
     # --- the live loop ------------------------------------------------------------------------

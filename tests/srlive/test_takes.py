@@ -9,7 +9,7 @@ import mido
 import pretty_midi
 import pytest
 
-from srlive.contract import PULSES_PER_BAR
+from srlive.contract import PULSES_PER_BAR, PULSES_PER_STEP
 from srlive.engine import Engine, Settings
 from srlive.recorder import Recorder
 from srlive.render import ON, Event
@@ -171,6 +171,64 @@ def test_sync_at_150_then_140_bpm_notes_on_sixteenths_tempo_map_of_the_clock(tmp
     assert {on // BAR_TICKS for _, on, _ in srl} >= {1, 2, 3, 4}
     assert [on for _, on, _ in tracks["performer"]] == pytest.approx([1.13 * TPB, 9.61 * TPB, 17.3 * TPB], abs=1)
     assert markers[0] == (0, "clock start (bar 1)")
+
+
+class PulsesDuringTheStep(FakeRuntime):
+    """A model step that takes 20 ms, in which the DAW's pulses due by then arrive (as they do on the
+    input thread) and may move the follower's bar line."""
+
+    def __init__(self, fake, pulses):
+        super().__init__()
+        self.fake, self.pulses = fake, pulses
+        self.engine = None
+        self.bar = None  # the bar being answered (set by the test)
+        self.moved = []  # how far the bar line moved during each step, s
+
+    def step(self, bar, noise, temperature):
+        before = self.engine.clock.time_at(self.bar)
+        self.fake.t += 0.02
+        while self.pulses and self.pulses[0][0] <= self.fake.t:
+            self.engine.on_message(*self.pulses.pop(0)[::-1])
+        self.moved.append(self.engine.clock.time_at(self.bar) - before)
+        return super().step(bar, noise, temperature)
+
+
+def test_sync_a_pulse_during_the_model_step_leaves_the_answer_and_the_take_on_sixteenths(tmp_path):
+    t0, period = 11.0, 60.0 / 150 / 24
+    # every third pulse 3 ms late: the follower's bar line moves when one of them comes in
+    pulses = [(t0 + p * period + (0.003 if p % 3 == 1 else 0.0), mido.Message("clock")) for p in range(4 * 96)]
+    fake = FakeClock(t0 - 0.02)
+    rec = Recorder(tmp_path / "take.mid")
+    runtime = PulsesDuringTheStep(fake, pulses)
+    eng = Engine(runtime, Settings(sync=True, mode="solo", seed=1, metronome=True), now=fake.now, sleep=fake.sleep,
+                 recorder=rec, output=FakeOutput(), log=lambda m: None)
+    runtime.engine = eng
+    eng.on_message(mido.Message("start"), t0 - 0.01)
+    events, bar = [], None
+    while pulses:  # the live loop on the fake clock (drive()'s, with the pulses shared with the step)
+        due = [pulses[0][0]] + [d for d in (eng.scheduler.next_deadline(),) if d is not None]
+        if bar is not None:
+            due.append(eng.clock.time_at(bar, 15.5))
+        fake.t = max(fake.t, min(due))
+        if pulses[0][0] <= fake.t:
+            eng.on_message(*pulses.pop(0)[::-1])
+        eng.scheduler.dispatch_due()
+        if bar is None and eng.clock.ready:
+            bar = eng._sync_begin()
+        elif bar is not None and fake.t >= eng.clock.time_at(bar, 15.5):
+            runtime.bar = bar + 1
+            answer = eng.close_window(bar, eng.capture.drain(fake.t))
+            events += answer
+            eng.scheduler.add(answer)
+            eng._record(fake.t)
+            bar += 1
+    rec.write(fake.t)
+    assert bar is not None and bar >= 3 and max(abs(m) for m in runtime.moved) > 1e-5  # the line did move
+    ons = [e for e in events if e.kind == ON]
+    assert {e.source for e in ons} == {"srlive", "metronome"}
+    assert all(e.pos % PULSES_PER_STEP == 0 for e in ons), sorted(e.pos for e in ons)
+    _, tracks, _, _ = read(tmp_path / "take.mid")
+    assert tracks["srlive"] and all(on % STEP_TICKS == 0 for _, on, _ in tracks["srlive"]), tracks["srlive"]
 
 
 def test_sync_from_a_song_position_keeps_the_daws_bars(tmp_path):
