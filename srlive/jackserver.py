@@ -31,9 +31,10 @@ DUMMY_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "
 # not read yet, and repeated or lost MIDI messages were seen that way (JACK 1.9.21): a note-off lost
 # there is a note the test hears stuck although srlive sent its note-off on time (a CI run failed so).
 # Synchronous mode waits for every client each period, so a late cycle is late, never garbled: with
-# the server paused 40 ms every 300 ms, the 4-bar accompany run lost or repeated notes in 6 of 8 runs
-# asynchronous (on one of two listening clients or both) and in 0 of 8 synchronous. Realtime client
-# threads aren't preempted by ordinary load; the fault tests (srlive killed outright) pass on it.
+# the server paused 40 ms every 300 ms, the 4-bar accompany run lost or repeated notes in 7 of 8 runs
+# asynchronous (on one of two listening clients or both) and in 0 of 8 synchronous
+# (`python -m benchmarks.jack_stalls`). Realtime client threads aren't preempted by ordinary load;
+# the fault tests (srlive killed outright) pass on it.
 # Its periods are 256 frames (5.3 ms), not 64: a JACK MIDI port holds one period's worth of events
 # (about 19 at 64 frames, 80 at 256), and the tests' dense bars (threshold 0.05, ~100 notes a bar)
 # at a bar line, on a slow shared machine where a cycle can come late, lost notes that way
