@@ -62,7 +62,7 @@ def one_run(server_pid: int, stall: float, every: float) -> dict:
     whose server does not answer)."""
     with LiveSession(tempo=TEMPO, bars=4, extra=[*DENSE, "--mode", "accompany"]) as run:
         run.wait_ready()
-        from srlive.ports.jack_backend import _jack_client as jack
+        import jack  # JACK-Client, srlive's own dependency on Linux
 
         client = jack.Client("stalls-probe", no_start_server=True)
         try:

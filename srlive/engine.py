@@ -245,7 +245,7 @@ class Engine:
             self.stats.bar(bar, ms)
         events = render_bar(out, bar_start, step, threshold=s.threshold, velocity=s.velocity,
                             follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
-        return self._positions(events, bar, bar_start, step) if s.sync else events
+        return self._positions(events, bar, bar_start, step)
 
     def _bar_grid(self, bar: int) -> tuple[float, float]:
         """Bar ``bar``'s start and step length, read from the clock once for both the rendering of its
@@ -257,10 +257,19 @@ class Engine:
 
     def _positions(self, events: list[Event], bar: int, t0: float, step: float) -> list[Event]:
         """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it;
-        ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``)."""
+        ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``). Without --sync
+        the events as they are."""
+        if not self.settings.sync:
+            return events
         per_step = float(PULSES_PER_STEP)
         # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
         return [e._replace(pos=round((bar * self.steps + (e.time - t0) / step) * per_step, 6)) for e in events]
+
+    def _clicks(self, bar: int) -> list[Event]:
+        """The metronome's clicks for bar ``bar`` (on its clock pulses with --sync)."""
+        t0, step = self._bar_grid(bar)
+        clicks = metronome_bar(t0, step, self.settings.metronome_channel, bar, self.meter)
+        return self._positions(clicks, bar, t0, step)
 
     def rehearse(self) -> None:
         """The answer path run on silence and thrown away, so the model's memory is warm for the
@@ -282,7 +291,7 @@ class Engine:
     def close_window(self, bar: int, messages, generate: bool = True) -> list[Event]:
         """Bar ``bar``'s window has closed: quantise it and make bar+1's events."""
         s = self.settings
-        cap = self.quantiser.close_bar(messages, self.clock.time_at(bar), self.step_len(bar))
+        cap = self.quantiser.close_bar(messages, *self._bar_grid(bar))
         self.heard = cap.roll
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
@@ -295,9 +304,7 @@ class Engine:
         if generate and source is not None and not self.muted:
             events = self.generate(bar + 1, source)
         if generate and s.metronome:
-            t0, step = self._bar_grid(bar + 1)
-            clicks = metronome_bar(t0, step, s.metronome_channel, bar + 1, self.meter)
-            events += self._positions(clicks, bar + 1, t0, step) if s.sync else clicks
+            events += self._clicks(bar + 1)
         return events
 
     def first_bar(self, bar: int = 0) -> list[Event]:
@@ -311,9 +318,7 @@ class Engine:
         if source is not None and not self.muted:
             events = self.generate(bar, source)
         if s.metronome:
-            t0, step = self._bar_grid(bar)
-            clicks = metronome_bar(t0, step, s.metronome_channel, bar, self.meter)
-            events += self._positions(clicks, bar, t0, step) if s.sync else clicks
+            events += self._clicks(bar)
         return events
 
     # --- the live loop ------------------------------------------------------------------------

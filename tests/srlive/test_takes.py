@@ -67,15 +67,16 @@ def tempo_at(tempi, tick):
 
 def drive(eng, fake, inputs, until):
     """What the live loop does, on a fake clock: feed timed input messages, send what falls due,
-    close each bar's window at ``T_{b+1} − step/2`` and rewrite the take."""
-    inputs = sorted(inputs, key=lambda x: x[0])
-    i, bar, sync = 0, None, eng.settings.sync
+    close each bar's window at ``T_{b+1} − step/2`` and rewrite the take. ``inputs`` is sorted and
+    consumed in place, so a fake model step can take from it the messages that come while it works."""
+    inputs.sort(key=lambda x: x[0])
+    bar, sync = None, eng.settings.sync
     if not sync and eng.clock.ready:
         bar = 0
     while True:
         if sync and bar is not None and (not eng.clock.running or eng.clock.generation != eng._gen):
             bar = None  # the DAW stopped or started again: wait for it, as run() does
-        due = [inputs[i][0]] if i < len(inputs) else []
+        due = [inputs[0][0]] if inputs else []
         if eng.scheduler.next_deadline() is not None:
             due.append(eng.scheduler.next_deadline())
         if bar is not None:
@@ -83,9 +84,9 @@ def drive(eng, fake, inputs, until):
         if not due or min(due) > until:
             break
         fake.t = max(fake.t, min(due))
-        if i < len(inputs) and inputs[i][0] <= fake.t:
-            eng.on_message(inputs[i][1], inputs[i][0])
-            i += 1
+        if inputs and inputs[0][0] <= fake.t:
+            t, msg = inputs.pop(0)
+            eng.on_message(msg, t)
         eng.scheduler.dispatch_due()
         if bar is None and sync and eng.clock.ready:
             bar = eng._sync_begin()
@@ -108,11 +109,11 @@ def clock_pulses(t0, tempi, bars, first_pulse=0):
     return out, t
 
 
-def sync_engine(tmp_path, **kw):
+def sync_engine(tmp_path, runtime=None, **kw):
     fake = FakeClock(10.0)
     rec = Recorder(tmp_path / "take.mid")
     settings = Settings(**{"sync": True, "mode": "solo", "seed": 1, **kw})
-    eng = Engine(FakeRuntime(), settings, now=fake.now, sleep=fake.sleep, recorder=rec, output=FakeOutput(),
+    eng = Engine(runtime or FakeRuntime(), settings, now=fake.now, sleep=fake.sleep, recorder=rec, output=FakeOutput(),
                  log=lambda m: None)
     return eng, fake, rec
 
@@ -175,57 +176,41 @@ def test_sync_at_150_then_140_bpm_notes_on_sixteenths_tempo_map_of_the_clock(tmp
 
 class PulsesDuringTheStep(FakeRuntime):
     """A model step that takes 20 ms, in which the DAW's pulses due by then arrive (as they do on the
-    input thread) and may move the follower's bar line."""
+    input thread) and may move the follower's bar lines. ``engine``, ``fake`` and ``messages`` (drive()'s
+    inputs, shared) are set once the engine is made."""
 
-    def __init__(self, fake, pulses):
+    engine = fake = messages = None
+
+    def __init__(self):
         super().__init__()
-        self.fake, self.pulses = fake, pulses
-        self.engine = None
-        self.bar = None  # the bar being answered (set by the test)
-        self.moved = []  # how far the bar line moved during each step, s
+        self.moved = []  # how far the next bar lines moved during each step, s
 
     def step(self, bar, noise, temperature):
-        before = self.engine.clock.time_at(self.bar)
+        lines = lambda: [self.engine.clock.time_at(b) for b in range(8)]  # noqa: E731
+        before = lines()
         self.fake.t += 0.02
-        while self.pulses and self.pulses[0][0] <= self.fake.t:
-            self.engine.on_message(*self.pulses.pop(0)[::-1])
-        self.moved.append(self.engine.clock.time_at(self.bar) - before)
+        while self.messages and self.messages[0][0] <= self.fake.t:
+            t, msg = self.messages.pop(0)
+            self.engine.on_message(msg, t)
+        self.moved.append(max(abs(a - b) for a, b in zip(lines(), before)))
         return super().step(bar, noise, temperature)
 
 
 def test_sync_a_pulse_during_the_model_step_leaves_the_answer_and_the_take_on_sixteenths(tmp_path):
+    runtime = PulsesDuringTheStep()
+    eng, fake, rec = sync_engine(tmp_path, runtime=runtime, bars=None, metronome=True)
     t0, period = 11.0, 60.0 / 150 / 24
-    # every third pulse 3 ms late: the follower's bar line moves when one of them comes in
+    # every third pulse 3 ms late: the follower's bar lines move when one of them comes in
     pulses = [(t0 + p * period + (0.003 if p % 3 == 1 else 0.0), mido.Message("clock")) for p in range(4 * 96)]
-    fake = FakeClock(t0 - 0.02)
-    rec = Recorder(tmp_path / "take.mid")
-    runtime = PulsesDuringTheStep(fake, pulses)
-    eng = Engine(runtime, Settings(sync=True, mode="solo", seed=1, metronome=True), now=fake.now, sleep=fake.sleep,
-                 recorder=rec, output=FakeOutput(), log=lambda m: None)
-    runtime.engine = eng
-    eng.on_message(mido.Message("start"), t0 - 0.01)
-    events, bar = [], None
-    while pulses:  # the live loop on the fake clock (drive()'s, with the pulses shared with the step)
-        due = [pulses[0][0]] + [d for d in (eng.scheduler.next_deadline(),) if d is not None]
-        if bar is not None:
-            due.append(eng.clock.time_at(bar, 15.5))
-        fake.t = max(fake.t, min(due))
-        if pulses[0][0] <= fake.t:
-            eng.on_message(*pulses.pop(0)[::-1])
-        eng.scheduler.dispatch_due()
-        if bar is None and eng.clock.ready:
-            bar = eng._sync_begin()
-        elif bar is not None and fake.t >= eng.clock.time_at(bar, 15.5):
-            runtime.bar = bar + 1
-            answer = eng.close_window(bar, eng.capture.drain(fake.t))
-            events += answer
-            eng.scheduler.add(answer)
-            eng._record(fake.t)
-            bar += 1
+    inputs = [(t0 - 0.01, mido.Message("start")), *pulses]
+    runtime.engine, runtime.fake, runtime.messages = eng, fake, inputs
+    added, add = [], eng.scheduler.add
+    eng.scheduler.add = lambda events: (added.extend(events), add(events))[-1]
+    drive(eng, fake, inputs, pulses[-1][0])
     rec.write(fake.t)
-    assert bar is not None and bar >= 3 and max(abs(m) for m in runtime.moved) > 1e-5  # the line did move
-    ons = [e for e in events if e.kind == ON]
-    assert {e.source for e in ons} == {"srlive", "metronome"}
+    assert runtime.moved and max(runtime.moved) > 1e-5  # the bar lines did move during a step
+    ons = [e for e in added if e.kind == ON]
+    assert {e.source for e in ons} == {"srlive", "metronome"} and {e.bar for e in ons} >= {1, 2, 3}
     assert all(e.pos % PULSES_PER_STEP == 0 for e in ons), sorted(e.pos for e in ons)
     _, tracks, _, _ = read(tmp_path / "take.mid")
     assert tracks["srlive"] and all(on % STEP_TICKS == 0 for _, on, _ in tracks["srlive"]), tracks["srlive"]
