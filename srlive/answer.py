@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, MEMORY_MAX, N_PITCHES
+from srlive.contract import DEFAULT_THRESHOLD, HISTORY_MAX, LATENT, MAX_CANDIDATES, MEMORY_MAX, N_PITCHES
 from srlive.roll import as_heard, memory_of
 from srlive.selection import Choice, Context, Weights, choose
 
@@ -64,7 +64,8 @@ class Answerer:
         self.threshold = float(threshold)
         self.latent = int(latent)
         self.context = Context(threshold=self.threshold)
-        self.went_by: deque = deque(maxlen=2)  # the last bars that went by (performer's, else srlive's; None: silence)
+        # the last bars that went by (performer's, else srlive's; None: silence), as far back as a model hears
+        self.went_by: deque = deque(maxlen=HISTORY_MAX)
         self.performed: deque = deque(maxlen=MEMORY_MAX)  # the performer's last bars played (silent bars left out)
 
     @property
@@ -86,14 +87,22 @@ class Answerer:
         return int(getattr(self.model, "context", 1))
 
     @property
+    def history(self) -> tuple[int, ...]:
+        """Which bars the model hears, as offsets back from the bar it answers (srlive.history: 1 the
+        bar answered, 2 the bar that went by before it, ...)."""
+        history = getattr(self.model, "history", None)
+        return tuple(history) if history else ((1, 2) if self.bars_heard == 2 else (1,))
+
+    @property
     def memory(self) -> int:
         """How many of the performer's bars the model's second bar holds (srlive.memory; 0: the bar before)."""
         return int(getattr(self.model, "memory", 0) or 0)
 
     def model_input(self, source: np.ndarray) -> np.ndarray:
-        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
-        (context 2) the bar that went by before it (silence when none did): the last bar given to
-        `hear`, or the one before that when the last is the source itself. A model with memory M
+        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the bars at the
+        model's offsets (`history`): the source (1), and the bars that went by before it (2: the
+        one before, ... 8: seven before; silence where none did): counted back from the last bar
+        given to `hear`, or from the one before that when the last is the source itself. A model with memory M
         hears instead its memory (srlive.memory_kind: the mean, or the rhythm) of the performer's
         last M bars given to `hear` (srlive.roll.memory_of; silence before they play), the bar
         answered among them when it is theirs."""
@@ -107,8 +116,12 @@ class Answerer:
         bars = list(self.went_by)
         if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
             bars.pop()
-        before = bars[-1] if bars and bars[-1] is not None and bars[-1].shape == src.shape else np.zeros_like(src)
-        return np.stack([src, before])
+
+        def back(k: int) -> np.ndarray:
+            bar = src if k == 1 else (bars[-(k - 1)] if k - 1 <= len(bars) else None)
+            return bar if bar is not None and bar.shape == src.shape else np.zeros_like(src)
+
+        return np.stack([back(k) for k in self.history])
 
     def count(self, candidates: int | None = None) -> int:
         """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""
