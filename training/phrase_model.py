@@ -295,3 +295,29 @@ class PlayModule(nn.Module):
 
 def build_phrase(cfg: PhraseConfig) -> PhraseVAE:
     return PhraseVAE(cfg)
+
+
+@torch.no_grad()
+def listens(model: PhraseVAE, histories: torch.Tensor, seed: int = 0, temperature: float = 1.0) -> dict:
+    """The context test: the share of answers that change when only the bars heard change (each
+    phrase's answer against the next phrase's, on the same noise), and when only z's noise changes
+    (the same phrases and event draws). A decoder deaf to the bars heard scores 0 on "bars"; one
+    that ignores z, 0 on "z"."""
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    n = histories.shape[0]
+    noise = torch.randn(n, cfg.noise_size, generator=g)
+    other = noise.clone()
+    other[:, : cfg.latent] = torch.randn(n, cfg.latent, generator=g)
+    t = torch.full((n, 1), float(temperature))
+    was = model.training
+    model.eval()
+    base = model.play(histories, noise, t) > 0
+    moved = model.play(torch.roll(histories, 1, dims=0), noise, t) > 0
+    redrawn = model.play(histories, other, t) > 0
+    model.train(was)
+
+    def changed(a, b):
+        return float((a != b).flatten(1).any(dim=1).float().mean())
+
+    return {"bars": changed(base, moved), "z": changed(base, redrawn)}
