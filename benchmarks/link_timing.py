@@ -77,13 +77,13 @@ def sleep_until(t: float) -> None:
 def measure(bars: int, tempo: float, change: float | None, proposed: float) -> dict:
     """Inside the namespace: the peer, LinkClock, the bar lines compared."""
     link_netns.refuse_unless_private()
-    from srlive.link import make_link_clock
+    from srlive.clocks.link import make_link_clock
 
     peer = Peer(tempo)
-    clock = make_link_clock(proposed, start=False)
+    clock = make_link_clock(proposed, join=False)
     try:
         t0 = time.perf_counter()
-        clock.start()
+        clock.join()
         while not clock.ready:
             if time.perf_counter() - t0 > 10:
                 raise RuntimeError("LinkClock never joined the peer's session")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from srlive import roll
-from srlive.synthetic_bars import music_like_bars
+from srlive.model.synthetic_bars import music_like_bars
 from srlive_training.events import (HOLD, REST, events_of, is_melody, last_pitch_before, melody_of, melody_of_events,
                                     roll_of_events)
 from tiny_corpus import tiny_corpus
