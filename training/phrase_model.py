@@ -228,44 +228,57 @@ class PhraseVAE(nn.Module):
     def play(self, history: torch.Tensor, noise: torch.Tensor, temperature: torch.Tensor, trace: list | None = None
              ) -> torch.Tensor:
         """What step.onnx computes: the phrase heard [N, C, 88, S], noise [N, L + S] (standard
-        normal), temperature [N, 1] -> the answer [N, 1, 88, S] in [0, 1]. Written for a small
-        graph: everything that does not depend on the events drawn is computed once, before the loop.
-        `trace`, when given, receives z and each step's logits and events (for tests)."""
+        normal), temperature [N, 1] -> the answer [N, 1, 88, S] in [0, 1].
+
+        The arithmetic of `teacher_forced` step by step, written for a small graph (one exported
+        call a bar runs the whole loop, so every node counts S times): everything that does not
+        depend on the events drawn is computed once before the loop, the three heads are one
+        matrix product, and the interval term is a lookup. `trace`, when given, receives z and
+        each step's logits and events (for tests)."""
         cfg, G = self.config, self.generator
-        steps, latent = cfg.steps, cfg.latent
+        steps, latent, width = cfg.steps, cfg.latent, 2 * cfg.context
+        n = history.shape[0]
         mu, ls, phrase = self.encoder(history)
         z = mu + temperature * noise[:, :latent] * torch.exp(torch.clamp(ls, max=LOG_SCALE_MAX))
         uniform = 0.5 * (1.0 + torch.erf(noise[:, latent : latent + steps] / math.sqrt(2.0)))
         if trace is not None:
             trace.append((z, phrase))
         ctx = step_context(history)
-        static = G.static_inputs(ctx, z)
+        statics = G.static_inputs(ctx, z).unbind(1)
+        heard = ctx.reshape(n, steps, width, N_PITCHES).unbind(1)
+        heads_w = torch.cat([G.logits.weight, G.copy.weight, G.interval.weight])
+        heads_b = torch.cat([G.logits.bias, G.copy.bias, G.interval.bias])
+        shifts = G.shifts.reshape(N_PITCHES + 1, N_PITCHES, 2 * INTERVALS + 1)
+        events_w = G.embed.weight[:N_EVENTS]
         h = G.initial_state(z, phrase)
-        embedded = G.embed.weight[START][None].expand(history.shape[0], cfg.event_embed)
+        embedded = G.embed.weight[START][None].expand(n, cfg.event_embed)
         zeros = mu[:, :1] * 0.0  # [N, 1] zeros shaped by the batch
         cur = zeros.expand(-1, N_PITCHES)  # the pitch sounding (one-hot, or nothing)
-        last = torch.full_like(uniform[:, :1], N_PITCHES).to(torch.long)  # the last new note's row (88: none)
+        last = torch.full_like(uniform[:, 0], N_PITCHES).to(torch.long)  # the last new note's row (88: none)
         value = zeros
-        temp = torch.clamp(temperature, min=0.05)
+        inverse_t = 1.0 / torch.clamp(temperature, min=0.05)
         columns = []
         for s in range(steps):
-            out, h = G.gru(torch.cat([embedded, static[:, s]], dim=-1)[:, None], h)
-            logits = G.head(out, ctx[:, s : s + 1], last, cur[:, None])[:, 0]
-            probs = torch.softmax(logits / temp, dim=-1)
-            below = (torch.cumsum(probs, dim=-1) < uniform[:, s : s + 1]).to(probs.dtype).sum(dim=-1, keepdim=True)
+            out, h = G.gru(torch.cat([embedded, statics[s]], dim=-1)[:, None], h)
+            base, gates, iv = F.linear(out[:, 0], heads_w, heads_b).split([N_EVENTS, width, 2 * INTERVALS + 1], dim=-1)
+            copy = torch.matmul(gates[:, None], heard[s])[:, 0]
+            interval = torch.matmul(shifts[last], iv[:, :, None])[..., 0]
+            pitches = base[:, :N_PITCHES] + copy + interval + cur * _NEG
+            hold = base[:, HOLD : HOLD + 1] + (1.0 - cur.sum(dim=-1, keepdim=True)) * _NEG
+            logits = torch.cat([pitches, hold, base[:, REST:]], dim=-1)
+            probs = torch.softmax(logits * inverse_t, dim=-1)
+            below = (torch.cumsum(probs, dim=-1) < uniform[:, s : s + 1]).to(probs.dtype).sum(dim=-1)
             event = torch.clamp(below, max=N_EVENTS - 1).to(torch.long)
             if trace is not None:
-                trace.append((logits, event[:, 0]))
-            onehot = F.one_hot(event[:, 0], N_EVENTS).to(probs.dtype)
+                trace.append((logits, event))
+            onehot = F.one_hot(event, N_EVENTS).to(probs.dtype)
             chance = (probs * onehot).sum(dim=-1, keepdim=True)
-            new_note = onehot[:, :N_PITCHES]
-            is_new = 1.0 - onehot[:, HOLD:].sum(dim=-1, keepdim=True)
-            is_hold = onehot[:, HOLD : HOLD + 1]
+            new_note, is_hold, is_rest = onehot.split([N_PITCHES, 1, 1], dim=-1)
             cur = new_note + is_hold * cur
             last = torch.where(event < N_PITCHES, event, last)
-            value = is_new * (0.5 + 0.5 * chance) + is_hold * value
+            value = (1.0 - is_hold - is_rest) * (0.5 + 0.5 * chance) + is_hold * value
             columns.append(cur * value)
-            embedded = torch.matmul(onehot, G.embed.weight[:N_EVENTS])
+            embedded = torch.matmul(onehot, events_w)
         return torch.stack(columns, dim=-1)[:, None]
 
 
