@@ -1,8 +1,13 @@
-"""The engine: wires capture, quantise, model step, render and scheduler (docs/design.md "Data flow").
+"""The engine: one bar's way through srlive, from its closed window to its events (docs/design.md
+"One bar, start to end").
 
-At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, asks the
-mode which bar to answer from, runs one model step (noise from a seeded numpy Generator), renders
-bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k · step``.
+At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, writes
+it to the history (``srlive.history.BarHistory``, the one place bars are kept), takes the mode the
+settings name (a mode changes only at a bar line), asks it which bar to answer from, and plans bar
+t+1 (``plan``): the answer computed once (the model step with noise from a seeded numpy Generator,
+selection and key lock: srlive.model.answer), bar t+1's line read once after the step, and the
+answer's and the metronome's events placed on it at absolute times ``T_{t+1} + k · step``
+(``BarPlan``: its events go to the scheduler, its answer to the view).
 
 - A model step that raises, or that finishes after bar t+1 has begun, skips that bar (counted,
   reported once); the next bar is worked out from its own window and plays on time.
@@ -15,20 +20,19 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
   keeps srlive's notes at their deadlines (the send time less the offset).
 - Live controls (srlive.settings): a CC mapped in the preset's ``[cc]`` table replaces the
   settings whole (temperature, threshold, mode, scale: < 64 off, >= 64 follow) or mutes /
-  panics. Those CCs are consumed, not
-  passed thru.
+  panics. Those CCs are consumed, not passed thru.
 - The meter (``settings.meter``: 4/4, 3/4, 6/8) sets the bar's length in sixteenth steps for the
   clock, the quantiser, the renderer and the metronome; the model must take bars of that length
   (srlive.meter.check_model).
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
 - Rehearsal: a model left untouched for most of a bar runs cold. On a shared or power-saving
-  machine its memory is slow to reach again (measured here: a step that takes 1 ms back to back
-  takes 7 ms after 0.1 s idle, 40 ms after 0.8 s, all of it CPU time), which at 300 BPM is past
-  the 25 ms between the window's close and the bar line. So the live loop runs the same answer
-  path on silence, its result thrown away, ``REHEARSE_LEADS`` before each close; the real step
-  then meets warm caches (1-3 ms). It draws nothing from the seeded generator and changes no
-  state, so the answers are the ones file mode gives.
+  machine its memory is slow to reach again, and a cold step can take longer than the time
+  between the window's close and the bar line at a fast tempo (README's measured table:
+  ``srlive --bench``, its ``rested`` rows). So the live loop runs the same answer path on silence,
+  its result thrown away, ``REHEARSE_LEADS`` before each close; the real step then meets warm
+  caches. It draws nothing from the seeded generator and changes no state, so the answers are the
+  ones file mode gives.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from srlive.ui.view import snapshot as view_snapshot
 
 START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
 # seconds before a window closes when a throwaway step warms the model (module docstring): the
-# first ends well before the close even cold (≤ 50 ms), the second leaves the caches warm at it
+# first ends well before the close even cold, the second leaves the caches warm at it
 REHEARSE_LEADS = (0.075, 0.008)
 
 
