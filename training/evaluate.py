@@ -27,6 +27,17 @@ Columns (definitions in training/metrics.py):
   the bar that really followed; the random-bar baseline ignores the bar; the repeat baseline
   answers with it.
 Real bars are read with every non-zero cell sounding; --threshold applies to model output.
+
+A second table, the listening table (srlive_training.phrase_eval), holds bars t of held-out tunes
+with their 8 real bars before (tunes shorter than 9 bars skipped), which each model hears in order
+through srlive's answer path before it answers bar t: the classifier two-sample test (logistic and
+gradient-boosted, 5-fold, given the 4 bars before; the music's row is the real-against-real control,
+srlive_training.two_sample), the odd-sixteenth share of the answers after contexts without one,
+the phrase returns to the bars 1, 2, 4 and 8 before, and the same returns for srlive answering its
+own bars. With --solo-check a third table (srlive_training.solo_check) lets each model play 64
+bars alone after held-out opening phrases, 5 seeds: empty bars, the longest run of identical bars,
+and notes per bar against the music's 10th-90th percentile. Both are drawn from their own seeds,
+so the first table's figures are the same with them as without.
 """
 
 from __future__ import annotations

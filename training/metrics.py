@@ -1,11 +1,15 @@
 """Measures of generated music. Pure: numpy in, numbers out; no I/O, no torch.
 
-Three families:
+Four families:
 
 - The paper's measures (Akbari & Liang, ICASSP 2018, section 4.1) over multi-bar samples:
   scale consistency, tone span, uniqueness, velocity span, recurrence, diversity.
 - MuseGAN's per-bar measures: empty bars (EB), used pitch classes (UPC), qualified notes (QN).
 - The jam-partner measure: key fit of an answer bar to the 4 real bars before it.
+- The listening measures: the share of onsets on odd sixteenths (after a performer who plays
+  none), the onsets a bar shares with a bar before (phrase returns), and a solo chain's empty
+  bars, runs of identical bars and notes per bar against the music's range. (The classifier
+  two-sample test is srlive_training.two_sample.)
 
 Conventions shared by every function here:
 
