@@ -298,7 +298,8 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
     out["phrase"] = phrase_eval.phrase_table(corpus, runners, n_samples, seed, split, threshold, temperature, row_name,
                                              None if quiet else lambda d, n: _step_progress(d, n, quiet))
     if solo:
-        out["solo"] = solo_check.solo_table(corpus, runners, seed, split, threshold, temperature, row_name, solo_tunes)
+        out["solo"] = solo_check.solo_table(corpus, runners, seed, split, threshold, temperature, lambda r: r.name,
+                                            solo_tunes)
     return out
 
 
