@@ -14,8 +14,9 @@ tune gives the same features):
 - of bar t: the pitch-class histogram relative to the tonic, the onset-step histogram, the note
   count, the mean note length, the pitch span, the histogram of intervals between consecutive
   tones, the share of onsets on odd sixteenths;
-- of how it joins the bars before: its mean pitch minus theirs, and the interval from the last
-  tone heard to its first;
+- of how it joins the bars before: its mean pitch minus theirs, the interval from the last tone
+  heard to its first, and the share of its onsets (step, pitch) each bar heard also has (does it
+  restate a bar, or none);
 - of the bars before, the same few numbers (notes per bar, mean note length, pitch span, share of
   onsets on odd sixteenths, and the notes of bar t-1), so the classifier can judge fit;
 - the key's mode (major or minor).
@@ -100,14 +101,16 @@ def context_features(context: list[np.ndarray], steps: int) -> np.ndarray:
 
 
 def join_features(context: list[np.ndarray], bar: np.ndarray, steps: int) -> np.ndarray:
-    """How bar t joins the bars before: its mean pitch minus theirs, and the interval from the last
-    tone heard to its first (each 0 when either side is silent)."""
+    """How bar t joins the bars before: its mean pitch minus theirs and the interval from the last
+    tone heard to its first (0 when either side is silent), then the share of its onsets each bar
+    heard also has (metrics.shared_onsets; 0 for a silent bar t)."""
     before = metrics.join_bars(context, steps)
     bar = np.asarray(bar, np.int64).reshape(-1, 4)
+    shared = [metrics.shared_onsets(bar, b) if len(bar) else 0.0 for b in context]
     if not len(before) or not len(bar):
-        return np.zeros(2)
+        return np.r_[0.0, 0.0, shared]
     first = metrics.tone_sequence(bar)[0]
-    return np.array([bar[:, 0].mean() - before[:, 0].mean(), first - metrics.tone_sequence(before)[-1]], np.float64)
+    return np.r_[bar[:, 0].mean() - before[:, 0].mean(), first - metrics.tone_sequence(before)[-1], shared]
 
 
 def pair_features(context: list[np.ndarray], bar: np.ndarray, steps: int) -> np.ndarray:

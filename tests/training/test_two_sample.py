@@ -41,6 +41,7 @@ def items():
     return synthetic_items()
 
 
+@pytest.mark.slow
 def test_answers_drawn_like_the_music_cannot_be_told_from_it(items):
     ctx, real, same = items
     acc = two_sample.classifier_test(ctx, real, same, metrics.REAL_THRESHOLD, seed=0)
@@ -52,18 +53,21 @@ def test_answers_drawn_like_the_music_cannot_be_told_from_it(items):
     assert all(abs(v - 0.5) < 0.08 for v in control.values()), control
 
 
+@pytest.mark.slow
 def test_empty_answers_are_always_told_apart(items):
     ctx, real, _ = items
     acc = two_sample.classifier_test(ctx, real, np.zeros_like(real), 0.5, seed=0)
     assert acc["logistic"] > 0.98 and acc["boosted"] > 0.98
 
 
+@pytest.mark.slow
 def test_random_pitch_answers_are_told_apart(items):
     ctx, real, _ = items
     acc = two_sample.classifier_test(ctx, real, random_pitch_bars(1), 0.5, seed=0)
     assert acc["logistic"] > 0.9 and acc["boosted"] > 0.9, acc
 
 
+@pytest.mark.slow
 def test_answers_in_another_key_are_told_apart_by_fit_with_the_bars_before(items):
     """Right rhythm and scale, but a tritone away from the bars heard: only the features relative to
     the key of the context can tell."""
@@ -71,6 +75,15 @@ def test_answers_in_another_key_are_told_apart_by_fit_with_the_bars_before(items
     moved = np.array([transpose_roll(b, 6) for b in same])
     acc = two_sample.classifier_test(ctx, real, moved, metrics.REAL_THRESHOLD, seed=0)
     assert max(acc.values()) > 0.85, acc
+
+
+@pytest.mark.slow
+def test_answers_that_repeat_the_bar_heard_are_told_apart(items):
+    """Same key, rhythm and notes as the music, but always bar t-1 again: the shares with the bars
+    heard tell it."""
+    ctx, real, _ = items
+    acc = two_sample.classifier_test(ctx, real, ctx[:, -1], metrics.REAL_THRESHOLD, seed=0)
+    assert min(acc.values()) > 0.95, acc
 
 
 def test_key_of_finds_the_tonic_and_the_mode():
