@@ -151,3 +151,26 @@ def test_solo_check_flag_and_a_bad_count(tmp_path, capsys):
     assert evaluate.main(["--data", str(tmp_path / "corpus.npz"), "--quiet", "--solo-tunes", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("srlive-eval: --solo-tunes") and err.count("\n") == 1
+
+
+def _notes(*triples):
+    return np.array([(p, s, e, 100) for p, s, e in triples], np.int64).reshape(-1, 4)
+
+
+def test_rhythm_follows_counts_only_the_contexts_without_odd_onsets():
+    even = [_notes((60, 0, 2), (62, 2, 4))] * 4
+    odd = [_notes((60, 0, 1), (62, 1, 4))] + [_notes()] * 3
+    answers = [_notes((60, 0, 1), (62, 1, 2), (64, 2, 4)),  # one of three onsets odd
+               _notes((60, 1, 2)),  # all odd, after an odd context: left out
+               _notes((60, 0, 4))]
+    out = phrase_eval.rhythm_follows(answers, [even, odd, even])
+    assert out == {"odd_after_even": pytest.approx(1 / 4), "even_contexts": 2}
+
+
+def test_solo_returns_of_a_chain_that_comes_back_every_four_bars():
+    from srlive.roll import notes_to_roll
+
+    motifs = [notes_to_roll([(60 + 2 * k, 4 * j, 4 * j + 4, 100) for j in range(4)]) for k in range(4)]
+    chain = np.stack([motifs[t % 4] for t in range(phrase_eval.SOLO_ANSWERS)])[None]
+    out = phrase_eval.solo_returns(chain, 0.5)
+    assert out == {"solo_returns_1": 0.0, "solo_returns_2": 0.0, "solo_returns_4": 1.0, "solo_returns_8": 1.0}
