@@ -397,8 +397,9 @@ def _phrase_lines(table: dict) -> list[str]:
              f"accuracy telling bar t from the tune's real one, given the 4 bars before (the music's row is the "
              f"control, real against real). Odd 16ths after even: over the {next(iter(even.values()), 0)} items whose "
              f"4 bars heard have no onset on an odd sixteenth. Returns t−k: onsets (step, pitch) bar t shares with "
-             f"the real bar k before; solo: srlive answering its own bars for {phrase_eval.SOLO_ANSWERS} bars, its "
-             f"last {phrase_eval.SOLO_MEASURED} against its own bars 4 and 8 before.", "",
+             f"the real bar k before; solo: srlive answering its own bars for {phrase_eval.SOLO_ANSWERS} bars from "
+             f"the first {min(i['phrase_items'], phrase_eval.SOLO_ITEMS)} items, its last "
+             f"{phrase_eval.SOLO_MEASURED} against its own bars 4 and 8 before.", "",
              *_table_lines(table["rows"], phrase_eval.COLUMNS), ""]
     return lines + _verdict_lines(table["verdicts"], phrase_eval.COLUMNS, "Listening targets")
 

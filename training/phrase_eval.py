@@ -18,8 +18,8 @@ repeated). Columns (definitions in srlive_training.metrics and srlive_training.t
 - returns t-k (k = 1, 2, 4, 8): the mean share of the answer's onsets (step, pitch) that the real
   bar t-k also has (metrics.shared_onsets); for the music, its bar t against its own bars before;
 - solo returns t-4, t-8: the same for srlive playing alone, a chain of SOLO_ANSWERS bars each
-  answering the one before from the item's 8 bars, measured on the last SOLO_MEASURED bars
-  against the chain's own bars 4 and 8 before.
+  answering the one before from the item's 8 bars (the first SOLO_ITEMS items), measured on the
+  last SOLO_MEASURED bars against the chain's own bars 4 and 8 before.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ HEARD = 4  # the bars heard the classifier and the rhythm row look at
 RETURN_OFFSETS = (1, 2, 4, 8)
 SOLO_ANSWERS = 16  # bars a solo chain answers for the solo columns
 SOLO_MEASURED = 8  # the last of them: their bars 8 before are the chain's own
+SOLO_ITEMS = 250  # chains, from the first items (a chain costs SOLO_ANSWERS answers)
 
 CLASSIFIER_TARGET = {16: 0.65, 12: 0.75}  # by bar width: 4/4, triple
 ODD_MARGIN = 0.02  # odd sixteenths after even contexts: at most the music's + 2 points
@@ -173,12 +174,12 @@ def model_measures(runner, items: PhraseItems, seed: int, temperature: float, th
     if k == 0:
         nan = {f"solo_returns_{o}": math.nan for o in RETURN_OFFSETS}
         return dict(measures(items, items.true_next, threshold, seed), **nan)
-    tick = progress(f"{runner.name}: phrases", 1 + SOLO_ANSWERS) if progress else None
+    tick = progress(f"{runner.name}: phrases", 1 + SOLO_ANSWERS) if progress else None  # model steps
     rng = np.random.default_rng([seed, 5])
     answers = answers_after(runner, items.history, rng, temperature, threshold)
     if tick:
         tick()
-    chains = solo_chain(runner, items.history, SOLO_ANSWERS, rng, temperature, threshold, tick)
+    chains = solo_chain(runner, items.history[:SOLO_ITEMS], SOLO_ANSWERS, rng, temperature, threshold, tick)
     return dict(measures(items, answers, threshold, seed), **solo_returns(chains, threshold))
 
 
