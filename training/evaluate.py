@@ -55,7 +55,7 @@ import numpy as np
 from srlive.errors import UserError
 from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
-from srlive_training import metrics, phrase_eval, solo_check
+from srlive_training import metrics, phrase_eval, solo_check, tables
 from srlive_training.runner import START, generate, load_runner
 from srlive_training.sample import open_corpus
 
@@ -337,35 +337,6 @@ def verdict(row: dict, real: dict) -> dict:
     return out
 
 
-def _fmt(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if kind == "pct":
-        return f"{100 * value:.1f}"
-    return f"{value:.{int(kind[1])}f}"
-
-
-def _table_lines(rows: list, columns) -> list[str]:
-    return ["| row | " + " | ".join(h for _, h, _ in columns) + " |",
-            "| --- | " + " | ".join("---:" for _ in columns) + " |"] + [
-        f"| {r['name']} | " + " | ".join(_fmt(r.get(k), kind) for k, _, kind in columns) + " |" for r in rows]
-
-
-def _verdict_lines(verdicts: dict, columns, what: str = "Targets") -> list[str]:
-    kinds = {k: kind for k, _, kind in columns}
-    lines = []
-    for name, checks in verdicts.items():
-        passed = sum(c["ok"] for c in checks.values())
-        lines += [f"**{what} for {name}: {passed}/{len(checks)} met.**", ""]
-        for k, c in checks.items():
-            f = lambda v: _fmt(v, kinds[k])  # noqa: E731
-            target = (f"≥ {f(c['low'])}" if math.isinf(c["high"]) else f"≤ {f(c['high'])}" if math.isinf(c["low"])
-                      else f"{f(c['low'])} … {f(c['high'])}")
-            lines.append(f"- {'✓' if c['ok'] else '✗'} {k.replace('_', ' ')}: {f(c['value'])} (target {target})")
-        lines.append("")
-    return lines
-
-
 def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
     s = result["settings"]
     lines = [
@@ -374,43 +345,18 @@ def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
         f"{s['samples']} five-bar samples from {s['test_tunes']} held-out {s.get('split', 'test')} tunes, {s['keyfit_items']} key-fit "
         f"items; seed {s['seed']}, threshold {s['threshold']}, temperature {s['temperature']}.",
         "",
-        *_table_lines(result["rows"], COLUMNS),
+        *tables.rows_lines(result["rows"], COLUMNS),
     ]
     anchor = {"scale_consistency": "≈87", "tone_span": "10–21", "uniqueness": "≈37", "recurrence": "≈7",
               "diversity": "≈0.59"}
     lines.append("| *paper (published)* | " + " | ".join(anchor.get(k, "") for k, _, _ in COLUMNS) + " |")
     lines += ["", f"*{ANCHOR_NOTE}.* Velocity span is reported only (the corpus has flat velocities).", ""]
-    lines += _verdict_lines(result["verdicts"], COLUMNS)
+    lines += tables.verdict_lines(result["verdicts"], COLUMNS)
     if "phrase" in result:
-        lines += _phrase_lines(result["phrase"])
+        lines += phrase_eval.markdown(result["phrase"])
     if "solo" in result:
-        lines += _solo_lines(result["solo"])
+        lines += solo_check.markdown(result["solo"])
     return "\n".join(lines)
-
-
-def _phrase_lines(table: dict) -> list[str]:
-    i = table["info"]
-    even = {r["name"]: r.get("even_contexts") for r in table["rows"]}
-    lines = ["### Listening: the classifier test, rhythm and phrase returns", "",
-             f"{i['phrase_items']} bars t with their 8 real bars before, from {i['phrase_tunes']} held-out tunes "
-             f"({i['phrase_skipped']} tunes shorter than 9 bars skipped), each in a random key. Classifier: 5-fold "
-             f"accuracy telling bar t from the tune's real one, given the 4 bars before (the music's row is the "
-             f"control, real against real). Odd 16ths after even: over the {next(iter(even.values()), 0)} items whose "
-             f"4 bars heard have no onset on an odd sixteenth. Returns t−k: onsets (step, pitch) bar t shares with "
-             f"the real bar k before; solo: srlive answering its own bars for {phrase_eval.SOLO_ANSWERS} bars from "
-             f"the first {min(i['phrase_items'], phrase_eval.SOLO_ITEMS)} items, its last "
-             f"{phrase_eval.SOLO_MEASURED} against its own bars 4 and 8 before.", "",
-             *_table_lines(table["rows"], phrase_eval.COLUMNS), ""]
-    return lines + _verdict_lines(table["verdicts"], phrase_eval.COLUMNS, "Listening targets")
-
-
-def _solo_lines(table: dict) -> list[str]:
-    i = table["info"]
-    lines = ["### Solo check", "",
-             f"srlive alone for {i['solo_bars']} bars after the first 8 bars of {i['solo_phrases']} held-out tunes, "
-             f"{i['solo_seeds']} seeds; the music's notes per bar: 10th percentile {i['notes_p10']:g}, 90th "
-             f"{i['notes_p90']:g}.", "", *_table_lines(table["rows"], solo_check.COLUMNS), ""]
-    return lines + _verdict_lines(table["verdicts"], solo_check.COLUMNS, "Solo targets")
 
 
 def _jsonable(x):

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from srlive.roll import transpose_roll
-from srlive_training import metrics, two_sample
+from srlive_training import metrics, tables, two_sample
 from srlive_training.runner import continue_bars
 
 HISTORY = 8  # real bars kept before bar t
@@ -202,3 +202,19 @@ def verdict(row: dict, real: dict, steps: int) -> dict:
             out[f"{prefix}_{k}"] = check(row.get(f"{prefix}_{k}", math.nan), music * (1 - RETURNS_TOLERANCE),
                                           music * (1 + RETURNS_TOLERANCE))
     return out
+
+
+def markdown(table: dict) -> list[str]:
+    """The listening table's section of srlive-eval's markdown."""
+    i = table["info"]
+    even = next((r.get("even_contexts") for r in table["rows"]), 0)
+    lines = ["### Listening: the classifier test, rhythm and phrase returns", "",
+             f"{i['phrase_items']} bars t with their 8 real bars before, from {i['phrase_tunes']} held-out tunes "
+             f"({i['phrase_skipped']} tunes shorter than 9 bars skipped), each in a random key. Classifier: 5-fold "
+             f"accuracy telling bar t from the tune's real one, given the 4 bars before (the music's row is the "
+             f"control, real against real). Odd 16ths after even: over the {even} items whose 4 bars heard have no "
+             f"onset on an odd sixteenth. Returns t−k: onsets (step, pitch) bar t shares with the real bar k before; "
+             f"solo: srlive answering its own bars for {SOLO_ANSWERS} bars from the first "
+             f"{min(i['phrase_items'], SOLO_ITEMS)} items, its last {SOLO_MEASURED} against its own bars 4 and 8 "
+             f"before.", "", *tables.rows_lines(table["rows"], COLUMNS), ""]
+    return lines + tables.verdict_lines(table["verdicts"], COLUMNS, "Listening targets")

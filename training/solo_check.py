@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from srlive_training import metrics
+from srlive_training import metrics, tables
 from srlive_training.phrase_eval import HISTORY, check, returns, solo_chain
 
 SOLO_BARS = 64
@@ -91,3 +91,13 @@ def verdict(row: dict) -> dict:
     return {"empty_bars": check(row.get("empty_bars", math.nan), 0, 0),
             "longest_run": check(row.get("longest_run", math.nan), 0, RUN_LIMIT),
             "phrases_outside": check(row.get("phrases_outside", math.nan), 0, 0)}
+
+
+def markdown(table: dict) -> list[str]:
+    """The solo check's section of srlive-eval's markdown."""
+    i = table["info"]
+    lines = ["### Solo check", "",
+             f"srlive alone for {i['solo_bars']} bars after the first 8 bars of {i['solo_phrases']} held-out tunes, "
+             f"{i['solo_seeds']} seeds; the music's notes per bar: 10th percentile {i['notes_p10']:g}, 90th "
+             f"{i['notes_p90']:g}.", "", *tables.rows_lines(table["rows"], COLUMNS), ""]
+    return lines + tables.verdict_lines(table["verdicts"], COLUMNS, "Solo targets")
