@@ -105,7 +105,7 @@ def load_model(cfg: dict):
     from srlive.model.runtime import load_runtime
 
     meter = meters.named(cfg["meter"])
-    rt = load_runtime(cfg["model"] or meters.shipped_model(meter), cfg["device"])
+    rt = load_runtime(meters.model_path(cfg["model"], meter), cfg["device"])
     meters.check_model(rt, meter)
     rt.warmup()
     return rt
@@ -366,7 +366,8 @@ def run(argv=None) -> int:
     if given.get("bench"):
         from srlive.model import bench
 
-        model = given.get("model") or (meters.shipped_model(meters.named(given["meter"])) if "meter" in given else None)
+        model = meters.model_path(given.get("model"), meters.named(given.get("meter"))) \
+            if given.get("model") or "meter" in given else None
         candidates = given.get("candidates")
         return bench.run(model_path=model, device=given.get("device", "auto"), as_json=given.get("json", False),
                          candidates=candidates if isinstance(candidates, int) else None)

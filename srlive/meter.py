@@ -49,6 +49,19 @@ def shipped_model(meter: Meter, root: Path | None = None) -> Path:
     return path
 
 
+def model_path(given: str | None, meter: Meter, root: Path | None = None) -> Path:
+    """The model a session plays: --model as a path when it is one, else the name of a model
+    shipped inside srlive (a folder of srlive/models: `default`, `triple`, `phrase`), else, with no
+    --model, the one shipped for the meter's bars (`shipped_model`)."""
+    if not given:
+        return shipped_model(meter, root)
+    path = Path(given)
+    base = root if root is not None else Path(str(importlib.resources.files("srlive").joinpath("models")))
+    if not path.exists() and path.name == given and (base / given / "step.onnx").is_file():
+        return base / given
+    return path
+
+
 def model_steps(runtime) -> int:
     """The bar length a model takes, in sixteenths: its ``steps``, else its ``srlive.steps``
     metadata, else 16 (a model made before meters had none other)."""
