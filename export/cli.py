@@ -76,6 +76,81 @@ def _load(args) -> tuple[object, dict]:
     return model.eval(), ckpt
 
 
+def _is_step_decoder(args) -> bool:
+    """Whether the checkpoint (or --untrained config) is the step decoder's (srlive_training.phrase_model)."""
+    from srlive_training.phrase_model import PHRASE_CONFIGS
+
+    if args.untrained:
+        return args.untrained in PHRASE_CONFIGS
+    from srlive_training.checkpoint import read_checkpoint
+
+    path = Path(args.checkpoint)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    ckpt = read_checkpoint(path)
+    return isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and ckpt["config"].get("kind") == "phrase"
+
+
+def export_step_decoder(args, out: Path, selection: dict | None) -> int:
+    """The step decoder's step.onnx and critic.onnx (srlive_export.phrase_export), checked like the
+    others: onnx.checker, then parity with torch on the same noise, then written atomically; the
+    encoder + generator pair an older model left in the folder is removed (the runtime would use it)."""
+    import onnx
+    import torch
+    from srlive_export.metadata import build_metadata, portable, set_metadata
+    from srlive_export.onnx_export import OPSET
+    from srlive_export.parity import default_real_bars
+    from srlive_export.phrase_export import check_phrase_parity, export_phrase_protos, parity_histories, phrase_metadata
+    from srlive_training.phrase_model import PHRASE_CONFIGS, PhraseVAE
+    from srlive_training.phrase_train import load_phrase_checkpoint
+
+    if args.untrained:
+        torch.manual_seed(args.seed)
+        model, ckpt = PhraseVAE(PHRASE_CONFIGS[args.untrained]), {"data": "untrained placeholder", "step": 0}
+    else:
+        model, ckpt = load_phrase_checkpoint(args.checkpoint)
+    model.eval()
+    cfg = model.config
+    try:
+        real, source = default_real_bars(args.data, args.n_real, args.seed, cfg.steps)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
+    props = phrase_metadata(build_metadata(cfg.to_dict(), ckpt.get("data_summary", ckpt.get("data")), ckpt.get("step"),
+                                           temperature=args.temperature, candidates=args.candidates,
+                                           selection=selection), model)
+    protos = export_phrase_protos(model, rewrite=not args.plain)
+    for name, proto in protos.items():
+        set_metadata(proto, props)
+        try:
+            onnx.checker.check_model(proto, full_check=True)
+        except onnx.checker.ValidationError as e:
+            print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
+            return 1
+    report = check_phrase_parity(model, protos["step.onnx"], parity_histories(real, args.n_random, cfg.context, args.seed),
+                                 args.seed, args.tolerance)
+    if not report.ok:
+        print(f"{PROG}: parity check failed: {report.summary()} (tolerance {args.tolerance:.0e}); nothing written",
+              file=sys.stderr)
+        return 1
+    record = {"metadata": props, "opset": OPSET, "rewrites": [] if args.plain else ["elu"],
+              "source": "untrained:" + args.untrained if args.untrained else portable(str(args.checkpoint)),
+              "parity": {"summary": report.summary(), "max_abs_diff": report.max_abs_diff,
+                         "event_flips": report.event_flips, "bars": report.bars, "real_source": source}}
+    files = {name: p.SerializeToString() for name, p in protos.items()}
+    files["export.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    try:
+        write_atomically(files, out)
+        for stale in ("encoder.onnx", "generator.onnx"):
+            (out / stale).unlink(missing_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: can't write the model: {e.strerror or e}") from None
+    size = sum(len(b) for b in files.values()) / 1e6
+    print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET}; plays at temperature "
+          f"{args.temperature:g} unless told otherwise)")
+    print(report.summary())
+    return 0
+
+
 def write_atomically(files: dict[str, bytes], out: Path) -> None:
     """Write all files into a temp folder beside `out`, then move them into place.
 
@@ -130,6 +205,8 @@ def export(args) -> int:
     out = Path(args.out) if args.out else default_model_path()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder")
+    if _is_step_decoder(args):
+        return export_step_decoder(args, out, selection)
     model, ckpt = _load(args)
     cfg = model.config
     try:  # read the real bars first: a bad --data fails before the slow export

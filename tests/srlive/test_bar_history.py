@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from srlive import roll
-from srlive.history import BARS_KEPT, BarHistory
+from srlive.bar_history import BARS_KEPT, BarHistory
 from srlive.live.engine import Engine
 from srlive.live.quantise import NoteMsg
 from srlive.model.scales import Scale
@@ -58,7 +58,7 @@ def make_engine(**kw):
 
 def test_the_answerer_selection_and_key_follower_read_the_engines_one_history():
     eng = make_engine()
-    assert eng.answerer.history is eng.history
+    assert eng.answerer.bar_history is eng.history
     assert eng.answerer.context.history is eng.history and eng.keys.history is eng.history
 
 

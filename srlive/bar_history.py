@@ -16,10 +16,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from srlive.contract import MEMORY_MAX, N_PITCHES
+from srlive.contract import HISTORY_MAX, MEMORY_MAX, N_PITCHES
 
-#: bars kept, newest last: enough for a model that hears up to 8 bars back
-BARS_KEPT = 8
+#: bars kept, newest last: as far back as a model hears (srlive.history's offsets, up to HISTORY_MAX)
+BARS_KEPT = HISTORY_MAX
 #: the performer's (and srlive's) last bars with notes, kept however long a silence between them
 PLAYED_KEPT = max(MEMORY_MAX, BARS_KEPT)
 
