@@ -202,15 +202,18 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
 
 
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
-                  threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
+                  threshold: float = DEFAULT_THRESHOLD, on_bar=None, before: np.ndarray | None = None) -> np.ndarray:
     """From bars `first` [N, 88, W], generate n_bars next bars each from the one before:
-    returns [N, n_bars, 88, W] (the first bars themselves not included). `on_bar()` is called
-    after each bar (progress)."""
+    returns [N, n_bars, 88, W] (the first bars themselves not included). `before` [N, B, 88, W],
+    when given, are bars heard before `first`, oldest first (a phrase the chain goes on from).
+    `on_bar()` is called after each bar (progress)."""
     prev = as_bars(np.asarray(first, dtype=np.float32))
     out = np.empty((len(prev), n_bars, N_PITCHES, prev.shape[-1]), dtype=np.float32)
     # one memory of the bars heard and played per sample (a runner without selection has none)
     answerers = runner.answerers(len(prev), threshold) if hasattr(runner, "answerers") else []
-    for answerer, bar in zip(answerers, prev):
+    for k, (answerer, bar) in enumerate(zip(answerers, prev)):
+        for earlier in (() if before is None else before[k]):
+            answerer.hear(heard=earlier)
         answerer.hear(heard=bar)  # the bar the chain starts from, as the engine hears a performer's bar
     for t in range(n_bars):
         if answerers:

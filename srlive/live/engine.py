@@ -2,7 +2,7 @@
 "One bar, start to end").
 
 At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, writes
-it to the history (``srlive.bar_history.BarHistory``, the one place bars are kept), takes the mode the
+it to the history (``srlive.history.BarHistory``, the one place bars are kept), takes the mode the
 settings name (a mode changes only at a bar line), asks it which bar to answer from, and plans bar
 t+1 (``plan``): the answer computed once (the model step with noise from a seeded numpy Generator,
 selection and key lock: srlive.model.answer), bar t+1's line read once after the step, and the
@@ -48,7 +48,7 @@ from srlive import roll
 from srlive.clocks.bar_clock import BarClock, make_clock
 from srlive.clocks.internal import bar_seconds
 from srlive.contract import PULSES_PER_STEP
-from srlive.bar_history import BarHistory
+from srlive.history import BarHistory
 from srlive.live.intake import CaptureBuffer, EchoFilter, Intake
 from srlive.live.modes import make_mode
 from srlive.live.quantise import Quantiser
@@ -116,7 +116,7 @@ class Engine:
         # unless the settings (a command line, a preset, a live control) say otherwise
         self.answerer = Answerer(runtime, candidates=getattr(runtime, "candidates", 1),
                                  weights=getattr(runtime, "selection", None), threshold=settings.threshold,
-                                 latent=self.latent, bar_history=self.history)
+                                 latent=self.latent, history=self.history)
         self.own_bar: int | None = None  # the bar last_own was made for
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,

@@ -5,7 +5,7 @@ One bar's answer: draw N noises, run the model step on the bar heard N times in 
 let the critic judge the N candidates (when the model has one and its weight is not 0), choose
 with `srlive.model.selection`, keep it in a key when asked (`srlive.model.keylock`), and read it as
 it sounds (`roll.as_heard`): the one answer the caller plays and remembers. The bars that went by
-are read from a `srlive.bar_history.BarHistory` (the engine's, or the answerer's own, written by `hear`).
+are read from a `srlive.history.BarHistory` (the engine's, or the answerer's own, written by `hear`).
 
 The model is anything with ``candidates_for(bars [S,C,88,16], noise [S*N,L], temperature) ->
 [S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step; C is
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.bar_history import BarHistory
-from srlive.contract import DEFAULT_THRESHOLD, HISTORY_MAX, LATENT, MAX_CANDIDATES, N_PITCHES
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
+from srlive.history import BarHistory
 from srlive.model.keylock import lock_roll
 from srlive.model.scales import Scale
 from srlive.model.selection import Choice, Context, Weights, choose
@@ -57,18 +57,18 @@ class Answer:
 
 
 class Answerer:
-    """Answers bars one at a time, reading the last bars heard and played from ``bar_history`` (the
+    """Answers bars one at a time, reading the last bars heard and played from ``history`` (the
     engine's; by default its own, written by ``hear``)."""
 
     def __init__(self, model, candidates: int = 1, weights: Weights | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT, bar_history: BarHistory | None = None):
+                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT, history: BarHistory | None = None):
         self.model = model
         self.candidates = int(candidates)
         self.weights = weights or Weights()
         self.threshold = float(threshold)
         self.latent = int(latent)
-        self.bar_history = bar_history if bar_history is not None else BarHistory()
-        self.context = Context(self.bar_history, threshold=self.threshold)
+        self.history = history if history is not None else BarHistory()
+        self.context = Context(self.history, threshold=self.threshold)
 
     @property
     def has_critic(self) -> bool:
@@ -76,8 +76,8 @@ class Answerer:
 
     def hear(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
         """A bar went by: what the performer played (None when silent) and what srlive played (for
-        an answerer that keeps its own bars: the evaluation's runners; the engine writes its own)."""
-        self.bar_history.add(heard, played)
+        an answerer that keeps its own history: the evaluation's runners; the engine writes its own)."""
+        self.history.add(heard, played)
 
     @property
     def bars_heard(self) -> int:
@@ -85,11 +85,11 @@ class Answerer:
         return int(getattr(self.model, "context", 1))
 
     @property
-    def history(self) -> tuple[int, ...]:
+    def offsets(self) -> tuple[int, ...]:
         """Which bars the model hears, as offsets back from the bar it answers (srlive.history: 1 the
         bar answered, 2 the bar that went by before it, ...)."""
-        history = getattr(self.model, "history", None)
-        return tuple(history) if history else ((1, 2) if self.bars_heard == 2 else (1,))
+        offsets = getattr(self.model, "history", None)
+        return tuple(offsets) if offsets else ((1, 2) if self.bars_heard == 2 else (1,))
 
     @property
     def memory(self) -> int:
@@ -98,7 +98,7 @@ class Answerer:
 
     def model_input(self, source: np.ndarray) -> np.ndarray:
         """What the model hears for an answer to `source` [88, W]: [context, 88, W], the bars at the
-        model's offsets (`history`): the source (1), and the bars that went by before it (2: the
+        model's offsets (`offsets`, srlive.history): the source (1), and the bars that went by before it (2: the
         one before, ... 8: seven before; silence where none did): counted back from the last bar
         given to `hear`, or from the one before that when the last is the source itself. A model with memory M
         hears instead its memory (srlive.memory_kind: the mean, or the rhythm) of the performer's
@@ -108,19 +108,19 @@ class Answerer:
         if self.bars_heard == 1:
             return src[None]
         if self.memory:
-            mine = [b for b in self.bar_history.heard_bars(self.memory) if b.shape == src.shape]
+            mine = [b for b in self.history.heard_bars(self.memory) if b.shape == src.shape]
             kind = getattr(self.model, "memory_kind", "bars")
             return np.stack([src, memory_of(np.stack(mine), kind=kind) if mine else np.zeros_like(src)])
-        went = self.bar_history  # the bars that went by, oldest first (the performer's, else srlive's; None: silence)
-        bars = [went.sounded(k) for k in range(HISTORY_MAX, 0, -1) if went.back(k) is not None]
-        if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
-            bars.pop()
+        # the bars that went by before the source, counted from the newest, or from the one before
+        # it when the newest is the source itself
+        newest = self.history.sounded(1)
+        first = 2 if newest is not None and newest.shape == src.shape and np.array_equal(newest, src) else 1
 
         def back(k: int) -> np.ndarray:
-            bar = src if k == 1 else (bars[-(k - 1)] if k - 1 <= len(bars) else None)
+            bar = src if k == 1 else self.history.sounded(first + k - 2)
             return bar if bar is not None and bar.shape == src.shape else np.zeros_like(src)
 
-        return np.stack([back(k) for k in self.history])
+        return np.stack([back(k) for k in self.offsets])
 
     def count(self, candidates: int | None = None) -> int:
         """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""

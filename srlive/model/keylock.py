@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from srlive import roll
-from srlive.bar_history import PLAYED_KEPT, BarHistory
+from srlive.history import PLAYED_KEPT, BarHistory
 from srlive.model.scales import FOLLOW, INTERVALS, Scale, ScaleSetting
 
 MAX_MOVE = 2  # semitones: the most a note ever moves (one, except at the keyboard's two ends)
@@ -142,7 +142,7 @@ def find_key(weights: np.ndarray, keys: tuple[Scale, ...]) -> Scale:
 
 class KeyFollower:
     """The key of the performer's last ``bars`` bars with notes (read from a
-    srlive.bar_history.BarHistory: the engine's, or its own written by ``add``), held with hysteresis;
+    srlive.history.BarHistory: the engine's, or its own written by ``add``), held with hysteresis;
     ``scale`` is None until known."""
 
     def __init__(self, bars: int = 4, scales=("major", "minor"), history: BarHistory | None = None):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from srlive.contract import DEFAULT_THRESHOLD, N_PITCHES, SELECTION_TERMS, STEPS
-from srlive.bar_history import BarHistory
+from srlive.history import BarHistory
 
 TERMS = SELECTION_TERMS
 CONTEXT_BARS = 4  # bars heard and bars played that motif and density look back on
@@ -130,7 +130,7 @@ def _figures(f: BarFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # --- the context: the last bars heard and played ---------------------------------------------------
 class Context:
-    """The last `CONTEXT_BARS` bars heard and played (read from a srlive.bar_history.BarHistory),
+    """The last `CONTEXT_BARS` bars heard and played (read from a srlive.history.BarHistory),
     reduced to what the terms compare with.
 
     `score` reads it for every candidate; what it derives is cached until a bar is added. `add`

@@ -18,8 +18,9 @@ import numpy as np
 
 from srlive.contract import HISTORY_MAX, MEMORY_MAX, N_PITCHES
 
-#: bars kept, newest last: as far back as a model hears (srlive.history's offsets, up to HISTORY_MAX)
-BARS_KEPT = HISTORY_MAX
+#: bars kept, newest last: enough for a model that hears up to HISTORY_MAX bars back from the bar it
+#: answers, when that bar is itself the newest
+BARS_KEPT = HISTORY_MAX + 1
 #: the performer's (and srlive's) last bars with notes, kept however long a silence between them
 PLAYED_KEPT = max(MEMORY_MAX, BARS_KEPT)
 
