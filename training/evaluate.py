@@ -58,6 +58,7 @@ from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from srlive_training import metrics, phrase_eval, solo_check, tables
 from srlive_training.runner import START, generate, load_runner
 from srlive_training.sample import open_corpus
+from srlive_training.tool import run_tool
 
 SAMPLE_BARS = 5
 CONTEXT_BARS = 4
@@ -451,36 +452,33 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    try:
-        args = parse_args(argv)
-        if args.samples < 2:
-            raise UserError(f"--samples must be at least 2, got {args.samples}")
-        if args.solo_tunes < 1:
-            raise UserError(f"--solo-tunes must be at least 1, got {args.solo_tunes}")
-        if len(args.name) > len(args.checkpoint):
-            raise UserError("more --name than --checkpoint options")
-        corpus = open_corpus(args.data)
-        names = args.name + [None] * (len(args.checkpoint) - len(args.name))
-        runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
-        for runner in runners:
-            corpus.require_width(runner.steps, f"model {runner.name}", "give a model and a corpus of one meter")
-        runners = with_selection(runners, args.candidates, args.selection, args.levers)
-        t0 = time.perf_counter()
-        result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
-                          args.from_noise, quiet=args.quiet, split=args.split, solo=args.solo_check,
-                          solo_tunes=args.solo_tunes)
-        result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
-                                  seconds=round(time.perf_counter() - t0, 1))
-        md = to_markdown(result)
-        for path, text in ((args.out_md, md + "\n"), (args.out_json, json.dumps(_jsonable(result), indent=2) + "\n")):
-            if path:
-                Path(path).write_text(text)
-    except UserError as err:
-        print(f"srlive-eval: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"srlive-eval: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
-        return 2
+    return run_tool("srlive-eval", lambda: _evaluate_main(argv))
+
+
+def _evaluate_main(argv) -> int:
+    args = parse_args(argv)
+    if args.samples < 2:
+        raise UserError(f"--samples must be at least 2, got {args.samples}")
+    if args.solo_tunes < 1:
+        raise UserError(f"--solo-tunes must be at least 1, got {args.solo_tunes}")
+    if len(args.name) > len(args.checkpoint):
+        raise UserError("more --name than --checkpoint options")
+    corpus = open_corpus(args.data)
+    names = args.name + [None] * (len(args.checkpoint) - len(args.name))
+    runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
+    for runner in runners:
+        corpus.require_width(runner.steps, f"model {runner.name}", "give a model and a corpus of one meter")
+    runners = with_selection(runners, args.candidates, args.selection, args.levers)
+    t0 = time.perf_counter()
+    result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
+                      args.from_noise, quiet=args.quiet, split=args.split, solo=args.solo_check,
+                      solo_tunes=args.solo_tunes)
+    result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
+                              seconds=round(time.perf_counter() - t0, 1))
+    md = to_markdown(result)
+    for path, text in ((args.out_md, md + "\n"), (args.out_json, json.dumps(_jsonable(result), indent=2) + "\n")):
+        if path:
+            Path(path).write_text(text)
     print(md)
     print(f"\n({result['settings']['seconds']} s)")
     return 0
