@@ -38,6 +38,7 @@ def settings_from(cfg: dict):
 
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"] or cfg["link"], link=cfg["link"], count_in=cfg["count-in"],
+        follow=cfg["follow"], tempo_known=cfg["tempo"] is not None,
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
         temperature=DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
         threshold=cfg["threshold"],
@@ -123,7 +124,8 @@ def make_stats(cfg: dict, notes: list[str]):
 
     cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
-    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"],
+    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "follow": cfg["follow"],
+               "max_late_ms": cfg["max-late"],
                "offset_ms": cfg["offset"], "meter": meters.named(cfg["meter"]).name}
     return st
 
@@ -185,6 +187,9 @@ def run_live(cfg: dict) -> int:
 
     if cfg["link"] and cfg["sync"]:
         raise UserError("--link and --sync are two clocks: choose one")
+    if cfg["follow"] and (cfg["sync"] or cfg["link"]):
+        other = "--sync" if cfg["sync"] else "--link"
+        raise UserError(f"--follow and {other} are two clocks (yours, the {'DAW' if cfg['sync'] else 'session'}'s): choose one")
     if cfg["link"]:
         from srlive.link import require
 
@@ -245,6 +250,9 @@ def run_live(cfg: dict) -> int:
         if stats is not None:
             stats.meta["memory_locked"] = locked
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
+        if settings.follow:
+            how = (f"following you from {settings.tempo:g} BPM" if settings.tempo_known or settings.count_in
+                   else "following you (the tempo of your first bar)")
         how = "on the Link session's clock" if settings.link else how
         if settings.meter.name != meters.named(None).name:
             how += f" in {settings.meter.name}"

@@ -44,6 +44,7 @@ from srlive import roll
 from srlive.answer import Answerer, draw_noise
 from srlive.clock import InternalClock
 from srlive.follower import make_follower
+from srlive.following_clock import FollowingClock
 from srlive.contract import PULSES_PER_STEP
 from srlive.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.keylock import KeyFollower, active_scale, lock_roll
@@ -97,8 +98,16 @@ class Engine:
             self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
         elif settings.sync:
             self.clock = make_follower(settings.tempo, self._on_clock_stop, meter, settings.input_cycle)
+        elif settings.follow or "follow" in settings.cc.values():
+            # --follow, or a live control that may switch following on: the performer-following
+            # clock (following or not, as --follow says; off, it is the internal clock's line)
+            self.clock = FollowingClock(settings.tempo, meter, known=settings.tempo_known or settings.count_in > 0,
+                                        following=settings.follow, now=now)
         else:
             self.clock = InternalClock(settings.tempo, meter)
+        # a clock that moves while a bar is waited for (MIDI clock, Link, the performer's): events
+        # carry their clock position and the scheduler asks the clock for it afresh
+        self.moving = settings.sync or isinstance(self.clock, FollowingClock)
         self.quantiser = Quantiser(steps=meter.steps)
         self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
@@ -112,7 +121,7 @@ class Engine:
         self.own_bar: int | None = None  # the bar last_own was made for
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
-                                   retime=self.clock.time_of_pulse if settings.sync else None,
+                                   retime=self.clock.time_of_pulse if self.moving else None,
                                    offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
@@ -189,6 +198,11 @@ class Engine:
             self.scheduler.mute("srlive", False)
         elif action == "panic":
             self.scheduler.panic([self.settings.channel])
+        if target == "follow":
+            if isinstance(self.clock, FollowingClock):
+                self.clock.set_following(self.settings.follow)
+            else:
+                self.warn_once("follow", "the follow control does nothing with --sync or --link (their clock leads)")
 
     def _mark_control(self, before: Settings, action: str | None) -> None:
         """A marker in the take for a control a producer looks for: mode, mute, panic."""
@@ -206,12 +220,21 @@ class Engine:
         self.quantiser.reset()
 
     # --- the per-bar job ----------------------------------------------------------------------
-    def start_clock(self, origin: float) -> None:
-        self.clock.start(origin)
+    def start_clock(self, origin: float, onset: bool = False) -> None:
+        """Bar 1's downbeat at ``origin``: the performer's first note (``onset``), after a count-in,
+        or at once in solo."""
+        if isinstance(self.clock, FollowingClock):
+            self.clock.start(origin, onset=onset)
+        else:
+            self.clock.start(origin)
         if self.recorder is not None:
             self.recorder.set_origin(origin)
         if self.stats is not None:
             self.stats.origin = origin
+
+    def bar_tempo(self, bar: int) -> float:
+        """Bar ``bar``'s tempo as the clock plays it: its quarter notes over its length."""
+        return 60.0 * self.meter.quarters / (self.clock.time_at(bar + 1) - self.clock.time_at(bar))
 
     def step_len(self, bar: int) -> float:
         return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / self.steps
@@ -256,10 +279,10 @@ class Engine:
         return self.clock.time_at(bar), self.step_len(bar)
 
     def _positions(self, events: list[Event], bar: int, t0: float, step: float) -> list[Event]:
-        """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it;
-        ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``). Without --sync
-        the events as they are."""
-        if not self.settings.sync:
+        """A moving clock (--sync, --link, --follow): tag each event with its clock pulse, so the
+        scheduler follows the clock to it; ``t0`` and ``step`` are the grid the events were rendered
+        on (``_bar_grid``). On the internal clock the events as they are."""
+        if not self.moving:
             return events
         per_step = float(PULSES_PER_STEP)
         # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
@@ -328,15 +351,16 @@ class Engine:
             gap = deadline_fn() - self.now()
             if gap <= 0:
                 return True
-            self.stop_event.wait(min(gap, 0.005 if self.settings.sync else 0.05))
+            self.stop_event.wait(min(gap, 0.005 if self.moving else 0.05))
             if self.settings.sync and not self.clock.running:
                 return False
         return False
 
     def _begin(self) -> int:
-        """Start the internal clock the way the mode and count-in ask; returns bar to start from."""
+        """Start the internal (or performer-following) clock the way the mode and count-in ask;
+        returns bar to start from."""
         s = self.settings
-        assert isinstance(self.clock, InternalClock)
+        assert isinstance(self.clock, (InternalClock, FollowingClock))
         if s.count_in > 0 or s.mode == "solo":
             # a negative --offset sends bar 1 early: the lead grows by it, so nothing starts in the past
             origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * self.clock.bar_len
@@ -354,7 +378,7 @@ class Engine:
                 self.stop_event.wait(0.02)
             if s.metronome and self.clock.ready:  # the beats of bar 1 still to come (sent offset early/late)
                 soon = self.now() + 0.002 - s.offset
-                clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0, self.meter)
+                clicks = self._clicks(0)
                 pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
                 self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])
         return 0
@@ -407,6 +431,8 @@ class Engine:
                 self.last_bar_lateness_ms, self.bar_lateness_ms = self.bar_lateness_ms, 0.0  # last: for the view
                 events = self.close_window(bar, self.capture.drain(close), generate=not last)
                 self.scheduler.add(events)
+                if self.stats is not None and bar >= 1:  # the bar before is over: its tempo as played
+                    self.stats.tempo(bar - 1, self.bar_tempo(bar - 1))
                 if self.recorder is not None:
                     self._record(close)
                 self._poll_ports()

@@ -97,7 +97,10 @@ def bend_length(e: float, s0: float, period: float) -> float:
 class FollowingClock:
     """A bar clock that follows the performer's onsets (module docstring)."""
 
-    source_name = "performer"
+    @property
+    def source_name(self) -> str:
+        """What the live view calls this clock."""
+        return "following you" if self.following else "internal"
 
     def __init__(self, tempo: float, meter: Meter = METERS[DEFAULT_METER], known: bool = True,
                  following: bool = True, now: Callable[[], float] = time.perf_counter):

@@ -4,7 +4,8 @@ consumer thread (srlive.ports: the MIDI thread only stamps and queues).
 For each message, stamped on arrival: MIDI clock feeds the clock follower (``--sync``); a CC
 mapped in the preset's ``[cc]`` table is a live control (consumed, not passed thru); a note goes
 into the capture buffer for its bar's window, into the recording, and thru to the output. The
-performer's first note starts the internal clock (bar 1's downbeat). Echo suppression
+performer's first note starts the internal clock (bar 1's downbeat); with ``--follow`` every onset
+after it goes to the performer-following clock too. Echo suppression
 (``allow_feedback``): a message that comes back on the input within ECHO_WINDOW of srlive sending
 the same bytes is taken for srlive's own and ignored.
 """
@@ -15,6 +16,7 @@ import threading
 from collections import deque
 
 from srlive.clock import InternalClock
+from srlive.following_clock import FollowingClock
 from srlive.quantise import NoteMsg
 from srlive.render import CC, OFF, ON
 
@@ -107,10 +109,12 @@ def take_message(engine, msg, t: float) -> None:
             engine.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
         return
     vel = msg.velocity if typ == "note_on" else 0
-    if vel > 0 and isinstance(engine.clock, InternalClock) and not engine.clock.ready:
+    if vel > 0 and isinstance(engine.clock, (InternalClock, FollowingClock)) and not engine.clock.ready:
         with engine.lock:
             if not engine.clock.ready:
-                engine.start_clock(t)  # the performer's first note is bar 1's downbeat
+                engine.start_clock(t, onset=True)  # the performer's first note is bar 1's downbeat
+    elif vel > 0 and isinstance(engine.clock, FollowingClock):
+        engine.clock.hear(t)  # --follow: every onset after the first moves the clock
     if not engine.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
         engine.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
         return
