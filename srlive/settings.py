@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from srlive.contract import DEFAULT_METER, DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, METERS, MODES, Meter
-from srlive.render import Velocity
-from srlive.scales import FOLLOW, ScaleSetting
-from srlive.scheduler import DEFAULT_MAX_LATE
-from srlive.selection import Weights
+from srlive.live.render import Velocity
+from srlive.live.scheduler import DEFAULT_MAX_LATE
+from srlive.model.scales import FOLLOW, ScaleSetting
+from srlive.model.selection import Weights
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,9 @@ class Settings:
     mode: str = "accompany"
     tempo: float = DEFAULT_TEMPO
     sync: bool = False
-    follow: bool = False  # the bar clock follows the performer's tempo and beat (srlive.following_clock)
+    follow: bool = False  # the bar clock follows the performer's tempo and beat (srlive.clocks.following)
     tempo_known: bool = True  # --tempo (or a preset's) was given: else --follow finds it in the first bar
-    link: bool = False  # an Ableton Link session is the clock (srlive.link), run by the --sync path
+    link: bool = False  # an Ableton Link session is the clock (srlive.clocks.link), run by the --sync path
     count_in: int = 0
     metronome: bool = False
     metronome_channel: int = 9
