@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 CURVES = ("steady", "drift", "ritardando", "human", "pause")
-PHRASE = 4  # bars in a phrase of the ritardando curve
+PHRASE = 8  # bars in a phrase of the ritardando curve
 HUMAN_JITTER = 0.015  # seconds: ± onset jitter of the human curve (uniform)
 
 

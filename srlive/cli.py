@@ -285,6 +285,10 @@ def run_live(cfg: dict) -> int:
         if stats is not None:
             try:
                 stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)
+                if hasattr(engine.clock, "replans"):  # --follow: how it followed
+                    clk = engine.clock
+                    stats.meta["clock"] = {"tempo": round(clk.tempo, 3), "replans": clk.replans,
+                                           "onsets": clk.tracker.onsets, "following": clk.following}
                 if settings.sync and not settings.link:
                     clk = engine.clock
                     stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,

@@ -13,7 +13,7 @@ the position everywhere.
   the line along a cubic (Hermite) curve over at least a quarter note, longer when the gap is large,
   so the local tempo departs from both by at most BEND: the clock never jumps a bar, a beat or a
   step, and it reaches the performer's grid within a beat or so.
-- Dead band: while the line stays within DEAD_BAND of the path a quarter note and a bar ahead,
+- Dead band: while the line stays within DEAD_BAND of the path a quarter note ahead,
   nothing changes. A steady performer's onsets (and the input's jitter) move the estimate by less
   than that, so the clock plays a line, exactly as steady as a fixed ``--tempo``.
 - ``following`` off (a live control, ``[cc]`` target ``follow``): onsets are no longer heard and the
@@ -35,7 +35,8 @@ from typing import Callable
 from srlive.clocks.beat_tracker import BeatTracker, period_of, tempo_of
 from srlive.contract import DEFAULT_METER, METERS, PULSES_PER_STEP, TEMPO_RANGE, Meter
 
-DEAD_BAND = 0.004  # seconds: the estimate must leave the path by more than this to move it
+DEAD_BAND = 0.005  # seconds: the estimate must leave the path by more than this to move it ...
+AHEAD = (4.0,)  # ... a quarter note (steps) ahead of where it is
 BEND = 0.25  # while bending, the local tempo stays within this share of the path's and the line's
 MIN_BEND = 4.0  # steps: a bend takes at least a quarter note
 HISTORY = 4096  # segments kept (older bars keep their bar lines in ``_bar_lines``)
@@ -177,7 +178,7 @@ class FollowingClock:
         p = seg.pos(t)
         line = self.tracker.line()
         ref, a, period = line
-        ahead = (p + 4.0, p + self.steps)
+        ahead = [p + q for q in AHEAD]
         if max(abs(seg.time(q) - (a + (q - ref) * period)) for q in ahead) <= DEAD_BAND:
             return
         s0 = seg.slope(p)

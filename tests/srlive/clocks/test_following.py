@@ -13,7 +13,7 @@ import pytest
 
 from srlive.clocks.beat_tracker import MAX_SHIFT, BeatTracker
 from srlive.contract import METERS
-from srlive.clocks.following import DEAD_BAND, FollowingClock
+from srlive.clocks.following import FollowingClock
 
 FOUR = METERS["4/4"]
 #: a folk-tune rhythm of two bars (steps): quarters, eighths, a dotted figure and a long note
@@ -57,11 +57,12 @@ def play(onsets, judged, tempo=120.0, known=True, meter=FOUR, lead=0.002):
 
 
 def test_a_steady_performer_hears_a_fixed_tempo_exactly():
-    """Onsets on a 120 BPM grid with ±1 ms of input jitter: the clock never moves off the line a
-    fixed --tempo 120 plays (no wandering from its own noise)."""
+    """Onsets on a 120 BPM grid with ±2.5 ms of input jitter (JACK stamps input once a cycle, and a
+    loaded machine adds some): the clock never moves off the line a fixed --tempo 120 plays (no
+    wandering from its own noise)."""
     rng = np.random.default_rng(1)
     pos = positions(32)
-    onsets = pos * 0.125 + np.r_[0.0, rng.uniform(-0.001, 0.001, len(pos) - 1)]
+    onsets = pos * 0.125 + np.r_[0.0, rng.uniform(-0.0025, 0.0025, len(pos) - 1)]
     judged = np.arange(16, 32 * 16, 2)
     clock, played = play(onsets, judged)
     assert np.abs(played - judged * 0.125).max() < 1e-9
@@ -224,7 +225,3 @@ def test_following_off_keeps_the_tempo_it_was_playing():
         now[0] = t
         clock.hear(t)
     assert clock.tempo == pytest.approx(120 / 1.05, rel=0.01)
-
-
-def test_dead_band_is_small_against_a_step():
-    assert DEAD_BAND < 0.1 * 15.0 / 300  # a tenth of a step at the fastest tempo
