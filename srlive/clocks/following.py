@@ -96,10 +96,15 @@ def bend_length(e: float, s0: float, period: float) -> float:
 
 
 class FollowingClock:
-    """A bar clock that follows the performer's onsets (module docstring)."""
+    """A bar clock that follows the performer's onsets (module docstring); a BarClock
+    (srlive.clocks.bar_clock)."""
+
+    external = False  # started by the performer's first note (or by the engine: count-in, solo)
+    bends = True  # its bar lines still to come move as the performer plays
+    generation = 0  # it never starts again
 
     @property
-    def source_name(self) -> str:
+    def name(self) -> str:
         """What the live view calls this clock."""
         return "following you" if self.following else "internal"
 
@@ -135,13 +140,39 @@ class FollowingClock:
             p = max(seg.p0, seg.pos(self.now()))
             return tempo_of(seg.slope(p))
 
+    @property
+    def pulse_zero(self) -> float | None:
+        """Bar 1's downbeat once started."""
+        return self.time_of_step(0.0) if self._segments else None
+
     def start(self, origin: float, onset: bool = False) -> None:
-        """Bar 1's downbeat at ``origin``: the performer's first note (``onset``) or a count-in's or
-        solo's start."""
+        """Bar 1's downbeat at ``origin``: a count-in's or solo's start (the engine's), or the
+        performer's first note (``onset``)."""
         with self._lock:
             self.tracker.start(origin, onset=onset)
             self._segments, self._starts, self._times = [], [], []
             self._add(_Segment(0.0, float(origin), self.tracker.period, self.tracker.line(), 0.0))
+
+    def onset(self, t: float) -> None:
+        """A performer's note-on at ``t`` (arrival, input latency taken off): the first, before the
+        clock started, is bar 1's downbeat; every one after it moves the clock (``hear``)."""
+        if not self._segments:
+            with self._lock:
+                if not self._segments:
+                    self.tracker.start(float(t), onset=True)
+                    self._add(_Segment(0.0, float(t), self.tracker.period, self.tracker.line(), 0.0))
+                    return
+        self.hear(t)
+
+    def feed(self, kind: str, t: float, pos: int | None = None) -> None:
+        """MIDI clock and transport mean nothing to it."""
+
+    def close(self) -> None:
+        """Nothing to leave."""
+
+    def current_bar(self, now: float) -> int:
+        """The bar ``now`` is in (0 before bar 1)."""
+        return max(0, self.bar_at(now))
 
     def set_following(self, on: bool) -> None:
         with self._lock:

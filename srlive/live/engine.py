@@ -41,10 +41,9 @@ from typing import Callable
 import numpy as np
 
 from srlive import roll
-from srlive.clocks.internal import InternalClock
-from srlive.clocks.link import make_link_clock
-from srlive.clocks.model_follower import make_follower
+from srlive.clocks.bar_clock import BarClock, make_clock
 from srlive.clocks.following import FollowingClock
+from srlive.clocks.internal import bar_seconds
 from srlive.contract import PULSES_PER_STEP
 from srlive.live.intake import CaptureBuffer, EchoFilter, take_message
 from srlive.live.modes import make_mode
@@ -94,20 +93,7 @@ class Engine:
         self.meter = meter = settings.meter
         self.steps = meter.steps  # sixteenths a bar
         check_model(runtime, meter)
-        if settings.link:
-            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
-        elif settings.sync:
-            self.clock = make_follower(settings.tempo, self._on_clock_stop, meter, settings.input_cycle)
-        elif settings.follow or "follow" in settings.cc.values():
-            # --follow, or a live control that may switch following on: the performer-following
-            # clock (following or not, as --follow says; off, it is the internal clock's line)
-            self.clock = FollowingClock(settings.tempo, meter, known=settings.tempo_known or settings.count_in > 0,
-                                        following=settings.follow, now=now)
-        else:
-            self.clock = InternalClock(settings.tempo, meter)
-        # a clock that moves while a bar is waited for (MIDI clock, Link, the performer's): events
-        # carry their clock position and the scheduler asks the clock for it afresh
-        self.moving = settings.sync or isinstance(self.clock, FollowingClock)
+        self.clock: BarClock = make_clock(settings, on_stop=self._on_clock_stop, now=now)
         self.quantiser = Quantiser(steps=meter.steps)
         self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
@@ -121,7 +107,7 @@ class Engine:
         self.own_bar: int | None = None  # the bar last_own was made for
         self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
                                    on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
-                                   retime=self.clock.time_of_pulse if self.moving else None,
+                                   retime=self.clock.time_of_pulse if self.clock.bends else None,
                                    offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
@@ -220,13 +206,14 @@ class Engine:
         self.quantiser.reset()
 
     # --- the per-bar job ----------------------------------------------------------------------
-    def start_clock(self, origin: float, onset: bool = False) -> None:
-        """Bar 1's downbeat at ``origin``: the performer's first note (``onset``), after a count-in,
-        or at once in solo."""
-        if isinstance(self.clock, FollowingClock):
-            self.clock.start(origin, onset=onset)
-        else:
-            self.clock.start(origin)
+    def start_clock(self, origin: float) -> None:
+        """Bar 1's downbeat at ``origin`` (a clock the engine starts: count-in, solo, file mode)."""
+        self.clock.start(origin)
+        self._clock_started()
+
+    def _clock_started(self) -> None:
+        """The take and the stats count from bar 1's downbeat, once the clock has one."""
+        origin = self.clock.time_at(0)
         if self.recorder is not None:
             self.recorder.set_origin(origin)
         if self.stats is not None:
@@ -279,10 +266,10 @@ class Engine:
         return self.clock.time_at(bar), self.step_len(bar)
 
     def _positions(self, events: list[Event], bar: int, t0: float, step: float) -> list[Event]:
-        """A moving clock (--sync, --link, --follow): tag each event with its clock pulse, so the
-        scheduler follows the clock to it; ``t0`` and ``step`` are the grid the events were rendered
-        on (``_bar_grid``). On the internal clock the events as they are."""
-        if not self.moving:
+        """A clock that bends: tag each event with its clock pulse, so the scheduler follows the
+        clock to it; ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``).
+        With a clock whose bar lines never move, the events as they are."""
+        if not self.clock.bends:
             return events
         per_step = float(PULSES_PER_STEP)
         # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
@@ -351,45 +338,48 @@ class Engine:
             gap = deadline_fn() - self.now()
             if gap <= 0:
                 return True
-            self.stop_event.wait(min(gap, 0.005 if self.moving else 0.05))
-            if self.settings.sync and not self.clock.running:
+            self.stop_event.wait(min(gap, 0.005 if self.clock.bends else 0.05))
+            if self.clock.external and not self.clock.running:
                 return False
         return False
 
     def _begin(self) -> int:
-        """Start the internal (or performer-following) clock the way the mode and count-in ask;
-        returns bar to start from."""
+        """Start a clock the engine starts the way the mode and count-in ask (or wait for the
+        performer's first note to start it); returns bar to start from."""
         s = self.settings
-        assert isinstance(self.clock, (InternalClock, FollowingClock))
         if s.count_in > 0 or s.mode == "solo":
             # a negative --offset sends bar 1 early: the lead grows by it, so nothing starts in the past
-            origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * self.clock.bar_len
+            bar_len = bar_seconds(self.clock.tempo, self.meter)
+            origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * bar_len
             if self.recorder is not None and s.count_in > 0:
                 self.recorder.start_at_bar(-s.count_in)  # the take begins with the count-in
                 self.recorder.marker("count-in end (bar 1)", bar=0)
             self.start_clock(origin)
             clicks = []
             for b in range(-s.count_in, 0):
-                clicks += metronome_bar(self.clock.time_at(b), self.clock.step, s.metronome_channel, b, self.meter)
+                clicks += metronome_bar(*self._bar_grid(b), s.metronome_channel, b, self.meter)
             self.scheduler.add(clicks)
             self.scheduler.add(self.first_bar(0))
         else:
-            while not self.clock.ready and not self.stop_event.is_set():
+            while not self.clock.ready and not self.stop_event.is_set():  # the performer's first note
                 self.stop_event.wait(0.02)
+            if self.clock.ready:
+                self._clock_started()
             if s.metronome and self.clock.ready:  # the beats of bar 1 still to come (sent offset early/late)
                 soon = self.now() + 0.002 - s.offset
-                clicks = self._clicks(0)
+                clicks = metronome_bar(*self._bar_grid(0), s.metronome_channel, 0, self.meter)
                 pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
                 self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])
         return 0
 
     def _sync_begin(self) -> int | None:
-        """Wait for MIDI clock; returns the bar whose window is still open, or None on stop."""
+        """Wait for an external clock to run (a DAW's Start, a Link session); returns the bar whose
+        window is still open, or None on stop."""
         clock = self.clock
         while not self.stop_event.is_set():
             if clock.ready:
                 gen = clock.generation
-                bar = clock.current_bar()
+                bar = clock.current_bar(self.now())
                 if clock.time_at(bar, self.steps - 0.5) <= self.now():
                     bar += 1
                 zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
@@ -416,9 +406,9 @@ class Engine:
 
             self.priority = raise_priority(10)
         try:
-            bar = self._sync_begin() if s.sync else self._begin()
+            bar = self._sync_begin() if self.clock.external else self._begin()
             while bar is not None and not self.stop_event.is_set():
-                if s.sync and (not self.clock.running or self.clock.generation != self._gen):
+                if self.clock.external and (not self.clock.running or self.clock.generation != self._gen):
                     bar = self._sync_begin()
                     continue
                 self.bar = bar
@@ -496,7 +486,7 @@ class Engine:
         finally:
             if self.recorder is not None:
                 self._record(self.now())
-            getattr(self.clock, "close", lambda: None)()  # a Link session leaves it
+            self.clock.close()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()
 

@@ -3,9 +3,8 @@ consumer thread (srlive.ports: the MIDI thread only stamps and queues).
 
 For each message, stamped on arrival: MIDI clock feeds the clock follower (``--sync``); a CC
 mapped in the preset's ``[cc]`` table is a live control (consumed, not passed thru); a note goes
-into the capture buffer for its bar's window, into the recording, and thru to the output. The
-performer's first note starts the internal clock (bar 1's downbeat); with ``--follow`` every onset
-after it goes to the performer-following clock too. Echo suppression
+into the capture buffer for its bar's window, into the recording, and thru to the output. Each
+note-on is an onset for the bar clock (the internal clock starts on the first: bar 1's downbeat). Echo suppression
 (``allow_feedback``): a message that comes back on the input within ECHO_WINDOW of srlive sending
 the same bytes is taken for srlive's own and ignored.
 """
@@ -15,8 +14,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from srlive.clocks.following import FollowingClock
-from srlive.clocks.internal import InternalClock
 from srlive.live.quantise import NoteMsg
 from srlive.live.render import CC, OFF, ON
 
@@ -89,9 +86,7 @@ def take_message(engine, msg, t: float) -> None:
     """One input message, stamped ``t`` on arrival, into ``engine`` (see the module docstring)."""
     typ = msg.type
     if typ in CLOCK_TYPES:
-        feed = getattr(engine.clock, "feed", None)  # a MIDI clock follower's (--sync); other clocks ignore clock
-        if feed is not None:
-            feed(typ, t, getattr(msg, "pos", None))
+        engine.clock.feed(typ, t, getattr(msg, "pos", None))  # a MIDI clock follower's; other clocks ignore it
         return
     if typ not in HANDLED_TYPES:
         return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
@@ -109,12 +104,8 @@ def take_message(engine, msg, t: float) -> None:
             engine.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
         return
     vel = msg.velocity if typ == "note_on" else 0
-    if vel > 0 and isinstance(engine.clock, (InternalClock, FollowingClock)) and not engine.clock.ready:
-        with engine.lock:
-            if not engine.clock.ready:
-                engine.start_clock(t, onset=True)  # the performer's first note is bar 1's downbeat
-    elif vel > 0 and isinstance(engine.clock, FollowingClock):
-        engine.clock.hear(t)  # --follow: every onset after the first moves the clock
+    if vel > 0:
+        engine.clock.onset(t)  # the internal clock's bar 1 is the performer's first note
     if not engine.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
         engine.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
         return

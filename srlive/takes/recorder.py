@@ -186,7 +186,7 @@ class Recorder:
         if not first and self._tick(bar * self.bar_beats) < held:  # started again further back
             self.shift = math.ceil(held / self.bar_ticks) * self.bar_beats - bar * self.bar_beats
         self._frozen = None
-        if hasattr(self.timeline.clock, "generation"):  # a clock that starts and stops
+        if self.timeline.clock.external:  # a clock that starts and stops
             text = f"clock {'start' if first else 'continue'} (bar {bar + 1})"
             self.conductor.add(self._tick(bar * self.bar_beats), mido.MetaMessage("marker", text=text))
 
@@ -335,7 +335,7 @@ class Recorder:
                 track.name = name
                 track.extend(closing)
                 tracks.append(track)
-            tempo = self._tempo or getattr(self.timeline.clock, "tempo", DEFAULT_TEMPO)
+            tempo = self._tempo or self.timeline.clock.tempo
             return self.conductor.snapshot(tempo), tracks, end
 
     def write(self, until: float | None = None) -> None:

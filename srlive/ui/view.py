@@ -67,7 +67,6 @@ SIDE_W = side_width(METERS[DEFAULT_METER])
 MAX_FPS = 10.0
 RESIZE_POLL = 0.25  # seconds between looks at the terminal's size when nothing else happens
 NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-SOURCE_NAMES = {"InternalClock": "internal", "MidiClockFollower": "MIDI clock", "LinkClock": "Link"}
 COLOURS = {"heard": "yellow", "next": "cyan"}
 
 
@@ -128,14 +127,13 @@ def snapshot(engine, bar: int, events) -> ViewState:
     """The engine's state once bar ``bar``'s window closed and ``events`` (bar+1's) are scheduled.
 
     Reads the engine's attributes: ``heard`` (the roll quantised from bar's window),
-    ``last_bar_lateness_ms``, ``clock`` (``source_name`` when it has one), ``skipped``,
+    ``last_bar_lateness_ms``, ``clock`` (its ``name``), ``skipped``,
     ``scheduler.dropped``, ``settings.mode``, ``muted``, ``last_inference_ms``."""
     clock = engine.clock
-    source = getattr(clock, "source_name", None) or SOURCE_NAMES.get(type(clock).__name__, type(clock).__name__)
     return ViewState(
         bar=bar, heard=getattr(engine, "heard", None),
         answer=events_roll(events, clock.time_at(bar + 1), engine.step_len(bar + 1), steps=engine.meter.steps),
-        tempo=float(clock.tempo), source=source, model_ms=engine.last_inference_ms,
+        tempo=float(clock.tempo), source=clock.name, model_ms=engine.last_inference_ms,
         late_ms=getattr(engine, "last_bar_lateness_ms", engine.bar_lateness_ms), skipped=engine.skipped,
         dropped=engine.scheduler.dropped, mode=engine.settings.mode, muted=engine.muted, meter=engine.meter)
 

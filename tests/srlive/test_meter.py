@@ -10,9 +10,10 @@ import pytest
 
 from srlive import meter as meters
 from srlive import roll
-from srlive.clocks.internal import InternalClock, MidiClockFollower, bar_seconds
+from srlive.clocks.counting_follower import CountingClockFollower
+from srlive.clocks.internal import InternalClock, bar_seconds
 from srlive.clocks.link import LinkClock
-from srlive.clocks.model_follower import MidiClockFollower as ModelFollower
+from srlive.clocks.model_follower import ModelClockFollower
 from srlive.clocks.timeline import ClockTimeline
 from srlive.contract import METERS
 from srlive.errors import ModelError, UserError
@@ -73,7 +74,7 @@ def test_the_internal_clock_at_3_4_has_bars_of_three_quarter_notes():
     assert c.time_at(1000) == 10.0 + 1000 * 12 * c.step  # computed from the origin, not accumulated
 
 
-@pytest.mark.parametrize("Follower", [MidiClockFollower, ModelFollower], ids=["counting", "model"])
+@pytest.mark.parametrize("Follower", [CountingClockFollower, ModelClockFollower], ids=["counting", "model"])
 def test_the_midi_clock_followers_bar_is_72_pulses_in_6_8(Follower):
     period = 60 / 120 / 24
     f = Follower(meter=METERS["6/8"])
@@ -125,6 +126,8 @@ def test_the_metronome_accents_the_downbeat_and_clicks_the_meters_beats(name, cl
 # --- takes -----------------------------------------------------------------------------------------
 class BarsClock:
     """A bar clock whose bars last the given seconds, the last one holding on."""
+
+    external, generation = False, 0
 
     def __init__(self, lengths, meter):
         self.starts = np.concatenate([[0.0], np.cumsum(lengths)])

@@ -34,7 +34,7 @@ def test_follow_answers_on_the_performers_grid_not_the_tempo_given():
     """--follow --tempo 120, the performer at 110: bar 3's answer is placed and retimed on their
     grid, its events carry clock positions, and the take's timeline reads the bars as played."""
     eng, clock, stats, _ = make_engine(tempo=120, follow=True, seed=1)
-    assert isinstance(eng.clock, FollowingClock) and eng.moving
+    assert isinstance(eng.clock, FollowingClock) and eng.clock.bends
     step = 15.0 / 110
     t0 = 100.0
     play(eng, clock, [t0 + 2 * k * step for k in range(16)])  # eighth notes, two bars
