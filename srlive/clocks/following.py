@@ -121,7 +121,9 @@ class FollowingClock:
         self._starts: list[float] = []  # each segment's p0, for bisect
         self._times: list[float] = []  # each segment's t0
         self.replans = 0
-        self._lock = threading.Lock()
+        self.origin = 0.0  # bar 1's downbeat, once started
+        self._lock = threading.Lock()  # the path (segments)
+        self._track_lock = threading.Lock()  # the tracker (the input thread's)
 
     # --- state --------------------------------------------------------------------------------
     @property
@@ -148,8 +150,9 @@ class FollowingClock:
     def start(self, origin: float, onset: bool = False) -> None:
         """Bar 1's downbeat at ``origin``: a count-in's or solo's start (the engine's), or the
         performer's first note (``onset``)."""
-        with self._lock:
+        with self._track_lock, self._lock:
             self.tracker.start(origin, onset=onset)
+            self.origin = float(origin)
             self._segments, self._starts, self._times = [], [], []
             self._add(_Segment(0.0, float(origin), self.tracker.period, self.tracker.line(), 0.0))
 
@@ -157,9 +160,10 @@ class FollowingClock:
         """A performer's note-on at ``t`` (arrival, input latency taken off): the first, before the
         clock started, is bar 1's downbeat; every one after it moves the clock (``hear``)."""
         if not self._segments:
-            with self._lock:
+            with self._track_lock, self._lock:
                 if not self._segments:
                     self.tracker.start(float(t), onset=True)
+                    self.origin = float(t)
                     self._add(_Segment(0.0, float(t), self.tracker.period, self.tracker.line(), 0.0))
                     return
         self.hear(t)
@@ -175,7 +179,7 @@ class FollowingClock:
         return max(0, self.bar_at(now))
 
     def set_following(self, on: bool) -> None:
-        with self._lock:
+        with self._track_lock, self._lock:
             if on and not self.following and self._segments:
                 # follow from the path as it is: the tracker's line is the path's from now on
                 t = self.now()
@@ -186,28 +190,31 @@ class FollowingClock:
 
     # --- input --------------------------------------------------------------------------------
     def hear(self, t: float) -> None:
-        """A performer's note onset at ``t`` (arrival, input latency taken off)."""
-        with self._lock:
+        """A performer's note onset at ``t`` (arrival, input latency taken off). The tracker works
+        under a lock of its own (only the input thread waits for it); the path's lock, which the
+        scheduler takes for every send time, is held only while the new segment goes in."""
+        with self._track_lock:
             if not self.following or not self._segments:
                 return
-            if t < self._times[0] - 0.5 * self.step:  # a count-in's: before bar 1
+            if t < self.origin - 0.5 * self.step:  # a count-in's: before bar 1
                 return
             if not self.tracker.onset(t):
                 return
-            self._replan(max(float(t), self.now()))
+            line, finding = self.tracker.line(), self.tracker.finding_tempo
+            with self._lock:
+                self._replan(max(float(t), self.now()), line, finding)
 
-    def _replan(self, t: float) -> None:
-        if self.tracker.finding_tempo:
+    def _replan(self, t: float, line: tuple[float, float, float], finding: bool) -> None:
+        """The path from time ``t`` on bent onto the tracker's ``line`` (module docstring)."""
+        if finding:
             # the first bar, its tempo still being found: nothing has been played on its grid yet,
             # so the path is the estimate itself (from bar 1's downbeat)
-            line = self.tracker.line()
             self._segments, self._starts, self._times = [], [], []
-            self._add(_Segment(0.0, self.tracker.origin, line[2], line, 0.0))
+            self._add(_Segment(0.0, self.origin, line[2], line, 0.0))
             return
         seg = self._segments[-1]
         t = max(t, seg.t0)
         p = seg.pos(t)
-        line = self.tracker.line()
         ref, a, period = line
         ahead = [p + q for q in AHEAD]
         if max(abs(seg.time(q) - (a + (q - ref) * period)) for q in ahead) <= DEAD_BAND:
