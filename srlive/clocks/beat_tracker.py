@@ -10,8 +10,8 @@ time ``a`` of position ``ref`` (phase) and ``P`` seconds a step (tempo), tracked
   keeps a few readings (a beam of BEAM hypotheses, each a Kalman filter with its own numbering of
   the onsets) and plays the likeliest. Each onset extends every reading by the sixteenths near its
   prediction, and by leaving the onset out (an ornament off the grid: a triplet, a grace note, a
-  flam, at SKIP_COST); a reading's cost adds up its onsets' surprise (the innovation against its
-  spread) and where they land (LEVEL_COST: a beat is likelier than an eighth, an eighth than a
+  flam, at SKIP_COST more than an onset where the reading expects one); a reading's cost adds up
+  its onsets' surprise (the innovation against its spread) and where they land (LEVEL_COST: a beat is likelier than an eighth, an eighth than a
   sixteenth between them), forgetting slowly (FORGET an onset), and only the cheapest BEAM go on.
   A wrong choice is dropped once the next notes show it wrong, instead of shifting the grid for good.
 - Where an onset lands sets how hard it pulls: a beat (the meter's counted beats) most, an eighth
@@ -31,7 +31,10 @@ time ``a`` of position ``ref`` (phase) and ``P`` seconds a step (tempo), tracked
   the period only drifts, so the tempo stays.
 - Starting tempo: ``tempo`` (``--tempo``, or the count-in's) when ``known``; else it is found in
   the performer's first bar: the beam starts with readings at FIRST_TEMPI tempos between half and
-  twice ``tempo`` (preferring it: FIRST_BAR_PRIOR), which the first notes thin out.
+  twice ``tempo`` (preferring it: FIRST_BAR_PRIOR), which the first notes thin out. There an eighth
+  costs what a beat does (else the reading at twice the tempo, which puts every eighth note on a
+  beat, would always win), and once the first bar is over only the readings within FIRST_BAR_KEEP
+  of the tempo found go on.
 
 The tracker only estimates; srlive.clocks.following turns the estimate into a bar clock that bends
 smoothly towards it and leaves it alone while it moves less than the noise.
