@@ -118,3 +118,21 @@ def test_the_view_and_the_status_line_show_the_followed_tempo():
     state = snapshot(eng, 2, [])
     assert state.source == "following you" and state.tempo == pytest.approx(104, rel=0.01)
     assert "104" in StatusLine.text(eng).split("|")[1] and "followed" in StatusLine.text(eng)
+
+
+def test_after_a_count_in_the_performer_is_followed_from_bar_1():
+    """--follow --count-in 1 (no --tempo): the count-in clicks the default tempo, bar 1 starts after
+    it, notes played during the count-in are not followed, and the performer's bars after it are."""
+    import threading
+
+    eng, clock, _, _ = make_engine(tempo=120, follow=True, tempo_known=False, count_in=1, bars=1)
+    th = threading.Thread(target=eng._begin)
+    th.start()
+    th.join(5)
+    origin = eng.clock.time_at(0)
+    assert origin == pytest.approx(100.0 + 0.25 + 2.0) and eng.clock.tracker.known
+    play(eng, clock, [origin - 1.0, origin - 0.5])  # during the count-in
+    assert eng.clock.replans == 0
+    step = 15.0 / 114
+    play(eng, clock, [origin + 2 * k * step for k in range(32)])
+    assert eng.clock.tempo == pytest.approx(114, rel=0.01)
