@@ -136,3 +136,16 @@ def test_after_a_count_in_the_performer_is_followed_from_bar_1():
     step = 15.0 / 114
     play(eng, clock, [origin + 2 * k * step for k in range(32)])
     assert eng.clock.tempo == pytest.approx(114, rel=0.01)
+
+
+def test_a_preset_turns_following_on_and_maps_its_control(tmp_path):
+    from srlive import options
+    from srlive.cli import settings_from
+    from srlive.preset_loader import load_preset
+
+    preset = tmp_path / "mine.toml"
+    preset.write_text('follow = true\n[cc]\n27 = "follow"\n')
+    s = settings_from(options.resolve({}, load_preset(str(preset))))
+    assert s.follow and not s.tempo_known and s.cc == {27: "follow"}
+    s = settings_from(options.resolve({"tempo": 96.0}, load_preset(str(preset))))
+    assert s.tempo_known and s.tempo == 96.0
