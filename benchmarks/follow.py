@@ -165,17 +165,26 @@ def run_row(name: str, bars: int, seed: int, workdir: Path, tune: str | None) ->
 
 
 def plot(results: list[dict], path: str) -> None:
+    """Each row's followed tempo (the take's tempo map) against the performer's, bar by bar: one
+    panel a row (its first seed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.4 * len(results)), squeeze=False)
+    firsts: dict[str, dict] = {}
+    for r in results:
+        firsts.setdefault(r["row"], r)
+    results = list(firsts.values())
+    fig, axes = plt.subplots(len(results), 1, figsize=(8, 2.0 * len(results)), squeeze=False)
     for ax, r in zip(axes[:, 0], results):
         bars = np.arange(1, r["bars"] + 1)
         ax.plot(bars, r["performer_tempi"], color="0.3", lw=2, label="performer")
         ax.plot(bars, r["follow"]["take_tempi"], color="tab:orange", marker=".", lw=1, label="srlive --follow (take)")
         ax.axhline(r["fixed"]["take_tempi"][0], color="tab:blue", ls=":", lw=1, label="srlive --tempo")
+        lo, hi = ax.get_ylim()
+        mid = (lo + hi) / 2
+        ax.set_ylim(min(lo, mid - 3), max(hi, mid + 3))  # at least ±3 BPM: a 0.1 % wobble looks like one
         ax.set_title(f"{r['row']} (seed {r['seed']})", fontsize=9, loc="left")
         ax.set_ylabel("BPM")
         ax.legend(fontsize=7, loc="lower left")
