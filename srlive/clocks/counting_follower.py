@@ -138,9 +138,8 @@ class CountingClockFollower(MidiTransport):
             # (not while the newest pulses look like lost clocks still to be confirmed: a line
             # through 8 pulses with one numbered a period low is tilted like a tempo change)
             # a tempo change: the last RECENT pulses lie on a line of their own, of another tempo
-            # (3 % or more apart, and further than the stamps' noise can tilt a line of 8 pulses:
-            # input stamped once a 5.3 ms JACK cycle tilts it by up to 5 % at 160 BPM). Keep only
-            # them.
+            # (3 % or more apart, and further than the stamps' noise can tilt a line of RECENT
+            # pulses: input stamped once a JACK cycle tilts it too). Keep only them.
             rm, rt, rper = _line(p[-RECENT:], t[-RECENT:])
             ratio = rper / period if period > 0 else 0.0
             resid = np.abs(t[-RECENT:] - (rt + (p[-RECENT:] - rm) * rper)).max()

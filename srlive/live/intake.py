@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import dataclass
+from typing import Callable
 
+from srlive.clocks.bar_clock import BarClock
 from srlive.live.quantise import NoteMsg
 from srlive.live.render import CC, OFF, ON
+from srlive.settings import Settings
 
 ECHO_WINDOW = 0.25  # seconds
 CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
@@ -82,34 +86,52 @@ class EchoFilter:
         return False
 
 
-def take_message(engine, msg, t: float) -> None:
-    """One input message, stamped ``t`` on arrival, into ``engine`` (see the module docstring)."""
-    typ = msg.type
-    if typ in CLOCK_TYPES:
-        engine.clock.feed(typ, t, getattr(msg, "pos", None))  # a MIDI clock follower's; other clocks ignore it
-        return
-    if typ not in HANDLED_TYPES:
-        return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
-    data = bytes(msg.bytes())
-    if engine.echo is not None and engine.echo.is_echo(data, t):
-        return
-    s = engine.settings  # one consistent set for this message (live controls replace it whole)
-    if s.in_channel is not None and msg.channel != s.in_channel:
-        return
-    if typ == "control_change":
-        target = s.cc.get(msg.control)
-        if target is not None:
-            engine.control(target, msg.value)
-        elif s.thru:
-            engine.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
-        return
-    vel = msg.velocity if typ == "note_on" else 0
-    if vel > 0:
-        engine.clock.onset(t)  # the internal clock's bar 1 is the performer's first note
-    if not engine.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
-        engine.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
-        return
-    if engine.recorder is not None:
-        engine.recorder.add("performer", t, data)
-    if s.thru:
-        engine.scheduler.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")
+@dataclass
+class Intake:
+    """What the engine's input thread does with each message (the module's docstring): it hands
+    each on to one place — the clock, the capture buffer, the take, the thru output, or a live
+    control — and never touches the bar being worked out.
+
+    ``settings()`` is read once a message (live controls replace the settings whole); ``control``
+    applies a live control; ``warn(key, text)`` says something once."""
+
+    clock: BarClock
+    capture: CaptureBuffer
+    send_now: Callable  # (kind, channel, data1, data2, source): thru, at once
+    control: Callable[[str, int], None]
+    settings: Callable[[], Settings]
+    warn: Callable[[str, str], None]
+    recorder: object = None
+    echo: EchoFilter | None = None
+
+    def take(self, msg, t: float) -> None:
+        """One input message, stamped ``t`` on arrival (already moved back by --input-latency)."""
+        typ = msg.type
+        if typ in CLOCK_TYPES:
+            self.clock.feed(typ, t, getattr(msg, "pos", None))  # a MIDI clock follower's; other clocks ignore it
+            return
+        if typ not in HANDLED_TYPES:
+            return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
+        data = bytes(msg.bytes())
+        if self.echo is not None and self.echo.is_echo(data, t):
+            return
+        s = self.settings()  # one consistent set for this message (live controls replace it whole)
+        if s.in_channel is not None and msg.channel != s.in_channel:
+            return
+        if typ == "control_change":
+            target = s.cc.get(msg.control)
+            if target is not None:
+                self.control(target, msg.value)
+            elif s.thru:
+                self.send_now(CC, msg.channel, msg.control, msg.value, "thru")
+            return
+        vel = msg.velocity if typ == "note_on" else 0
+        if vel > 0:
+            self.clock.onset(t)  # the internal clock's bar 1 is the performer's first note
+        if not self.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
+            self.warn("flood", "input flood: more notes than a bar can hold; ignoring the excess")
+            return
+        if self.recorder is not None:
+            self.recorder.add("performer", t, data)
+        if s.thru:
+            self.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")

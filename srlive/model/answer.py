@@ -3,8 +3,9 @@ what is measured is what srlive plays.
 
 One bar's answer: draw N noises, run the model step on the bar heard N times in ONE batched call,
 let the critic judge the N candidates (when the model has one and its weight is not 0), choose
-with `srlive.model.selection`, and remember the bar heard and the answer as it sounds
-(`roll.as_heard`) for the next bar's choice.
+with `srlive.model.selection`, keep it in a key when asked (`srlive.model.keylock`), and read it as
+it sounds (`roll.as_heard`): the one answer the caller plays and remembers. The bars that went by
+are read from a `srlive.history.BarHistory` (the engine's, or the answerer's own, written by `hear`).
 
 The model is anything with ``candidates_for(bars [S,C,88,16], noise [S*N,L], temperature) ->
 [S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step; C is
@@ -16,12 +17,14 @@ the answers.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, MEMORY_MAX, N_PITCHES
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
+from srlive.history import BarHistory
+from srlive.model.keylock import lock_roll
+from srlive.model.scales import Scale
 from srlive.model.selection import Choice, Context, Weights, choose
 from srlive.roll import as_heard, memory_of
 
@@ -48,37 +51,33 @@ def draw_noise(rng: np.random.Generator, n: int, latent: int = LATENT) -> np.nda
 
 @dataclass
 class Answer:
-    roll: np.ndarray  # [88, 16] the chosen answer, raw model output in [0, 1]
+    roll: np.ndarray  # [88, 16] the chosen answer, raw model output in [0, 1] (key-locked when asked)
     heard: np.ndarray  # [88, 16] the same as it sounds (what srlive goes on from)
     choice: Choice | None  # the scores, when there was more than one candidate
 
 
 class Answerer:
-    """Answers bars one at a time, remembering the last bars heard and played for selection."""
+    """Answers bars one at a time, reading the last bars heard and played from ``history`` (the
+    engine's; by default its own, written by ``hear``)."""
 
     def __init__(self, model, candidates: int = 1, weights: Weights | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT):
+                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT, history: BarHistory | None = None):
         self.model = model
         self.candidates = int(candidates)
         self.weights = weights or Weights()
         self.threshold = float(threshold)
         self.latent = int(latent)
-        self.context = Context(threshold=self.threshold)
-        self.went_by: deque = deque(maxlen=2)  # the last bars that went by (performer's, else srlive's; None: silence)
-        self.performed: deque = deque(maxlen=MEMORY_MAX)  # the performer's last bars played (silent bars left out)
+        self.history = history if history is not None else BarHistory()
+        self.context = Context(self.history, threshold=self.threshold)
 
     @property
     def has_critic(self) -> bool:
         return bool(getattr(self.model, "has_critic", False))
 
     def hear(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
-        """A bar went by: what the performer played (None when silent) and what srlive played."""
-        if heard is not None or played is not None:
-            self.context.add(heard, played)
-        if heard is not None:
-            self.performed.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
-        bar = heard if heard is not None else played
-        self.went_by.append(None if bar is None else np.asarray(bar, np.float32).reshape(N_PITCHES, -1))
+        """A bar went by: what the performer played (None when silent) and what srlive played (for
+        an answerer that keeps its own history: the evaluation's runners; the engine writes its own)."""
+        self.history.add(heard, played)
 
     @property
     def bars_heard(self) -> int:
@@ -86,14 +85,22 @@ class Answerer:
         return int(getattr(self.model, "context", 1))
 
     @property
+    def offsets(self) -> tuple[int, ...]:
+        """Which bars the model hears, as offsets back from the bar it answers (srlive.history: 1 the
+        bar answered, 2 the bar that went by before it, ...)."""
+        offsets = getattr(self.model, "history", None)
+        return tuple(offsets) if offsets else ((1, 2) if self.bars_heard == 2 else (1,))
+
+    @property
     def memory(self) -> int:
         """How many of the performer's bars the model's second bar holds (srlive.memory; 0: the bar before)."""
         return int(getattr(self.model, "memory", 0) or 0)
 
     def model_input(self, source: np.ndarray) -> np.ndarray:
-        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
-        (context 2) the bar that went by before it (silence when none did): the last bar given to
-        `hear`, or the one before that when the last is the source itself. A model with memory M
+        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the bars at the
+        model's offsets (`offsets`, srlive.history): the source (1), and the bars that went by before it (2: the
+        one before, ... 8: seven before; silence where none did): counted back from the last bar
+        given to `hear`, or from the one before that when the last is the source itself. A model with memory M
         hears instead its memory (srlive.memory_kind: the mean, or the rhythm) of the performer's
         last M bars given to `hear` (srlive.roll.memory_of; silence before they play), the bar
         answered among them when it is theirs."""
@@ -101,14 +108,19 @@ class Answerer:
         if self.bars_heard == 1:
             return src[None]
         if self.memory:
-            mine = [b for b in list(self.performed)[-self.memory:] if b.shape == src.shape]
+            mine = [b for b in self.history.heard_bars(self.memory) if b.shape == src.shape]
             kind = getattr(self.model, "memory_kind", "bars")
             return np.stack([src, memory_of(np.stack(mine), kind=kind) if mine else np.zeros_like(src)])
-        bars = list(self.went_by)
-        if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
-            bars.pop()
-        before = bars[-1] if bars and bars[-1] is not None and bars[-1].shape == src.shape else np.zeros_like(src)
-        return np.stack([src, before])
+        # the bars that went by before the source, counted from the newest, or from the one before
+        # it when the newest is the source itself
+        newest = self.history.sounded(1)
+        first = 2 if newest is not None and newest.shape == src.shape and np.array_equal(newest, src) else 1
+
+        def back(k: int) -> np.ndarray:
+            bar = src if k == 1 else self.history.sounded(first + k - 2)
+            return bar if bar is not None and bar.shape == src.shape else np.zeros_like(src)
+
+        return np.stack([back(k) for k in self.offsets])
 
     def count(self, candidates: int | None = None) -> int:
         """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""
@@ -116,17 +128,18 @@ class Answerer:
 
     def answer(self, source: np.ndarray, rng: np.random.Generator | None, temperature: float,
                candidates: int | None = None, weights: Weights | None = None, threshold: float | None = None,
-               noise: np.ndarray | None = None) -> Answer:
+               noise: np.ndarray | None = None, scale: Scale | None = None, transpose: int = 0) -> Answer:
         """The answer to bar `source` [88, 16] (the bar heard, or srlive's own last as heard).
         `candidates`, `weights`, `threshold` override the answerer's own for this bar (live
         controls change them between bars); `noise` [N, latent], when given, is used instead of
-        drawing from `rng`."""
+        drawing from `rng`; `scale` (with the --transpose it sounds at) keeps the chosen answer in
+        that key (srlive.model.keylock.lock_roll)."""
         src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if noise is None:
             noise = draw_noise(rng, self.count(candidates), self.latent)
         n = len(noise)
         out = np.asarray(candidates_for(self.model, self.model_input(src)[None], noise, float(temperature)), np.float32)
-        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
+        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold, scale, transpose)
 
     def rehearse(self, steps: int, temperature: float, candidates: int | None = None, weights: Weights | None = None,
                  threshold: float | None = None) -> None:
@@ -138,9 +151,10 @@ class Answerer:
                     threshold=threshold, noise=noise)
 
     def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
-               threshold: float | None = None) -> Answer:
+               threshold: float | None = None, scale: Scale | None = None, transpose: int = 0) -> Answer:
         """The answer among `candidates` [N, 88, 16] to bar `source` (the model already ran: the
-        evaluation draws many bars' candidates in one call)."""
+        evaluation draws many bars' candidates in one call), key-locked to `scale` when given
+        (before the threshold: lock_roll moves cells, as_heard then reads the notes)."""
         weights = weights or self.weights
         threshold = self.threshold if threshold is None else float(threshold)
         choice = None
@@ -153,4 +167,5 @@ class Answerer:
             choice = choose(candidates, self.context, weights, critic_logits=logits, source=source, threshold=threshold)
             index = choice.index
         roll = candidates[index]
+        roll = lock_roll(roll, scale, transpose)  # the roll itself without a scale
         return Answer(roll=roll, heard=as_heard(roll, threshold), choice=choice)

@@ -225,7 +225,7 @@ def test_the_engine_in_3_4_answers_within_12_steps_and_clicks_three_beats():
                  now=fake.now, sleep=fake.sleep)
     eng.start_clock(0.0)
     assert eng.step_len(0) == pytest.approx(0.125)
-    events = eng.close_window(0, [NoteMsg(0.0, 62, 90), NoteMsg(0.5, 62, 0)])
+    events = eng.close_window(0, [NoteMsg(0.0, 62, 90), NoteMsg(0.5, 62, 0)]).events
     srl = [e for e in events if e.source == "srlive" and e.kind == ON]
     assert [(e.data1, e.time) for e in srl] == [(69, pytest.approx(1.5))]  # bar 2 starts 1.5 s on
     assert all(1.5 <= e.time < 3.0 for e in events)
@@ -358,7 +358,7 @@ def test_under_sync_a_6_8_bar_is_72_pulses_and_the_take_keeps_6_8_bars(tmp_path)
         close = eng.clock.time_at(b, 11.5)
         pulse_until(close)
         fake.t = close
-        events = eng.close_window(b, [])
+        events = eng.close_window(b, []).events
         clicks = sorted(e.pos for e in events if e.source == "metronome" and e.kind == ON)
         assert clicks == [(b + 1) * 72, (b + 1) * 72 + 36]  # bar b+1's two dotted-quarter beats
         assert all((b + 1) * 72 <= e.pos < (b + 2) * 72 for e in events)

@@ -4,7 +4,7 @@ model, fake clock, fake ports)."""
 import mido
 import pytest
 
-from srlive.live.engine import Engine
+from srlive.live.engine import BarPlan, Engine
 from srlive.settings import Settings
 from srlive.clocks.following import FollowingClock
 from srlive.takes.recorder import Recorder
@@ -40,7 +40,7 @@ def test_follow_answers_on_the_performers_grid_not_the_tempo_given():
     play(eng, clock, [t0 + 2 * k * step for k in range(16)])  # eighth notes, two bars
     assert eng.clock.time_at(2) == pytest.approx(t0 + 32 * step, abs=0.01)
     clock.t = eng.clock.time_at(1, 15.5)
-    events = eng.close_window(1, eng.capture.drain(clock.t))
+    events = eng.close_window(1, eng.capture.drain(clock.t)).events
     ons = [e for e in events if e.kind == ON]
     assert ons and all(e.pos >= 0 for e in events)
     for e in ons:  # the scheduler sends each at the clock's time for its position
@@ -115,7 +115,7 @@ def test_the_view_and_the_status_line_show_the_followed_tempo():
     eng, clock, _, _ = make_engine(tempo=120, follow=True)
     step = 15.0 / 104
     play(eng, clock, [100.0 + 2 * k * step for k in range(24)])
-    state = snapshot(eng, 2, [])
+    state = snapshot(eng, 2, BarPlan(3, [], None, eng.clock.time_at(3), eng.step_len(3)))
     assert state.source == "following you" and state.tempo == pytest.approx(104, rel=0.01)
     assert "104" in StatusLine.text(eng).split("|")[1] and "followed" in StatusLine.text(eng)
 

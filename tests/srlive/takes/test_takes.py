@@ -98,7 +98,7 @@ def drive(eng, fake, inputs, until):
             bar = 0
         elif bar is not None and fake.t >= eng.clock.time_at(bar, 15.5):
             close = eng.clock.time_at(bar, 15.5)
-            eng.scheduler.add(eng.close_window(bar, eng.capture.drain(close)))
+            eng.scheduler.add(eng.close_window(bar, eng.capture.drain(close)).events)
             eng._record(close)
             bar += 1
 
