@@ -102,7 +102,7 @@ def one_run(perf, bars: int, follow: bool, workdir: Path, tempo: float) -> dict:
         extra.append("--follow")
     with LiveSession(tempo=tempo, bars=bars, workdir=str(workdir), extra=extra) as run:
         run.wait_ready()
-        origin = run.play(performer_events(perf))
+        run.play(performer_events(perf))
         code = run.wait(timeout=perf.beats[-1] + 60)
         events = run.recorder.snapshot()
         stats = run.stats() if run.stats_path and run.stats_path.exists() else {}

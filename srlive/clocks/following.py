@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Callable
 
-from srlive.clocks.beat_tracker import BeatTracker, period_of, tempo_of
+from srlive.clocks.beat_tracker import BeatTracker, tempo_of
 from srlive.contract import DEFAULT_METER, METERS, PULSES_PER_STEP, TEMPO_RANGE, Meter
 
 DEAD_BAND = 0.005  # seconds: the estimate must leave the path by more than this to move it ...
@@ -259,14 +259,3 @@ class FollowingClock:
 
     def bar_at(self, t: float) -> int:
         return math.floor(self.step_at(t) / self.steps)
-
-
-def starting_tempo(tempo: float | None, count_in: int, default: float) -> tuple[float, bool]:
-    """(the tempo to start at, whether it is known): ``--tempo`` or a preset's; else the count-in's
-    (the default tempo, which it clicks); else the default, to be found from the first bar."""
-    if tempo is not None:
-        return float(tempo), True
-    return float(default), count_in > 0
-
-
-__all__ = ["FollowingClock", "bend_length", "period_of", "starting_tempo"]
