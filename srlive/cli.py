@@ -51,6 +51,7 @@ def settings_from(cfg: dict, runtime=None, input_latency: float | None = None, i
         input_latency = (cfg["input-latency"] or 0.0) / 1000.0  # "auto" is the backend's (input_latency_of)
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"] or cfg["link"], link=cfg["link"], count_in=cfg["count-in"],
+        follow=cfg["follow"], tempo_known=cfg["tempo"] is not None,
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
         temperature=temperature,
         threshold=cfg["threshold"],
@@ -128,7 +129,8 @@ def make_stats(cfg: dict, notes: list[str]):
 
     cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
-    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "max_late_ms": cfg["max-late"],
+    st.meta = {"mode": cfg["mode"], "tempo": cfg["tempo"], "sync": cfg["sync"], "follow": cfg["follow"],
+               "max_late_ms": cfg["max-late"],
                "offset_ms": cfg["offset"], "meter": meters.named(cfg["meter"]).name}
     return st
 
@@ -198,6 +200,9 @@ def check_live(cfg: dict) -> None:
     """The live run's mistakes that need no port or model, each one line."""
     if cfg["link"] and cfg["sync"]:
         raise UserError("--link and --sync are two clocks: choose one")
+    if cfg["follow"] and (cfg["sync"] or cfg["link"]):
+        other = "--sync" if cfg["sync"] else "--link"
+        raise UserError(f"--follow and {other} are two clocks (yours, the {'DAW' if cfg['sync'] else 'session'}'s): choose one")
     if cfg["link"]:
         from srlive.clocks.link import require
 
@@ -302,6 +307,9 @@ def play_live(run: LiveRun) -> int:
 def _how(settings) -> str:
     """How the run keeps time, for the ready line."""
     how = "following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM"
+    if settings.follow:
+        how = (f"following you from {settings.tempo:g} BPM" if settings.tempo_known or settings.count_in
+               else "following you (the tempo of your first bar)")
     how = "on the Link session's clock" if settings.link else how
     if settings.meter.name != meters.named(None).name:
         how += f" in {settings.meter.name}"
@@ -337,6 +345,10 @@ def teardown_live(run: LiveRun) -> None:
     if run.stats is not None and run.engine is not None:
         try:
             run.stats.meta.update(tempo=run.engine.clock.tempo, skipped_bars=run.engine.skipped)
+            if hasattr(run.engine.clock, "replans"):  # --follow: how it followed
+                clk = run.engine.clock
+                run.stats.meta["clock"] = {"tempo": round(clk.tempo, 3), "replans": clk.replans,
+                                           "onsets": clk.tracker.onsets, "following": clk.following}
             if run.settings.sync and not run.settings.link:
                 clk = run.engine.clock
                 run.stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,

@@ -200,6 +200,8 @@ OPTIONS: tuple[Option, ...] = (
            f"(default {DEFAULT_TEMPO:g}; in file mode the take's)", "BPM"),
     Option("sync", _flag, False, "follow MIDI clock from the DAW on --in (Start/Stop/Continue, Song Position "
            "Pointer) instead of --tempo", flag=True),
+    Option("follow", _flag, False, "the bar clock follows the tempo and beat you play (no DAW, no click): it "
+           "starts at --tempo, the count-in's, or the tempo of your first bar", flag=True),
     Option("link", _flag, False, "join (or start) an Ableton Link session: its tempo and bars, start/stop "
            "when peers use it; --tempo is proposed if srlive starts the session (needs pip install \".[link]\")",
            flag=True),
@@ -241,7 +243,8 @@ OPTIONS: tuple[Option, ...] = (
            "input: same answers)", "N"),
     Option("seed-file", _text, None, "solo: start from the last bar of this .mid", "FILE.mid"),
     Option("cc", parse_cc, {}, "live control: map a CC number to temperature, threshold, mode, mute, "
-           "panic or scale (off below 64, follow from 64) (repeatable; a preset's [cc] table)", "NUM=TARGET"),
+           "panic, scale (off below 64, follow from 64), variety or follow (the clock follows you from 64) "
+           "(repeatable; a preset's [cc] table)", "NUM=TARGET"),
     # takes
     Option("record", _text, None, "record the session to this .mid in musical time (the clock's bars and "
            "tempo map; tracks performer and srlive), rewritten after every bar", "FILE.mid"),

@@ -6,8 +6,9 @@ whoever read ``engine.settings`` keeps one consistent set for the whole job.
 
 Live controls map a CC value (0..127) to temperature (0..2), threshold (0.05..0.95), mode (value
 in thirds: accompany / call-response / solo), mute (≥ 64 on), panic (≥ 64) and scale (< 64 off,
-≥ 64 follow the performer's key) and variety (how many candidates a bar draws to choose from:
-0 → 32, 127 → 1, the model's first answer).
+≥ 64 follow the performer's key), variety (how many candidates a bar draws to choose from:
+0 → 32, 127 → 1, the model's first answer) and follow (≥ 64: the bar clock follows the performer's
+tempo; < 64: it keeps the tempo it is playing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Settings:
     mode: str = "accompany"
     tempo: float = DEFAULT_TEMPO
     sync: bool = False
+    follow: bool = False  # the bar clock follows the performer's tempo and beat (srlive.clocks.following)
+    tempo_known: bool = True  # --tempo (or a preset's) was given: else --follow finds it in the first bar
     link: bool = False  # an Ableton Link session is the clock (srlive.clocks.link), run by the --sync path
     count_in: int = 0
     metronome: bool = False
@@ -69,6 +72,8 @@ def apply_control(settings: Settings, target: str, value: int) -> tuple[Settings
         return settings, "panic" if v >= 64 else None
     if target == "scale":
         return replace(settings, scale=FOLLOW if v >= 64 else None), None
+    if target == "follow":  # the clock follows the performer (≥ 64) or keeps the tempo it plays
+        return replace(settings, follow=v >= 64), None
     if target == "variety":  # how hard srlive selects: 0 → 32 candidates a bar, 127 → 1 (none)
         return replace(settings, candidates=max(1, round(2 ** (5 * (1 - v / 127))))), None
     return settings, None

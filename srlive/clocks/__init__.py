@@ -1,6 +1,7 @@
 """Bar clocks: where each bar and step of the session lies on the engine's clock.
 
 ``internal`` (--tempo, and the counting MIDI clock follower), ``model_follower`` (the MIDI clock
-follower the engine uses by default under --sync), ``link`` (Ableton Link), and ``timeline`` (a
-clock's bars as musical time, for takes).
+follower the engine uses by default under --sync), ``link`` (Ableton Link), ``following`` (--follow:
+the performer's tempo and beat, estimated by ``beat_tracker``), and ``timeline`` (a clock's bars as
+musical time, for takes).
 """

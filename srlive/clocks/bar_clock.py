@@ -15,9 +15,9 @@ What a clock may do, and what it may not:
   beat between two readings. A clock that starts again (a DAW's Continue, a Link session's start)
   bumps ``generation`` instead, and the engine aligns again.
 
-Members (see InternalClock, CountingClockFollower, ModelClockFollower, LinkClock):
+Members (see InternalClock, CountingClockFollower, ModelClockFollower, LinkClock, FollowingClock):
 
-- ``name``: what the view calls it ("internal", "MIDI clock", "Link").
+- ``name``: what the view calls it ("internal", "MIDI clock", "Link", "following you").
 - ``meter``: the session's meter (srlive.contract.Meter): ``meter.steps`` sixteenths a bar,
   ``meter.pulses`` MIDI clock pulses (6 a step).
 - ``external``: True when something outside srlive starts, stops and restarts it (a DAW's
@@ -49,9 +49,11 @@ and call nothing of the engine's but ``on_stop`` (a DAW's Stop: close the notes)
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Protocol
 
 from srlive.clocks.counting_follower import CountingClockFollower
+from srlive.clocks.following import FollowingClock
 from srlive.clocks.internal import InternalClock
 from srlive.clocks.link import make_link_clock
 from srlive.clocks.model_follower import COARSE, ModelClockFollower
@@ -92,11 +94,15 @@ class BarClock(Protocol):
 FINE_CYCLE = COARSE * period_of(TEMPO_RANGE[1])
 
 
-def make_clock(settings, on_stop: Callable[[], None] | None = None) -> BarClock:
+def make_clock(settings, on_stop: Callable[[], None] | None = None,
+               now: Callable[[], float] = time.perf_counter) -> BarClock:
     """The session's bar clock, as the settings say: Link (``--link``), a MIDI clock follower
     (``--sync``: the model follower for input stamped on arrival or once a short cycle, up to
-    FINE_CYCLE; the counting follower for coarser stamps), else the internal clock at
-    ``--tempo``. ``on_stop`` is called when an external clock stops (a DAW's Stop)."""
+    FINE_CYCLE; the counting follower for coarser stamps), the performer-following clock
+    (``--follow``, or a ``[cc]`` follow control that may switch following on: off, it plays the
+    internal clock's line), else the internal clock at ``--tempo``. ``on_stop`` is called when an
+    external clock stops (a DAW's Stop); ``now`` is the engine's clock (the following clock bends
+    from where it is now)."""
     meter = settings.meter
     if settings.link:
         return make_link_clock(settings.tempo, on_stop=on_stop, meter=meter)
@@ -106,4 +112,7 @@ def make_clock(settings, on_stop: Callable[[], None] | None = None) -> BarClock:
                                          cycle=settings.input_cycle)
         return ModelClockFollower(default_tempo=settings.tempo, on_stop=on_stop, meter=meter,
                                   cycle=settings.input_cycle)
+    if settings.follow or "follow" in settings.cc.values():
+        return FollowingClock(settings.tempo, meter, known=settings.tempo_known or settings.count_in > 0,
+                              following=settings.follow, now=now)
     return InternalClock(settings.tempo, meter)

@@ -46,6 +46,7 @@ import numpy as np
 
 from srlive import roll
 from srlive.clocks.bar_clock import BarClock, make_clock
+from srlive.clocks.following import FollowingClock
 from srlive.clocks.internal import bar_seconds
 from srlive.contract import PULSES_PER_STEP
 from srlive.history import BarHistory
@@ -105,7 +106,7 @@ class Engine:
         self.meter = meter = settings.meter
         self.steps = meter.steps  # sixteenths a bar
         check_model(runtime, meter)
-        self.clock: BarClock = make_clock(settings, on_stop=self._on_clock_stop)
+        self.clock: BarClock = make_clock(settings, on_stop=self._on_clock_stop, now=now)
         self.quantiser = Quantiser(steps=meter.steps)
         self.history = BarHistory()  # the bars heard and played: written here once a bar, read below
         self.keys = KeyFollower(history=self.history)  # the key of what the performer played, for --scale follow
@@ -202,6 +203,11 @@ class Engine:
             self.scheduler.mute("srlive", False)
         elif action == "panic":
             self.scheduler.panic([self.settings.channel])
+        if target == "follow":
+            if isinstance(self.clock, FollowingClock):
+                self.clock.set_following(self.settings.follow)
+            else:
+                self.warn_once("follow", "the follow control does nothing with --sync or --link (their clock leads)")
 
     def _mark_control(self, before: Settings, action: str | None) -> None:
         """A marker in the take for a control a producer looks for: mode, mute, panic."""
@@ -231,6 +237,10 @@ class Engine:
             self.recorder.set_origin(origin)
         if self.stats is not None:
             self.stats.origin = origin
+
+    def bar_tempo(self, bar: int) -> float:
+        """Bar ``bar``'s tempo as the clock plays it: its quarter notes over its length."""
+        return 60.0 * self.meter.quarters / (self.clock.time_at(bar + 1) - self.clock.time_at(bar))
 
     def step_len(self, bar: int) -> float:
         return (self.clock.time_at(bar + 1) - self.clock.time_at(bar)) / self.steps
@@ -436,6 +446,8 @@ class Engine:
                 self.last_bar_lateness_ms, self.bar_lateness_ms = self.bar_lateness_ms, 0.0  # last: for the view
                 plan = self.close_window(bar, self.capture.drain(close), generate=not last)
                 self.scheduler.add(plan.events)
+                if self.stats is not None and bar >= 1:  # the bar before is over: its tempo as played
+                    self.stats.tempo(bar - 1, self.bar_tempo(bar - 1))
                 if self.recorder is not None:
                     self._record(close)
                 self._poll_ports()

@@ -143,7 +143,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
     is kept and the answer goes to the next free name."""
     take = in_path if isinstance(in_path, Take) else read_take(in_path)
     out = check_writable(out_path)
-    settings = replace(settings, tempo=settings.tempo if tempo_given else take.tempo, sync=False)
+    settings = replace(settings, tempo=settings.tempo if tempo_given else take.tempo, sync=False, follow=False)
     sim = SimClock(0.0)
     if stats is None:
         from srlive.takes.stats import Stats

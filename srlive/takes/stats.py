@@ -7,6 +7,7 @@ JSON layout::
      "lateness_ms": {"count": n, "p50": x, "p99": x, "max": x},
      "inference_ms": {"count": n, "p50": x, "p99": x, "max": x},
      "bars": [{"bar": 1, "inference_ms": 0.8, "skipped": null | "error: ..." | "late"}],
+     "bar_tempo": [{"bar": 1, "bpm": 120.0}],  # each bar's tempo as the clock played it, once it is over
      "events": [{"bar": 2, "kind": "note_on", "channel": 1, "note": 60, "deadline": s,
                  "lateness_ms": 0.31}],
      "dropped_events": [{"bar": 2, "kind": "note_on", "note": 60, "lateness_ms": 12.1}]}
@@ -62,6 +63,7 @@ class _Log:
 class Stats:
     def __init__(self):
         self.bars: list[dict] = []
+        self.tempi: list[dict] = []
         self._sent = _Log()
         self._dropped = _Log()
         self.origin = 0.0
@@ -72,6 +74,11 @@ class Stats:
         with self._lock:
             self.bars.append({"bar": bar + 1, "inference_ms": None if inference_ms is None else round(inference_ms, 3),
                               "skipped": skipped})
+
+    def tempo(self, bar: int, bpm: float) -> None:
+        """Bar ``bar``'s tempo as the clock played it (its quarter notes over its length)."""
+        with self._lock:
+            self.tempi.append({"bar": bar + 1, "bpm": round(bpm, 3)})
 
     def _row(self, e: Event, t: float) -> dict:
         return {"bar": e.bar + 1, "kind": KIND_NAMES[e.kind], "channel": e.channel + 1, "note": e.data1,
@@ -107,7 +114,7 @@ class Stats:
     def write(self, path) -> None:
         doc = self.summary()
         with self._lock:
-            doc.update(bars=list(self.bars))
+            doc.update(bars=list(self.bars), bar_tempo=list(self.tempi))
         doc.update(events=self.events, dropped_events=self.dropped_events)
         doc["origin_perf_counter"] = self.origin  # bar 1's start on time.perf_counter (benchmarks line up on it)
         tmp = f"{path}.tmp{os.getpid()}"

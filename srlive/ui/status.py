@@ -1,4 +1,5 @@
-"""The terminal status line: bar, tempo, mode, last inference ms, lateness — one line, redrawn.
+"""The terminal status line: bar, tempo (the followed one with --follow), mode, last inference ms,
+lateness — one line, redrawn.
 
 Only on a terminal (stderr is a TTY); quiet otherwise. Messages printed while it shows clear the
 line first, so the two never garble each other.
@@ -19,7 +20,8 @@ class StatusLine:
     @staticmethod
     def text(engine) -> str:
         ms = engine.last_inference_ms
-        return (f"bar {engine.bar + 1:>4} | {engine.clock.tempo:5.1f} BPM | {engine.settings.mode}"
+        followed = " followed" if getattr(engine.clock, "following", False) else ""
+        return (f"bar {engine.bar + 1:>4} | {engine.clock.tempo:5.1f} BPM{followed} | {engine.settings.mode}"
                 f"{' (muted)' if engine.muted else ''} | model {'-' if ms is None else f'{ms:.1f}'} ms"
                 f" | late {engine.bar_lateness_ms:.1f} ms | skipped {engine.skipped}"
                 f" | dropped {engine.scheduler.dropped}")

@@ -90,7 +90,7 @@ class ViewState:
     heard: np.ndarray
     answer: np.ndarray
     tempo: float
-    source: str  # clock: "internal", "MIDI clock", "Link"
+    source: str  # clock: "internal", "MIDI clock", "Link", "following you"
     model_ms: float | None
     late_ms: float | None  # the worst send of the bar that just ended, ms after its deadline
     skipped: int

@@ -70,6 +70,8 @@ def test_file_mode_with_preset_and_stats(tmp_path, capsys):
     (["--in", "p", "--record", "{tmp}/nofolder/take.mid"], ["--record", "does not exist"]),
     (["--bogus"], ["unrecognized arguments: --bogus"]),
     (["--velocity", "loud", "--demo"], ["model, follow"]),
+    (["--follow", "--sync", "--in", "x"], ["--follow and --sync", "choose one"]),
+    (["--follow", "--link", "--in", "x"], ["--follow and --link", "choose one"]),
 ])
 def test_user_mistakes_are_one_line_and_exit_2(tmp_path, capsys, argv, words):
     (tmp_path / "bad.mid").write_bytes(b"MThd\x00\x00")

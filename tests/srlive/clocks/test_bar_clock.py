@@ -8,6 +8,7 @@ import pytest
 from srlive.clocks import bar_clock
 from srlive.clocks.bar_clock import BarClock, make_clock
 from srlive.clocks.counting_follower import CountingClockFollower
+from srlive.clocks.following import FollowingClock
 from srlive.clocks.internal import InternalClock
 from srlive.clocks.model_follower import ModelClockFollower
 from srlive.contract import METERS
@@ -22,7 +23,8 @@ def test_the_interface_names_what_the_engine_asks_of_a_clock():
 
 
 @pytest.mark.parametrize("make", [lambda: InternalClock(120), CountingClockFollower, ModelClockFollower,
-                                  lambda: link_fakes.make(tempo=120)[2]], ids=["internal", "counting", "model", "link"])
+                                  lambda: link_fakes.make(tempo=120)[2], lambda: FollowingClock(120)],
+                         ids=["internal", "counting", "model", "link", "following"])
 def test_every_clock_has_the_whole_interface(make):
     clock = make()
     assert [m for m in MEMBERS if not hasattr(clock, m)] == []
@@ -45,6 +47,20 @@ def test_without_sync_or_link_the_internal_clock_at_the_tempo_and_meter():
     c = make_clock(Settings(tempo=90, meter=METERS["6/8"]))
     assert type(c) is InternalClock and c.tempo == 90 and c.meter is METERS["6/8"]
     assert not c.external and not c.bends and c.generation == 0
+
+
+def test_follow_or_a_follow_control_makes_the_performer_following_clock():
+    """--follow: following from --tempo (known) or from the first bar (no --tempo, no count-in); a
+    [cc] follow control alone: the same clock, not following until the control says so."""
+    c = make_clock(Settings(follow=True, tempo=96, tempo_known=False, meter=METERS["3/4"]))
+    assert type(c) is FollowingClock and c.following and c.bends and not c.external and c.meter is METERS["3/4"]
+    assert not c.tracker.known and c.tempo == pytest.approx(96)
+    assert make_clock(Settings(follow=True, tempo=96, tempo_known=False, count_in=1)).tracker.known
+    c = make_clock(Settings(tempo=100, cc={27: "follow"}))
+    assert type(c) is FollowingClock and not c.following and c.name == "internal"
+    c.onset(5.0)
+    c.onset(5.3)
+    assert c.ready and c.pulse_zero == 5.0 and c.time_at(1) == pytest.approx(7.4)
 
 
 def test_link_is_made_by_the_link_module_with_the_stop_callback(monkeypatch):
