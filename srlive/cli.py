@@ -345,10 +345,9 @@ def teardown_live(run: LiveRun) -> None:
     if run.stats is not None and run.engine is not None:
         try:
             run.stats.meta.update(tempo=run.engine.clock.tempo, skipped_bars=run.engine.skipped)
-            if hasattr(run.engine.clock, "replans"):  # --follow: how it followed
-                clk = run.engine.clock
-                run.stats.meta["clock"] = {"tempo": round(clk.tempo, 3), "replans": clk.replans,
-                                           "onsets": clk.tracker.onsets, "following": clk.following}
+            followed = run.engine.clock.report()  # --follow: how it followed
+            if followed is not None:
+                run.stats.meta["clock"] = followed
             if run.settings.sync and not run.settings.link:
                 clk = run.engine.clock
                 run.stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,

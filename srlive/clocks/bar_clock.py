@@ -42,6 +42,10 @@ Members (see InternalClock, CountingClockFollower, ModelClockFollower, LinkClock
 - ``feed(kind, t, pos=None)``: a MIDI clock or transport message ("clock", "start", "continue",
   "stop", "songpos" with ``pos`` sixteenths) stamped ``t`` on arrival, from the input thread.
 - ``close()``: leave whatever it joined (a Link session).
+- ``following``: True while its tempo follows the performer's notes (the view and status line say so).
+- ``set_following(on)``: switch following the performer on or off (the ``[cc]`` follow control);
+  False when this clock cannot (its tempo comes from a DAW, a Link session or ``--tempo``).
+- ``report()``: what ``--stats`` records of how it kept time (a dict), or None.
 
 ``onset`` and ``feed`` are called on the input thread: they are short, take the clock's own lock
 and call nothing of the engine's but ``on_stop`` (a DAW's Stop: close the notes).
@@ -86,6 +90,9 @@ class BarClock(Protocol):
     def onset(self, t: float) -> None: ...
     def feed(self, kind: str, t: float, pos: int | None = None) -> None: ...
     def close(self) -> None: ...
+    following: bool
+    def set_following(self, on: bool) -> bool: ...
+    def report(self) -> dict | None: ...
 
 
 #: seconds: input stamped once a cycle longer than this (COARSE, a share of a pulse, at the top

@@ -178,7 +178,12 @@ class FollowingClock:
         """The bar ``now`` is in (0 before bar 1)."""
         return max(0, self.bar_at(now))
 
-    def set_following(self, on: bool) -> None:
+    def report(self) -> dict:
+        """How it followed, for --stats: its tempo now, how often it bent, the onsets it heard."""
+        return {"tempo": round(self.tempo, 3), "replans": self.replans, "onsets": self.tracker.onsets,
+                "following": self.following}
+
+    def set_following(self, on: bool) -> bool:
         with self._track_lock, self._lock:
             if on and not self.following and self._segments:
                 # follow from the path as it is: the tracker's line is the path's from now on
@@ -187,6 +192,7 @@ class FollowingClock:
                 p = max(seg.p0, seg.pos(t))
                 self.tracker.hold(p, seg.time(p), seg.slope(p))
             self.following = bool(on)
+        return True
 
     # --- input --------------------------------------------------------------------------------
     def hear(self, t: float) -> None:

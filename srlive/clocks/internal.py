@@ -29,6 +29,16 @@ class InternalClock:
     bends = False  # its bar lines never move once it has started
     generation = 0
 
+    following = False  # its tempo is not the performer's
+
+    def set_following(self, on: bool) -> bool:
+        """This clock cannot follow the performer (srlive.clocks.bar_clock)."""
+        return False
+
+    def report(self) -> None:
+        """Nothing for --stats beyond the tempo (srlive.clocks.bar_clock)."""
+        return None
+
     def __init__(self, tempo: float, meter: Meter = METERS[DEFAULT_METER]):
         if not MIN_TEMPO <= float(tempo) <= MAX_TEMPO:
             raise ValueError(f"tempo {tempo} is outside {MIN_TEMPO:g}..{MAX_TEMPO:g} BPM")

@@ -97,6 +97,16 @@ class LinkClock:
     external = True  # the session starts and stops it (start/stop sync), not the engine
     bends = True  # any peer's tempo change moves the bar lines still to come
 
+    following = False  # its tempo is not the performer's
+
+    def set_following(self, on: bool) -> bool:
+        """This clock cannot follow the performer (srlive.clocks.bar_clock)."""
+        return False
+
+    def report(self) -> None:
+        """Nothing for --stats beyond the tempo (srlive.clocks.bar_clock)."""
+        return None
+
     def __init__(self, session: LinkSession, tempo: float | None = None, *,
                  now: Callable[[], float] = time.perf_counter, settle: float = 1.0, join_settle: float = 0.3,
                  lead: float = 0.25, recheck: float = 1.0, on_start: Callable[[int], None] | None = None,

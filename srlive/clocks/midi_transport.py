@@ -40,6 +40,16 @@ class MidiTransport:
     external = True  # the DAW starts, stops and continues it
     bends = True  # each pulse may move the bar lines still to come
 
+    following = False  # its tempo is not the performer's
+
+    def set_following(self, on: bool) -> bool:
+        """This clock cannot follow the performer (srlive.clocks.bar_clock)."""
+        return False
+
+    def report(self) -> None:
+        """Nothing for --stats beyond the tempo (srlive.clocks.bar_clock)."""
+        return None
+
     def __init__(self, default_tempo: float = DEFAULT_TEMPO, on_stop: Callable[[], None] | None = None,
                  on_start: Callable[[int], None] | None = None, meter: Meter = METERS[DEFAULT_METER],
                  cycle: float = 0.0):

@@ -46,7 +46,6 @@ import numpy as np
 
 from srlive import roll
 from srlive.clocks.bar_clock import BarClock, make_clock
-from srlive.clocks.following import FollowingClock
 from srlive.clocks.internal import bar_seconds
 from srlive.contract import PULSES_PER_STEP
 from srlive.history import BarHistory
@@ -204,9 +203,7 @@ class Engine:
         elif action == "panic":
             self.scheduler.panic([self.settings.channel])
         if target == "follow":
-            if isinstance(self.clock, FollowingClock):
-                self.clock.set_following(self.settings.follow)
-            else:
+            if not self.clock.set_following(self.settings.follow):
                 self.warn_once("follow", "the follow control does nothing with --sync or --link (their clock leads)")
 
     def _mark_control(self, before: Settings, action: str | None) -> None:

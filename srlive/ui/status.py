@@ -20,7 +20,7 @@ class StatusLine:
     @staticmethod
     def text(engine) -> str:
         ms = engine.last_inference_ms
-        followed = " followed" if getattr(engine.clock, "following", False) else ""
+        followed = " followed" if engine.clock.following else ""
         return (f"bar {engine.bar + 1:>4} | {engine.clock.tempo:5.1f} BPM{followed} | {engine.settings.mode}"
                 f"{' (muted)' if engine.muted else ''} | model {'-' if ms is None else f'{ms:.1f}'} ms"
                 f" | late {engine.bar_lateness_ms:.1f} ms | skipped {engine.skipped}"
