@@ -169,6 +169,22 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
 
 
 # --- live ----------------------------------------------------------------------------------------
+def open_output(name: str, backend: str):
+    """(the output, the sender process or None): the output port opened in srlive.sender's process of
+    its own, so input cannot delay output; with SRLIVE_SENDER=thread, in this process as a thread
+    (the way srlive sent before: kept to compare the two on one machine in one hour)."""
+    import os
+
+    if os.environ.get("SRLIVE_SENDER", "").strip().lower() == "thread":
+        from srlive import ports
+
+        return ports.open_output(name, backend=backend, client_name="srlive"), None
+    from srlive.sender import open_sender
+
+    sender = open_sender(name, backend, client_name="srlive", realtime=True)
+    return sender, sender
+
+
 def run_live(cfg: dict) -> int:
     import atexit
     import faulthandler
@@ -213,7 +229,7 @@ def run_live(cfg: dict) -> int:
                                    input_cycle=input_cycle_of(backend))
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
-    output = ports.open_output(out_name, backend=backend, client_name="srlive")
+    output, sender = open_output(out_name, backend)
     inp = view = None
     locked = False
     try:
@@ -224,7 +240,7 @@ def run_live(cfg: dict) -> int:
         view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
         status = view if view is not None else StatusLine()  # the view prints the messages above its panel
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
-                        status=status, seed_roll=seed, realtime=True, view=view)
+                        status=status, seed_roll=seed, realtime=True, view=view, sender=sender)
         stopped = []
 
         def on_signal(signum, _frame):
@@ -287,7 +303,7 @@ def run_live(cfg: dict) -> int:
                 say(f"could not write --stats {cfg['stats']} ({e.strerror})")
     if recorder is not None:
         say(f"recorded {recorder.path}")
-    return 0
+    return 1 if engine.failed else 0
 
 
 # --- entry point ---------------------------------------------------------------------------------

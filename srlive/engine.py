@@ -52,7 +52,7 @@ from srlive.meter import check_model
 from srlive.modes import make_mode
 from srlive.quantise import Quantiser
 from srlive.render import CC, OFF, ON, Event, metronome_bar, render_bar
-from srlive.scheduler import Scheduler
+from srlive.scheduler import Scheduler, message_bytes
 from srlive.settings import Settings, apply_control
 from srlive.view import snapshot as view_snapshot
 
@@ -65,16 +65,11 @@ START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for
 REHEARSE_LEADS = (0.075, 0.008)
 
 
-def _bytes(kind: int, channel: int, data1: int, data2: int) -> bytes:
-    status = {ON: 0x90, OFF: 0x80, CC: 0xB0}[kind] | (channel & 0x0F)
-    return bytes([status, data1 & 0x7F, data2 & 0x7F])
-
-
 class Engine:
     def __init__(self, runtime, settings: Settings, *, output=None, input=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
                  seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-                 timer: Callable[[], float] | None = None, realtime: bool = False, view=None):
+                 timer: Callable[[], float] | None = None, realtime: bool = False, view=None, sender=None):
         self.runtime = runtime
         self.settings = settings
         self.output = output
@@ -110,10 +105,15 @@ class Engine:
                                  weights=getattr(runtime, "selection", None), threshold=settings.threshold,
                                  latent=self.latent)
         self.own_bar: int | None = None  # the bar last_own was made for
-        self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
-                                   on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
-                                   retime=self.clock.time_of_pulse if settings.sync else None,
-                                   offset=settings.offset)
+        retime = self.clock.time_of_pulse if settings.sync else None
+        if sender is not None:  # srlive.sender: the scheduler in a process of its own, owning the output
+            self.scheduler = sender.scheduler(max_late=settings.max_late, offset=settings.offset, retime=retime,
+                                              on_sent=self._on_sent, on_dropped=self._on_dropped,
+                                              on_output=self._sent_out, on_lost=self._on_sender_lost)
+        else:
+            self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
+                                       on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
+                                       retime=retime, offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
         self.last_own: np.ndarray | None = None
@@ -128,23 +128,35 @@ class Engine:
         self.stop_event = threading.Event()
         self._warned: set[str] = set()
         self._shut = False
+        self.failed: str | None = None  # why the run ended short (the sender lost): srlive exits non-zero
         self.lock = threading.RLock()
         if recorder is not None:
             recorder.follow(self.clock)  # the take in the clock's bars and tempo
 
     # --- output -------------------------------------------------------------------------------
     def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
-        data = _bytes(kind, channel, data1, data2)
+        data = message_bytes(kind, channel, data1, data2)
         t = self.now()
         if self.output is not None:
-            if self.echo is not None:
-                self.echo.sent(data, t)
             if self._send_bytes is not None:
                 self._send_bytes(data)
             else:
                 self.output.send(_message(data))
+        self._sent_out(source, t, data, self.scheduler.firing)
+
+    def _sent_out(self, source: str, t: float, data: bytes, event: Event | None) -> None:
+        """What went out at ``t``: remembered for echo suppression, recorded (a scheduled event at its
+        grid place). Called by ``_send``, or for the sender process by its reader thread."""
+        if self.echo is not None and self.output is not None:
+            self.echo.sent(data, t)
         if self.recorder is not None and source in ("srlive", "panic", "metronome"):
-            self.recorder.add(source, t, data, self.scheduler.firing)  # a scheduled event: at its grid place
+            self.recorder.add(source, t, data, event)
+
+    def _on_sender_lost(self, why: str) -> None:
+        """The sender process is gone: nothing srlive plays can be heard. Said once; the run ends."""
+        self.failed = why
+        self.log(f"{why}: nothing srlive plays can be heard any more; stopping")
+        self.stop()
 
     def _on_sent(self, e: Event, t: float) -> None:
         if e.kind == ON and e.source == "srlive":
