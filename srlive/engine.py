@@ -461,9 +461,9 @@ class Engine:
             if news:
                 self.log(news)
 
-    def _record(self, until: float) -> None:
+    def _record(self, until: float, final: bool = False) -> None:
         try:
-            self.recorder.write(until)
+            self.recorder.write(until, final=final) if final else self.recorder.write(until)
         except OSError as e:
             self.warn_once("record", f"could not rewrite the recording ({e.strerror}); still playing")
 
@@ -481,7 +481,7 @@ class Engine:
             self.scheduler.stop(panic=True)
         finally:
             if self.recorder is not None:
-                self._record(self.now())
+                self._record(self.now(), final=True)
             getattr(self.clock, "close", lambda: None)()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()
