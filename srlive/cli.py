@@ -237,6 +237,7 @@ def run_live(cfg: dict) -> int:
             inp = ports.open_input(in_name, backend=backend, client_name="srlive")
             # what the engine ignores anyway, dropped before Python where the backend can (floods)
             inp.ignore(*unused_input_types(settings.sync))
+            inp.only_channel(settings.in_channel)  # --in-channel: the others dropped unparsed too
         view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
         status = view if view is not None else StatusLine()  # the view prints the messages above its panel
         engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,

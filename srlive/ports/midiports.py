@@ -249,6 +249,7 @@ class MidiInput(_Port):
         self.callback_errors = 0
         self.last_error: Optional[BaseException] = None
         self._dropped_status: frozenset[int] = frozenset()
+        self._channel: Optional[int] = None  # only_channel: other channels' messages dropped unparsed
         self._rt.ignore_types(sysex=False, timing=False, active_sense=False)
         self._arrived: queue.SimpleQueue[tuple[list[int], float]] = queue.SimpleQueue()
         self._consume_lock = threading.Lock()  # one batch at a time, in arrival order
@@ -283,6 +284,12 @@ class MidiInput(_Port):
         # took its delta with it and ArrivalClock's sum fell behind: stamps ran early (−50 ms after
         # a second of flood with SysEx and active sensing; a keyboard's active sensing alone does it
         # slowly). So on JACK every message is queued and the status check below drops it unparsed.
+
+    def only_channel(self, channel: Optional[int]) -> None:
+        """Drop channel messages (notes, controllers, ...) of every channel but ``channel`` (0-15) by
+        their status byte, before anything is parsed (``--in-channel``); None keeps every channel.
+        System messages (clock, transport) are not channel messages and stay."""
+        self._channel = channel
 
     # -- the backend's side: stamp and queue -----------------------------------------------
 
@@ -350,6 +357,8 @@ class MidiInput(_Port):
             self.bad_messages += 1
             return
         if (status if status >= 0xF0 else status & 0xF0) in self._dropped_status:
+            return
+        if self._channel is not None and status < 0xF0 and status & 0x0F != self._channel:
             return
         try:
             msg = mido.Message.from_bytes(data)

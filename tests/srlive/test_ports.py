@@ -237,6 +237,25 @@ def test_ignored_types_are_dropped_by_status_before_parsing(world):
         port.ignore("pitchbend")
 
 
+def test_only_channel_drops_other_channels_unparsed_and_keeps_system_messages(world, monkeypatch):
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append((msg.type, getattr(msg, "channel", None))))
+    port.only_channel(2)
+    parsed = []
+    real = ports.midiports.mido.Message.from_bytes
+    monkeypatch.setattr(ports.midiports.mido.Message, "from_bytes", lambda data: parsed.append(data) or real(data))
+    for data in ([0x90, 60, 9], [0x92, 60, 9], [0xB5, 7, 1], [0xB2, 7, 1], [0xF8], [0x82, 60, 0]):
+        port._rt.callback((data, 0.0), None)
+    port.consume_pending()
+    assert got == [("note_on", 2), ("control_change", 2), ("clock", None), ("note_off", 2)]
+    assert len(parsed) == 4  # the other channels' messages were never parsed
+    port.only_channel(None)
+    port._rt.callback(([0x95, 60, 9], 0.0), None)
+    port.consume_pending()
+    assert got[-1] == ("note_on", 5)
+
+
 class _SentLog:
     def __init__(self):
         self.sent = []
