@@ -185,6 +185,15 @@ def open_output(name: str, backend: str):
     return sender, sender
 
 
+def watch_ports(engine, ports_open: list, backend: str):
+    """srlive.ports.watch from now on: each port's news said as it comes, and a JACK server that stopped
+    or dropped srlive's client ends the run in one line (engine.fail), whether a bar plays or not."""
+    from srlive.ports.watch import JackGraphView, PortWatch
+
+    graph = JackGraphView() if backend == "jack" else None
+    return PortWatch(ports_open, log=engine.log, on_fatal=engine.fail, graph=graph).start()
+
+
 def run_live(cfg: dict) -> int:
     import atexit
     import faulthandler
@@ -230,7 +239,7 @@ def run_live(cfg: dict) -> int:
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     output, sender = open_output(out_name, backend)
-    inp = view = None
+    inp = view = watch = None
     locked = False
     try:
         if in_name is not None:
@@ -280,8 +289,11 @@ def run_live(cfg: dict) -> int:
             f"model on {runtime.provider}; {start} (Ctrl-C stops)")
         if view is not None:
             view.start()
+        watch = watch_ports(engine, [inp, output], backend)
         engine.run()
     finally:
+        if watch is not None:
+            watch.stop()
         if locked:
             memlock.unlock_memory()
         if view is not None:

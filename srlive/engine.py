@@ -153,9 +153,17 @@ class Engine:
             self.recorder.add(source, t, data, event)
 
     def _on_sender_lost(self, why: str) -> None:
-        """The sender process is gone: nothing srlive plays can be heard. Said once; the run ends."""
-        self.failed = why
-        self.log(f"{why}: nothing srlive plays can be heard any more; stopping")
+        """The sender process is gone: nothing srlive plays can be heard."""
+        self.fail(f"{why}: nothing srlive plays can be heard")
+
+    def fail(self, why: str) -> None:
+        """srlive can no longer hear or play (srlive.ports.watch, the sender): said once, in one line;
+        the run ends, every note closed, and srlive exits non-zero."""
+        with self.lock:
+            if self.failed:
+                return
+            self.failed = why
+        self.log(f"{why}; closing every note and stopping")
         self.stop()
 
     def _on_sent(self, e: Event, t: float) -> None:
@@ -421,7 +429,6 @@ class Engine:
                 self.scheduler.add(events)
                 if self.recorder is not None:
                     self._record(close)
-                self._poll_ports()
                 if self.view is not None:  # the answer is scheduled: the view shows it before it sounds
                     self.view(view_snapshot(self, bar, events))
                 elif self.status is not None:
@@ -447,19 +454,6 @@ class Engine:
                 return False
             self.rehearse()
         return True
-
-    def _poll_ports(self) -> None:
-        """Once a bar, off the hot path: has a port's other end gone or come back? Say so once."""
-        for port in (self.output, self.input):
-            poll = getattr(port, "poll", None)
-            if poll is None:
-                continue
-            try:
-                news = poll()
-            except Exception:  # a port that can't tell: nothing to say
-                news = None
-            if news:
-                self.log(news)
 
     def _record(self, until: float, final: bool = False) -> None:
         try:

@@ -276,8 +276,8 @@ class Recorder:
         if bar > self._pbar:
             self._end_performer_bar()
             self._pbar = bar
-        elif bar < self._pbar:
-            return True  # a straggler stamped into a bar already closed: as it is
+        elif bar < self._pbar:  # a straggler stamped into a bar already closed: only into a track there is
+            return ("performer", data[0] & 0x0F) in self.tracks
         if note_on:
             self._pnotes += 1
         if ("performer", data[0] & 0x0F) not in self.tracks:

@@ -168,7 +168,7 @@ def sender_main(commands, reports, out_name: str, backend: str, client_name: str
     gc.collect()
     gc.freeze()
     locked = memlock.lock_memory()
-    items.put(("ready", port.name, port.full_name))
+    items.put(("ready", port.name, port.full_name, port.virtual))
     try:
         while not stop_now.is_set():
             if not commands.poll(0.05):
@@ -192,9 +192,12 @@ def sender_main(commands, reports, out_name: str, backend: str, client_name: str
 
 # --- the main process's side -----------------------------------------------------------------------
 class SenderProcess:
-    """The sender as the main process sees it: a port (``name``, ``full_name``, ``poll``) and, from
+    """The sender as the main process sees it: a port (``name``, ``full_name``, ``virtual``, ``poll``,
+    ``lost``: why the process is gone) and, from
     ``scheduler()``, the scheduler's API (``add``, ``send_now``, ``mute``, ``all_notes_off``, ``panic``,
     ``start``, ``stop``), each call one command down the pipe, never waiting for the sender."""
+
+    kind = "output"
 
     def __init__(self, out_name: str, backend: str, client_name: str = "srlive", realtime: bool = False,
                  context=None, timeout: float = START_TIMEOUT):
@@ -211,7 +214,7 @@ class SenderProcess:
         cmd_recv.close()
         rep_send.close()
         self._lock = threading.Lock()  # one command at a time down the pipe
-        self.name, self.full_name = out_name, None
+        self.name, self.full_name, self.virtual = out_name, None, True
         self.sent = self.dropped = self.send_errors = 0
         self.on_sent: Optional[Callable[[Event, float], None]] = None
         self.on_dropped: Optional[Callable[[Event, float], None]] = None
@@ -239,7 +242,7 @@ class SenderProcess:
         if kind == "error":
             self.process.join(STOP_TIMEOUT)
             raise PortError(batch[0][1])
-        _, self.name, self.full_name = batch[0]
+        _, self.name, self.full_name, self.virtual = batch[0]
         return batch[1:]
 
     # -- commands --------------------------------------------------------------------------

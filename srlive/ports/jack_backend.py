@@ -44,6 +44,7 @@ class JackGraph:
         self._closes_at_exit = False
         self.close_timeout = close_timeout
         self.stuck: list = []  # clients whose close never returned (kept: never closed twice or collected)
+        self.gone: Optional[str] = None  # why the server shut the watcher down (its shutdown callback)
 
     def _open(self, name: str):
         """A client on the running server, or None; libjack says nothing when there is none."""
@@ -71,16 +72,28 @@ class JackGraph:
             return True
 
     def _watcher(self):
-        if self.jack is None:
-            return None
+        if self.jack is None or self.gone:
+            return None  # a client whose server went is asked nothing more
         if self.client is None:
             self.client = self._open("srlive-watch")
+            if self.client is not None:
+                try:  # libjack calls it from its own thread when the server goes (or drops the client)
+                    self.client.set_shutdown_callback(self._on_shutdown)
+                except Exception:  # noqa: BLE001 - an old JACK-Client: the graph queries still tell
+                    pass
             if self.client is not None and not self._closes_at_exit:
                 # Closed by an exit hook, not left to jack.Client.__del__, which would close libjack's
                 # last client in the interpreter's module teardown (docs/design.md: shutdown order).
                 self._at_exit(self.close)
                 self._closes_at_exit = True
         return self.client
+
+    def _on_shutdown(self, status, reason: str) -> None:
+        self.gone = " ".join(str(reason).split()) or "no reason given"
+
+    def server_gone(self) -> Optional[str]:
+        """Why the server is gone (its shutdown callback said so), or None while it is there."""
+        return self.gone
 
     def close(self) -> None:
         """Drop the watching client (before stopping a server we started, to keep libjack quiet).
@@ -164,6 +177,18 @@ def jack_input_delay() -> float:
     frames / 48 kHz). 0 when no server answers."""
     period = jack_period()
     return period / 2 if period else 0.0
+
+
+def watch_server() -> bool:
+    """Open the watcher now (so its shutdown callback is in place from the start); False without JACK."""
+    graph = _the_graph()
+    with graph.lock:
+        return graph._watcher() is not None
+
+
+def server_gone() -> Optional[str]:
+    """Why the JACK server went away under srlive (None while it is there, or when never watched)."""
+    return _the_graph().server_gone()
 
 
 def forget_jack_server() -> None:
