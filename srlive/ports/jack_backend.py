@@ -31,6 +31,21 @@ def _quiet(_message: str) -> None:
     pass
 
 
+#: what libjack prints in every client of a process when its server goes away; srlive.ports.watch
+#: says it in one line instead
+SERVER_GONE_CHATTER = ("Cannot read socket", "CheckRes error", "JackSocketClientChannel read fail",
+                       "Server is not running", "Cannot connect to server", "Cannot open", "jack server is not running",
+                       "JackShmReadWritePtr", "Failed to connect", "Unable to connect")
+
+
+def _to_stderr_but_shutdown_chatter(message: str) -> None:
+    """libjack's messages on stderr as usual, except the lines it prints when its server is gone."""
+    import sys
+
+    if not any(message.startswith(line) for line in SERVER_GONE_CHATTER):
+        print(message, file=sys.stderr, flush=True)
+
+
 class JackGraph:
     """One JACK client that watches the server's graph (opened on first use, kept until ``close()``,
     at the latest when Python begins to exit: see ``_watcher``)."""
@@ -56,8 +71,8 @@ class JackGraph:
         except jack.JackError:
             return None
         finally:
-            jack.set_error_function(None)  # libjack's own printing to stderr again
-            jack.set_info_function(None)
+            jack.set_error_function(_to_stderr_but_shutdown_chatter)  # libjack's printing again, less the chatter
+            jack.set_info_function(_to_stderr_but_shutdown_chatter)
 
     def running(self) -> bool:
         if self.jack is None:

@@ -6,8 +6,9 @@ go of Python's lock while it waits on the server):
 
 * each port's news (``poll()``: its other end went away or came back) is said as it comes;
 * the JACK server stopped (the watcher's shutdown callback, or the server no longer answers): fatal;
-* one of srlive's own ports is no longer in JACK's graph (JACK removed srlive's client, as it does
-  with a client that overran its cycle): fatal;
+* one of srlive's own ports has been missing from JACK's graph for ``give_up`` seconds (JACK removed
+  srlive's client, as it does with a client that overran its cycle; a port being reconnected is
+  away for a moment only): fatal;
 * a port linked to a named port that is still there stays unlinked for ``give_up`` seconds although
   reconnecting was tried every round (JACK stopped running srlive's client: a zombified client keeps
   its ports but loses its links and never gets them back): fatal;
@@ -77,6 +78,7 @@ class PortWatch:
         self.give_up = give_up
         self.fatal: Optional[str] = None
         self._unlinked: dict[int, float] = {}  # port index -> since when its named peer is there but not linked
+        self._missing: dict[int, float] = {}  # port index -> since when it is not in the graph
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -115,10 +117,14 @@ class PortWatch:
             full = port.full_name
             if not full:
                 continue
-            if full not in listed:
+            if full not in listed:  # (a port being reconnected is away for a moment: it must stay away)
+                since = self._missing.setdefault(i, self.now())
+                if self.now() - since < self.give_up:
+                    continue
                 return (f"JACK removed srlive's {port.kind} port '{full}' (its client was dropped, as JACK drops "
                         "one that overran its cycle): srlive can no longer "
                         f"{'hear' if port.kind == 'input' else 'play'}")
+            self._missing.pop(i, None)
             why = self._unlinked_too_long(i, port, listed)
             if why:
                 return why

@@ -61,10 +61,12 @@ def test_the_jack_server_stopping_is_fatal_and_said_once():
     assert w.check() is None and fatal == [line]
 
 
-def test_a_port_jack_removed_is_fatal_naming_it():
+def test_a_port_jack_removed_is_fatal_naming_it_once_it_stays_away():
     t = [0.0]
     g = Graph([p for p in LISTED if p != "srlive:performer out"])
     w, said, fatal = watch([IN, OUT], g, t)
+    assert w.check() is None  # away a moment (being reconnected): not yet
+    t[0] = 3.5
     assert "removed srlive's input port 'srlive:performer out'" in w.check()
     assert "can no longer hear" in fatal[0]
 
@@ -78,6 +80,19 @@ def test_a_link_that_stays_broken_while_both_ends_are_there_is_fatal_after_give_
     assert w.check() is None  # reconnecting gets its time
     t[0] = 3.1
     assert "stayed unlinked from 'daw:in'" in w.check() and "can no longer play" in fatal[0]
+
+
+def test_a_port_away_for_a_moment_is_not_fatal():
+    t = [0.0]
+    g = Graph([p for p in LISTED if p != "srlive-01:daw in"])
+    w, said, fatal = watch([IN, OUT], g, t)
+    w.check()
+    t[0] = 1.0
+    g.listed = LISTED
+    w.check()
+    g.listed = [p for p in LISTED if p != "srlive-01:daw in"]
+    t[0] = 3.5
+    assert w.check() is None and fatal == []
 
 
 def test_a_link_that_comes_back_in_time_starts_the_count_again():
