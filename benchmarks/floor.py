@@ -21,7 +21,7 @@ import time
 import rtmidi
 
 from benchmarks.clients import wait_until
-from srlive.scheduler import raise_priority
+from srlive.live.scheduler import raise_priority
 
 CHANNEL = 15  # 0-based: MIDI channel 16, apart from srlive's and the metronome's
 PITCH = 100

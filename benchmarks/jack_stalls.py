@@ -11,7 +11,7 @@ session's recorder and a second one on the same port. A note-on neither heard cl
 one only one listener missed was lost on the way to it; retriggers and stray note-offs are
 messages repeated or out of order. srlive's --stats says it sent every note-off on time, so what
 goes missing goes missing inside JACK. The real-port tests run synchronous mode for this reason
-(srlive.jackserver).
+(benchmarks.jackserver).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from benchmarks.analysis import pair_notes
 from benchmarks.clients import Recorder
 from benchmarks.session import DENSE, LiveSession, phrase
-from srlive import jackserver
+from benchmarks import jackserver
 
 SERVER = "srlive-stalls"
 TEMPO = 300.0

@@ -87,7 +87,7 @@ class PeerGrid:
 
     def bar_line_after_join(self, lead: float = 1.0, timeout: float = 15.0) -> float:
         """The peer's first bar line at least ``lead`` s after another peer (srlive) joined it:
-        srlive's bar 1 is set within half a second of joining (srlive.link: join_settle + lead)."""
+        srlive's bar 1 is set within half a second of joining (srlive.clocks.link: join_settle + lead)."""
         deadline = time.monotonic() + timeout
         while self.peers_seen == 0:
             if time.monotonic() > deadline:

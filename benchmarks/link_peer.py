@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--tempo", type=float, default=133.0)
     args = p.parse_args(argv)
     refuse_unless_private()
+    from srlive.clocks.link import AalinkSession
     from srlive.errors import UserError
-    from srlive.link import AalinkSession
 
     try:
         session = AalinkSession(args.tempo, enable_delay=0.0)

@@ -77,7 +77,7 @@ def sleep_until(t: float) -> None:
 def measure(bars: int, tempo: float, change: float | None, proposed: float) -> dict:
     """Inside the namespace: the peer, LinkClock, the bar lines compared."""
     link_netns.refuse_unless_private()
-    from srlive.link import make_link_clock
+    from srlive.clocks.link import make_link_clock
 
     peer = Peer(tempo)
     clock = make_link_clock(proposed, start=False)

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     ap.add_argument("--bars", type=int, default=6)
     ap.add_argument("--change-bar", type=int, default=3, help="0-based bar where the tempo changes")
     args = ap.parse_args(argv)
-    from srlive.jackserver import JackUnavailable, use_test_server
+    from benchmarks.jackserver import JackUnavailable, use_test_server
 
     try:
         server = use_test_server()

@@ -367,7 +367,7 @@ def finish(result: dict, args) -> int:
 
 
 def with_jack(fn, rt_server: bool = False):
-    from srlive.jackserver import JackUnavailable, start, use_private_rt_server
+    from benchmarks.jackserver import JackUnavailable, start, use_private_rt_server
 
     try:
         server = use_private_rt_server() if rt_server else start()

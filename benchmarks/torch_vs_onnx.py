@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.bench import percentiles
 from srlive.errors import UserError
-from srlive.synthetic_bars import music_like_bars
+from srlive.model.bench import percentiles
+from srlive.model.synthetic_bars import music_like_bars
 
 WARMUP = 20
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="model steps to time in each (default 2000)")
     p.add_argument("--block", type=int, default=50, help="steps per turn (default 50; 1 = every step)")
     args = p.parse_args(argv)
-    from srlive.runtime import load_runtime
+    from srlive.model.runtime import load_runtime
 
     try:
         rt = load_runtime(args.model, args.device)

@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from srlive import jackserver
+from benchmarks import jackserver
 from srlive.benchmarks.clients import Performer, Recorder
-from srlive.filemode import example_take, read_take
+from srlive.takes.filemode import example_take, read_take
 
 SOCKET = "srlive-view-capture"
 WIDTH, HEIGHT = 100, 30

@@ -104,13 +104,14 @@ def write_atomically(files: dict[str, bytes], out: Path) -> None:
 def export(args) -> int:
     import onnx
 
+    from srlive.contract import MAX_CANDIDATES, TEMPERATURE_RANGE
+    from srlive.errors import BadValue
+    from srlive.model.runtime import default_model_path
+    from srlive.model.selection import BadWeights, parse_weights
+    from srlive.options import parse_temperature
     from srlive_export.metadata import build_metadata, portable, set_metadata
     from srlive_export.onnx_export import OPSET, export_protos
     from srlive_export.parity import check_parity, default_real_bars, parity_inputs
-    from srlive.contract import MAX_CANDIDATES, TEMPERATURE_RANGE
-    from srlive.selection import BadWeights, parse_weights
-    from srlive.options import BadValue, parse_temperature
-    from srlive.runtime import default_model_path
     from tqdm import tqdm
 
     try:

@@ -1,5 +1,5 @@
 """The srlive metadata props written into every exported ONNX file (docs/design.md, "The model and its
-ONNX contract"). The key names and the format version live in srlive.contract (srlive.runtime
+ONNX contract"). The key names and the format version live in srlive.contract (srlive.model.runtime
 reads them); this module only builds and writes them.
 """
 

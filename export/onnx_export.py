@@ -3,7 +3,7 @@
 Exporter: torch.onnx.export with dynamo=True (torch.export + onnxscript, the default since torch
 2.9), a dynamic batch dimension "N" given as dynamic_shapes, and its graph optimiser on. It gives a
 clean graph (Conv/Elu/Gemm/ConvTranspose/Tanh, no shape-computation clutter) whose initializers
-keep the torch parameter names ("encoder.fc.weight", ...), which srlive.bench uses to rebuild the
+keep the torch parameter names ("encoder.fc.weight", ...), which srlive.model.bench uses to rebuild the
 torch model from the very same weights. The legacy TorchScript exporter (dynamo=False) is
 deprecated and not used.
 """
@@ -19,8 +19,8 @@ import onnx
 import torch
 from torch import nn
 
-from srlive_export.optimize import rewrite_elu
 from srlive.contract import HEARING_FILES, ONNX_FILES, STEPS
+from srlive_export.optimize import rewrite_elu
 from srlive_training.model import VAEGAN, StepModule
 
 OPSET = 18  # >= 17 as docs/design.md asks; the dynamo exporter's own baseline

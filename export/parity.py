@@ -19,7 +19,7 @@ import onnxruntime as ort
 import torch
 
 from srlive import roll
-from srlive.synthetic_bars import music_like_bars
+from srlive.model.synthetic_bars import music_like_bars
 from srlive_training.model import VAEGAN, sample_z
 
 TOLERANCE = 1e-4

@@ -2,5 +2,5 @@ import sys
 
 from srlive.cli import main
 
-if __name__ == "__main__":  # not when a sender process (srlive.sender) imports it as its parent's main
+if __name__ == "__main__":  # not when a sender process (srlive.live.sender) imports it as its parent's main
     sys.exit(main())

@@ -19,11 +19,11 @@ import json
 import sys
 import time
 
-from srlive import memlock
 from srlive import meter as meters
 from srlive import options
 from srlive.contract import DEFAULT_TEMPERATURE, DEFAULT_TEMPO
 from srlive.errors import UserError
+from srlive.live import memlock
 
 SWITCH_INTERVAL = 0.0005  # seconds: how long a thread may hold the GIL while the scheduler waits for it
 
@@ -34,7 +34,7 @@ def say(message: str) -> None:
 
 def settings_from(cfg: dict):
     """The engine's Settings from resolved options (1-based channels → 0-based)."""
-    from srlive.engine import Settings
+    from srlive.settings import Settings
 
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"] or cfg["link"], link=cfg["link"], count_in=cfg["count-in"],
@@ -58,7 +58,7 @@ def _weights(selection):
     """--selection's changes laid over the default weights (load_model lays them over the model's)."""
     if selection is None or not isinstance(selection, dict):
         return selection
-    from srlive.selection import parse_weights
+    from srlive.model.selection import parse_weights
 
     return parse_weights(selection)
 
@@ -90,8 +90,8 @@ def load_model(cfg: dict):
     bars are not the meter's length. A temperature or candidate count left unset (None) becomes the
     model's own in `cfg`, and --selection's weights are laid over the model's (make the Settings
     from `cfg` after this)."""
-    from srlive.runtime import load_runtime
-    from srlive.selection import parse_weights
+    from srlive.model.runtime import load_runtime
+    from srlive.model.selection import parse_weights
 
     meter = meters.named(cfg["meter"])
     rt = load_runtime(cfg["model"] or meters.shipped_model(meter), cfg["device"])
@@ -117,9 +117,9 @@ def make_stats(cfg: dict, notes: list[str]):
     """The --stats collector, its file claimed (a move to a free name is added to ``notes``)."""
     if not cfg["stats"]:
         return None
-    from srlive.recorder import check_writable
-    from srlive.stats import Stats
-    from srlive.takepath import claim
+    from srlive.takes.recorder import check_writable
+    from srlive.takes.stats import Stats
+    from srlive.takes.takepath import claim
 
     cfg["stats"] = str(claim(check_writable(cfg["stats"]), cfg["overwrite"], "writing the stats to", notes.append))
     st = Stats()
@@ -131,7 +131,7 @@ def make_stats(cfg: dict, notes: list[str]):
 def seed_roll_of(cfg: dict):
     if not cfg["seed-file"]:
         return None
-    from srlive.filemode import seed_roll
+    from srlive.takes.filemode import seed_roll
 
     return seed_roll(cfg["seed-file"], cfg["tempo"], meters.named(cfg["meter"]))
 
@@ -141,9 +141,9 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
     """Answer a take offline. Its tempo is the file's unless --tempo was given on the command line
     (a preset's tempo is for live sessions: re-barring a take at another tempo would misplace it);
     its meter likewise the file's time signature unless --meter was given (then a preset's, else 4/4)."""
-    from srlive.filemode import read_take, run_file, take_meter
-    from srlive.recorder import check_writable
-    from srlive.takepath import claim
+    from srlive.takes.filemode import read_take, run_file, take_meter
+    from srlive.takes.recorder import check_writable
+    from srlive.takes.takepath import claim
 
     take = read_take(take)
     meter = meters.named(cfg["meter"])
@@ -170,7 +170,7 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
 
 # --- live ----------------------------------------------------------------------------------------
 def open_output(name: str, backend: str):
-    """(the output, the sender process or None): the output port opened in srlive.sender's process of
+    """(the output, the sender process or None): the output port opened in srlive.live.sender's process of
     its own, so input cannot delay output; with SRLIVE_SENDER=thread, in this process as a thread
     (the way srlive sent before: kept to compare the two on one machine in one hour)."""
     import os
@@ -179,7 +179,7 @@ def open_output(name: str, backend: str):
         from srlive import ports
 
         return ports.open_output(name, backend=backend, client_name="srlive"), None
-    from srlive.sender import open_sender
+    from srlive.live.sender import open_sender
 
     sender = open_sender(name, backend, client_name="srlive", realtime=True)
     return sender, sender
@@ -201,17 +201,17 @@ def run_live(cfg: dict) -> int:
     import signal
 
     from srlive import ports
-    from srlive.engine import Engine
-    from srlive.intake import unused_input_types
-    from srlive.recorder import Recorder, check_writable
-    from srlive.status import StatusLine
-    from srlive.takepath import claim
-    from srlive.view import terminal_view, view_wanted
+    from srlive.live.engine import Engine
+    from srlive.live.intake import unused_input_types
+    from srlive.takes.recorder import Recorder, check_writable
+    from srlive.takes.takepath import claim
+    from srlive.ui.status import StatusLine
+    from srlive.ui.view import terminal_view, view_wanted
 
     if cfg["link"] and cfg["sync"]:
         raise UserError("--link and --sync are two clocks: choose one")
     if cfg["link"]:
-        from srlive.link import require
+        from srlive.clocks.link import require
 
         require()
     settings = settings_from(cfg)
@@ -267,7 +267,7 @@ def run_live(cfg: dict) -> int:
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.collect()
         gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
-        locked = memlock.lock_memory()  # no page of it is reclaimed between bars (srlive.memlock)
+        locked = memlock.lock_memory()  # no page of it is reclaimed between bars (srlive.live.memlock)
         if stats is not None:
             stats.meta["memory_locked"] = locked
         how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
@@ -323,7 +323,7 @@ def run_live(cfg: dict) -> int:
 def run(argv=None) -> int:
     given = options.from_command_line(argv)
     if given.get("bench"):
-        from srlive import bench
+        from srlive.model import bench
 
         model = given.get("model") or (meters.shipped_model(meters.named(given["meter"])) if "meter" in given else None)
         candidates = given.get("candidates")
@@ -348,14 +348,14 @@ def run(argv=None) -> int:
         preset = load_preset(given["preset"])
     cfg = options.resolve(given, preset)
     if given.get("calibrate"):
-        from srlive import calibrate
+        from srlive.ports import calibrate
 
         return calibrate.run(cfg)
     if "demo" in given:
-        from srlive.filemode import example_take
+        from srlive.takes.filemode import example_take
 
         return run_file_mode(cfg, example_take(), given["demo"], "tempo" in given, "meter" in given)
-    from srlive.filemode import looks_like_midi_file
+    from srlive.takes.filemode import looks_like_midi_file
 
     if cfg["in"] is not None and looks_like_midi_file(cfg["in"]):
         return run_file_mode(cfg, cfg["in"], cfg["out"] or "answer.mid", "tempo" in given, "meter" in given)

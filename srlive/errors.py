@@ -29,3 +29,8 @@ class PortError(UserError):
 
 class PresetError(UserError):
     """A preset with an unknown key or a bad value."""
+
+
+class BadValue(ValueError):
+    """A value an option can't take; str() says what it can take (srlive.options' converters, and
+    the ones the options borrow: scales, selection weights, velocity curves)."""

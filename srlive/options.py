@@ -26,14 +26,11 @@ from srlive.contract import (
     TEMPO_RANGE,
     VELOCITY_POLICIES,
 )
-from srlive.scales import parse_scale
+from srlive.errors import BadValue
+from srlive.model.scales import parse_scale
 
 OFFSET_RANGE = (-200.0, 200.0)  # ms, --offset
 INPUT_LATENCY_RANGE = (0.0, 100.0)  # ms, --input-latency
-
-
-class BadValue(ValueError):
-    """A value an option can't take; str() says what it can take."""
 
 
 # --- converters: accept CLI strings and TOML values alike; raise BadValue naming the valid range ---
@@ -129,7 +126,7 @@ parse_velocity.valid = "model, follow or a fixed velocity 1..127"
 def parse_selection(value):
     """Selection weights from ``critic=1,motif=2`` (a preset may give a table); BadValue otherwise.
     Returns the changes as a dict; the engine lays them over the model's own weights."""
-    from srlive.selection import BadWeights, weight_changes
+    from srlive.model.selection import BadWeights, weight_changes
 
     try:
         return weight_changes(value)

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from srlive.contract import DEFAULT_METER, DEFAULT_TEMPERATURE, DEFAULT_TEMPO, DEFAULT_THRESHOLD, METERS, MODES, Meter
-from srlive.render import Velocity
-from srlive.scales import FOLLOW, ScaleSetting
-from srlive.scheduler import DEFAULT_MAX_LATE
-from srlive.selection import Weights
+from srlive.live.render import Velocity
+from srlive.live.scheduler import DEFAULT_MAX_LATE
+from srlive.model.scales import FOLLOW, ScaleSetting
+from srlive.model.selection import Weights
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Settings:
     mode: str = "accompany"
     tempo: float = DEFAULT_TEMPO
     sync: bool = False
-    link: bool = False  # an Ableton Link session is the clock (srlive.link), run by the --sync path
+    link: bool = False  # an Ableton Link session is the clock (srlive.clocks.link), run by the --sync path
     count_in: int = 0
     metronome: bool = False
     metronome_channel: int = 9

@@ -1,8 +1,8 @@
 """Shared fixtures.
 
 Tests marked ``jack`` get a JACK server named ``srlive-test`` (dummy driver, 48 kHz, 256 frames;
-synchronous mode, realtime where allowed — srlive/jackserver.py says why) — used when it runs
-(.ci/run starts it with ``python -m srlive.jackserver test``), else started for the session and
+synchronous mode, realtime where allowed — benchmarks/jackserver.py says why) — used when it runs
+(.ci/run starts it with ``python -m benchmarks.jackserver test``), else started for the session and
 stopped at its end. Its own name keeps the tests off other JACK users' graphs. Real-port tests are
 part of the suite and run in CI: when jackd is missing or won't start they FAIL with the fix,
 they are never skipped.
@@ -28,7 +28,7 @@ if os.environ.get("CI"):
 
 @pytest.fixture(scope="session")
 def jack_server():
-    from srlive import jackserver
+    from benchmarks import jackserver
 
     try:
         server = jackserver.use_test_server()

@@ -5,7 +5,7 @@
 
 Tunes: the first three tunes of the cache's test split (in split order, as in .splits.json) that
 have at least 8 bars, each of the first 8 with notes. srlive hears each tune's first 8 bars as in accompany mode, through its own
-answer path (srlive.answer via training/runner.py): at each bar it hears the performer's bar and its
+answer path (srlive.model.answer via training/runner.py): at each bar it hears the performer's bar and its
 own last answer as it sounds (srlive.roll.as_heard), then answers the bar; the answer plays in the
 next bar. It does so twice with the same seed: "before", the model's own answer (1 candidate a bar),
 and "after", 8 candidates a bar chosen by the critic and the model's own selection weights

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.errors import UserError
 from srlive.contract import DEFAULT_TEMPERATURE
+from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
 from srlive_training import metrics
 from srlive_training.runner import START, generate, load_runner
@@ -391,11 +391,11 @@ LEVER_CANDIDATES = 16  # a lever row's candidates when the model's own is 1 (els
 
 def with_selection(runners, candidates: int | None, selection: str | None, levers: bool) -> list:
     """The runners with --candidates / --selection laid over each one's own, and with --levers one
-    runner per lever row instead (srlive.selection names the terms)."""
+    runner per lever row instead (srlive.model.selection names the terms)."""
     import copy
 
     from srlive.contract import MAX_CANDIDATES
-    from srlive.selection import BadWeights, parse_weights
+    from srlive.model.selection import BadWeights, parse_weights
 
     if candidates is not None and not 1 <= candidates <= MAX_CANDIDATES:
         raise UserError(f"--candidates {candidates}: give a whole number from 1 to {MAX_CANDIDATES}")

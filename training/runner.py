@@ -1,18 +1,18 @@
 """Model runners: one batched interface over a torch checkpoint or an exported ONNX model, used by
-sampling and evaluation, answering through srlive's own answer path (srlive.answer), so what is
+sampling and evaluation, answering through srlive's own answer path (srlive.model.answer), so what is
 measured is what srlive plays.
 
     runner = load_runner("runs/live/last.pt")          # or an export directory with step.onnx
     nxt = runner.answer(prev_bars, rng, temperature)   # [S, 88, 16] -> [S, 88, 16] in [0, 1]
     first = runner.from_noise(n, rng, temperature)     # G(temperature * z_p), z_p ~ N(0, I)
 
-Each bar, every sample draws `candidates` answers in one batched model call and srlive.selection
+Each bar, every sample draws `candidates` answers in one batched model call and srlive.model.selection
 chooses one (`runner.candidates` and `runner.selection`: an exported model's own, srlive.candidates
 and srlive.selection; 1 and the built-in weights for a checkpoint; both can be set). With one
 candidate a bar is the model's own answer to its noise.
 
 All randomness comes from the numpy Generator passed in, so a seed fixes the result whatever the
-backend; the noise is drawn as the live engine draws it (srlive.answer.draw_noise), so one sample
+backend; the noise is drawn as the live engine draws it (srlive.model.answer.draw_noise), so one sample
 with the engine's seed gets the engine's answers. `generate` runs the paper's two test frameworks
 (Akbari & Liang 2018, section 4), named by where a chain of bars starts (START): "heard" starts
 from real bars, as the live tool answers what it heard, and each next bar answers the last;
@@ -26,18 +26,18 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.answer import Answerer, draw_noise
 from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.errors import ModelError, UserError
+from srlive.model.answer import Answerer, draw_noise
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, as_heard  # noqa: F401  (as_heard: callers import it here too)
-from srlive.selection import Weights
+from srlive.model.selection import Weights
 from srlive_training.metrics import as_bars
 
 BATCH = 512  # model rows per call
 
 
 class _Selecting:
-    """What both runners share: selection settings and the answer through srlive.answer."""
+    """What both runners share: selection settings and the answer through srlive.model.answer."""
 
     candidates: int = 1
     selection: Weights = Weights()
@@ -89,7 +89,7 @@ class TorchRunner(_Selecting):
         self.memory_kind = model.config.memory_kind
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
-        """N answers to each of S bars (srlive.runtime.Runtime.candidates_for's contract)."""
+        """N answers to each of S bars (srlive.model.runtime.Runtime.candidates_for's contract)."""
         from srlive_training.model import sample_z
 
         torch = self.torch
@@ -119,7 +119,7 @@ class TorchRunner(_Selecting):
 
 
 class OnnxRunner(_Selecting):
-    """An exported model directory through srlive.runtime, as the live tool runs it."""
+    """An exported model directory through srlive.model.runtime, as the live tool runs it."""
 
     def __init__(self, rt, path: Path, name: str = "model", batch: int = BATCH):
         self.rt = rt
@@ -142,7 +142,7 @@ class OnnxRunner(_Selecting):
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         if hasattr(self.rt, "candidates_for"):
             return self.rt.candidates_for(bars, noise, temperature)
-        from srlive.answer import candidates_for
+        from srlive.model.answer import candidates_for
 
         return candidates_for(self.rt, bars, noise, temperature)
 
@@ -173,9 +173,9 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
         if not any((onnx_dir / f).is_file() for f in ("step.onnx", "encoder.onnx")):
             raise ModelError(f"{onnx_dir} has no step.onnx; pass a training checkpoint (.pt) or an exported model directory")
         try:
-            from srlive.runtime import load_runtime
+            from srlive.model.runtime import load_runtime
         except ImportError:
-            raise ModelError("this build has no ONNX runtime (srlive.runtime); evaluate the torch checkpoint instead") from None
+            raise ModelError("this build has no ONNX runtime (srlive.model.runtime); evaluate the torch checkpoint instead") from None
         try:
             return OnnxRunner(load_runtime(onnx_dir, device), onnx_dir, name)
         except UserError:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive import midifile
-from srlive.errors import UserError
 from srlive.contract import METERS
+from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, STEPS, STEPS_PER_BEAT, notes_to_roll
+from srlive.takes import midifile
 from srlive_training.metrics import REAL_THRESHOLD, as_bars, bar_notes
 from srlive_training.plots import piano_roll_png
 from srlive_training.runner import START, as_heard, generate, load_runner

@@ -192,7 +192,7 @@ TRAIN_PRESETS["live-triple"] = dataclasses.replace(TRAIN_PRESETS["live"], config
 
 def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
     """--set KEY=VALUE on a TrainConfig: the value is parsed as the field's type."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"config"}  # config: use --preset
+    names = {f.name for f in dataclasses.fields(type(tc))} - {"config"}  # config: use --preset
     for item in items:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
@@ -218,7 +218,7 @@ def apply_overrides(tc: TrainConfig, items: list[str]) -> TrainConfig:
         if problem:
             raise UserError(f"--set {key}={raw}: {problem}")
         tc = dataclasses.replace(tc, **{key: value})
-    if tc.memory and tc.context != 2:
+    if getattr(tc, "memory", 0) and tc.context != 2:
         raise UserError(f"--set memory={tc.memory} is what the second bar heard holds; add --set context=2")
     return tc
 

@@ -24,6 +24,7 @@ import torch
 from srlive.errors import UserError
 from srlive_training.corpus import BarCorpus
 from srlive_training.loop import dist_from_env, run_training
+from srlive_training.phrase_model import PHRASE_CONFIGS
 from srlive_training.run_log import val_line
 from srlive_training.settings import TRAIN_PRESETS, apply_overrides
 
@@ -70,6 +71,28 @@ def _check_out_dir(out: Path) -> None:
         raise UserError(f"cannot write to the output folder {out}: {e.strerror or e}; choose another --out") from None
 
 
+def _train_step_decoder(args, out: Path, device) -> int:
+    """The step decoder's run (srlive_training.phrase_train): one process, --set names its settings."""
+    from srlive_training.phrase_train import PhraseTraining, run_phrase_training
+
+    tc = PhraseTraining(seed=args.seed)
+    if args.batch_size is not None:
+        tc = dataclasses.replace(tc, batch_size=args.batch_size)
+    if args.val_every is not None:
+        tc = dataclasses.replace(tc, val_every=args.val_every)
+    tc = apply_overrides(tc, args.set)
+    corpus = _load_data(args.data)
+    cfg = PHRASE_CONFIGS[args.preset]
+    print(f"{PROG}: preset {args.preset} (step decoder), {corpus.n_tunes} tunes, device {device}", file=sys.stderr)
+    v = run_phrase_training(corpus, cfg, out, tc, minutes=args.minutes, steps=args.steps, resume=args.resume,
+                            init_from=args.init_from, keep_every=args.keep_every, progress=not args.no_progress,
+                            device=device)
+    print(f"{PROG}: validation cross-entropy {v['val_ce']:.3f}, KL {v['val_kl']:.2f}, events right "
+          f"{v['val_accuracy']:.3f}; wrote {out / 'last.pt'}, {out / 'best.pt'}, {out / 'train_log.csv'}, "
+          f"{out / 'loss_curves.png'}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Train srlive's semi-recurrent CNN VAE-GAN.")
     p.add_argument("--preset", "--config", dest="preset", default="live",
@@ -100,8 +123,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     dist = dist_from_env()
     try:
-        if args.preset not in TRAIN_PRESETS:
-            raise UserError(f"unknown preset {args.preset!r}; choose one of {', '.join(sorted(TRAIN_PRESETS))}")
+        if args.preset not in TRAIN_PRESETS and args.preset not in PHRASE_CONFIGS:
+            names = sorted([*TRAIN_PRESETS, *PHRASE_CONFIGS])
+            raise UserError(f"unknown preset {args.preset!r}; choose one of {', '.join(names)}")
         if args.steps is None and args.minutes is None:
             raise UserError("say how long to train: --steps N and/or --minutes M")
         if (args.steps is not None and args.steps < 0) or (args.minutes is not None and args.minutes <= 0):
@@ -119,6 +143,8 @@ def main(argv=None) -> int:
         out = Path(args.out)
         if dist.main:
             _check_out_dir(out)
+        if args.preset in PHRASE_CONFIGS:
+            return _train_step_decoder(args, out, device)
         tc = dataclasses.replace(TRAIN_PRESETS[args.preset], seed=args.seed)
         if args.batch_size is not None:
             tc = dataclasses.replace(tc, batch_size=args.batch_size)

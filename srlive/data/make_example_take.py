@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from srlive import midifile
+from srlive.takes import midifile
 
 BARS = 8
 TEMPO = 110

@@ -260,7 +260,7 @@ class ArrivalClock:
 #: (tests/ports/test_faults.py, a dense bar, 64-frame server, a slow shared machine): stuck notes in
 #: 4 runs of 10 without pacing; with 12 / 3 ms none in 8 runs, then lost notes in 2 of 8 more; 8 / 4 ms
 #: did worse. Pacing cannot help when a cycle itself runs late and finds several chunks waiting:
-#: the real-port tests therefore run 256-frame periods (srlive.jackserver).
+#: the real-port tests therefore run 256-frame periods (benchmarks.jackserver).
 JACK_BURST = 12
 JACK_BURST_GAP = 0.003  # seconds
 #: ... and a JACK output waits this long before it closes, so that what was sent last (a panic's

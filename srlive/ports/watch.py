@@ -12,7 +12,7 @@ go of Python's lock while it waits on the server):
 * a port linked to a named port that is still there stays unlinked for ``give_up`` seconds although
   reconnecting was tried every round (JACK stopped running srlive's client: a zombified client keeps
   its ports but loses its links and never gets them back): fatal;
-* the sender process ended (srlive.sender says so itself): fatal.
+* the sender process ended (srlive.live.sender says so itself): fatal.
 
 A fatal finding is said once, as one line, through ``on_fatal``: the engine then closes every note
 and srlive exits non-zero. The JACK questions are injectable (``graph``), the clock too (``now``):

@@ -11,12 +11,12 @@ import onnx
 import pytest
 import torch
 
+from srlive.errors import ModelError
+from srlive.model.runtime import load_runtime
 from srlive_export import cli
 from srlive_export.parity import check_parity, parity_inputs
-from srlive.errors import ModelError
-from srlive.runtime import load_runtime
-from srlive_training.config import LIVE
 from srlive_training.checkpoint import save_checkpoint
+from srlive_training.config import LIVE
 from srlive_training.model import VAEGAN
 
 DATA_SUMMARY = {"sources": ["random test bars"], "bars": 64, "cache_key": "test"}
@@ -272,7 +272,7 @@ def test_metadata_and_the_export_record_carry_no_absolute_paths(trained, tmp_pat
 
 
 def test_the_shipped_models_files_name_no_machines_paths():
-    from srlive.runtime import default_model_path
+    from srlive.model.runtime import default_model_path
 
     folder = default_model_path()
     for f in ("encoder.onnx", "generator.onnx", "step.onnx"):
@@ -288,7 +288,7 @@ def test_out_that_is_a_file_is_refused_before_exporting(tmp_path, capsys):
 
 
 def test_the_model_selects_as_exported_and_bad_selection_is_one_line(trained, tmp_path, capsys):
-    from srlive.selection import Weights
+    from srlive.model.selection import Weights
 
     _, ckpt, _ = trained
     out = tmp_path / "sel"
@@ -338,7 +338,7 @@ def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path)
     the bar that went by before the one answered."""
     import dataclasses
 
-    from srlive.answer import Answerer
+    from srlive.model.answer import Answerer
 
     torch.manual_seed(5)
     model = VAEGAN(dataclasses.replace(LIVE, context=2)).eval()
@@ -366,8 +366,8 @@ def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path)
     answerer.hear(heard=heard)
     got = answerer.answer(heard, None, 1.0, noise=noise[None]).roll
     assert np.abs(got - ref.numpy()).max() <= 1e-4
-    from srlive.engine import Settings
-    from srlive.filemode import example_take, run_file
+    from srlive.settings import Settings
+    from srlive.takes.filemode import example_take, run_file
 
     res = run_file(example_take(), tmp_path / "answer.mid", rt, Settings(seed=1))  # the engine plays through it
     assert res.answered == res.bars - 1 and res.skipped == 0 and res.srlive_notes > 0
@@ -384,9 +384,9 @@ def test_a_model_with_memory_exports_it_and_hears_the_performers_bars_while_answ
     holds, and the answer path gives the model their mean, not its own bars."""
     import dataclasses
 
-    from srlive.answer import Answerer
-    from srlive.engine import Settings
-    from srlive.filemode import example_take, run_file
+    from srlive.model.answer import Answerer
+    from srlive.settings import Settings
+    from srlive.takes.filemode import example_take, run_file
 
     torch.manual_seed(6)
     model = VAEGAN(dataclasses.replace(LIVE, context=2, memory=2)).eval()
@@ -434,8 +434,8 @@ def test_a_model_whose_context_is_unknown_is_one_line(trained, tmp_path, key, va
 def test_a_model_of_one_pitch_a_step_exports_with_parity_and_plays_one_note_a_step(tmp_path):
     """gen_output "step" changes what G draws, not the contract: the four files pass parity, the
     runtime's answers hold at most one sounding cell a step, and the engine plays them."""
-    from srlive.engine import Settings
-    from srlive.filemode import example_take, run_file
+    from srlive.settings import Settings
+    from srlive.takes.filemode import example_take, run_file
     from srlive_training.config import LIVE_STEP_PITCH
 
     torch.manual_seed(3)

@@ -15,7 +15,7 @@ import jack
 import pytest
 
 from srlive import ports
-from srlive.calibrate import calibrate
+from srlive.ports.calibrate import calibrate
 
 pytestmark = pytest.mark.jack
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from srlive.jackserver import TEST_COMMAND_NO_RT
+from benchmarks.jackserver import TEST_COMMAND_NO_RT
 
 pytestmark = pytest.mark.jack
 

@@ -14,8 +14,8 @@ import pytest
 
 from benchmarks.analysis import pair_notes
 from srlive.errors import PortError
-from srlive.render import OFF, ON, Event
-from srlive.sender import open_sender
+from srlive.live.render import OFF, ON, Event
+from srlive.live.sender import open_sender
 
 pytestmark = pytest.mark.jack
 
@@ -74,8 +74,8 @@ def test_stop_closes_a_sounding_note_and_sends_all_notes_off(jack_clients):
 
 MAIN = textwrap.dedent("""
     import sys, time
-    from srlive.render import ON, Event
-    from srlive.sender import open_sender
+    from srlive.live.render import ON, Event
+    from srlive.live.sender import open_sender
     sender = open_sender(sys.argv[1], "jack", client_name="srlive-test-sender")
     sched = sender.scheduler(max_late=0.010)
     sched.start()

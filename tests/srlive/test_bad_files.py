@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_runtime import toy_step_model  # the hand-made step.onnx of the runtime tests
+from toy_models import toy_step_model  # a hand-made step.onnx
 
-from srlive import runtime
-from srlive.filemode import example_take
+from srlive.model import runtime
+from srlive.takes.filemode import example_take
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -49,6 +49,6 @@ def test_the_exceptions_name_real_files_that_still_need_them():
 
 
 def test_the_live_tool_loads_without_torch():
-    code = "import srlive.cli, srlive.engine, srlive.filemode; import sys; assert 'torch' not in sys.modules"
+    code = "import srlive.cli, srlive.live.engine, srlive.takes.filemode; import sys; assert 'torch' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

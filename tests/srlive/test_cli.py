@@ -93,18 +93,18 @@ def test_console_script_entry_point_exit_code():
 
 
 def test_unexpected_errors_are_one_line_too(monkeypatch, capsys, tmp_path):
-    import srlive.filemode
+    import srlive.takes.filemode
 
     def boom(*a, **k):
         raise RuntimeError("the onnxruntime\nexploded")
 
-    monkeypatch.setattr(srlive.filemode, "run_file", boom)
+    monkeypatch.setattr(srlive.takes.filemode, "run_file", boom)
     code, out, err = run_main(capsys, "--demo", str(tmp_path / "x.mid"))
     assert code == 1 and err.count("\n") == 1 and "RuntimeError: the onnxruntime exploded" in err
 
 
 def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
-    from test_runtime import GOOD_META, toy_step_model
+    from toy_models import GOOD_META, toy_step_model
 
     from srlive import cli, options
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from srlive import contract, options, roll
-from srlive.engine import Settings, apply_control
 from srlive.errors import PortError, UserError
-from srlive.modes import make_mode
-from srlive.render import note_velocity
+from srlive.live.modes import make_mode
+from srlive.live.render import note_velocity
+from srlive.settings import Settings, apply_control
 
 
 def test_the_command_line_offers_the_contracts_names():
@@ -50,7 +50,7 @@ def test_a_backend_outside_the_contract_is_refused_by_the_ports():
 
 
 def test_a_device_outside_the_contract_is_refused_by_the_runtime():
-    from srlive.runtime import load_runtime
+    from srlive.model.runtime import load_runtime
 
     with pytest.raises(UserError):
         options.convert("device", "tpu", "--device")
@@ -74,7 +74,7 @@ def test_every_velocity_policy_is_one_the_renderer_applies(policy):
 
 
 def test_the_roll_and_the_clock_use_the_contracts_numbers():
-    from srlive import clock
+    from srlive.clocks import internal as clock
 
     assert roll.empty_roll().shape == contract.BAR_SHAPE
     assert roll.notes_to_roll([(contract.LOWEST_PITCH, 0, 1, 127)])[0, 0] == np.float32(1.0)

@@ -10,18 +10,19 @@ import pytest
 
 from srlive import meter as meters
 from srlive import roll
-from srlive.clock import InternalClock, MidiClockFollower, bar_seconds
+from srlive.clocks.internal import InternalClock, MidiClockFollower, bar_seconds
+from srlive.clocks.link import LinkClock
+from srlive.clocks.model_follower import MidiClockFollower as ModelFollower
+from srlive.clocks.timeline import ClockTimeline
 from srlive.contract import METERS
-from srlive.engine import Engine, Settings
 from srlive.errors import ModelError, UserError
-from srlive.filemode import read_take, run_file
-from srlive.follower import MidiClockFollower as ModelFollower
-from srlive.link import LinkClock
-from srlive.quantise import NoteMsg, Quantiser
-from srlive.recorder import Recorder
-from srlive.render import ON, SWEEP, events_to_notes, metronome_bar, render_bar
-from srlive.timeline import ClockTimeline
-from srlive.view import ViewState, render_text, roll_lines
+from srlive.live.engine import Engine
+from srlive.live.quantise import NoteMsg, Quantiser
+from srlive.live.render import ON, SWEEP, events_to_notes, metronome_bar, render_bar
+from srlive.settings import Settings
+from srlive.takes.filemode import read_take, run_file
+from srlive.takes.recorder import Recorder
+from srlive.ui.view import ViewState, render_text, roll_lines
 from srlive_fakes import FakeClock, FakeRuntime
 
 TPB = 480
@@ -94,7 +95,7 @@ def test_the_midi_clock_followers_bar_is_72_pulses_in_6_8(Follower):
 
 
 def test_link_bars_are_three_beats_in_6_8():
-    from test_link import FakeSession, run_for
+    from link_fakes import FakeSession, run_for
 
     clk = FakeClock(5000.0)
     session = FakeSession(clk, 120.0, beat=1.7, peers=0)
@@ -292,7 +293,7 @@ def test_file_mode_answers_a_tune_in_its_meter_on_its_grid(tmp_path, name, tune)
 
 
 def test_file_mode_with_the_cli_takes_the_meter_from_the_take_unless_given(tmp_path, capsys, monkeypatch):
-    import srlive.runtime
+    import srlive.model.runtime
     from srlive import cli
 
     class Loaded(FakeRuntime):
@@ -304,7 +305,7 @@ def test_file_mode_with_the_cli_takes_the_meter_from_the_take_unless_given(tmp_p
         asked.append(str(path))
         return Loaded(steps=12 if "triple" in str(path) else 16)
 
-    monkeypatch.setattr(srlive.runtime, "load_runtime", load_runtime)
+    monkeypatch.setattr(srlive.model.runtime, "load_runtime", load_runtime)
     jig = write_tune(tmp_path / "jig.mid", (6, 8), JIG)
     out = tmp_path / "answer.mid"
     code = cli.main(["--in", str(jig), "--out", str(out), "--model", "runs/triple", "--no-view"])
@@ -375,7 +376,7 @@ def test_under_sync_a_6_8_bar_is_72_pulses_and_the_take_keeps_6_8_bars(tmp_path)
 
 
 def test_bench_bars_for_a_12_step_model_are_12_steps_wide_and_4_4_bars_unchanged():
-    from srlive.synthetic_bars import music_like_bars
+    from srlive.model.synthetic_bars import music_like_bars
 
     bars = music_like_bars(20, np.random.default_rng(3), TRIPLE)
     assert bars.shape == (20, roll.N_PITCHES, 12) and all(bars[i].any() for i in range(20))

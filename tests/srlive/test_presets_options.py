@@ -98,7 +98,7 @@ def test_candidates_and_selection_from_the_command_line_and_their_mistakes():
     from srlive import options
     from srlive.cli import settings_from
     from srlive.errors import UserError
-    from srlive.selection import Weights
+    from srlive.model.selection import Weights
 
     given = options.from_command_line(["--candidates", "16", "--selection", "critic=0,motif=2"])
     settings = settings_from(options.resolve(given))

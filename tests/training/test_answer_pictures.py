@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from tiny_corpus import tiny_corpus
 
-from srlive.answer import Answerer
+from srlive.model.answer import Answerer
+from srlive.model.runtime import default_model_path
 from srlive.roll import notes_to_roll
-from srlive.runtime import default_model_path
 from srlive_training import answer_pictures as ap
 from srlive_training.corpus import BarCorpus
 from srlive_training.runner import load_runner

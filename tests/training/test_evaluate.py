@@ -114,7 +114,7 @@ def test_missing_data_is_one_line(tmp_path, capsys):
 
 
 def test_a_model_of_another_bar_width_is_one_line(tmp_path, capsys):
-    from srlive.runtime import default_model_path
+    from srlive.model.runtime import default_model_path
 
     tiny_corpus().save(tmp_path / "corpus.npz")
     triple = default_model_path().parent / "triple"

@@ -84,7 +84,7 @@ def test_starting_from_a_heard_bar_needs_a_real_bar(files, capsys):
 
 @pytest.mark.slow
 def test_onnx_export_runs_like_the_checkpoint(files):
-    pytest.importorskip("srlive.runtime")
+    pytest.importorskip("srlive.model.runtime")
     export_cli = pytest.importorskip("srlive_export.cli")
     onnx_dir = files / "onnx"
     assert export_cli.main([str(files / "rand.pt"), "--out", str(onnx_dir), "--n-real", "0", "--n-random", "8"]) == 0

@@ -1,6 +1,6 @@
 """The triple model end to end on a tiny corpus of 12-step bars: the live-triple config's shapes,
 one training step through srlive-train, srlive-export with parity and srlive.steps = 12 in every
-file, and srlive.runtime answering a [88, 12] bar."""
+file, and srlive.model.runtime answering a [88, 12] bar."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_export_writes_steps_twelve_into_every_file_and_parity_holds(exported):
 
 
 def test_runtime_loads_the_triple_model_and_answers_a_twelve_step_bar_as_torch_does(exported):
-    from srlive.runtime import load_runtime
+    from srlive.model.runtime import load_runtime
     from srlive_training.checkpoint import load_checkpoint
 
     ckpt, out, _ = exported
@@ -108,7 +108,7 @@ def test_runtime_loads_the_triple_model_and_answers_a_twelve_step_bar_as_torch_d
 def test_runtime_refuses_files_of_two_bar_widths(exported, tmp_path):
     import shutil
 
-    from srlive.runtime import load_runtime
+    from srlive.model.runtime import load_runtime
     from srlive_export import cli as export_cli
 
     _, out, _ = exported
@@ -143,8 +143,8 @@ def test_export_refuses_a_corpus_of_other_bars_for_parity(exported, tmp_path, ca
 
 
 def test_answer_selection_chooses_among_twelve_step_candidates(exported):
-    from srlive.answer import Answerer
-    from srlive.runtime import load_runtime
+    from srlive.model.answer import Answerer
+    from srlive.model.runtime import load_runtime
 
     _, out, _ = exported
     rt = load_runtime(out, device="cpu")
@@ -169,7 +169,7 @@ def test_critic_training_refuses_a_corpus_of_other_bars(exported, tmp_path, caps
 
 
 def test_sampling_the_triple_model_writes_bars_of_three_four(exported, tmp_path):
-    from srlive import midifile
+    from srlive.takes import midifile
     from srlive_training.sample import main as sample_main
 
     _, out, data = exported

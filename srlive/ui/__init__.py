@@ -1,0 +1,1 @@
+"""What the performer sees on the terminal: the live view (``view``) and the status line (``status``)."""
