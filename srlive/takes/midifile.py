@@ -6,7 +6,8 @@ plays the file) and in ticks, the file's first tempo and time signature, and whe
 Writing: named tracks of mido messages, with a tempo and a time signature in the first track,
 replaced atomically (a temporary file in the same folder, then os.replace), so a reader never sees
 a half-written file. mido encodes every message, its delta time and the file's chunks; a Track
-keeps its messages encoded, so a take rewritten after every bar is not encoded again each time.
+keeps its messages encoded, so a take written after every bar is not encoded again each time; a
+GrowingFile (below) writes only what is new.
 """
 
 from __future__ import annotations

@@ -19,9 +19,12 @@ capture lets them go too) and note-offs land where it stopped; when it starts ag
 place (the DAW rewound), the take goes on at the next bar line after what it holds, and the marker
 says which of the clock's bars that is.
 
-The file is rewritten by atomic replace after every bar, so a crash — even SIGKILL — loses at most
-the bar in progress; each snapshot closes the notes still sounding at its end. Each message is
-encoded once, as it comes (srlive.takes.midifile.Track), so a rewrite costs one file write. A session's
+The file is written after every bar, so a crash — even SIGKILL — loses at most the bar in progress;
+each write closes the notes still sounding at its end. Each message is encoded once, as it comes
+(srlive.takes.midifile.Track), and a write puts only what is new in place
+(srlive.takes.midifile.GrowingFile), so a bar costs the same however long the take. A flood is kept
+out (BAR_NOTES): past it a bar's note-ons are left out and a marker says how many; a channel with no
+track opens one only from a bar that was no flood. A session's
 first write never replaces an existing file: if one appeared since the name was chosen
 (srlive.takes.takepath), the take moves to the next free name and says so.
 """

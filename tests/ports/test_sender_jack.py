@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import pytest
+from live_helpers import settle
 
 from benchmarks.analysis import pair_notes
 from srlive.errors import PortError
@@ -18,15 +19,6 @@ from srlive.live.render import OFF, ON, Event
 from srlive.live.sender import open_sender
 
 pytestmark = pytest.mark.jack
-
-
-def settle(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def notes(rec):
@@ -42,7 +34,7 @@ def test_events_handed_over_ahead_go_out_in_order_and_come_back_as_reports(jack_
         sched = sender.scheduler(max_late=0.010, on_output=lambda *a: out.append(a),
                                  on_sent=lambda e, t: sent.append((e, t)))
         sched.start()
-        assert settle(lambda: rec.connections() > 0)
+        assert settle(lambda: rec.connections() > 0, 5.0)
         time.sleep(0.05)
         t0 = time.perf_counter() + 0.2
         sched.add([Event(t0 + 0.05 * k, ON, 0, 60 + k, 90) for k in range(4)]
@@ -63,7 +55,7 @@ def test_stop_closes_a_sounding_note_and_sends_all_notes_off(jack_clients):
     sender = open_sender(rec.query, "jack", client_name="srlive-test-sender")
     sched = sender.scheduler(max_late=0.010)
     sched.start()
-    assert settle(lambda: rec.connections() > 0)
+    assert settle(lambda: rec.connections() > 0, 5.0)
     time.sleep(0.05)
     sched.add([Event(time.perf_counter() + 0.05, ON, 4, 70, 90)])  # its note-off never handed over
     assert rec.wait_for(lambda ev: len(ev) >= 1, 3.0)
