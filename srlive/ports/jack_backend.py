@@ -229,23 +229,53 @@ def find_own_port(local: str, previous: Optional[str] = None, before: Optional[s
 # --- input: arrival times from JACK's own times ----------------------------------------------------
 
 
+#: seconds of drains after which an origin no drain came near is let go (ArrivalClock)
+REBASE_WINDOW = 0.5
+#: how far above the origin every drain of a window must lie for the origin to move up to them
+REBASE_LAG = 0.005
+#: ... and how many messages the window must hold (only a flood overflows the queue: a few messages
+#: drained late on a busy machine must not move the origin)
+REBASE_COUNT = 64
+
+
 class ArrivalClock:
     """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
     drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
     delta: the difference of two ``jack_get_time()`` readings in its process callback, so messages
     of one cycle share a time and the time is the cycle's, not the event's frame: see
     jack_input_delay). The origin is the least (drained − JACK time) seen: a message can't be
-    drained before it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
+    drained before it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own.
 
-    def __init__(self):
+    When python-rtmidi's queue is full (a flood the consumer could not keep up with) it drops
+    messages, and each takes its delta with it: the sum of deltas falls behind JACK's time and every
+    later stamp would come that much early, for good (notes put into bars already closed: srlive
+    deaf to them). So an origin that no drain came within REBASE_LAG of for REBASE_WINDOW seconds of
+    drains, REBASE_COUNT messages at least, is let go: it moves up to the least of that window. A backlog that made every drain of a
+    window late moves it up too, and the next prompt drain brings it back down."""
+
+    def __init__(self, window: float = REBASE_WINDOW, lag: float = REBASE_LAG, count: int = REBASE_COUNT):
         self.jack_time = 0.0
         self.origin: Optional[float] = None
+        self.window, self.lag, self.count = window, lag, count
+        self._window_count = 0
+        self._window_start: Optional[float] = None
+        self._window_min = float("inf")  # the least (drained − JACK time) of this window
+        self.rebased = 0  # times the origin moved up
 
     def __call__(self, delta: float, drained: float) -> float:
         self.jack_time += delta
         origin = drained - self.jack_time
         if self.origin is None or origin < self.origin:
             self.origin = origin
+        if self._window_start is None:
+            self._window_start = drained
+        self._window_min = min(self._window_min, origin)
+        self._window_count += 1
+        if drained - self._window_start >= self.window:
+            if self._window_min > self.origin + self.lag and self._window_count >= self.count:
+                self.origin = self._window_min
+                self.rebased += 1
+            self._window_start, self._window_min, self._window_count = drained, float("inf"), 0
         return self.origin + self.jack_time
 
 
