@@ -169,20 +169,35 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
 
 
 # --- live ----------------------------------------------------------------------------------------
-def open_output(name: str, backend: str):
-    """(the output, the sender process or None): the output port opened in srlive.live.sender's process of
-    its own, so input cannot delay output; with SRLIVE_SENDER=thread, in this process as a thread
-    (the way srlive sent before: kept to compare the two on one machine in one hour)."""
-    import os
+class start_output:
+    """The output being opened: in srlive.live.sender's process of its own (so input cannot delay output),
+    started now, so that it starts while the model loads; calling it waits until the port is open and
+    returns (the output, the sender process). With SRLIVE_SENDER=thread the port opens in this process
+    and the scheduler runs as a thread (the way srlive sent before: kept to compare the two on one
+    machine in one hour); the sender is then None."""
 
-    if os.environ.get("SRLIVE_SENDER", "").strip().lower() == "thread":
-        from srlive import ports
+    def __init__(self, name: str, backend: str):
+        import os
 
-        return ports.open_output(name, backend=backend, client_name="srlive"), None
-    from srlive.live.sender import open_sender
+        self.name, self.backend, self.sender = name, backend, None
+        if os.environ.get("SRLIVE_SENDER", "").strip().lower() != "thread":
+            from srlive.live.sender import SenderProcess
 
-    sender = open_sender(name, backend, client_name="srlive", realtime=True)
-    return sender, sender
+            self.sender = SenderProcess(name, backend, client_name="srlive", realtime=True)
+
+    def __call__(self):
+        if self.sender is None:
+            from srlive import ports
+
+            return ports.open_output(self.name, backend=self.backend, client_name="srlive"), None
+        self.sender.wait_ready()
+        return self.sender, self.sender
+
+    def cancel(self) -> None:
+        """The run did not start (a mistake found meanwhile): the sender process goes."""
+        if self.sender is not None:  # it has played nothing: no note to close
+            self.sender.process.terminate()
+            self.sender.process.join(1.0)
 
 
 def watch_ports(engine, ports_open: list, backend: str):
@@ -231,14 +246,19 @@ def run_live(cfg: dict) -> int:
     stats = make_stats(cfg, notes)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
-    runtime = load_model(cfg)
-    settings = settings_from(cfg)  # with the model's own temperature when none was given
     backend = ports.resolve_backend(cfg["backend"])
+    opening = start_output(out_name, backend)  # the sender process starts while the model loads
+    try:
+        runtime = load_model(cfg)
+        output, sender = opening()
+    except BaseException:
+        opening.cancel()
+        raise
+    settings = settings_from(cfg)  # with the model's own temperature when none was given
     settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend),
                                    input_cycle=input_cycle_of(backend))
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
-    output, sender = open_output(out_name, backend)
     inp = view = watch = None
     locked = False
     try:

@@ -226,15 +226,18 @@ class SenderProcess:
         self._closing = False
         self.lost: Optional[str] = None
         self._retime: Optional[Callable[[float], float]] = None
-        self._first = self._wait_ready(timeout)
-        self._reader = threading.Thread(target=self._read, name="srlive-sender-reader", daemon=True)
-        self._reader.start()
+        self._timeout = timeout
+        self._reader: Optional[threading.Thread] = None
 
     # -- start-up --------------------------------------------------------------------------
-    def _wait_ready(self, timeout: float) -> list:
-        if not self._rep.poll(timeout):
+    def wait_ready(self) -> "SenderProcess":
+        """Until the sender has its port open (PortError, one line, when it can't); the process was
+        started by the constructor, so a caller does other work (the model's loading) meanwhile."""
+        if self._reader is not None:
+            return self
+        if not self._rep.poll(self._timeout):
             self.process.kill()
-            raise PortError(f"the sender process did not open output '{self.name}' within {timeout:.0f} s")
+            raise PortError(f"the sender process did not open output '{self.name}' within {self._timeout:.0f} s")
         try:
             batch = self._rep.recv()
         except (EOFError, OSError):
@@ -244,7 +247,10 @@ class SenderProcess:
             self.process.join(STOP_TIMEOUT)
             raise PortError(batch[0][1])
         _, self.name, self.full_name, self.virtual = batch[0]
-        return batch[1:]
+        self._first = batch[1:]
+        self._reader = threading.Thread(target=self._read, name="srlive-sender-reader", daemon=True)
+        self._reader.start()
+        return self
 
     # -- commands --------------------------------------------------------------------------
     def _command(self, *cmd) -> None:
@@ -319,7 +325,8 @@ class SenderProcess:
                 self._cmd.send(("stop", panic))
             except (OSError, EOFError, ValueError):
                 pass
-        self._stopped.wait(STOP_TIMEOUT)
+        if self._reader is not None:  # (its "stopped" report: every note closed)
+            self._stopped.wait(STOP_TIMEOUT)
         self.process.join(STOP_TIMEOUT)
         if self.process.is_alive():
             self.process.terminate()
@@ -377,4 +384,4 @@ class SenderProcess:
 
 def open_sender(name: str, backend: str, client_name: str = "srlive", realtime: bool = False) -> SenderProcess:
     """Start the sender process with output ``name`` open (PortError, one line, when it can't be)."""
-    return SenderProcess(name, backend, client_name, realtime)
+    return SenderProcess(name, backend, client_name, realtime).wait_ready()
