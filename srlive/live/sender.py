@@ -172,14 +172,17 @@ def sender_main(commands, reports, out_name: str, backend: str, client_name: str
     items.put(("ready", port.name, port.full_name, port.virtual))
     try:
         while not stop_now.is_set():
-            if not commands.poll(0.05):
-                continue
             try:
+                if not commands.poll(0.05):
+                    continue
                 cmd = commands.recv()
             except (EOFError, OSError):
                 break  # the main process is gone (even SIGKILL): close every note, then exit
-            if not core.handle(cmd):
-                break
+            try:
+                if not core.handle(cmd):
+                    break
+            except Exception as err:  # noqa: BLE001 - one bad command must not silence the rest
+                items.put(("news", f"the sender ignored a command it could not carry out ({err})"))
     finally:
         core.stop(panic=True)
         items.put(("stopped", core.scheduler.sent, core.scheduler.dropped, core.scheduler.send_errors))

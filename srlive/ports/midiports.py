@@ -41,7 +41,9 @@ from srlive.ports.backends import CAN_MAKE_VIRTUAL, HINTS, LABELS, match_port, p
 from srlive.ports.jack_backend import JACK_DRAIN, ArrivalClock, BurstPacer
 
 UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts as lost
-INPUT_QUEUE = 8192  # messages python-rtmidi may hold for the consumer (JACK input)
+#: messages python-rtmidi may hold for the consumer (JACK input): a few seconds of a 10,000-a-second
+#: flood, so a consumer starved that long by a busy machine catches up rather than losing messages
+INPUT_QUEUE = 32768
 DRAIN_EVERY = 0.00025  # seconds between looks at the JACK input queue when it is empty
 IDLE_WAIT = 0.05  # seconds the consumer waits for input before it looks whether the port closed
 #: the most messages the consumer hands on in one go before it yields (a flood's backlog is taken
