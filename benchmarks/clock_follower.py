@@ -1,8 +1,8 @@
 """How far the MIDI clock followers place bar lines from the DAW's, on a simulated clock.
 
 For each condition, a DAW clock (benchmarks.simulated_clock) is fed to the counting follower
-(srlive.clocks.internal.MidiClockFollower, the engine's for input stamped once a coarse cycle) and to the
-model-based one (srlive.clocks.model_follower.MidiClockFollower, the engine's otherwise), each told the input's
+(srlive.clocks.counting_follower.CountingClockFollower, the engine's for input stamped once a coarse cycle) and
+to the model-based one (srlive.clocks.model_follower.ModelClockFollower, the engine's otherwise), each told the input's
 stamping cycle as the engine tells it; 1 ms before each true downbeat each is asked where that bar
 begins. Printed: p50/p99/max of |time_at(bar, 0) − true downbeat| in ms,
 and how many bars bar_at(downbeat + 1 ms) got wrong.
@@ -20,11 +20,11 @@ import sys
 
 import numpy as np
 
-from srlive.clocks.internal import MidiClockFollower as CountingFollower
-from srlive.clocks.model_follower import MidiClockFollower as ModelFollower
+from srlive.clocks.counting_follower import CountingClockFollower as CountingFollower
+from srlive.clocks.model_follower import ModelClockFollower as ModelFollower
 from benchmarks.simulated_clock import ClockScenario, follow
 
-FOLLOWERS = (("counting (srlive.clocks.internal)", CountingFollower), ("model (srlive.clocks.model_follower)", ModelFollower))
+FOLLOWERS = (("counting (srlive.clocks.counting_follower)", CountingFollower), ("model (srlive.clocks.model_follower)", ModelFollower))
 
 
 def conditions(bars: int, seed: int) -> list[tuple[str, ClockScenario]]:

@@ -80,10 +80,10 @@ def measure(bars: int, tempo: float, change: float | None, proposed: float) -> d
     from srlive.clocks.link import make_link_clock
 
     peer = Peer(tempo)
-    clock = make_link_clock(proposed, start=False)
+    clock = make_link_clock(proposed, join=False)
     try:
         t0 = time.perf_counter()
-        clock.start()
+        clock.join()
         while not clock.ready:
             if time.perf_counter() - t0 > 10:
                 raise RuntimeError("LinkClock never joined the peer's session")

@@ -32,14 +32,27 @@ def say(message: str) -> None:
     print(f"srlive: {message}", file=sys.stderr, flush=True)
 
 
-def settings_from(cfg: dict):
-    """The engine's Settings from resolved options (1-based channels → 0-based)."""
+def settings_from(cfg: dict, runtime=None, input_latency: float | None = None, input_cycle: float = 0.0,
+                  offset: float | None = None):
+    """The engine's Settings, built once, from resolved options (1-based channels → 0-based) with
+    the model's own defaults filled in where an option was left unset: its temperature, its
+    number of candidates, and its selection weights under --selection's changes. ``input_latency``
+    and ``input_cycle`` are the backend's (input_latency_of, input_cycle_of); file mode gives 0
+    for them and for ``offset`` (a take has no ports)."""
     from srlive.settings import Settings
 
+    temperature = cfg["temperature"]
+    if temperature is None:
+        temperature = runtime.temperature if runtime is not None else DEFAULT_TEMPERATURE
+    candidates = cfg["candidates"]
+    if candidates is None and runtime is not None:
+        candidates = runtime.candidates
+    if input_latency is None:
+        input_latency = (cfg["input-latency"] or 0.0) / 1000.0  # "auto" is the backend's (input_latency_of)
     return Settings(
         mode=cfg["mode"], tempo=cfg["tempo"] or DEFAULT_TEMPO, sync=cfg["sync"] or cfg["link"], link=cfg["link"], count_in=cfg["count-in"],
         metronome=cfg["metronome"], metronome_channel=cfg["metronome-channel"] - 1,
-        temperature=DEFAULT_TEMPERATURE if cfg["temperature"] is None else cfg["temperature"],
+        temperature=temperature,
         threshold=cfg["threshold"],
         velocity=cfg["velocity"],
         transpose=cfg["transpose"], channel=cfg["channel"] - 1,
@@ -47,20 +60,20 @@ def settings_from(cfg: dict):
         seed=cfg["seed"], bars=cfg["bars"], max_late=cfg["max-late"] / 1000.0,
         allow_feedback=cfg["allow-feedback"], cc=dict(cfg["cc"]),
         scale=options.convert("scale", cfg["scale"], "--scale"),  # the default "off" comes unconverted
-        candidates=cfg["candidates"], selection=_weights(cfg["selection"]),
-        offset=cfg["offset"] / 1000.0,
-        input_latency=(cfg["input-latency"] or 0.0) / 1000.0,  # "auto" is the backend's (input_latency_of)
+        candidates=candidates, selection=_weights(cfg["selection"], getattr(runtime, "selection", None)),
+        offset=cfg["offset"] / 1000.0 if offset is None else offset, input_latency=input_latency,
+        input_cycle=input_cycle,
         meter=meters.named(cfg["meter"]),
     )
 
 
-def _weights(selection):
-    """--selection's changes laid over the default weights (load_model lays them over the model's)."""
+def _weights(selection, base=None):
+    """--selection's changes laid over ``base``: the model's weights, else the default ones."""
     if selection is None or not isinstance(selection, dict):
         return selection
     from srlive.model.selection import parse_weights
 
-    return parse_weights(selection)
+    return parse_weights(selection, base=base)
 
 
 def input_latency_of(cfg: dict, backend: str) -> float:
@@ -87,22 +100,14 @@ def input_cycle_of(backend: str) -> float:
 
 def load_model(cfg: dict):
     """The model, warmed up: --model, else the one shipped for the meter's bars; one line when its
-    bars are not the meter's length. A temperature or candidate count left unset (None) becomes the
-    model's own in `cfg`, and --selection's weights are laid over the model's (make the Settings
-    from `cfg` after this)."""
+    bars are not the meter's length. The options are left as they are: settings_from fills in the
+    model's own defaults."""
     from srlive.model.runtime import load_runtime
-    from srlive.model.selection import parse_weights
 
     meter = meters.named(cfg["meter"])
     rt = load_runtime(cfg["model"] or meters.shipped_model(meter), cfg["device"])
     meters.check_model(rt, meter)
     rt.warmup()
-    if cfg["temperature"] is None:
-        cfg["temperature"] = rt.temperature
-    if cfg["candidates"] is None:
-        cfg["candidates"] = rt.candidates
-    if isinstance(cfg["selection"], dict):  # the command line's or preset's changes to the model's weights
-        cfg["selection"] = parse_weights(cfg["selection"], base=rt.selection)
     return rt
 
 
@@ -155,7 +160,7 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
     runtime = load_model(cfg)
     t0 = time.perf_counter()
     # a take has no ports: no input path to take off, nothing to send early
-    offline = dataclasses.replace(settings_from(cfg), offset=0.0, input_latency=0.0)
+    offline = settings_from(cfg, runtime, input_latency=0.0, offset=0.0)
     res = run_file(take, out, runtime, offline, stats=stats, seed=seed,
                    tempo_given=tempo_given, overwrite=cfg["overwrite"], log=say)
     say_device(runtime)
@@ -169,6 +174,48 @@ def run_file_mode(cfg: dict, take, out, tempo_given: bool, meter_given: bool = F
 
 
 # --- live ----------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class LiveRun:
+    """What a live run holds from setup to teardown."""
+
+    cfg: dict
+    settings: object  # srlive.settings.Settings, built once with the model's defaults and the backend's input
+    runtime: object
+    backend: str
+    recorder: object = None
+    stats: object = None
+    seed: object = None
+    notes: list = dataclasses.field(default_factory=list)  # said when the run is under way (a mistake stays one line)
+    t_start: float = 0.0
+    output: object = None
+    inp: object = None
+    view: object = None
+    engine: object = None
+    locked: bool = False
+    opening: object = None  # the output being opened (start_output), from setup on
+    sender: object = None  # srlive.live.sender.SenderProcess (None: SRLIVE_SENDER=thread)
+    watch: object = None  # srlive.ports.watch.PortWatch
+
+
+def check_live(cfg: dict) -> None:
+    """The live run's mistakes that need no port or model, each one line."""
+    if cfg["link"] and cfg["sync"]:
+        raise UserError("--link and --sync are two clocks: choose one")
+    if cfg["link"]:
+        from srlive.clocks.link import require
+
+        require()
+    in_name, out_name = cfg["in"], cfg["out"] or "srlive out"
+    if in_name is None and cfg["mode"] != "solo" and not (cfg["sync"] or cfg["link"]):
+        raise UserError("no input: give --in PORT (see srlive --list-ports), --in take.mid for file mode, "
+                        "or --mode solo to play without one")
+    if cfg["sync"] and in_name is None:
+        raise UserError("--sync follows MIDI clock on the input: give --in PORT")
+    if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not cfg["allow-feedback"]:
+        raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
+                        "choose two ports or add --allow-feedback")
+
+
 class start_output:
     """The output being opened: in srlive.live.sender's process of its own (so input cannot delay output),
     started now, so that it starts while the model loads; calling it waits until the port is open and
@@ -209,134 +256,164 @@ def watch_ports(engine, ports_open: list, backend: str):
     return PortWatch(ports_open, log=engine.log, on_fatal=engine.fail, graph=graph).start()
 
 
-def run_live(cfg: dict) -> int:
+def setup_live(cfg: dict) -> LiveRun:
+    """Everything before a port opens here: the checks, the files claimed, the sender process started
+    (it opens the output while the model loads), the model loaded and warmed up, and the Settings
+    built once (the model's defaults, the backend's input path)."""
+    from srlive import ports
+    from srlive.takes.recorder import check_writable
+    from srlive.takes.takepath import claim
+
+    check_live(cfg)
+    notes: list[str] = []
+    take = claim(check_writable(cfg["record"]), cfg["overwrite"], "recording to", notes.append) if cfg["record"] else None
+    stats = make_stats(cfg, notes)
+    seed = seed_roll_of(cfg)
+    t_start = time.perf_counter()
+    backend = ports.resolve_backend(cfg["backend"])
+    opening = start_output(cfg["out"] or "srlive out", backend)
+    try:
+        runtime = load_model(cfg)
+    except BaseException:
+        opening.cancel()
+        raise
+    settings = settings_from(cfg, runtime, input_latency=input_latency_of(cfg, backend), input_cycle=input_cycle_of(backend))
+    recorder = None
+    if take is not None:
+        from srlive.takes.recorder import Recorder
+
+        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say, meter=settings.meter)
+    if stats is not None:
+        stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
+    return LiveRun(cfg, settings, runtime, backend, recorder=recorder, stats=stats, seed=seed, notes=notes,
+                   t_start=t_start, opening=opening)
+
+
+def open_live(run: LiveRun) -> None:
+    """The ports, the view and the engine."""
+    from srlive import ports
+    from srlive.live.engine import Engine
+    from srlive.live.intake import unused_input_types
+    from srlive.ui.status import StatusLine
+    from srlive.ui.view import terminal_view, view_wanted
+
+    cfg, settings = run.cfg, run.settings
+    run.output, run.sender = run.opening()
+    if cfg["in"] is not None:
+        run.inp = ports.open_input(cfg["in"], backend=run.backend, client_name="srlive")
+        # what the engine ignores anyway, dropped before Python where the backend can (floods)
+        run.inp.ignore(*unused_input_types(settings.sync))
+        run.inp.only_channel(settings.in_channel)  # --in-channel: the others dropped unparsed too
+    run.view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
+    status = run.view if run.view is not None else StatusLine()  # the view prints the messages above its panel
+    run.engine = Engine(run.runtime, settings, output=run.output, input=run.inp, recorder=run.recorder,
+                        stats=run.stats, status=status, seed_roll=run.seed, realtime=True, view=run.view,
+                        sender=run.sender)
+
+
+def play_live(run: LiveRun) -> int:
+    """Signals, memory kept in RAM, the ready line, then the engine plays until stopped."""
     import atexit
     import faulthandler
     import gc
     import signal
 
     from srlive import ports
-    from srlive.live.engine import Engine
-    from srlive.live.intake import unused_input_types
-    from srlive.takes.recorder import Recorder, check_writable
-    from srlive.takes.takepath import claim
-    from srlive.ui.status import StatusLine
-    from srlive.ui.view import terminal_view, view_wanted
 
-    if cfg["link"] and cfg["sync"]:
-        raise UserError("--link and --sync are two clocks: choose one")
-    if cfg["link"]:
-        from srlive.clocks.link import require
+    engine, settings = run.engine, run.settings
 
-        require()
-    settings = settings_from(cfg)
-    in_name, out_name = cfg["in"], cfg["out"] or "srlive out"
-    if in_name is None and settings.mode != "solo" and not settings.sync:
-        raise UserError("no input: give --in PORT (see srlive --list-ports), --in take.mid for file mode, "
-                        "or --mode solo to play without one")
-    if settings.sync and not settings.link and in_name is None:
-        raise UserError("--sync follows MIDI clock on the input: give --in PORT")
-    if in_name is not None and in_name.strip().lower() == out_name.strip().lower() and not settings.allow_feedback:
-        raise UserError(f"--in and --out are the same port ('{in_name}'): srlive would hear itself; "
-                        "choose two ports or add --allow-feedback")
-    recorder, notes = None, []  # notes: said when the session is under way (a mistake stays one line)
-    if cfg["record"]:
-        take = claim(check_writable(cfg["record"]), cfg["overwrite"], "recording to", notes.append)
-        recorder = Recorder(take, settings.tempo, overwrite=cfg["overwrite"], log=say, meter=settings.meter)
-    stats = make_stats(cfg, notes)
-    seed = seed_roll_of(cfg)
-    t_start = time.perf_counter()
-    backend = ports.resolve_backend(cfg["backend"])
-    opening = start_output(out_name, backend)  # the sender process starts while the model loads
-    try:
-        runtime = load_model(cfg)
-        output, sender = opening()
-    except BaseException:
-        opening.cancel()
-        raise
-    settings = settings_from(cfg)  # with the model's own temperature when none was given
-    settings = dataclasses.replace(settings, input_latency=input_latency_of(cfg, backend),
-                                   input_cycle=input_cycle_of(backend))
-    if stats is not None:
-        stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
-    inp = view = watch = None
-    locked = False
-    try:
-        if in_name is not None:
-            inp = ports.open_input(in_name, backend=backend, client_name="srlive")
-            # what the engine ignores anyway, dropped before Python where the backend can (floods)
-            inp.ignore(*unused_input_types(settings.sync))
-            inp.only_channel(settings.in_channel)  # --in-channel: the others dropped unparsed too
-        view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
-        status = view if view is not None else StatusLine()  # the view prints the messages above its panel
-        engine = Engine(runtime, settings, output=output, input=inp, recorder=recorder, stats=stats,
-                        status=status, seed_roll=seed, realtime=True, view=view, sender=sender)
-        stopped = []
+    def on_signal(signum, _frame):
+        engine.stop()
 
-        def on_signal(signum, _frame):
-            stopped.append(signum)
-            engine.stop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack on stderr (a session that hangs)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    atexit.register(engine.shutdown)
+    if run.inp is not None:
+        run.inp.set_callback(engine.on_message)
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
+    run.locked = memlock.lock_memory()  # no page of it is reclaimed between bars (srlive.live.memlock)
+    if run.stats is not None:
+        run.stats.meta["memory_locked"] = run.locked
+    say_device(run.runtime)
+    for note in run.notes:
+        say(note)
+    say(f"ready in {time.perf_counter() - run.t_start:.1f} s — {settings.mode} at {_how(settings)}, "
+        f"in '{run.inp.name if run.inp else '-'}' → out '{run.output.name}' ({ports.describe_backend(run.backend)}), "
+        f"model on {run.runtime.provider}; {_start(settings)} (Ctrl-C stops)")
+    if run.view is not None:
+        run.view.start()
+    run.watch = watch_ports(engine, [run.inp, run.output], run.backend)
+    engine.run()
+    return 1 if engine.failed else 0  # srlive could no longer hear or play (engine.fail): said in one line
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, on_signal)
-        if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID`: every thread's stack on stderr (a session that hangs)
-            faulthandler.register(signal.SIGUSR1, all_threads=True)
-        atexit.register(engine.shutdown)
-        if inp is not None:
-            inp.set_callback(engine.on_message)
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        gc.collect()
-        gc.freeze()  # what start-up made stays out of the collector: no long pauses mid-bar
-        locked = memlock.lock_memory()  # no page of it is reclaimed between bars (srlive.live.memlock)
-        if stats is not None:
-            stats.meta["memory_locked"] = locked
-        how = ("following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM")
-        how = "on the Link session's clock" if settings.link else how
-        if settings.meter.name != meters.named(None).name:
-            how += f" in {settings.meter.name}"
-        start = {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
-        if settings.count_in:
-            start = f"{settings.count_in}-bar count-in"
-        if settings.sync:
-            start = "joining the Link session" if settings.link else "waiting for Start from the DAW"
-        if settings.offset:
-            how += f", sending {abs(settings.offset) * 1000:g} ms {'early' if settings.offset < 0 else 'late'}"
-        say_device(runtime)
-        for note in notes:
-            say(note)
-        say(f"ready in {time.perf_counter() - t_start:.1f} s — {settings.mode} at {how}, "
-            f"in '{inp.name if inp else '-'}' → out '{output.name}' ({ports.describe_backend(backend)}), "
-            f"model on {runtime.provider}; {start} (Ctrl-C stops)")
-        if view is not None:
-            view.start()
-        watch = watch_ports(engine, [inp, output], backend)
-        engine.run()
-    finally:
-        if watch is not None:
-            watch.stop()
-        if locked:
-            memlock.unlock_memory()
-        if view is not None:
-            view.close()  # the terminal back before the last messages
-        if inp is not None:
-            inp.set_callback(None)
-            inp.close()
-        output.close()
-        ports.close_all()  # the JACK watcher last, while the interpreter is whole (docs/design.md)
-        if stats is not None:
-            try:
-                stats.meta.update(tempo=engine.clock.tempo, skipped_bars=engine.skipped)
-                if settings.sync and not settings.link:
-                    clk = engine.clock
-                    stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,
+
+def _how(settings) -> str:
+    """How the run keeps time, for the ready line."""
+    how = "following MIDI clock" if settings.sync else f"{settings.tempo:g} BPM"
+    how = "on the Link session's clock" if settings.link else how
+    if settings.meter.name != meters.named(None).name:
+        how += f" in {settings.meter.name}"
+    if settings.offset:
+        how += f", sending {abs(settings.offset) * 1000:g} ms {'early' if settings.offset < 0 else 'late'}"
+    return how
+
+
+def _start(settings) -> str:
+    """What starts the music, for the ready line."""
+    if settings.sync:
+        return "joining the Link session" if settings.link else "waiting for Start from the DAW"
+    if settings.count_in:
+        return f"{settings.count_in}-bar count-in"
+    return {"solo": "playing", "accompany": "play to start", "call-response": "play to start"}[settings.mode]
+
+
+def teardown_live(run: LiveRun) -> None:
+    """Every port closed (the JACK watcher last), the terminal given back, the stats and the take
+    written, however the run ended."""
+    from srlive import ports
+
+    if run.watch is not None:
+        run.watch.stop()
+    if run.locked:
+        memlock.unlock_memory()
+    if run.view is not None:
+        run.view.close()  # the terminal back before the last messages
+    if run.inp is not None:
+        run.inp.set_callback(None)
+        run.inp.close()
+    if run.output is not None:
+        run.output.close()
+    elif run.opening is not None:
+        run.opening.cancel()  # the sender started, its port never taken up
+    ports.close_all()  # the JACK watcher last, while the interpreter is whole (docs/design.md)
+    if run.stats is not None and run.engine is not None:
+        try:
+            run.stats.meta.update(tempo=run.engine.clock.tempo, skipped_bars=run.engine.skipped)
+            if run.settings.sync and not run.settings.link:
+                clk = run.engine.clock
+                run.stats.meta["clock"] = {"pulses": clk.next_pulse, "pulse_zero": clk.pulse_zero,
                                            "generation": clk.generation, "tempo": round(clk.tempo, 3),
                                            "renumbered": clk.renumbered}
-                stats.write(cfg["stats"])
-            except OSError as e:
-                say(f"could not write --stats {cfg['stats']} ({e.strerror})")
-    if recorder is not None:
-        say(f"recorded {recorder.path}")
-    return 1 if engine.failed else 0
+            run.stats.write(run.cfg["stats"])
+        except OSError as e:
+            say(f"could not write --stats {run.cfg['stats']} ({e.strerror})")
+
+
+def run_live(cfg: dict) -> int:
+    """A live run: setup (no port yet), then the ports and the engine, play, teardown."""
+    run = setup_live(cfg)
+    try:
+        open_live(run)
+        code = play_live(run)
+    finally:
+        teardown_live(run)
+    if run.recorder is not None:
+        say(f"recorded {run.recorder.path}")
+    return code
 
 
 # --- entry point ---------------------------------------------------------------------------------

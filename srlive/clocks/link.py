@@ -1,8 +1,6 @@
 """LinkClock (``--link``): srlive's bars on an Ableton Link session's bars.
 
-A bar clock like those in srlive.clocks.internal (``time_at``, ``bar_at``, ``tempo``, ``ready``, ``running``,
-``generation``, ``on_start``/``on_stop``, and the pulse interface the engine's ``--sync`` path
-uses), driven by a Link session with quantum = one bar (``meter.quarters`` beats: 4 in 4/4, 3 in
+A BarClock (srlive.clocks.bar_clock), driven by a Link session with quantum = one bar (``meter.quarters`` beats: 4 in 4/4, 3 in
 3/4 and in 6/8, whose bar is three quarter notes long):
 
 - Bar lines. Link numbers beats on a local timeline whose phase modulo the quantum is shared by
@@ -95,6 +93,10 @@ def first_bar_line(beat: float, quantum: float = QUANTUM) -> float:
 class LinkClock:
     """A bar clock on a Link session; see the module's docstring."""
 
+    name = "Link"
+    external = True  # the session starts and stops it (start/stop sync), not the engine
+    bends = True  # any peer's tempo change moves the bar lines still to come
+
     def __init__(self, session: LinkSession, tempo: float | None = None, *,
                  now: Callable[[], float] = time.perf_counter, settle: float = 1.0, join_settle: float = 0.3,
                  lead: float = 0.25, recheck: float = 1.0, on_start: Callable[[int], None] | None = None,
@@ -127,7 +129,7 @@ class LinkClock:
         self._enabled_at = self.now()
         self._check_offset(self._enabled_at)
 
-    def start(self, period: float = 0.002) -> None:
+    def join(self, period: float = 0.002) -> None:
         """enable() and a daemon thread that polls every ``period`` seconds."""
         self.enable()
         self._thread = threading.Thread(target=self._run, args=(period,), name="srlive-link", daemon=True)
@@ -249,9 +251,19 @@ class LinkClock:
     def bar_at(self, t: float) -> int:
         return math.floor(self.beat_at(t) / self.quantum + 1e-9)
 
-    def current_bar(self) -> int:
-        """The bar now is in (0 before bar 0 begins)."""
-        return max(0, self.bar_at(self.now()))
+    def current_bar(self, now: float | None = None) -> int:
+        """The bar ``now`` is in (0 before bar 0 begins)."""
+        return max(0, self.bar_at(self.now() if now is None else now))
+
+    # --- what a Link session does not hear ----------------------------------------------------------
+    def start(self, origin: float) -> None:
+        """The session places bar 0, not the engine."""
+
+    def onset(self, t: float) -> None:
+        """The performer's notes do not move the session's beat."""
+
+    def feed(self, kind: str, t: float, pos: int | None = None) -> None:
+        """MIDI clock means nothing on a Link session."""
 
     @property
     def peers(self) -> int:
@@ -332,11 +344,11 @@ def _microsecond():
 _MICROSECOND = _microsecond()
 
 
-def make_link_clock(tempo: float, start: bool = True, meter: Meter = METERS[DEFAULT_METER], **kw) -> LinkClock:
-    """The real thing: a LinkClock on aalink, started (``start``), proposing ``tempo`` (--tempo, or
+def make_link_clock(tempo: float, join: bool = True, meter: Meter = METERS[DEFAULT_METER], **kw) -> LinkClock:
+    """The real thing: a LinkClock on aalink, in the session (``join``), proposing ``tempo`` (--tempo, or
     the default) if srlive starts the session, with bars of ``meter``. UserError naming the extra
     when aalink is missing."""
     clock = LinkClock(AalinkSession(tempo, quantum=meter.quarters), tempo, meter=meter, **kw)
-    if start:
-        clock.start()
+    if join:
+        clock.join()
     return clock

@@ -1,9 +1,6 @@
-"""The MIDI clock follower: where the DAW's pulses, bars and steps lie on the engine's clock.
-
-Feed it every clock/start/continue/stop/songpos message with its arrival time; ask it
-``time_at(bar, step)``, ``time_of_pulse(p)`` and ``bar_at(t)``. Pulse 0 is the DAW's bar 1 (the first
-clock after Start); a Song Position Pointer of p sixteenths makes the next pulse 6·p; Continue keeps
-the numbering; Stop calls ``on_stop``.
+"""ModelClockFollower: the MIDI clock follower the engine uses unless its input is stamped once a
+coarse audio cycle (srlive.clocks.bar_clock.make_clock). The transport (Start / Continue / Stop /
+Song Position Pointer) and the pulse numbering are srlive.clocks.midi_transport's.
 
 The position comes from a model, not from counting arrivals. On a busy machine some clock messages
 never arrive and others arrive late, bunched after a stall; counting would shift the bars by every
@@ -49,16 +46,14 @@ to ``feed``), subtracted from every stamp, so the grid is the DAW's and not the 
 
 from __future__ import annotations
 
-import functools
 import math
-import threading
 from collections import deque
 from typing import Callable
 
 import numpy as np
 
+from srlive.clocks.midi_transport import MidiTransport, period_of, pulses_by_place
 from srlive.contract import DEFAULT_METER, DEFAULT_TEMPO, METERS, PULSES_PER_BAR, PULSES_PER_STEP, TEMPO_RANGE, Meter
-from srlive.contract import PULSES_PER_QUARTER as PPQN
 
 MIN_TEMPO, MAX_TEMPO = TEMPO_RANGE
 INIT = 12  # clocks numbered by their intervals before the filter takes over
@@ -70,7 +65,6 @@ BUNCHED = 0.5  # periods: clocks closer than this arrived in a burst
 STEADY = 0.75  # periods: a clock at least this long after the one before it is not of a burst
 UNIT_GAPS = 4  # single-pulse gaps whose median is the time a pulse takes now
 COARSE = 0.25  # stamps taken once a cycle longer than this share of a pulse are numbered by place
-NEAR_TIE = 1.5  # a numbering whose line fits within this factor of the best one's is as good
 CLEAN_GAP = 0.35  # periods: a gap this close to a whole number k of periods is k pulses
 GATE_PERIODS = 0.3  # innovations beyond this share of a period (and 5 σ) are outliers
 RAMP = 1e-4  # the period's random walk a pulse, relative: follows ramps such as 100→125 BPM in 9 bars
@@ -82,77 +76,6 @@ BIAS_RATE = 0.1  # the bias is a running mean over about 10 clocks
 MIN_SIGMA = 5e-5  # seconds: the least measurement noise assumed (keeps the filter well-posed)
 
 
-def _period_of(tempo: float) -> float:
-    return 60.0 / (float(tempo) * PPQN)
-
-
-def transport(follower, kind: str, pos: int | None = None) -> Callable[[], None] | None:
-    """A Song Position Pointer, Start, Continue or Stop applied to a clock follower (with its lock
-    held): ``next_pulse``, ``running`` and ``generation`` change as the MIDI messages say, and the
-    follower's ``_clear()`` forgets the clocks it has seen. Returns what to call once the lock is
-    released — ``on_start(first pulse)`` or ``on_stop()`` — or None. Shared with the counting
-    follower that benchmarks/clock_follower.py measures this one against."""
-    if kind == "songpos":
-        follower.next_pulse = int(pos or 0) * PULSES_PER_STEP
-        follower._clear()
-    elif kind in ("start", "continue"):
-        if kind == "start":
-            follower.next_pulse = 0
-        follower._clear()
-        follower.running = True
-        follower.generation += 1
-        if follower.on_start:
-            return functools.partial(follower.on_start, follower.next_pulse)
-    elif kind == "stop" and follower.running:
-        follower.running = False
-        return follower.on_stop
-    return None
-
-
-def pulses_by_place(gaps: np.ndarray) -> np.ndarray:
-    """Pulses between successive clocks stamped once an audio cycle of up to two thirds of a pulse
-    (python-rtmidi on JACK): single intervals then alternate between one cycle and two, so neither
-    the shortest interval nor any one interval is a pulse. Each count of lost clocks up to a third
-    is tried instead: every clock numbered by its place on the line at that count's period, the
-    line fitted again and the clocks numbered again, twice; of the numberings whose line fits
-    within NEAR_TIE of the best, the one with the fewest lost wins."""
-    t = np.concatenate([[0.0], np.cumsum(gaps)])
-    tried = []
-    for k in range(len(gaps), len(gaps) + len(gaps) // 3 + 1):
-        n = np.round(t / (t[-1] / k))
-        for _ in range(2):
-            if np.any(np.diff(n) < 1):
-                break
-            period, a = np.polyfit(n, t, 1)
-            n = np.round((t - a) / period)
-            n -= n[0]
-        steps = np.diff(n)
-        if len(gaps) > 1 and np.all(steps >= 1):
-            period, a = np.polyfit(n, t, 1)
-            tried.append((float(np.sqrt(np.mean((t - a - n * period) ** 2))) / period, steps.astype(int)))
-    if not tried:
-        return np.ones(len(gaps), int)
-    best = min(fit for fit, _ in tried)
-    return next(steps for fit, steps in tried if fit <= NEAR_TIE * best)
-
-
-#: seconds: input stamped once a cycle longer than this (a quarter of a pulse at the top tempo) is
-#: followed by counting (srlive.clocks.internal): numbering by time then misreads the tempo in some runs
-#: (256-frame JACK periods at 300 BPM: about one run in seven read one clock in nine as lost)
-FINE_CYCLE = COARSE * 60.0 / (MAX_TEMPO * PPQN)
-
-
-def make_follower(default_tempo: float, on_stop: Callable[[], None] | None, meter: Meter, cycle: float = 0.0):
-    """The engine's MIDI clock follower: this model, which keeps the grid when clocks are lost, for
-    input stamped on arrival or once a short cycle (up to FINE_CYCLE: 64- and 96-frame JACK periods
-    at 48 kHz); the counting follower for coarser stamps."""
-    if cycle > FINE_CYCLE:
-        from srlive.clocks.internal import MidiClockFollower as CountingFollower
-
-        return CountingFollower(default_tempo=default_tempo, on_stop=on_stop, meter=meter, cycle=cycle)
-    return MidiClockFollower(default_tempo=default_tempo, on_stop=on_stop, meter=meter, cycle=cycle)
-
-
 class _Tick:
     """One arrived clock: its stamp, its pulse index, and the filter state before it."""
 
@@ -162,28 +85,17 @@ class _Tick:
         self.t, self.n, self.seq, self.before, self.used = t, n, seq, before, False
 
 
-class MidiClockFollower:
-    """Follows MIDI clock: feed it every clock/start/continue/stop/songpos message with its time."""
+class ModelClockFollower(MidiTransport):
+    """Follows MIDI clock by a model of phase and period; see the module's docstring."""
 
     def __init__(self, window: int = PULSES_PER_BAR, default_tempo: float = DEFAULT_TEMPO,
                  on_stop: Callable[[], None] | None = None, on_start: Callable[[int], None] | None = None,
                  latency: float = 0.0, meter: Meter = METERS[DEFAULT_METER], cycle: float = 0.0):
+        super().__init__(default_tempo, on_stop, on_start, meter, cycle)
         self.window = int(window)  # pulses of memory the measurement noise estimate spans
-        self.meter = meter
-        self.bar_pulses = meter.pulses  # 96 in 4/4, 72 in 3/4 and 6/8
         self.latency = float(latency)
-        self.cycle = float(cycle)  # seconds: stamps are taken once a cycle this long (0: on arrival)
-        self.period = _period_of(default_tempo)
-        self.on_stop = on_stop
-        self.on_start = on_start
-        self.running = False
-        self.next_pulse = 0  # index after the newest clock's (the next clock's, if none is lost)
-        self.generation = 0  # bumps on every Start/Continue, so waiters know to re-align
-        self.pulse_zero: float | None = None  # stamp of pulse 0 (bar 1's downbeat) once seen
-        self.renumbered = 0  # pulses numbered past (clocks that never arrived) so far
         self.late = 0  # clocks recognised as late (in a burst or beyond the gate) so far
         self.resets = 0  # tempo changes that reset the model
-        self._lock = threading.Lock()
         self._clear()
 
     def _clear(self) -> None:
@@ -198,18 +110,8 @@ class MidiClockFollower:
         self._bias = 0.0  # running mean of the innovations in standard deviations (a lag's sign)
         self._anchor: tuple[int, int, tuple] | None = None  # (seq, pulse, state) of the last on-model clock
 
-    # --- input --------------------------------------------------------------------------------
-    def feed(self, kind: str, t: float, pos: int | None = None) -> None:
-        with self._lock:
-            if kind == "clock":
-                if self.running:
-                    self._clock(float(t) - self.latency)
-                return
-            then = transport(self, kind, pos)
-        if then is not None:
-            then()
-
     def _clock(self, t: float) -> None:
+        t -= self.latency  # the DAW's time, not the delayed stamp's
         self._count += 1
         if self._count == 1 and self._first == 0:
             self.pulse_zero = t
@@ -354,7 +256,7 @@ class MidiClockFollower:
         design = np.stack([np.ones_like(x), x], axis=1)
         coef, *_ = np.linalg.lstsq(design, t, rcond=None)
         a, period = float(coef[0]), float(coef[1])
-        lo, hi = _period_of(MAX_TEMPO * 2), _period_of(MIN_TEMPO / 2)
+        lo, hi = period_of(MAX_TEMPO * 2), period_of(MIN_TEMPO / 2)
         period = min(max(period, lo), hi)
         if len(p) > 2:
             resid = t - (a + x * period)
@@ -382,7 +284,7 @@ class MidiClockFollower:
         r = self._var * max(1.0, abs(nu) / (3 * sd))  # Huber: beyond 3 σ, weight falls as 1/|ν|
         s = caa + r
         k0, k1 = caa / s, cap / s
-        lo, hi = _period_of(MAX_TEMPO * 2), _period_of(MIN_TEMPO / 2)
+        lo, hi = period_of(MAX_TEMPO * 2), period_of(MIN_TEMPO / 2)
         period = min(max(period + k1 * nu, lo), hi)
         self._state = (tick.n, a_p + k0 * nu, period, caa - k0 * caa, cap - k0 * cap, cpp - k1 * cap)
         self.period = period
@@ -465,19 +367,12 @@ class MidiClockFollower:
         """Running with at least two pulses seen since Start/Continue (a time base exists)."""
         return self.running and self._count >= 2
 
-    @property
-    def tempo(self) -> float:
-        return 60.0 / (self.period * PPQN)
-
     def time_of_pulse(self, pulse: float) -> float:
         with self._lock:
             if self._state is None:
                 raise RuntimeError("no MIDI clock yet")
             ref, a, period = self._state[:3]
             return a + (pulse - ref) * period
-
-    def time_at(self, bar: int, step: float = 0.0) -> float:
-        return self.time_of_pulse(bar * self.bar_pulses + step * PULSES_PER_STEP)
 
     def step_len(self, bar: int) -> float:
         return self.period * PULSES_PER_STEP
@@ -488,7 +383,3 @@ class MidiClockFollower:
             if self._state is None:
                 raise RuntimeError("no MIDI clock yet")
             return math.floor(self._index_at(t) / self.bar_pulses)
-
-    def current_bar(self) -> int:
-        """The bar the next pulse falls in."""
-        return self.next_pulse // self.bar_pulses

@@ -7,23 +7,24 @@ is the meter's quarter notes in a bar (4 in 4/4, 3 in 3/4 and 6/8): beats are qu
 MIDI file counts them.
 The same mapping serves every clock: the internal one (a constant tempo from its origin), the MIDI
 clock follower (bar 0 is the DAW's bar 1, the first pulse after Start) and Link (bar 0 is the first
-bar srlive heard). An event srlive scheduled carries its place on the grid: under ``--sync`` and
-``--link`` its clock pulse (``Event.pos``), otherwise its deadline, which the internal clock puts
-exactly on a step.
+bar srlive heard). An event srlive scheduled carries its place on the grid: on a clock that bends (``bends``: the
+followers, Link) its clock pulse (``Event.pos``), otherwise its deadline, which the internal clock
+puts exactly on a step.
 """
 
 from __future__ import annotations
 
+from srlive.clocks.internal import InternalClock
 from srlive.contract import DEFAULT_METER, METERS, PULSES_PER_QUARTER, Meter
 
 
 class ClockTimeline:
-    """Musical time from a bar clock (anything with ``time_at``, ``bar_at``, ``ready``, ``running``)
+    """Musical time from a bar clock (a srlive.clocks.bar_clock.BarClock)
     whose bars are of ``meter`` (default: the clock's own ``meter``, else 4/4)."""
 
     def __init__(self, clock, meter: Meter | None = None):
         self.clock = clock
-        self.meter = meter or getattr(clock, "meter", METERS[DEFAULT_METER])
+        self.meter = meter or clock.meter
         self.quarters = self.meter.quarters
         self._lines: dict[int, float] = {}  # bar → its start, as the clock placed it when it began
 
@@ -38,7 +39,7 @@ class ClockTimeline:
     @property
     def generation(self) -> int:
         """Bumps on every Start/Continue of a clock that can stop (0 for one that can't)."""
-        return int(getattr(self.clock, "generation", 0))
+        return int(self.clock.generation)
 
     def beat_at(self, t: float) -> float:
         b = self.clock.bar_at(t)
@@ -74,8 +75,6 @@ class FixedTempo(ClockTimeline):
     """A constant tempo from an origin (bar 1's downbeat), set when it is known: a recorder on its own."""
 
     def __init__(self, tempo: float, origin: float | None = None, meter: Meter = METERS[DEFAULT_METER]):
-        from srlive.clocks.internal import InternalClock
-
         super().__init__(InternalClock(tempo, meter))
         if origin is not None:
             self.clock.start(origin)

@@ -1,8 +1,13 @@
-"""The engine: wires capture, quantise, model step, render and scheduler (docs/design.md "Data flow").
+"""The engine: one bar's way through srlive, from its closed window to its events (docs/design.md
+"One bar, start to end").
 
-At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, asks the
-mode which bar to answer from, runs one model step (noise from a seeded numpy Generator), renders
-bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k · step``.
+At the close of bar t's capture window (``T_{t+1} − step/2``) the engine quantises bar t, writes
+it to the history (``srlive.history.BarHistory``, the one place bars are kept), takes the mode the
+settings name (a mode changes only at a bar line), asks it which bar to answer from, and plans bar
+t+1 (``plan``): the answer computed once (the model step with noise from a seeded numpy Generator,
+selection and key lock: srlive.model.answer), bar t+1's line read once after the step, and the
+answer's and the metronome's events placed on it at absolute times ``T_{t+1} + k · step``
+(``BarPlan``: its events go to the scheduler, its answer to the view).
 
 - A model step that raises, or that finishes after bar t+1 has begun, skips that bar (counted,
   reported once); the next bar is worked out from its own window and plays on time.
@@ -15,20 +20,19 @@ bar t+1 and hands its events to the scheduler as absolute times ``T_{t+1} + k ·
   keeps srlive's notes at their deadlines (the send time less the offset).
 - Live controls (srlive.settings): a CC mapped in the preset's ``[cc]`` table replaces the
   settings whole (temperature, threshold, mode, scale: < 64 off, >= 64 follow) or mutes /
-  panics. Those CCs are consumed, not
-  passed thru.
+  panics. Those CCs are consumed, not passed thru.
 - The meter (``settings.meter``: 4/4, 3/4, 6/8) sets the bar's length in sixteenth steps for the
   clock, the quantiser, the renderer and the metronome; the model must take bars of that length
   (srlive.meter.check_model).
 - ``close_window`` is the whole per-bar job and takes no wall-clock: file mode drives it on a
   simulated clock, the live loop (``run``) on perf_counter.
 - Rehearsal: a model left untouched for most of a bar runs cold. On a shared or power-saving
-  machine its memory is slow to reach again (measured here: a step that takes 1 ms back to back
-  takes 7 ms after 0.1 s idle, 40 ms after 0.8 s, all of it CPU time), which at 300 BPM is past
-  the 25 ms between the window's close and the bar line. So the live loop runs the same answer
-  path on silence, its result thrown away, ``REHEARSE_LEADS`` before each close; the real step
-  then meets warm caches (1-3 ms). It draws nothing from the seeded generator and changes no
-  state, so the answers are the ones file mode gives.
+  machine its memory is slow to reach again, and a cold step can take longer than the time
+  between the window's close and the bar line at a fast tempo (README's measured table:
+  ``srlive --bench``, its ``rested`` rows). So the live loop runs the same answer path on silence,
+  its result thrown away, ``REHEARSE_LEADS`` before each close; the real step then meets warm
+  caches. It draws nothing from the seeded generator and changes no state, so the answers are the
+  ones file mode gives.
 """
 
 from __future__ import annotations
@@ -36,33 +40,42 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from srlive import roll
-from srlive.clocks.internal import InternalClock
-from srlive.clocks.link import make_link_clock
-from srlive.clocks.model_follower import make_follower
+from srlive.clocks.bar_clock import BarClock, make_clock
+from srlive.clocks.internal import bar_seconds
 from srlive.contract import PULSES_PER_STEP
-from srlive.live.intake import CaptureBuffer, EchoFilter, take_message
+from srlive.history import BarHistory
+from srlive.live.intake import CaptureBuffer, EchoFilter, Intake
 from srlive.live.modes import make_mode
 from srlive.live.quantise import Quantiser
-from srlive.live.render import CC, OFF, ON, Event, metronome_bar, render_bar
+from srlive.live.render import CC, OFF, ON, Event, metronome_bar, render_notes, sounding_notes
 from srlive.live.scheduler import Scheduler, message_bytes
 from srlive.meter import check_model
 from srlive.model.answer import Answerer, draw_noise
-from srlive.model.keylock import KeyFollower, active_scale, lock_roll
+from srlive.model.keylock import KeyFollower, active_scale
 from srlive.settings import Settings, apply_control
 from srlive.ui.view import snapshot as view_snapshot
 
-# Settings, apply_control, CaptureBuffer and EchoFilter are imported from here by callers too.
-__all__ = ["CaptureBuffer", "EchoFilter", "Engine", "Settings", "apply_control"]
-
 START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for the first step)
 # seconds before a window closes when a throwaway step warms the model (module docstring): the
-# first ends well before the close even cold (≤ 50 ms), the second leaves the caches warm at it
+# first ends well before the close even cold, the second leaves the caches warm at it
 REHEARSE_LEADS = (0.075, 0.008)
+
+
+class BarPlan(NamedTuple):
+    """What the engine made for one bar at the window before it closed: its events (the answer's
+    and the metronome's), the answer as it sounds (after selection, key lock, --transpose and the
+    velocity policy; None when srlive plays nothing) and the bar line they were placed on, read once."""
+
+    bar: int
+    events: list[Event]
+    answer: np.ndarray | None
+    start: float
+    step: float
 
 
 class Engine:
@@ -82,20 +95,15 @@ class Engine:
         self.stats = stats
         self.status = status
         self.view = view  # the live view's sink (srlive.ui.view.LiveView.submit): one ViewState a bar, never blocks
-        self.heard: np.ndarray | None = None  # the roll of the last window closed
         self.log = log or (lambda msg: _say(f"srlive: {msg}", status))
         self.seed_roll = seed_roll
         self.meter = meter = settings.meter
         self.steps = meter.steps  # sixteenths a bar
         check_model(runtime, meter)
-        if settings.link:
-            self.clock = make_link_clock(settings.tempo, on_stop=self._on_clock_stop, meter=meter)
-        elif settings.sync:
-            self.clock = make_follower(settings.tempo, self._on_clock_stop, meter, settings.input_cycle)
-        else:
-            self.clock = InternalClock(settings.tempo, meter)
+        self.clock: BarClock = make_clock(settings, on_stop=self._on_clock_stop)
         self.quantiser = Quantiser(steps=meter.steps)
-        self.keys = KeyFollower()  # the key of what the performer played, for --scale follow
+        self.history = BarHistory()  # the bars heard and played: written here once a bar, read below
+        self.keys = KeyFollower(history=self.history)  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
         self.latent = int(getattr(runtime, "latent", roll.LATENT))
@@ -103,9 +111,9 @@ class Engine:
         # unless the settings (a command line, a preset, a live control) say otherwise
         self.answerer = Answerer(runtime, candidates=getattr(runtime, "candidates", 1),
                                  weights=getattr(runtime, "selection", None), threshold=settings.threshold,
-                                 latent=self.latent)
+                                 latent=self.latent, history=self.history)
         self.own_bar: int | None = None  # the bar last_own was made for
-        retime = self.clock.time_of_pulse if settings.sync else None
+        retime = self.clock.time_of_pulse if self.clock.bends else None
         if sender is not None:  # srlive.live.sender: the scheduler in a process of its own, owning the output
             self.scheduler = sender.scheduler(max_late=settings.max_late, offset=settings.offset, retime=retime,
                                               on_sent=self._on_sent, on_dropped=self._on_dropped,
@@ -116,7 +124,8 @@ class Engine:
                                        retime=retime, offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
-        self.last_own: np.ndarray | None = None
+        self.last_own: np.ndarray | None = None  # srlive's last answer as it sounds (roll.as_heard)
+        self.heard: np.ndarray | None = None  # the roll of the last window closed (the view shows it)
         self.follow: float | None = None
         self.muted = False
         self.skipped = 0
@@ -124,7 +133,10 @@ class Engine:
         self.notes_sent = 0
         self.bar = 0  # the bar whose window is open
         self.last_inference_ms: float | None = None
-        self.bar_lateness_ms = 0.0
+        self.bar_lateness_ms = 0.0  # the worst send of the bar playing now, ms late
+        self.last_bar_lateness_ms = 0.0  # ... of the bar before (the view shows it)
+        self._gen = 0  # the external clock's generation the live loop aligned to
+        self.priority = None  # the live loop's real-time priority, when it got one
         self.stop_event = threading.Event()
         self._warned: set[str] = set()
         self._shut = False
@@ -132,6 +144,8 @@ class Engine:
         self.lock = threading.RLock()
         if recorder is not None:
             recorder.follow(self.clock)  # the take in the clock's bars and tempo
+        self.intake = Intake(self.clock, self.capture, self.scheduler.send_now, self.control,
+                             lambda: self.settings, self.warn_once, recorder=recorder, echo=self.echo)
 
     # --- output -------------------------------------------------------------------------------
     def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
@@ -190,16 +204,15 @@ class Engine:
         """The input port's callback (its consumer thread): every message, stamped on arrival with
         the engine's clock; srlive.live.intake says what is done with it."""
         try:
-            take_message(self, msg, t - self.settings.input_latency)
+            self.intake.take(msg, t - self.settings.input_latency)
         except Exception as e:  # never let a bad message kill the port's thread
             self.warn_once("input", f"ignored an input message that could not be handled ({e})")
 
     def control(self, target: str, value: int) -> None:
-        """A live control: the settings are replaced whole (one reference swap), never edited."""
+        """A live control: the settings are replaced whole (one reference swap), never edited; a
+        new mode takes over at the next bar line (close_window)."""
         before = self.settings
         self.settings, action = apply_control(self.settings, target, value)
-        if target == "mode" and self.settings.mode != self.mode.name:
-            self.mode = make_mode(self.settings.mode, self.seed_roll)
         self._mark_control(before, action)
         if action == "mute-on":
             self.muted = True
@@ -227,7 +240,13 @@ class Engine:
 
     # --- the per-bar job ----------------------------------------------------------------------
     def start_clock(self, origin: float) -> None:
+        """Bar 1's downbeat at ``origin`` (a clock the engine starts: count-in, solo, file mode)."""
         self.clock.start(origin)
+        self._clock_started()
+
+    def _clock_started(self) -> None:
+        """The take and the stats count from bar 1's downbeat, once the clock has one."""
+        origin = self.clock.time_at(0)
         if self.recorder is not None:
             self.recorder.set_origin(origin)
         if self.stats is not None:
@@ -238,58 +257,73 @@ class Engine:
 
     def generate(self, bar: int, source: np.ndarray) -> list[Event]:
         """One model step from ``source``, rendered as bar ``bar``; [] when it fails or is late."""
+        return self.plan(bar, source).events
+
+    def plan(self, bar: int, source: np.ndarray | None, clicks: bool = False) -> BarPlan:
+        """Bar ``bar``: the answer to ``source`` (None: no answer), computed once — the model step,
+        selection and key lock (srlive.model.answer) — then the bar line read once, after the
+        step (a DAW's pulses may have moved it), and the answer's events and (``clicks``) the
+        metronome's placed on it. The answer as it sounds goes to the history next bar
+        (``last_own``) and to the view (``BarPlan.answer``)."""
+        answer = self._answer(bar, source) if source is not None else None
+        t0, step = self._bar_grid(bar)
+        events: list[Event] = []
+        sounding = None
+        if answer is not None and self.now() >= t0:
+            self.warn_once("slow", f"model step took {self.last_inference_ms:.0f} ms, past the bar line; skipping that bar")
+            answer = self._skip(bar, self.last_inference_ms, "late")
+        if answer is not None:
+            s = self.settings
+            self.last_own = answer.heard  # what srlive goes on from: its answer as it sounds
+            self.own_bar = bar
+            self.answered += 1
+            if self.stats is not None:
+                self.stats.bar(bar, self.last_inference_ms)
+            notes = sounding_notes(answer.roll, threshold=s.threshold, velocity=s.velocity, follow=self.follow,
+                                   transpose=s.transpose)
+            sounding = roll.notes_to_roll(notes, self.steps)
+            events = self._positions(render_notes(notes, t0, step, self.steps, channel=s.channel, bar=bar), bar, t0, step)
+        if clicks:
+            events += self._positions(metronome_bar(t0, step, self.settings.metronome_channel, bar, self.meter),
+                                      bar, t0, step)
+        return BarPlan(bar, events, sounding, t0, step)
+
+    def _answer(self, bar: int, source: np.ndarray):
+        """The model's answer to ``source`` for bar ``bar`` (srlive.model.answer.Answer), or None
+        when the bar is skipped: already begun, or the step failed."""
         s = self.settings
         noise = draw_noise(self.rng, self.answerer.count(s.candidates), self.latent)
         w0 = self.timer()
-        bar_start = self.clock.time_at(bar)
-        if self.now() >= bar_start:
+        if self.now() >= self.clock.time_at(bar):  # a stall: no step for a bar already playing
             return self._skip(bar, None, "late")
         try:
-            out = self.answerer.answer(source, None, float(s.temperature), weights=s.selection,
-                                       threshold=s.threshold, noise=noise).roll
+            answer = self.answerer.answer(source, None, float(s.temperature), weights=s.selection,
+                                          threshold=s.threshold, noise=noise,
+                                          scale=active_scale(s.scale, self.keys), transpose=s.transpose)
         except Exception as e:
             detail = " ".join(str(e).split())[:120] or type(e).__name__
             self.warn_once("model", f"model step failed ({detail}); skipping that bar, the next plays on time")
             return self._skip(bar, None, f"error: {detail}")
-        ms = (self.timer() - w0) * 1000
-        self.last_inference_ms = ms
-        bar_start, step = self._bar_grid(bar)  # after the step: a DAW's pulses may have moved the bar line
-        if self.now() >= bar_start:
-            self.warn_once("slow", f"model step took {ms:.0f} ms, past the bar line; skipping that bar")
-            return self._skip(bar, ms, "late")
-        out = lock_roll(out, active_scale(s.scale, self.keys), s.transpose)  # before the threshold
-        self.last_own = roll.as_heard(out, s.threshold)  # what srlive goes on from: its answer as it sounds
-        self.own_bar = bar
-        self.answered += 1
-        if self.stats is not None:
-            self.stats.bar(bar, ms)
-        events = render_bar(out, bar_start, step, threshold=s.threshold, velocity=s.velocity,
-                            follow=self.follow, transpose=s.transpose, channel=s.channel, bar=bar)
-        return self._positions(events, bar, bar_start, step)
+        self.last_inference_ms = (self.timer() - w0) * 1000
+        return answer
 
     def _bar_grid(self, bar: int) -> tuple[float, float]:
         """Bar ``bar``'s start and step length, read from the clock once for both the rendering of its
-        events and (--sync) their clock pulses. Read twice, a DAW's pulse arriving in between (on the
+        events and their clock pulses. Read twice, a DAW's pulse arriving in between (on the
         input thread, the follower moving its estimate) would count the pulses from another bar line
         than the one the events were rendered on: they and the take's notes would sit a fraction of a
-        step off the sixteenths (seen in a real-port test: 4 ticks at 150 BPM)."""
+        step off the sixteenths (seen in a real-port test)."""
         return self.clock.time_at(bar), self.step_len(bar)
 
     def _positions(self, events: list[Event], bar: int, t0: float, step: float) -> list[Event]:
-        """--sync: tag each event with its clock pulse, so the scheduler follows the clock to it;
-        ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``). Without --sync
-        the events as they are."""
-        if not self.settings.sync:
+        """A clock that bends: tag each event with its clock pulse, so the scheduler follows the
+        clock to it; ``t0`` and ``step`` are the grid the events were rendered on (``_bar_grid``).
+        With a clock whose bar lines never move, the events as they are."""
+        if not self.clock.bends:
             return events
         per_step = float(PULSES_PER_STEP)
         # rounded: an event on a step gets that step's whole pulse, not one a rounding error off
         return [e._replace(pos=round((bar * self.steps + (e.time - t0) / step) * per_step, 6)) for e in events]
-
-    def _clicks(self, bar: int) -> list[Event]:
-        """The metronome's clicks for bar ``bar`` (on its clock pulses with --sync)."""
-        t0, step = self._bar_grid(bar)
-        clicks = metronome_bar(t0, step, self.settings.metronome_channel, bar, self.meter)
-        return self._positions(clicks, bar, t0, step)
 
     def rehearse(self) -> None:
         """The answer path run on silence and thrown away, so the model's memory is warm for the
@@ -300,46 +334,37 @@ class Engine:
         except Exception:  # noqa: BLE001 - the real step says what went wrong, once
             pass
 
-    def _skip(self, bar: int, ms: float | None, why: str) -> list[Event]:
+    def _skip(self, bar: int, ms: float | None, why: str) -> None:
         self.skipped += 1
         if self.stats is not None:
             self.stats.bar(bar, ms, why)
         if self.recorder is not None:
             self.recorder.marker(f"skipped bar {bar + 1} ({why.split(':')[0]})", bar=bar)
-        return []
+        return None
 
-    def close_window(self, bar: int, messages, generate: bool = True) -> list[Event]:
-        """Bar ``bar``'s window has closed: quantise it and make bar+1's events."""
+    def close_window(self, bar: int, messages, generate: bool = True) -> BarPlan:
+        """Bar ``bar``'s window has closed: quantise it, write it to the history, take the mode
+        the settings name (a mode changes only here, at a bar line) and plan bar+1."""
         s = self.settings
         cap = self.quantiser.close_bar(messages, *self._bar_grid(bar))
         self.heard = cap.roll
         if cap.mean_velocity is not None:
             self.follow = cap.mean_velocity
-        self.keys.add(cap.roll)
-        self.answerer.hear(heard=None if cap.silent else cap.roll, played=self.last_own if self.own_bar == bar else None)
+        self.history.add(heard=None if cap.silent else cap.roll, played=self.last_own if self.own_bar == bar else None)
+        self.keys.update()
         if self.mode.name != s.mode:
             self.mode = make_mode(s.mode, self.seed_roll)
         source = self.mode.decide(bar, cap, self.last_own)
-        events: list[Event] = []
-        if generate and source is not None and not self.muted:
-            events = self.generate(bar + 1, source)
-        if generate and s.metronome:
-            events += self._clicks(bar + 1)
-        return events
+        answering = generate and source is not None and not self.muted
+        return self.plan(bar + 1, source if answering else None, clicks=generate and s.metronome)
 
     def first_bar(self, bar: int = 0) -> list[Event]:
         """Bar ``bar`` before any window closed (solo starts at once, or goes on after the DAW's
         Continue from its own last bar; count-in clicks)."""
-        s = self.settings
-        events: list[Event] = []
         source = self.mode.start()
         if source is not None and self.last_own is not None:
             source = self.last_own
-        if source is not None and not self.muted:
-            events = self.generate(bar, source)
-        if s.metronome:
-            events += self._clicks(bar)
-        return events
+        return self.plan(bar, source if not self.muted else None, clicks=self.settings.metronome).events
 
     # --- the live loop ------------------------------------------------------------------------
     def wait_until(self, deadline_fn: Callable[[], float]) -> bool:
@@ -348,44 +373,48 @@ class Engine:
             gap = deadline_fn() - self.now()
             if gap <= 0:
                 return True
-            self.stop_event.wait(min(gap, 0.005 if self.settings.sync else 0.05))
-            if self.settings.sync and not self.clock.running:
+            self.stop_event.wait(min(gap, 0.005 if self.clock.bends else 0.05))
+            if self.clock.external and not self.clock.running:
                 return False
         return False
 
     def _begin(self) -> int:
-        """Start the internal clock the way the mode and count-in ask; returns bar to start from."""
+        """Start a clock the engine starts the way the mode and count-in ask (or wait for the
+        performer's first note to start it); returns bar to start from."""
         s = self.settings
-        assert isinstance(self.clock, InternalClock)
         if s.count_in > 0 or s.mode == "solo":
             # a negative --offset sends bar 1 early: the lead grows by it, so nothing starts in the past
-            origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * self.clock.bar_len
+            bar_len = bar_seconds(self.clock.tempo, self.meter)
+            origin = self.now() + START_LEAD + max(0.0, -s.offset) + s.count_in * bar_len
             if self.recorder is not None and s.count_in > 0:
                 self.recorder.start_at_bar(-s.count_in)  # the take begins with the count-in
                 self.recorder.marker("count-in end (bar 1)", bar=0)
             self.start_clock(origin)
             clicks = []
             for b in range(-s.count_in, 0):
-                clicks += metronome_bar(self.clock.time_at(b), self.clock.step, s.metronome_channel, b, self.meter)
+                clicks += metronome_bar(*self._bar_grid(b), s.metronome_channel, b, self.meter)
             self.scheduler.add(clicks)
             self.scheduler.add(self.first_bar(0))
         else:
-            while not self.clock.ready and not self.stop_event.is_set():
+            while not self.clock.ready and not self.stop_event.is_set():  # the performer's first note
                 self.stop_event.wait(0.02)
+            if self.clock.ready:
+                self._clock_started()
             if s.metronome and self.clock.ready:  # the beats of bar 1 still to come (sent offset early/late)
                 soon = self.now() + 0.002 - s.offset
-                clicks = metronome_bar(self.clock.time_at(0), self.clock.step, s.metronome_channel, 0, self.meter)
+                clicks = metronome_bar(*self._bar_grid(0), s.metronome_channel, 0, self.meter)
                 pairs = zip(clicks[0::2], clicks[1::2])  # (on, off) per beat
                 self.scheduler.add([e for on, off in pairs if on.time >= soon for e in (on, off)])
         return 0
 
     def _sync_begin(self) -> int | None:
-        """Wait for MIDI clock; returns the bar whose window is still open, or None on stop."""
+        """Wait for an external clock to run (a DAW's Start, a Link session); returns the bar whose
+        window is still open, or None on stop."""
         clock = self.clock
         while not self.stop_event.is_set():
             if clock.ready:
                 gen = clock.generation
-                bar = clock.current_bar()
+                bar = clock.current_bar(self.now())
                 if clock.time_at(bar, self.steps - 0.5) <= self.now():
                     bar += 1
                 zero = clock.pulse_zero if clock.pulse_zero is not None else clock.time_at(0)
@@ -412,9 +441,9 @@ class Engine:
 
             self.priority = raise_priority(10)
         try:
-            bar = self._sync_begin() if s.sync else self._begin()
+            bar = self._sync_begin() if self.clock.external else self._begin()
             while bar is not None and not self.stop_event.is_set():
-                if s.sync and (not self.clock.running or self.clock.generation != self._gen):
+                if self.clock.external and (not self.clock.running or self.clock.generation != self._gen):
                     bar = self._sync_begin()
                     continue
                 self.bar = bar
@@ -425,12 +454,12 @@ class Engine:
                 close = self.clock.time_at(bar, self.steps - 0.5)
                 last = s.bars is not None and bar + 1 >= s.bars
                 self.last_bar_lateness_ms, self.bar_lateness_ms = self.bar_lateness_ms, 0.0  # last: for the view
-                events = self.close_window(bar, self.capture.drain(close), generate=not last)
-                self.scheduler.add(events)
+                plan = self.close_window(bar, self.capture.drain(close), generate=not last)
+                self.scheduler.add(plan.events)
                 if self.recorder is not None:
                     self._record(close)
                 if self.view is not None:  # the answer is scheduled: the view shows it before it sounds
-                    self.view(view_snapshot(self, bar, events))
+                    self.view(view_snapshot(self, bar, plan))
                 elif self.status is not None:
                     self.status.update(self)
                 if last:
@@ -476,7 +505,7 @@ class Engine:
         finally:
             if self.recorder is not None:
                 self._record(self.now(), final=True)
-            getattr(self.clock, "close", lambda: None)()  # a Link session leaves it
+            self.clock.close()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()
 

@@ -3,8 +3,8 @@ consumer thread (srlive.ports: the MIDI thread only stamps and queues).
 
 For each message, stamped on arrival: MIDI clock feeds the clock follower (``--sync``); a CC
 mapped in the preset's ``[cc]`` table is a live control (consumed, not passed thru); a note goes
-into the capture buffer for its bar's window, into the recording, and thru to the output. The
-performer's first note starts the internal clock (bar 1's downbeat). Echo suppression
+into the capture buffer for its bar's window, into the recording, and thru to the output. Each
+note-on is an onset for the bar clock (the internal clock starts on the first: bar 1's downbeat). Echo suppression
 (``allow_feedback``): a message that comes back on the input within ECHO_WINDOW of srlive sending
 the same bytes is taken for srlive's own and ignored.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import Callable
 
-from srlive.clocks.internal import InternalClock
 from srlive.live.quantise import NoteMsg
 from srlive.live.render import CC, OFF, ON
 
@@ -83,38 +83,53 @@ class EchoFilter:
         return False
 
 
-def take_message(engine, msg, t: float) -> None:
-    """One input message, stamped ``t`` on arrival, into ``engine`` (see the module docstring)."""
-    typ = msg.type
-    if typ in CLOCK_TYPES:
-        feed = getattr(engine.clock, "feed", None)  # a MIDI clock follower's (--sync); other clocks ignore clock
-        if feed is not None:
-            feed(typ, t, getattr(msg, "pos", None))
-        return
-    if typ not in HANDLED_TYPES:
-        return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
-    data = bytes(msg.bytes())
-    if engine.echo is not None and engine.echo.is_echo(data, t):
-        return
-    s = engine.settings  # one consistent set for this message (live controls replace it whole)
-    if s.in_channel is not None and msg.channel != s.in_channel:
-        return
-    if typ == "control_change":
-        target = s.cc.get(msg.control)
-        if target is not None:
-            engine.control(target, msg.value)
-        elif s.thru:
-            engine.scheduler.send_now(CC, msg.channel, msg.control, msg.value, "thru")
-        return
-    vel = msg.velocity if typ == "note_on" else 0
-    if vel > 0 and isinstance(engine.clock, InternalClock) and not engine.clock.ready:
-        with engine.lock:
-            if not engine.clock.ready:
-                engine.start_clock(t)  # the performer's first note is bar 1's downbeat
-    if not engine.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
-        engine.warn_once("flood", "input flood: more notes than a bar can hold; ignoring the excess")
-        return
-    if engine.recorder is not None:
-        engine.recorder.add("performer", t, data)
-    if s.thru:
-        engine.scheduler.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")
+class Intake:
+    """What the engine's input thread does with each message (the module's docstring): it hands
+    each on to one place — the clock, the capture buffer, the take, the thru output, or a live
+    control — and never touches the bar being worked out.
+
+    ``settings()`` is read once a message (live controls replace the settings whole); ``control``
+    applies a live control; ``warn(key, text)`` says something once."""
+
+    def __init__(self, clock, capture: CaptureBuffer, send_now: Callable, control: Callable[[str, int], None],
+                 settings: Callable, warn: Callable[[str, str], None], recorder=None, echo: EchoFilter | None = None):
+        self.clock = clock
+        self.capture = capture
+        self.send_now = send_now
+        self.control = control
+        self.settings = settings
+        self.warn = warn
+        self.recorder = recorder
+        self.echo = echo
+
+    def take(self, msg, t: float) -> None:
+        """One input message, stamped ``t`` on arrival (already moved back by --input-latency)."""
+        typ = msg.type
+        if typ in CLOCK_TYPES:
+            self.clock.feed(typ, t, getattr(msg, "pos", None))  # a MIDI clock follower's; other clocks ignore it
+            return
+        if typ not in HANDLED_TYPES:
+            return  # sysex, active sensing, pitch bend, aftertouch, program change: ignored
+        data = bytes(msg.bytes())
+        if self.echo is not None and self.echo.is_echo(data, t):
+            return
+        s = self.settings()  # one consistent set for this message (live controls replace it whole)
+        if s.in_channel is not None and msg.channel != s.in_channel:
+            return
+        if typ == "control_change":
+            target = s.cc.get(msg.control)
+            if target is not None:
+                self.control(target, msg.value)
+            elif s.thru:
+                self.send_now(CC, msg.channel, msg.control, msg.value, "thru")
+            return
+        vel = msg.velocity if typ == "note_on" else 0
+        if vel > 0:
+            self.clock.onset(t)  # the internal clock's bar 1 is the performer's first note
+        if not self.capture.append(NoteMsg(t, msg.note, vel, msg.channel)):
+            self.warn("flood", "input flood: more notes than a bar can hold; ignoring the excess")
+            return
+        if self.recorder is not None:
+            self.recorder.add("performer", t, data)
+        if s.thru:
+            self.send_now(ON if vel else OFF, msg.channel, msg.note, vel, "thru")

@@ -62,6 +62,31 @@ def note_velocity(model_velocity: int, policy: Velocity, follow: float | None) -
     return int(policy)
 
 
+def sounding_notes(bar_roll: np.ndarray, *, threshold: float = roll.DEFAULT_THRESHOLD, velocity: Velocity = "model",
+                   follow: float | None = None, transpose: int = 0) -> list[roll.Note]:
+    """The notes a bar's roll plays: read at ``threshold``, moved by ``transpose``, at the velocity
+    the policy gives (what sounds; the view shows it as a roll)."""
+    r = roll.transpose_roll(bar_roll, transpose) if transpose else bar_roll
+    return [n._replace(velocity=note_velocity(n.velocity, velocity, follow)) for n in roll.roll_to_notes(r, threshold)]
+
+
+def render_notes(notes: list[roll.Note], bar_start: float, step: float, steps: int, *, channel: int = 0,
+                 bar: int = -1) -> list[Event]:
+    """The note events of one bar of ``steps`` steps starting at ``bar_start``, sorted by deadline
+    (offs first on ties), and the bar's closing sweep."""
+    hair = min(HAIR, step / 8)
+    bar_end = bar_start + steps * step - hair
+    events: list[Event] = []
+    for n in notes:
+        on = bar_start + n.start * step
+        off = min(bar_start + n.end * step, bar_end)
+        events.append(Event(on, ON, channel, n.pitch, n.velocity, "srlive", bar))
+        events.append(Event(off, OFF, channel, n.pitch, 0, "srlive", bar))
+    events.append(Event(bar_end, SWEEP, channel, 0, 0, "srlive", bar))
+    events.sort(key=Event.sort_key)
+    return events
+
+
 def render_bar(
     bar_roll: np.ndarray,
     bar_start: float,
@@ -74,21 +99,10 @@ def render_bar(
     channel: int = 0,
     bar: int = -1,
 ) -> list[Event]:
-    """The note events of one bar starting at ``bar_start``, sorted by deadline (offs first on ties);
+    """The note events of one bar starting at ``bar_start`` (sounding_notes, then render_notes);
     the bar is as many steps long as the roll is wide."""
-    r = roll.transpose_roll(bar_roll, transpose) if transpose else bar_roll
-    hair = min(HAIR, step / 8)
-    bar_end = bar_start + np.shape(bar_roll)[-1] * step - hair
-    events: list[Event] = []
-    for n in roll.roll_to_notes(r, threshold):
-        vel = note_velocity(n.velocity, velocity, follow)
-        on = bar_start + n.start * step
-        off = min(bar_start + n.end * step, bar_end)
-        events.append(Event(on, ON, channel, n.pitch, vel, "srlive", bar))
-        events.append(Event(off, OFF, channel, n.pitch, 0, "srlive", bar))
-    events.append(Event(bar_end, SWEEP, channel, 0, 0, "srlive", bar))
-    events.sort(key=Event.sort_key)
-    return events
+    notes = sounding_notes(bar_roll, threshold=threshold, velocity=velocity, follow=follow, transpose=transpose)
+    return render_notes(notes, bar_start, step, np.shape(bar_roll)[-1], channel=channel, bar=bar)
 
 
 def metronome_bar(bar_start: float, step: float, channel: int = 9, bar: int = -1,

@@ -3,8 +3,9 @@ what is measured is what srlive plays.
 
 One bar's answer: draw N noises, run the model step on the bar heard N times in ONE batched call,
 let the critic judge the N candidates (when the model has one and its weight is not 0), choose
-with `srlive.model.selection`, and remember the bar heard and the answer as it sounds
-(`roll.as_heard`) for the next bar's choice.
+with `srlive.model.selection`, keep it in a key when asked (`srlive.model.keylock`), and read it as
+it sounds (`roll.as_heard`): the one answer the caller plays and remembers. The bars that went by
+are read from a `srlive.history.BarHistory` (the engine's, or the answerer's own, written by `hear`).
 
 The model is anything with ``candidates_for(bars [S,C,88,16], noise [S*N,L], temperature) ->
 [S*N,88,16]`` (N answers to each bar; one bar and one noise is exactly the model's single step; C is
@@ -16,12 +17,14 @@ the answers.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, MEMORY_MAX, N_PITCHES
+from srlive.contract import DEFAULT_THRESHOLD, LATENT, MAX_CANDIDATES, N_PITCHES
+from srlive.history import BarHistory
+from srlive.model.keylock import lock_roll
+from srlive.model.scales import Scale
 from srlive.model.selection import Choice, Context, Weights, choose
 from srlive.roll import as_heard, memory_of
 
@@ -48,37 +51,33 @@ def draw_noise(rng: np.random.Generator, n: int, latent: int = LATENT) -> np.nda
 
 @dataclass
 class Answer:
-    roll: np.ndarray  # [88, 16] the chosen answer, raw model output in [0, 1]
+    roll: np.ndarray  # [88, 16] the chosen answer, raw model output in [0, 1] (key-locked when asked)
     heard: np.ndarray  # [88, 16] the same as it sounds (what srlive goes on from)
     choice: Choice | None  # the scores, when there was more than one candidate
 
 
 class Answerer:
-    """Answers bars one at a time, remembering the last bars heard and played for selection."""
+    """Answers bars one at a time, reading the last bars heard and played from ``history`` (the
+    engine's; by default its own, written by ``hear``)."""
 
     def __init__(self, model, candidates: int = 1, weights: Weights | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT):
+                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT, history: BarHistory | None = None):
         self.model = model
         self.candidates = int(candidates)
         self.weights = weights or Weights()
         self.threshold = float(threshold)
         self.latent = int(latent)
-        self.context = Context(threshold=self.threshold)
-        self.went_by: deque = deque(maxlen=2)  # the last bars that went by (performer's, else srlive's; None: silence)
-        self.performed: deque = deque(maxlen=MEMORY_MAX)  # the performer's last bars played (silent bars left out)
+        self.history = history if history is not None else BarHistory()
+        self.context = Context(self.history, threshold=self.threshold)
 
     @property
     def has_critic(self) -> bool:
         return bool(getattr(self.model, "has_critic", False))
 
     def hear(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
-        """A bar went by: what the performer played (None when silent) and what srlive played."""
-        if heard is not None or played is not None:
-            self.context.add(heard, played)
-        if heard is not None:
-            self.performed.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
-        bar = heard if heard is not None else played
-        self.went_by.append(None if bar is None else np.asarray(bar, np.float32).reshape(N_PITCHES, -1))
+        """A bar went by: what the performer played (None when silent) and what srlive played (for
+        an answerer that keeps its own history: the evaluation's runners; the engine writes its own)."""
+        self.history.add(heard, played)
 
     @property
     def bars_heard(self) -> int:
@@ -101,10 +100,10 @@ class Answerer:
         if self.bars_heard == 1:
             return src[None]
         if self.memory:
-            mine = [b for b in list(self.performed)[-self.memory:] if b.shape == src.shape]
+            mine = [b for b in self.history.heard_bars(self.memory) if b.shape == src.shape]
             kind = getattr(self.model, "memory_kind", "bars")
             return np.stack([src, memory_of(np.stack(mine), kind=kind) if mine else np.zeros_like(src)])
-        bars = list(self.went_by)
+        bars = [self.history.sounded(k) for k in (2, 1) if self.history.back(k) is not None]
         if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
             bars.pop()
         before = bars[-1] if bars and bars[-1] is not None and bars[-1].shape == src.shape else np.zeros_like(src)
@@ -116,17 +115,18 @@ class Answerer:
 
     def answer(self, source: np.ndarray, rng: np.random.Generator | None, temperature: float,
                candidates: int | None = None, weights: Weights | None = None, threshold: float | None = None,
-               noise: np.ndarray | None = None) -> Answer:
+               noise: np.ndarray | None = None, scale: Scale | None = None, transpose: int = 0) -> Answer:
         """The answer to bar `source` [88, 16] (the bar heard, or srlive's own last as heard).
         `candidates`, `weights`, `threshold` override the answerer's own for this bar (live
         controls change them between bars); `noise` [N, latent], when given, is used instead of
-        drawing from `rng`."""
+        drawing from `rng`; `scale` (with the --transpose it sounds at) keeps the chosen answer in
+        that key (srlive.model.keylock.lock_roll)."""
         src = np.asarray(source, np.float32).reshape(N_PITCHES, -1)
         if noise is None:
             noise = draw_noise(rng, self.count(candidates), self.latent)
         n = len(noise)
         out = np.asarray(candidates_for(self.model, self.model_input(src)[None], noise, float(temperature)), np.float32)
-        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold)
+        return self.choose(src, out.reshape(n, N_PITCHES, src.shape[-1]), weights, threshold, scale, transpose)
 
     def rehearse(self, steps: int, temperature: float, candidates: int | None = None, weights: Weights | None = None,
                  threshold: float | None = None) -> None:
@@ -138,9 +138,10 @@ class Answerer:
                     threshold=threshold, noise=noise)
 
     def choose(self, source: np.ndarray, candidates: np.ndarray, weights: Weights | None = None,
-               threshold: float | None = None) -> Answer:
+               threshold: float | None = None, scale: Scale | None = None, transpose: int = 0) -> Answer:
         """The answer among `candidates` [N, 88, 16] to bar `source` (the model already ran: the
-        evaluation draws many bars' candidates in one call)."""
+        evaluation draws many bars' candidates in one call), key-locked to `scale` when given
+        (before the threshold: lock_roll moves cells, as_heard then reads the notes)."""
         weights = weights or self.weights
         threshold = self.threshold if threshold is None else float(threshold)
         choice = None
@@ -153,4 +154,5 @@ class Answerer:
             choice = choose(candidates, self.context, weights, critic_logits=logits, source=source, threshold=threshold)
             index = choice.index
         roll = candidates[index]
+        roll = lock_roll(roll, scale, transpose)  # the roll itself without a scale
         return Answer(roll=roll, heard=as_heard(roll, threshold), choice=choice)

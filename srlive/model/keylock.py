@@ -26,12 +26,12 @@ name follows the profiles at once.
 
 from __future__ import annotations
 
-from collections import deque
 from functools import lru_cache
 
 import numpy as np
 
 from srlive import roll
+from srlive.history import PLAYED_KEPT, BarHistory
 from srlive.model.scales import FOLLOW, INTERVALS, Scale, ScaleSetting
 
 MAX_MOVE = 2  # semitones: the most a note ever moves (one, except at the keyboard's two ends)
@@ -141,23 +141,35 @@ def find_key(weights: np.ndarray, keys: tuple[Scale, ...]) -> Scale:
 
 
 class KeyFollower:
-    """The key of the performer's last bars, held with hysteresis; ``scale`` is None until known."""
+    """The key of the performer's last ``bars`` bars with notes (read from a
+    srlive.history.BarHistory: the engine's, or its own written by ``add``), held with hysteresis;
+    ``scale`` is None until known."""
 
-    def __init__(self, bars: int = 4, scales=("major", "minor")):
+    def __init__(self, bars: int = 4, scales=("major", "minor"), history: BarHistory | None = None):
         self.keys = candidates(scales)
-        self._bars: deque[tuple[np.ndarray, int]] = deque(maxlen=bars)
+        self.bars = bars
+        self.history = history if history is not None else BarHistory()
         self.scale: Scale | None = None
         self._challenger: Scale | None = None
         self._streak = 0
 
     def add(self, heard_roll: np.ndarray) -> Scale | None:
-        """Take one bar the performer played; returns the key now locked (None: not yet)."""
-        weights, count = pitch_class_weights(heard_roll)
-        if count == 0:
+        """One bar the performer played, into the follower's own history (as silence when it has no
+        notes, as the engine writes it); returns ``update()``."""
+        self.history.add(heard_roll if pitch_class_weights(heard_roll)[1] else None, None)
+        return self.update()
+
+    def update(self) -> Scale | None:
+        """The newest bar of the history has gone by; returns the key now locked (None: not yet).
+        Only a bar with notes moves the key."""
+        newest = self.history.back(1)
+        if newest is None or newest.heard is None or pitch_class_weights(newest.heard)[1] == 0:
             return self.scale
-        self._bars.append((weights, count))
-        total = sum(w for w, _ in self._bars)
-        if sum(c for _, c in self._bars) < MIN_NOTES or np.count_nonzero(total) < MIN_PITCH_CLASSES:
+        window = [pitch_class_weights(b) for b in self.history.heard_bars(PLAYED_KEPT)]
+        window = [(w, c) for w, c in window if c > 0][-self.bars:]
+        weights = window[-1][0]
+        total = sum(w for w, _ in window)
+        if sum(c for _, c in window) < MIN_NOTES or np.count_nonzero(total) < MIN_PITCH_CLASSES:
             return self.scale
         best = find_key(total, self.keys)
         if self.scale is None:

@@ -27,12 +27,12 @@ bar's width (16 steps, or 12 for 3/4 and 6/8).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from srlive.contract import DEFAULT_THRESHOLD, N_PITCHES, SELECTION_TERMS, STEPS
+from srlive.history import BarHistory
 
 TERMS = SELECTION_TERMS
 CONTEXT_BARS = 4  # bars heard and bars played that motif and density look back on
@@ -130,22 +130,32 @@ def _figures(f: BarFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # --- the context: the last bars heard and played ---------------------------------------------------
 class Context:
-    """The last `CONTEXT_BARS` bars heard and played, reduced to what the terms compare with.
+    """The last `CONTEXT_BARS` bars heard and played (read from a srlive.history.BarHistory),
+    reduced to what the terms compare with.
 
-    `add(heard, played)` once a bar (either may be None); `score` reads it for every candidate."""
+    `score` reads it for every candidate; what it derives is cached until a bar is added. `add`
+    writes a history of its own (tests, and callers without one)."""
 
-    def __init__(self, bars: int = CONTEXT_BARS, threshold: float = DEFAULT_THRESHOLD):
+    def __init__(self, history: BarHistory | None = None, bars: int = CONTEXT_BARS,
+                 threshold: float = DEFAULT_THRESHOLD):
+        self.history = history if history is not None else BarHistory()
+        self.bars = bars
         self.threshold = threshold
-        self.heard: deque[np.ndarray] = deque(maxlen=bars)
-        self.played: deque[np.ndarray] = deque(maxlen=bars)
         self._cache: dict = {}
+        self._version = -1
 
     def add(self, heard: np.ndarray | None = None, played: np.ndarray | None = None) -> None:
-        if heard is not None:
-            self.heard.append(np.asarray(heard, np.float32).reshape(N_PITCHES, -1))
-        if played is not None:
-            self.played.append(np.asarray(played, np.float32).reshape(N_PITCHES, -1))
-        self._cache.clear()
+        self.history.add(heard, played)
+
+    @property
+    def heard(self) -> list[np.ndarray]:
+        """The performer's last `bars` bars with notes, oldest first."""
+        return self.history.heard_bars(self.bars)
+
+    @property
+    def played(self) -> list[np.ndarray]:
+        """srlive's last `bars` bars played, oldest first."""
+        return self.history.played_bars(self.bars)
 
     def set_threshold(self, threshold: float) -> None:
         if threshold != self.threshold:
@@ -153,6 +163,9 @@ class Context:
             self._cache.clear()
 
     def _cached(self, name, compute):
+        if self._version != self.history.version:
+            self._cache.clear()
+            self._version = self.history.version
         if name not in self._cache:
             self._cache[name] = compute()
         return self._cache[name]

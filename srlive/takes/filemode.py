@@ -185,7 +185,7 @@ def run_file(in_path, out_path, runtime, settings: Settings, *, stats=None, seed
             bar + 1 >= take_bars + 1 and not (engine.mode.busy and bar + 1 < take_bars + MAX_EXTRA_BARS))
         close = clock.time_at(bar, engine.steps - 0.5)
         play_until(close)
-        sched.add(engine.close_window(bar, drain(close), generate=not done))
+        sched.add(engine.close_window(bar, drain(close), generate=not done).events)
         bar += 1
         if done:
             break

@@ -197,7 +197,7 @@ class Recorder:
         if not first and self._tick(bar * self.bar_beats) < held:  # started again further back
             self.shift = math.ceil(held / self.bar_ticks) * self.bar_beats - bar * self.bar_beats
         self._frozen = None
-        if hasattr(self.timeline.clock, "generation"):  # a clock that starts and stops
+        if self.timeline.clock.external:  # a clock that starts and stops
             text = f"clock {'start' if first else 'continue'} (bar {bar + 1})"
             self.conductor.add(self._tick(bar * self.bar_beats), mido.MetaMessage("marker", text=text))
 
@@ -406,7 +406,7 @@ class Recorder:
                     closing.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=end - tick))
                     tick = end
             tracks.append((name, tr.encoded, closing))
-        tempo = self._tempo or getattr(self.timeline.clock, "tempo", DEFAULT_TEMPO)
+        tempo = self._tempo or self.timeline.clock.tempo
         head, conductor = self.conductor.parts(tempo)
         return head, conductor, tracks, end
 

@@ -42,7 +42,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from srlive import roll
-from srlive.contract import DEFAULT_METER, HIGHEST_PITCH, LOWEST_PITCH, METERS, STEPS, Meter
+from srlive.contract import DEFAULT_METER, HIGHEST_PITCH, LOWEST_PITCH, METERS, Meter
 
 PAD = 2  # semitones shown above the highest and below the lowest note
 MIN_SPAN = 12  # at least an octave of pitches, so a single note is placed in context
@@ -67,7 +67,6 @@ SIDE_W = side_width(METERS[DEFAULT_METER])
 MAX_FPS = 10.0
 RESIZE_POLL = 0.25  # seconds between looks at the terminal's size when nothing else happens
 NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-SOURCE_NAMES = {"InternalClock": "internal", "MidiClockFollower": "MIDI clock", "LinkClock": "Link"}
 COLOURS = {"heard": "yellow", "next": "cyan"}
 
 
@@ -106,37 +105,18 @@ class ViewState:
 
 
 # --- from the engine -------------------------------------------------------------------------
-def events_roll(events: Iterable, bar_start: float, step: float, source: str = "srlive",
-                steps: int = STEPS) -> np.ndarray:
-    """The roll of what ``events`` (srlive.live.render.Event) will play in the bar from ``bar_start``:
-    what sounds, after --transpose and the velocity policy. Other sources (metronome) are left out."""
-    from srlive.live.render import OFF, ON
-
-    notes, open_ = [], {}
-    for e in sorted((e for e in events if e.source == source and e.kind in (ON, OFF)), key=lambda e: e.sort_key()):
-        k = int(round((e.time - bar_start) / step))
-        if e.kind == ON:
-            open_[(e.channel, e.data1)] = (k, e.data2)
-        elif (e.channel, e.data1) in open_:
-            start, vel = open_.pop((e.channel, e.data1))
-            notes.append(roll.Note(e.data1, start, k, vel))
-    notes += [roll.Note(p, start, steps, vel) for (_, p), (start, vel) in open_.items()]
-    return roll.notes_to_roll(notes, steps)
-
-
-def snapshot(engine, bar: int, events) -> ViewState:
-    """The engine's state once bar ``bar``'s window closed and ``events`` (bar+1's) are scheduled.
+def snapshot(engine, bar: int, plan) -> ViewState:
+    """The engine's state once bar ``bar``'s window closed and ``plan`` (bar+1's
+    srlive.live.engine.BarPlan: its answer as it sounds) is scheduled.
 
     Reads the engine's attributes: ``heard`` (the roll quantised from bar's window),
-    ``last_bar_lateness_ms``, ``clock`` (``source_name`` when it has one), ``skipped``,
+    ``last_bar_lateness_ms``, ``clock`` (its ``name`` and ``tempo``), ``skipped``,
     ``scheduler.dropped``, ``settings.mode``, ``muted``, ``last_inference_ms``."""
     clock = engine.clock
-    source = getattr(clock, "source_name", None) or SOURCE_NAMES.get(type(clock).__name__, type(clock).__name__)
     return ViewState(
-        bar=bar, heard=getattr(engine, "heard", None),
-        answer=events_roll(events, clock.time_at(bar + 1), engine.step_len(bar + 1), steps=engine.meter.steps),
-        tempo=float(clock.tempo), source=source, model_ms=engine.last_inference_ms,
-        late_ms=getattr(engine, "last_bar_lateness_ms", engine.bar_lateness_ms), skipped=engine.skipped,
+        bar=bar, heard=engine.heard, answer=plan.answer,
+        tempo=float(clock.tempo), source=clock.name, model_ms=engine.last_inference_ms,
+        late_ms=engine.last_bar_lateness_ms, skipped=engine.skipped,
         dropped=engine.scheduler.dropped, mode=engine.settings.mode, muted=engine.muted, meter=engine.meter)
 
 

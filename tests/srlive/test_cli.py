@@ -111,12 +111,10 @@ def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
     model = toy_step_model(tmp_path / "m" / "step.onnx", meta={**GOOD_META, "srlive.temperature": "1.35"})
     cfg = {**options.defaults(), "model": str(model), "device": "cpu"}
     assert cfg["temperature"] is None  # unset: not a number that would hide the model's own
-    cli.load_model(cfg)
-    settings = cli.settings_from(cfg)
-    assert cfg["temperature"] == settings.temperature == 1.35
+    settings = cli.settings_from(cfg, cli.load_model(cfg))  # built once, the model's defaults filled in
+    assert settings.temperature == 1.35 and cfg["temperature"] is None  # the options are left as given
     cfg = {**options.defaults(), "model": str(model), "device": "cpu", "temperature": 0.7}
-    cli.load_model(cfg)
-    settings = cli.settings_from(cfg)
+    settings = cli.settings_from(cfg, cli.load_model(cfg))
     assert cfg["temperature"] == settings.temperature == 0.7
     # the toy model's answer is the bar times the temperature: file mode plays at the model's 1.35
     take = REPO / "srlive" / "data" / "example_take.mid"
@@ -130,3 +128,17 @@ def test_the_models_own_temperature_plays_unless_one_is_given(tmp_path, capsys):
                             "--velocity", "model", "--temperature", "1", "--overwrite")
     assert code == 0, err
     assert max(m.velocity for m in mido.MidiFile(out).tracks[2] if m.type == "note_on") < 127  # given: it wins
+
+
+def test_the_settings_take_the_models_candidates_and_lay_selection_over_its_weights():
+    from types import SimpleNamespace
+
+    from srlive import cli, options
+    from srlive.model.selection import Weights
+
+    model = SimpleNamespace(temperature=1.2, candidates=16, selection=Weights(motif=2.0, critic=3.0))
+    cfg = {**options.defaults(), "selection": {"critic": 1.0}}
+    s = cli.settings_from(cfg, model, input_latency=0.002, input_cycle=0.005)
+    assert (s.temperature, s.candidates, s.input_latency, s.input_cycle) == (1.2, 16, 0.002, 0.005)
+    assert s.selection == Weights(motif=2.0, critic=1.0)  # the model's motif, the option's critic
+    assert cfg["selection"] == {"critic": 1.0} and cfg["candidates"] is None  # the options are left as given

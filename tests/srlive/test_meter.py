@@ -10,9 +10,10 @@ import pytest
 
 from srlive import meter as meters
 from srlive import roll
-from srlive.clocks.internal import InternalClock, MidiClockFollower, bar_seconds
+from srlive.clocks.counting_follower import CountingClockFollower
+from srlive.clocks.internal import InternalClock, bar_seconds
 from srlive.clocks.link import LinkClock
-from srlive.clocks.model_follower import MidiClockFollower as ModelFollower
+from srlive.clocks.model_follower import ModelClockFollower
 from srlive.clocks.timeline import ClockTimeline
 from srlive.contract import METERS
 from srlive.errors import ModelError, UserError
@@ -73,7 +74,7 @@ def test_the_internal_clock_at_3_4_has_bars_of_three_quarter_notes():
     assert c.time_at(1000) == 10.0 + 1000 * 12 * c.step  # computed from the origin, not accumulated
 
 
-@pytest.mark.parametrize("Follower", [MidiClockFollower, ModelFollower], ids=["counting", "model"])
+@pytest.mark.parametrize("Follower", [CountingClockFollower, ModelClockFollower], ids=["counting", "model"])
 def test_the_midi_clock_followers_bar_is_72_pulses_in_6_8(Follower):
     period = 60 / 120 / 24
     f = Follower(meter=METERS["6/8"])
@@ -125,6 +126,8 @@ def test_the_metronome_accents_the_downbeat_and_clicks_the_meters_beats(name, cl
 # --- takes -----------------------------------------------------------------------------------------
 class BarsClock:
     """A bar clock whose bars last the given seconds, the last one holding on."""
+
+    external, generation = False, 0
 
     def __init__(self, lengths, meter):
         self.starts = np.concatenate([[0.0], np.cumsum(lengths)])
@@ -222,7 +225,7 @@ def test_the_engine_in_3_4_answers_within_12_steps_and_clicks_three_beats():
                  now=fake.now, sleep=fake.sleep)
     eng.start_clock(0.0)
     assert eng.step_len(0) == pytest.approx(0.125)
-    events = eng.close_window(0, [NoteMsg(0.0, 62, 90), NoteMsg(0.5, 62, 0)])
+    events = eng.close_window(0, [NoteMsg(0.0, 62, 90), NoteMsg(0.5, 62, 0)]).events
     srl = [e for e in events if e.source == "srlive" and e.kind == ON]
     assert [(e.data1, e.time) for e in srl] == [(69, pytest.approx(1.5))]  # bar 2 starts 1.5 s on
     assert all(1.5 <= e.time < 3.0 for e in events)
@@ -355,7 +358,7 @@ def test_under_sync_a_6_8_bar_is_72_pulses_and_the_take_keeps_6_8_bars(tmp_path)
         close = eng.clock.time_at(b, 11.5)
         pulse_until(close)
         fake.t = close
-        events = eng.close_window(b, [])
+        events = eng.close_window(b, []).events
         clicks = sorted(e.pos for e in events if e.source == "metronome" and e.kind == ON)
         assert clicks == [(b + 1) * 72, (b + 1) * 72 + 36]  # bar b+1's two dotted-quarter beats
         assert all((b + 1) * 72 <= e.pos < (b + 2) * 72 for e in events)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from srlive.clocks.model_follower import MidiClockFollower
+from srlive.clocks.model_follower import ModelClockFollower
 from srlive.contract import PULSES_PER_BAR
 from benchmarks.simulated_clock import ClockScenario, clock_arrivals, follow
 
@@ -26,7 +26,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def assert_on_grid(s: ClockScenario, tol: float, from_bar: int = 1, after: float | None = None,
-                   make=MidiClockFollower) -> None:
+                   make=ModelClockFollower) -> None:
     """Each downbeat placed within tol; bar_at right once past that (by default tol + 0.5 ms after
     the downbeat: at 60 BPM a clock's 5 % jitter alone is 2 ms)."""
     r = follow(make, s, tol + 0.0005 if after is None else after)
@@ -104,20 +104,20 @@ def test_clocks_stamped_once_a_jack_cycle_keep_the_bars(tempo, seed):
     not by the shortest interval, and keeps every bar (bar 1 is placed from clocks that quantised
     alone: from bar 2)."""
     s = ClockScenario(tempo=tempo, jitter=0.0, cycle=256 / 48000, bars=BARS, seed=seed)
-    assert_on_grid(s, s.cycle / 2, from_bar=2, make=functools.partial(MidiClockFollower, cycle=s.cycle))
+    assert_on_grid(s, s.cycle / 2, from_bar=2, make=functools.partial(ModelClockFollower, cycle=s.cycle))
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_clocks_stamped_once_a_short_cycle_with_lost_ones_keep_the_bars(seed):
     """64-frame periods (1.3 ms), 150 BPM, 5 % jitter and 10 % of the clocks lost."""
     s = ClockScenario(tempo=150, cycle=64 / 48000, drop=0.1, bars=BARS, seed=seed)
-    assert_on_grid(s, DROP_TOL, from_bar=2, make=functools.partial(MidiClockFollower, cycle=s.cycle))
+    assert_on_grid(s, DROP_TOL, from_bar=2, make=functools.partial(ModelClockFollower, cycle=s.cycle))
 
 
 def test_latency_is_taken_off_every_stamp():
     s = ClockScenario(tempo=150, bars=8, seed=3)
     _, _, stamps = clock_arrivals(s)
-    plain, delayed = MidiClockFollower(), MidiClockFollower(latency=0.004)
+    plain, delayed = ModelClockFollower(), ModelClockFollower(latency=0.004)
     plain.feed("start", -0.01)
     delayed.feed("start", -0.01)
     for t in stamps:
@@ -129,7 +129,7 @@ def test_latency_is_taken_off_every_stamp():
 
 def test_a_beat_of_lost_clocks_keeps_the_numbering():
     period = 60 / 150 / 24
-    f = MidiClockFollower()
+    f = ModelClockFollower()
     f.feed("start", -0.01)
     lost = set(range(300, 324))  # a whole beat
     for p in range(400):
@@ -146,26 +146,10 @@ def test_a_burst_after_a_stall_barely_moves_the_estimate():
     times = ideal + rng.uniform(-0.05, 0.05, ideal.size) * period
     held = (times >= times[250]) & (times < times[250] + 0.05)
     times[held] = times[250] + 0.05 + np.arange(held.sum()) * 1e-4  # held 50 ms, then all at once
-    f = MidiClockFollower()
+    f = ModelClockFollower()
     f.feed("start", -0.01)
     for t in times:
         f.feed("clock", float(t))
     assert f.next_pulse == 480 and f.renumbered == 0 and f.late >= held.sum() - 1
     assert f.tempo == pytest.approx(150, rel=0.001)
     assert f.time_of_pulse(480) == pytest.approx(480 * period, abs=0.0003)
-
-
-def test_the_engine_follows_by_the_model_unless_stamps_are_coarse():
-    """64- and 96-frame JACK periods (48 kHz), or stamps on arrival: the model; 128 frames and up
-    (a cycle over a quarter of a pulse at 300 BPM): counting, which never numbers by time. Each is
-    told the cycle (the counting one reads no tempo change into a cycle's quantisation)."""
-    from srlive.clocks.internal import MidiClockFollower as CountingFollower
-    from srlive.clocks.model_follower import make_follower
-    from srlive.contract import METERS
-
-    for frames in (0, 64, 96):
-        f = make_follower(120, None, METERS["3/4"], frames / 48000)
-        assert isinstance(f, MidiClockFollower) and f.cycle == frames / 48000 and f.bar_pulses == 72
-    for frames in (128, 256):
-        f = make_follower(120, None, METERS["3/4"], frames / 48000)
-        assert isinstance(f, CountingFollower) and f.cycle == frames / 48000 and f.bar_pulses == 72

@@ -37,7 +37,7 @@ def test_accompany_answers_bar_t_in_bar_t_plus_1_on_the_grid():
     eng.start_clock(100.0)
     step = eng.clock.step
     clock.t = eng.clock.time_at(0, 15.5)  # the window of bar 0 closes
-    events = eng.close_window(0, phrase(100.0, step, [60, 62, 64, 65]))
+    events = eng.close_window(0, phrase(100.0, step, [60, 62, 64, 65])).events
     t1 = eng.clock.time_at(1)
     ons = [e for e in events if e.kind == ON]
     # the fake model answers a fifth up
@@ -72,7 +72,7 @@ def test_raising_model_skips_that_bar_and_counts_it_next_plays():
     got = []
     for b in range(4):
         clock.t = eng.clock.time_at(b, 15.5)
-        got.append(len([e for e in eng.close_window(b, []) if e.kind == ON]))
+        got.append(len([e for e in eng.close_window(b, []).events if e.kind == ON]))
     assert got[1] == 0 and got[0] > 0 and got[2] > 0 and got[3] > 0
     assert eng.skipped == 1
     assert [b["skipped"] is not None for b in stats.bars] == [False, True, False, False]
@@ -87,7 +87,7 @@ def test_slow_model_skips_that_bar_next_plays_on_time():
     played = {}
     for b in range(4):
         clock.t = max(clock.t, eng.clock.time_at(b, 15.5))
-        evs = eng.close_window(b, [])
+        evs = eng.close_window(b, []).events
         played[b + 1] = [e.time for e in evs if e.kind == ON]
     assert played[2] == [] and eng.skipped == 1 and stats.bars[1]["skipped"] == "late"
     # bar 3's window closed after the slow step; the bar still plays at its own bar line
@@ -98,7 +98,7 @@ def test_metronome_on_its_own_channel():
     eng, clock, _ = make_engine(metronome=True, metronome_channel=9)
     eng.start_clock(0.0)
     clock.t = eng.clock.time_at(0, 15.5)
-    events = eng.close_window(0, [])
+    events = eng.close_window(0, []).events
     clicks = [e for e in events if e.source == "metronome"]
     assert len([e for e in clicks if e.kind == ON]) == 4 and {e.channel for e in clicks} == {9}
 
@@ -108,10 +108,10 @@ def test_muted_engine_plays_nothing():
     eng.start_clock(0.0)
     eng.control("mute", 127)
     clock.t = eng.clock.time_at(0, 15.5)
-    assert eng.close_window(0, []) == []
+    assert eng.close_window(0, []).events == []
     eng.control("mute", 0)
     clock.t = eng.clock.time_at(1, 15.5)
-    assert [e for e in eng.close_window(1, []) if e.kind == ON]
+    assert [e for e in eng.close_window(1, []).events if e.kind == ON]
 
 
 def test_cc_controls_map_values():
@@ -143,7 +143,10 @@ def test_the_engine_swaps_its_settings_reference_on_a_live_control():
     eng.on_message(mido.Message("control_change", control=20, value=127), 1.0)
     assert held.threshold == 0.5 and eng.settings is not held and eng.settings.threshold == 0.95
     eng.on_message(mido.Message("control_change", control=21, value=127), 1.1)
-    assert eng.settings.mode == "solo" and eng.mode.name == "solo"
+    assert eng.settings.mode == "solo" and eng.mode.name == "accompany"  # the bar being played keeps its mode
+    eng.start_clock(0.0)
+    eng.close_window(0, [])
+    assert eng.mode.name == "solo"  # ... and the next bar line takes the new one
 
 
 def test_input_callback_filters_channels_clock_and_junk_and_starts_the_clock():
@@ -212,7 +215,7 @@ def test_a_flood_is_cut_off_and_the_bar_still_quantises():
         eng.on_message(mido.Message("note_on", note=21 + i % 88, velocity=1 + i % 127), i * 1e-4)
     assert eng.capture.overflow == 5000 - 2048 and len(logs) == 1 and "flood" in logs[0]
     clock.t = eng.clock.time_at(0, 15.5)
-    events = eng.close_window(0, eng.capture.drain(clock.t))
+    events = eng.close_window(0, eng.capture.drain(clock.t)).events
     assert events and eng.skipped == 0
 
 
@@ -266,5 +269,5 @@ def test_a_rehearsal_that_fails_says_nothing_and_the_real_step_says_it_once():
     assert said == [] and eng.skipped == 0
     eng.start_clock(100.0)
     clock.t = eng.clock.time_at(0, 15.5)
-    assert eng.close_window(0, []) == []  # the second raises: the real step skips its bar, said once
+    assert eng.close_window(0, []).events == []  # the second raises: the real step skips its bar, said once
     assert eng.skipped == 1 and len(said) == 1 and "model step failed" in said[0]

@@ -67,7 +67,7 @@ def run_engine(bars_played, **kw):
         for n in roll.roll_to_notes(played_bar):
             msgs += [(t0 + n.start * step, n.pitch, n.velocity), (t0 + (n.end - 0.2) * step, n.pitch, 0)]
         clock.t = eng.clock.time_at(bar, 15.5)
-        events = eng.close_window(bar, [NoteMsg(*m) for m in sorted(msgs)])
+        events = eng.close_window(bar, [NoteMsg(*m) for m in sorted(msgs)]).events
         answers.append(sorted(e.data1 for e in events if e.kind == ON))
     return answers
 

@@ -9,7 +9,7 @@ import mido
 import pretty_midi
 import pytest
 
-from srlive.contract import PULSES_PER_BAR, PULSES_PER_STEP
+from srlive.contract import METERS, PULSES_PER_BAR, PULSES_PER_STEP
 from srlive.live.engine import Engine
 from srlive.live.render import ON, Event
 from srlive.settings import Settings
@@ -26,7 +26,10 @@ def note(on: bool, channel: int, pitch: int, velocity: int = 90) -> bytes:
 
 
 class TableClock:
-    """A bar clock whose bars start at the given times (a tempo that changes from bar to bar)."""
+    """A bar clock whose bars start at the given times (a tempo that changes from bar to bar); what
+    a take reads of a BarClock."""
+
+    meter, external, generation, tempo = METERS["4/4"], False, 0, 120.0
 
     def __init__(self, starts):
         self.starts = list(starts)
@@ -95,7 +98,7 @@ def drive(eng, fake, inputs, until):
             bar = 0
         elif bar is not None and fake.t >= eng.clock.time_at(bar, 15.5):
             close = eng.clock.time_at(bar, 15.5)
-            eng.scheduler.add(eng.close_window(bar, eng.capture.drain(close)))
+            eng.scheduler.add(eng.close_window(bar, eng.capture.drain(close)).events)
             eng._record(close)
             bar += 1
 

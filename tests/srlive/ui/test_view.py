@@ -9,7 +9,7 @@ from rich.console import Console
 from srlive import roll
 from srlive.contract import BAR_SHAPE
 from srlive.live.engine import Engine
-from srlive.live.render import OFF, ON, Event, render_bar
+from srlive.live.render import ON, render_notes, sounding_notes
 from srlive.settings import Settings
 from srlive.ui.view import (
     BAR_W,
@@ -19,7 +19,6 @@ from srlive.ui.view import (
     SIDE_W,
     LiveView,
     ViewState,
-    events_roll,
     note_name,
     pitch_range,
     render_text,
@@ -124,15 +123,13 @@ def test_empty_bars_render_an_empty_grid():
     assert any(line.startswith("C4") for line in lines)
 
 
-def test_events_roll_is_what_sounds_after_transpose_and_without_the_metronome():
+def test_the_answer_shown_is_what_sounds_after_transpose_and_the_velocity_policy():
     out = roll.notes_to_roll([(60, 0, 4, 100), (67, 8, 16, 90)])
-    events = render_bar(out, 10.0, 0.125, transpose=2, velocity=80)
-    events.append(Event(10.0, ON, 9, 37, 100, "metronome"))
-    got = events_roll(events, 10.0, 0.125)
-    assert roll.roll_to_notes(got, 0.01) == [roll.Note(62, 0, 4, 80), roll.Note(69, 8, 16, 80)]
-    held = events_roll([Event(10.5, ON, 0, 70, 64)], 10.0, 0.125)[70 - roll.LOWEST_PITCH]  # no note-off: to the bar's end
-    assert np.allclose(held, [0] * 4 + [64 / 127] * 12)
-    assert not events_roll([Event(10.5, OFF, 0, 70, 0)], 10.0, 0.125).any()
+    notes = sounding_notes(out, transpose=2, velocity=80)
+    assert notes == [roll.Note(62, 0, 4, 80), roll.Note(69, 8, 16, 80)]
+    assert roll.roll_to_notes(roll.notes_to_roll(notes), 0.01) == notes
+    events = render_notes(notes, 10.0, 0.125, 16)
+    assert [(e.time, e.data1, e.data2) for e in events if e.kind == ON] == [(10.0, 62, 80), (11.0, 69, 80)]
 
 
 def test_a_view_state_keeps_its_own_read_only_copies():
@@ -150,9 +147,9 @@ def test_the_engine_snapshot_after_a_window_closes():
     eng = Engine(FakeRuntime(), Settings(tempo=120, transpose=12), now=clock.now, sleep=clock.sleep, log=lambda m: None)
     eng.start_clock(0.0)
     eng.heard = roll.notes_to_roll([(62, 0, 2, 90)])
-    events = eng.generate(1, roll.empty_roll())  # the fake's C major arpeggio, an octave up
+    plan = eng.plan(1, roll.empty_roll())  # the fake's C major arpeggio, an octave up
     eng.last_bar_lateness_ms = 1.5
-    s = snapshot(eng, 0, events)
+    s = snapshot(eng, 0, plan)
     assert (s.bar, s.tempo, s.source, s.mode, s.late_ms, s.muted) == (0, 120.0, "internal", "accompany", 1.5, False)
     assert s.heard[62 - roll.LOWEST_PITCH, :2].all()
     assert [n.pitch for n in roll.roll_to_notes(s.answer, 0.01)] == [72, 76, 79, 84]

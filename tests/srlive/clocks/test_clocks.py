@@ -1,17 +1,17 @@
-"""Internal bar clock and the MIDI clock followers (the counting one in srlive.clocks.internal, which the
-engine uses, and the model-based one in srlive.clocks.model_follower, each test run against both), driven by a
-fake time source."""
+"""The internal bar clock and the two MIDI clock followers (counting and model; each follower test
+runs against both), driven by a fake time source."""
 
 import numpy as np
 import pytest
 
-from srlive.clocks import internal as clock, model_follower as follower
+from srlive.clocks.counting_follower import CountingClockFollower
 from srlive.clocks.internal import InternalClock, bar_seconds
+from srlive.clocks.model_follower import ModelClockFollower
 from srlive.contract import PULSES_PER_BAR
 
 
-@pytest.fixture(params=[clock.MidiClockFollower, follower.MidiClockFollower], ids=["counting", "model"])
-def MidiClockFollower(request):
+@pytest.fixture(params=[CountingClockFollower, ModelClockFollower], ids=["counting", "model"])
+def Follower(request):
     return request.param
 
 
@@ -37,11 +37,11 @@ def feed_pulses(f, times, start_index=0):
         f.feed("clock", t)
 
 
-def test_follower_start_aligns_bar_one_and_smooths_jitter(MidiClockFollower):
+def test_follower_start_aligns_bar_one_and_smooths_jitter(Follower):
     rng = np.random.default_rng(1)
     tempo = 120.0
     period = 60 / tempo / 24
-    f = MidiClockFollower()
+    f = Follower()
     t0 = 5.0
     f.feed("start", t0 - 0.001)
     assert not f.ready
@@ -61,8 +61,8 @@ def test_follower_start_aligns_bar_one_and_smooths_jitter(MidiClockFollower):
 
 
 @pytest.mark.parametrize("window", [48, 96])
-def test_follower_follows_a_tempo_change(window, MidiClockFollower):
-    f = MidiClockFollower(window=window)
+def test_follower_follows_a_tempo_change(window, Follower):
+    f = Follower(window=window)
     f.feed("start", 0.0)
     t = 0.0
     for _ in range(96):
@@ -77,9 +77,9 @@ def test_follower_follows_a_tempo_change(window, MidiClockFollower):
     assert f.time_of_pulse(f.next_pulse) == pytest.approx(t, abs=1e-6)
 
 
-def test_follower_stop_continue_and_song_position_pointer(MidiClockFollower):
+def test_follower_stop_continue_and_song_position_pointer(Follower):
     stops, starts = [], []
-    f = MidiClockFollower(on_stop=lambda: stops.append(1), on_start=starts.append)
+    f = Follower(on_stop=lambda: stops.append(1), on_start=starts.append)
     f.feed("start", 0.0)
     period = 60 / 120 / 24
     for i in range(50):
@@ -103,14 +103,14 @@ def test_follower_stop_continue_and_song_position_pointer(MidiClockFollower):
     assert f.time_at(0) == pytest.approx(3.01)
 
 
-def test_follower_shrugs_off_a_stall_and_jitter(MidiClockFollower):
+def test_follower_shrugs_off_a_stall_and_jitter(Follower):
     """A run of pulses delivered late (a busy machine) must not tilt the tempo or the grid."""
     rng = np.random.default_rng(5)
     period = 60 / 180 / 24
     ideal = np.arange(600) * period
     times = ideal + rng.uniform(-0.05, 0.05, ideal.size) * period
     times[300:312] += np.linspace(0.025, 0.002, 12)  # 25 ms late, catching up
-    f = MidiClockFollower()
+    f = Follower()
     f.feed("start", -0.01)
     errs = []
     for p in range(590):
@@ -121,12 +121,12 @@ def test_follower_shrugs_off_a_stall_and_jitter(MidiClockFollower):
 
 
 @pytest.mark.parametrize("lost", [1, 3, 9])
-def test_follower_counts_in_pulses_that_never_arrived(lost, MidiClockFollower):
+def test_follower_counts_in_pulses_that_never_arrived(lost, Follower):
     rng = np.random.default_rng(7)
     period = 60 / 120 / 24
     ideal = np.arange(400) * period
     times = ideal + rng.uniform(-0.05, 0.05, ideal.size) * period
-    f = MidiClockFollower()
+    f = Follower()
     f.feed("start", -0.01)
     keep = [i for i in range(400) if not 200 <= i < 200 + lost]
     for i in keep[:-20]:
@@ -136,11 +136,11 @@ def test_follower_counts_in_pulses_that_never_arrived(lost, MidiClockFollower):
     assert f.time_at(4) == pytest.approx(ideal[4 * 96], abs=0.0005)  # bar 5 where the DAW has it
 
 
-def test_follower_does_not_renumber_a_stall(MidiClockFollower):
+def test_follower_does_not_renumber_a_stall(Follower):
     period = 60 / 120 / 24
     times = np.arange(400) * period
     times[200:215] = times[214] + np.arange(15) * 0.0001  # 14 pulses held back, then a burst
-    f = MidiClockFollower()
+    f = Follower()
     f.feed("start", -0.01)
     for t in times:
         f.feed("clock", t)
@@ -148,10 +148,10 @@ def test_follower_does_not_renumber_a_stall(MidiClockFollower):
     assert f.time_of_pulse(400) == pytest.approx(400 * period, abs=0.0005)
 
 
-def test_follower_counts_in_a_pulse_lost_right_after_start(MidiClockFollower):
+def test_follower_counts_in_a_pulse_lost_right_after_start(Follower):
     period = 60 / 120 / 24
     ideal = np.arange(200) * period
-    f = MidiClockFollower()
+    f = Follower()
     f.feed("start", -0.01)
     for i in range(200):
         if i != 8:
@@ -161,7 +161,7 @@ def test_follower_counts_in_a_pulse_lost_right_after_start(MidiClockFollower):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_follower_keeps_the_bars_of_clocks_stamped_once_a_jack_cycle_through_a_tempo_change(seed, MidiClockFollower):
+def test_follower_keeps_the_bars_of_clocks_stamped_once_a_jack_cycle_through_a_tempo_change(seed, Follower):
     """Input stamped once a 5.3 ms JACK cycle (256 frames) from a sender with some jitter: the 8 newest
     stamps tilt a line by several per cent, which must not read as a tempo change (each such reset
     moved the grid, up to 60 ms on real ports); the DAW's real change, 150 → 162 BPM mid-bar, still
@@ -171,7 +171,7 @@ def test_follower_keeps_the_bars_of_clocks_stamped_once_a_jack_cycle_through_a_t
     from benchmarks.simulated_clock import ClockScenario, follow
 
     s = ClockScenario(tempo=150, change_to=162, change_at=10.5, jitter=0.1, cycle=256 / 48000, bars=20, seed=seed)
-    r = follow(partial(MidiClockFollower, cycle=s.cycle), s)
+    r = follow(partial(Follower, cycle=s.cycle), s)
     assert r.bar_wrong.size == 0
     assert np.abs(r.errors).max() < 0.0015
     assert r.follower.tempo == pytest.approx(162, rel=0.005)
@@ -180,7 +180,7 @@ def test_follower_keeps_the_bars_of_clocks_stamped_once_a_jack_cycle_through_a_t
 @pytest.mark.parametrize("tempo,frames", [(90, 256), (120, 256), (140, 256), (160, 256), (240, 128), (300, 128)])
 @pytest.mark.parametrize("seed", range(3))
 def test_follower_counts_in_clocks_lost_at_random_from_input_stamped_once_a_jack_cycle(tempo, frames, seed,
-                                                                                       MidiClockFollower):
+                                                                                       Follower):
     """A tenth of the clocks never arrive, at random (two in a row now and then, some within the
     first pulses after Start), and the rest are stamped once a JACK cycle (256 or 128 frames at
     48 kHz): every bar line stays where the DAW has it. (The counting follower, the engine's for
@@ -191,7 +191,7 @@ def test_follower_counts_in_clocks_lost_at_random_from_input_stamped_once_a_jack
     from benchmarks.simulated_clock import ClockScenario, follow
 
     s = ClockScenario(tempo=tempo, drop=0.10, cycle=frames / 48000, bars=30, seed=seed)
-    r = follow(partial(MidiClockFollower, cycle=s.cycle), s)
+    r = follow(partial(Follower, cycle=s.cycle), s)
     assert r.bar_wrong.size == 0
     assert np.abs(r.errors).max() < 0.0015
 
@@ -206,6 +206,6 @@ def test_counting_follower_does_not_read_a_falling_tempo_on_coarse_stamps_as_los
     from benchmarks.simulated_clock import ClockScenario, follow
 
     s = ClockScenario(tempo=150, change_to=120, change_at=10.5, cycle=256 / 48000, bars=20, seed=seed)
-    r = follow(partial(clock.MidiClockFollower, cycle=s.cycle), s)
+    r = follow(partial(CountingClockFollower, cycle=s.cycle), s)
     assert r.follower.renumbered == 0
     assert r.bar_wrong.size == 0 and np.abs(r.errors).max() < 0.0015
