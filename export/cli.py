@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from srlive.errors import UserError
+from srlive_training.tool import run_tool
 
 PROG = "srlive-export"
 
@@ -76,6 +77,65 @@ def _load(args) -> tuple[object, dict]:
     return model.eval(), ckpt
 
 
+def _is_step_decoder(args) -> bool:
+    """Whether the checkpoint (or --untrained config) is the step decoder's (srlive_training.phrase_model)."""
+    from srlive_training.phrase_model import PHRASE_CONFIGS
+
+    if args.untrained:
+        return args.untrained in PHRASE_CONFIGS
+    from srlive_training.checkpoint import read_checkpoint
+
+    path = Path(args.checkpoint)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found")
+    ckpt = read_checkpoint(path)
+    return isinstance(ckpt, dict) and isinstance(ckpt.get("config"), dict) and ckpt["config"].get("kind") == "phrase"
+
+
+def export_step_decoder(args, out: Path, selection: dict | None) -> int:
+    """The step decoder's step.onnx and critic.onnx (srlive_export.phrase_export), checked like the
+    others: onnx.checker, then parity with torch on the same noise, then written atomically; the
+    encoder + generator pair an older model left in the folder is removed (the runtime would use it)."""
+    import torch
+    from srlive_export.metadata import build_metadata, portable
+    from srlive_export.onnx_export import OPSET
+    from srlive_export.parity import default_real_bars
+    from srlive_export.phrase_export import check_phrase_parity, export_phrase_protos, parity_histories, phrase_metadata
+    from srlive_training.phrase_model import PHRASE_CONFIGS, PhraseVAE
+    from srlive_training.phrase_train import load_phrase_checkpoint
+
+    if args.untrained:
+        torch.manual_seed(args.seed)
+        model, ckpt = PhraseVAE(PHRASE_CONFIGS[args.untrained]), {"data": "untrained placeholder", "step": 0}
+    else:
+        model, ckpt = load_phrase_checkpoint(args.checkpoint)
+    model.eval()
+    cfg = model.config
+    try:
+        real, source = default_real_bars(args.data, args.n_real, args.seed, cfg.steps)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"--data {args.data}: can't read bars: {' '.join(str(e).split())[:200]}") from None
+    props = phrase_metadata(build_metadata(cfg.to_dict(), ckpt.get("data_summary", ckpt.get("data")), ckpt.get("step"),
+                                           temperature=args.temperature, candidates=args.candidates,
+                                           selection=selection), model)
+    protos = export_phrase_protos(model, rewrite=not args.plain)
+    if not _checked(protos, props):
+        return 1
+    report = check_phrase_parity(model, protos["step.onnx"], parity_histories(real, args.n_random, cfg.context, args.seed),
+                                 args.seed, args.tolerance)
+    if not report.ok:
+        print(f"{PROG}: parity check failed: {report.summary()} (tolerance {args.tolerance:.0e}); nothing written",
+              file=sys.stderr)
+        return 1
+    record = {"metadata": props, "opset": OPSET, "rewrites": [] if args.plain else ["elu"],
+              "source": "untrained:" + args.untrained if args.untrained else portable(str(args.checkpoint)),
+              "parity": {"summary": report.summary(), "max_abs_diff": report.max_abs_diff,
+                         "event_flips": report.event_flips, "bars": report.bars, "real_source": source}}
+    files = {name: p.SerializeToString() for name, p in protos.items()}
+    files["export.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    return _written(files, out, cfg.name, args.temperature, report, stale=("encoder.onnx", "generator.onnx"))
+
+
 def write_atomically(files: dict[str, bytes], out: Path) -> None:
     """Write all files into a temp folder beside `out`, then move them into place.
 
@@ -102,14 +162,12 @@ def write_atomically(files: dict[str, bytes], out: Path) -> None:
 
 
 def export(args) -> int:
-    import onnx
-
     from srlive.contract import MAX_CANDIDATES, TEMPERATURE_RANGE
     from srlive.errors import BadValue
     from srlive.model.runtime import default_model_path
     from srlive.model.selection import BadWeights, parse_weights
     from srlive.options import parse_temperature
-    from srlive_export.metadata import build_metadata, portable, set_metadata
+    from srlive_export.metadata import build_metadata, portable
     from srlive_export.onnx_export import OPSET, export_protos
     from srlive_export.parity import check_parity, default_real_bars, parity_inputs
     from tqdm import tqdm
@@ -130,6 +188,8 @@ def export(args) -> int:
     out = Path(args.out) if args.out else default_model_path()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder")
+    if _is_step_decoder(args):
+        return export_step_decoder(args, out, selection)
     model, ckpt = _load(args)
     cfg = model.config
     try:  # read the real bars first: a bad --data fails before the slow export
@@ -141,13 +201,8 @@ def export(args) -> int:
     with tqdm(total=5, desc="export", unit="stage", leave=False, disable=not sys.stderr.isatty()) as bar:
         protos = export_protos(model, rewrite=not args.plain,
                                progress=lambda name: (bar.set_postfix_str(name), bar.update()))
-        for name, proto in protos.items():
-            set_metadata(proto, props)
-            try:
-                onnx.checker.check_model(proto, full_check=True)
-            except onnx.checker.ValidationError as e:
-                print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
-                return 1
+        if not _checked(protos, props):
+            return 1
         bar.set_postfix_str("parity vs torch")
         bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps,
                                                   cfg.context)
@@ -168,24 +223,46 @@ def export(args) -> int:
     }
     files = {name: p.SerializeToString() for name, p in protos.items()}
     files["export.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    return _written(files, out, cfg.name, args.temperature, report)
+
+
+def _written(files: dict[str, bytes], out: Path, name: str, temperature: float, report, stale=()) -> int:
+    """The model's files written atomically (and ``stale`` files an older model left removed), then
+    what was written and the parity report said."""
+    from srlive_export.onnx_export import OPSET
+
     try:
         write_atomically(files, out)
+        for old in stale:
+            (out / old).unlink(missing_ok=True)
     except OSError as e:
         raise UserError(f"--out {out}: can't write the model: {e.strerror or e}") from None
     size = sum(len(b) for b in files.values()) / 1e6
-    print(f"{cfg.name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET}; plays at temperature "
-          f"{args.temperature:g} unless told otherwise)")
+    print(f"{name} model → {out} ({', '.join(files)}; {size:.2f} MB, opset {OPSET}; plays at temperature "
+          f"{temperature:g} unless told otherwise)")
     print(report.summary())
     return 0
 
 
+def _checked(protos: dict, props: dict) -> bool:
+    """Each file given the model's metadata and passed by onnx.checker; else one line, and False."""
+    import onnx
+
+    from srlive_export.metadata import set_metadata
+
+    for name, proto in protos.items():
+        set_metadata(proto, props)
+        try:
+            onnx.checker.check_model(proto, full_check=True)
+        except onnx.checker.ValidationError as e:
+            print(f"{PROG}: {name} fails onnx.checker: {' '.join(str(e).split())[:200]}; nothing written", file=sys.stderr)
+            return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return export(args)
-    except UserError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return e.exit_code
+    return run_tool(PROG, lambda: export(args))
 
 
 if __name__ == "__main__":

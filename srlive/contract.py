@@ -71,6 +71,10 @@ LATENT = 128  # size of z, mu and log_scale
 #: bars the encoder hears, stacked as channels of its input: the bar heard, and with 2 the bar before
 #: it (srlive.context; 1 without it)
 CONTEXTS = (1, 2)
+#: a model may instead say which bars it hears (srlive.history): the bar offsets of its channels,
+#: increasing from 1 (the bar answered; 2 the one that went by before it, ...) up to HISTORY_MAX;
+#: without it, context 1 hears (1,) and context 2 (1, 2). The step decoder hears (1, 2, 4, 8).
+HISTORY_MAX = 8
 #: with context 2, the second bar may instead be the performer's memory of the last
 #: srlive.memory bars they played (1..MEMORY_MAX; 0 or absent: the bar before the bar answered)
 MEMORY_MAX = 8
@@ -86,7 +90,7 @@ FORMAT_VERSION = 1  # srlive.format
 META = {
     k: f"srlive.{k}"
     for k in ("format", "config", "lowest_pitch", "steps", "latent", "data", "trained_steps", "created", "temperature",
-              "candidates", "selection", "context", "memory", "memory_kind")
+              "candidates", "selection", "context", "memory", "memory_kind", "history")
 }
 #: file → (input names, output names), in order
 ONNX_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

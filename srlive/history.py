@@ -16,10 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from srlive.contract import MEMORY_MAX, N_PITCHES
+from srlive.contract import HISTORY_MAX, MEMORY_MAX, N_PITCHES
 
-#: bars kept, newest last: enough for a model that hears up to 8 bars back
-BARS_KEPT = 8
+#: bars kept, newest last: enough for a model that hears up to HISTORY_MAX bars back from the bar it
+#: answers, when that bar is itself the newest
+BARS_KEPT = HISTORY_MAX + 1
 #: the performer's (and srlive's) last bars with notes, kept however long a silence between them
 PLAYED_KEPT = max(MEMORY_MAX, BARS_KEPT)
 

@@ -31,6 +31,7 @@ from srlive_training import metrics
 from srlive_training.plots import piano_roll_rows_png
 from srlive_training.runner import load_runner
 from srlive_training.sample import open_corpus
+from srlive_training.tool import run_tool
 
 TUNES = 3  # tunes drawn
 HEARD = 8  # bars of each tune srlive hears
@@ -154,20 +155,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    prog = "answer_pictures"
     args = parse_args(argv)
-    try:
-        if Path(args.out).suffix.lower() != ".png":
-            raise UserError(f"--out must name a .png file, got {args.out}")
-        before = load_runner(args.before) if args.before else None
-        table = answer_pictures(load_runner(args.model), open_corpus(args.data), args.out, args.seed,
-                                args.temperature, args.threshold, before=before)
-    except UserError as err:
-        print(f"{prog}: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"{prog}: cannot write {args.out}: {err.strerror or err}", file=sys.stderr)
-        return 2
+    return run_tool("answer_pictures", lambda: _pictures(args), writing=args.out)
+
+
+def _pictures(args) -> int:
+    if Path(args.out).suffix.lower() != ".png":
+        raise UserError(f"--out must name a .png file, got {args.out}")
+    before = load_runner(args.before) if args.before else None
+    table = answer_pictures(load_runner(args.model), open_corpus(args.data), args.out, args.seed,
+                            args.temperature, args.threshold, before=before)
     print(markdown(table))
     print(f"wrote {args.out}")
     return 0

@@ -25,10 +25,11 @@ import sys
 
 import torch
 
-from srlive.errors import ModelError, UserError
+from srlive.errors import ModelError
 from srlive_training.config import ModelConfig
 from srlive_training.model import VAEGAN
 from srlive_training.settings import TrainConfig
+from srlive_training.tool import run_tool
 
 #: The only classes a checkpoint may hold besides plain data: what older checkpoints pickled.
 OWN_DATACLASSES = (ModelConfig, TrainConfig)
@@ -105,16 +106,13 @@ def main(argv=None) -> int:
     c.add_argument("old")
     c.add_argument("new")
     args = p.parse_args(argv)
-    try:
+
+    def work() -> int:
         convert(args.old, args.new)
-    except UserError as err:
-        print(f"{p.prog}: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"{p.prog}: cannot write {args.new}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.new}")
-    return 0
+        print(f"wrote {args.new}")
+        return 0
+
+    return run_tool(p.prog, work, writing=args.new)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from srlive_training.checkpoint import save_checkpoint
 from srlive_training.config import ModelConfig
 from srlive_training.corpus import BarCorpus
 from srlive_training.model import VAEGAN, sample_z
+from srlive_training.tool import run_tool
 
 PROG = "srlive-train-critic"
 
@@ -131,10 +132,50 @@ def train_critic(model: VAEGAN, corpus: BarCorpus, minutes: float | None, steps:
         epoch += 1
 
 
+def _step_decoder_critic(args) -> int:
+    """D of a step decoder's checkpoint against its own answers (srlive_training.phrase_critic)."""
+    from srlive_training.checkpoint import CheckpointError
+    from srlive_training.phrase_critic import save_with_critic, train_phrase_critic
+    from srlive_training.phrase_train import load_phrase_checkpoint
+
+    try:
+        model, ckpt = load_phrase_checkpoint(args.model)
+    except CheckpointError as e:
+        raise UserError(f"--model {e}") from None
+    temperature = args.temperature if args.temperature is not None else DEFAULT_TEMPERATURE
+    corpus, out = _corpus_and_out(args, model.config.steps)
+    print(f"{PROG}: D of {args.model} against its answers at temperature {temperature:g}", file=sys.stderr)
+    report = train_phrase_critic(model, corpus, args.minutes, args.steps, temperature, args.batch_size, seed=args.seed,
+                                 log=lambda line: print(line, file=sys.stderr))
+    save_with_critic(out / "critic.pt", model, ckpt, report | {"temperature": temperature})
+    return _said(report, out)
+
+
+def _corpus_and_out(args, steps: int) -> tuple[BarCorpus, Path]:
+    """--data read and checked against the model's bar length, and --out made."""
+    try:
+        corpus = BarCorpus.load(args.data)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"--data {args.data}: can't read the corpus ({' '.join(str(e).split())[:120]})") from None
+    corpus.require_width(steps, f"model {args.model}", "give the corpus the model was trained on",
+                         where=f"--data {args.data}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return corpus, out
+
+
+def _said(report: dict, out: Path) -> int:
+    """The run's last line: its updates, time and held-out accuracy, and where D went."""
+    print(f"{PROG}: {report['steps']} steps in {report['seconds']:.0f} s; held-out accuracy "
+          f"{report['val_accuracy']:.3f} → {out / 'critic.pt'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description="Train the critic (D) of an exported srlive model against "
                                 "its own generator, which stays as it is; writes a full checkpoint for srlive-export.")
-    p.add_argument("--model", required=True, help="exported model folder (with step.onnx), e.g. srlive/models/default")
+    p.add_argument("--model", required=True, help="exported model folder (with step.onnx), e.g. srlive/models/default, "
+                   "or a step decoder's training checkpoint (.pt, srlive-train --preset phrase)")
     p.add_argument("--data", required=True, help="prepared corpus (.npz) from srlive-prepare")
     p.add_argument("--out", required=True, help="folder for critic.pt")
     p.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
@@ -145,33 +186,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
-    try:
-        if args.minutes is None and args.steps is None:
-            raise UserError("give --minutes or --steps")
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        model, meta = model_from_onnx(args.model)
-        temperature = args.temperature if args.temperature is not None else float(meta.get(META["temperature"], DEFAULT_TEMPERATURE))
-        try:
-            corpus = BarCorpus.load(args.data)
-        except (OSError, ValueError, KeyError) as e:
-            raise UserError(f"--data {args.data}: can't read the corpus ({' '.join(str(e).split())[:120]})") from None
-        corpus.require_width(model.config.steps, f"model {args.model}", "give the corpus the model was trained on",
-                             where=f"--data {args.data}")
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"{PROG}: D of {args.model} against its generator at temperature {temperature:g}", file=sys.stderr)
-        report = train_critic(model, corpus, args.minutes, args.steps, temperature, args.batch_size, seed=args.seed,
-                              log=lambda line: print(line, file=sys.stderr))
-        summary = json.loads(meta.get(META["data"], "null") or "null")
-        save_checkpoint(out / "critic.pt", model, step=int(meta.get(META["trained_steps"], 0) or 0),
-                        data_summary=summary, critic=report | {"temperature": temperature, "from": Path(args.model).name})
-        print(f"{PROG}: {report['steps']} steps in {report['seconds']:.0f} s; held-out accuracy "
-              f"{report['val_accuracy']:.3f} → {out / 'critic.pt'}")
-        return 0
-    except UserError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return e.exit_code
+    return run_tool(PROG, lambda: _critic_main(args))
+
+
+def _critic_main(args) -> int:
+    if args.minutes is None and args.steps is None:
+        raise UserError("give --minutes or --steps")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if Path(args.model).suffix == ".pt":
+        return _step_decoder_critic(args)
+    model, meta = model_from_onnx(args.model)
+    temperature = args.temperature if args.temperature is not None else float(meta.get(META["temperature"], DEFAULT_TEMPERATURE))
+    corpus, out = _corpus_and_out(args, model.config.steps)
+    print(f"{PROG}: D of {args.model} against its generator at temperature {temperature:g}", file=sys.stderr)
+    report = train_critic(model, corpus, args.minutes, args.steps, temperature, args.batch_size, seed=args.seed,
+                          log=lambda line: print(line, file=sys.stderr))
+    summary = json.loads(meta.get(META["data"], "null") or "null")
+    save_checkpoint(out / "critic.pt", model, step=int(meta.get(META["trained_steps"], 0) or 0),
+                    data_summary=summary, critic=report | {"temperature": temperature, "from": Path(args.model).name})
+    return _said(report, out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,17 @@ Columns (definitions in training/metrics.py):
   the bar that really followed; the random-bar baseline ignores the bar; the repeat baseline
   answers with it.
 Real bars are read with every non-zero cell sounding; --threshold applies to model output.
+
+A second table, the listening table (srlive_training.phrase_eval), holds bars t of held-out tunes
+with their 8 real bars before (tunes shorter than 9 bars skipped), which each model hears in order
+through srlive's answer path before it answers bar t: the classifier two-sample test (logistic and
+gradient-boosted, 5-fold, given the 4 bars before; the music's row is the real-against-real control,
+srlive_training.two_sample), the odd-sixteenth share of the answers after contexts without one,
+the phrase returns to the bars 1, 2, 4 and 8 before, and the same returns for srlive answering its
+own bars. With --solo-check a third table (srlive_training.solo_check) lets each model play 64
+bars alone after held-out opening phrases, 5 seeds: empty bars, the longest run of identical bars,
+and notes per bar against the music's 10th-90th percentile. Both are drawn from their own seeds,
+so the first table's figures are the same with them as without.
 """
 
 from __future__ import annotations
@@ -44,9 +55,10 @@ import numpy as np
 from srlive.contract import DEFAULT_TEMPERATURE
 from srlive.errors import UserError
 from srlive.roll import DEFAULT_THRESHOLD, transpose_roll
-from srlive_training import metrics
+from srlive_training import metrics, phrase_eval, solo_check, tables
 from srlive_training.runner import START, generate, load_runner
 from srlive_training.sample import open_corpus
+from srlive_training.tool import run_tool
 
 SAMPLE_BARS = 5
 CONTEXT_BARS = 4
@@ -187,16 +199,7 @@ def _selection_of(runner) -> dict:
     return {"candidates": getattr(runner, "candidates", 1), "selection": None if weights is None else vars(weights)}
 
 
-def listening_answers(runner, heard: np.ndarray, rng, temperature: float, threshold: float) -> np.ndarray:
-    """The runner's answers to the last of each item's bars heard [K, B, 88, 16], having heard them
-    all (as the live engine has heard the performer's bars before it answers)."""
-    if not hasattr(runner, "answerers"):
-        return runner.answer(heard[:, -1], rng, temperature)
-    answerers = runner.answerers(len(heard), threshold)
-    for answerer, bars in zip(answerers, heard):
-        for bar in bars:
-            answerer.hear(heard=bar)
-    return runner.answer(heard[:, -1], rng, temperature, answerers, threshold)
+listening_answers = phrase_eval.answers_after  # the answer to bar t having heard the bars before
 
 
 def _nanmean(x) -> float:
@@ -240,8 +243,10 @@ def evaluate_row(name: str, kind: str, samples: np.ndarray, threshold: float, rn
 
 def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
              temperature: float | None = None, from_noise: bool = False, n_keyfit: int | None = None, quiet: bool = True,
-             split: str = "test") -> dict:
-    """The whole table as a dict {"settings", "rows", "verdicts"}; rows in table order.
+             split: str = "test", solo: bool = False, solo_tunes: int = solo_check.TUNES) -> dict:
+    """The whole table as a dict {"settings", "rows", "verdicts", "phrase"} (and "solo" with
+    `solo`); rows in table order; "phrase" is the listening table (srlive_training.phrase_eval),
+    "solo" the solo check (srlive_training.solo_check).
 
     Every row sees the same protocol (drawn from `seed`), its diversity the same pairs, and every
     model the same noise, so a row's figures don't depend on which other rows are in the table."""
@@ -289,7 +294,14 @@ def evaluate(corpus, runners, n_samples: int = 2500, seed: int = 0, threshold: f
     temps = sorted(set(used)) or [DEFAULT_TEMPERATURE if temperature is None else temperature]
     settings = {"seed": seed, "threshold": threshold,
                 "temperature": temps[0] if len(temps) == 1 else "each model's own", **proto.info}
-    return {"settings": settings, "rows": rows, "verdicts": verdicts, "anchors": ANCHORS}
+    out = {"settings": settings, "rows": rows, "verdicts": verdicts, "anchors": ANCHORS}
+    row_name = lambda runner: f"{runner.name} ({START['heard']})"  # noqa: E731 - as the main table's rows
+    out["phrase"] = phrase_eval.phrase_table(corpus, runners, n_samples, seed, split, threshold, temperature, row_name,
+                                             None if quiet else lambda d, n: _step_progress(d, n, quiet))
+    if solo:
+        out["solo"] = solo_check.solo_table(corpus, runners, seed, split, threshold, temperature, lambda r: r.name,
+                                            solo_tunes)
+    return out
 
 
 def verdict(row: dict, real: dict) -> dict:
@@ -326,14 +338,6 @@ def verdict(row: dict, real: dict) -> dict:
     return out
 
 
-def _fmt(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if kind == "pct":
-        return f"{100 * value:.1f}"
-    return f"{value:.{int(kind[1])}f}"
-
-
 def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
     s = result["settings"]
     lines = [
@@ -342,25 +346,17 @@ def to_markdown(result: dict, title: str = "srlive evaluation") -> str:
         f"{s['samples']} five-bar samples from {s['test_tunes']} held-out {s.get('split', 'test')} tunes, {s['keyfit_items']} key-fit "
         f"items; seed {s['seed']}, threshold {s['threshold']}, temperature {s['temperature']}.",
         "",
-        "| row | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
-        "| --- | " + " | ".join("---:" for _ in COLUMNS) + " |",
+        *tables.rows_lines(result["rows"], COLUMNS),
     ]
-    for r in result["rows"]:
-        lines.append(f"| {r['name']} | " + " | ".join(_fmt(r.get(k), kind) for k, _, kind in COLUMNS) + " |")
     anchor = {"scale_consistency": "≈87", "tone_span": "10–21", "uniqueness": "≈37", "recurrence": "≈7",
               "diversity": "≈0.59"}
     lines.append("| *paper (published)* | " + " | ".join(anchor.get(k, "") for k, _, _ in COLUMNS) + " |")
     lines += ["", f"*{ANCHOR_NOTE}.* Velocity span is reported only (the corpus has flat velocities).", ""]
-    kinds = {k: kind for k, _, kind in COLUMNS}
-    for name, checks in result["verdicts"].items():
-        passed = sum(c["ok"] for c in checks.values())
-        lines += [f"**Targets for {name}: {passed}/{len(checks)} met.**", ""]
-        for k, c in checks.items():
-            f = lambda v: _fmt(v, kinds[k])  # noqa: E731
-            target = (f"≥ {f(c['low'])}" if math.isinf(c["high"]) else f"≤ {f(c['high'])}" if math.isinf(c["low"])
-                      else f"{f(c['low'])} … {f(c['high'])}")
-            lines.append(f"- {'✓' if c['ok'] else '✗'} {k.replace('_', ' ')}: {f(c['value'])} (target {target})")
-        lines.append("")
+    lines += tables.verdict_lines(result["verdicts"], COLUMNS)
+    if "phrase" in result:
+        lines += phrase_eval.markdown(result["phrase"])
+    if "solo" in result:
+        lines += solo_check.markdown(result["solo"])
     return "\n".join(lines)
 
 
@@ -444,6 +440,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--levers", action="store_true",
                    help="add rows per model for each selection lever alone: one candidate, the critic only, "
                         "the motif term only, and all terms")
+    p.add_argument("--solo-check", action="store_true",
+                   help=f"add the solo check: each model alone for {solo_check.SOLO_BARS} bars after held-out "
+                        f"phrases, {solo_check.SEEDS} seeds (empty bars, identical runs, notes per bar)")
+    p.add_argument("--solo-tunes", type=int, default=solo_check.TUNES, metavar="N",
+                   help=f"held-out phrases the solo check starts from (default {solo_check.TUNES})")
     p.add_argument("--out-md", help="write the markdown table here")
     p.add_argument("--out-json", help="write the figures as JSON here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -451,33 +452,33 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    try:
-        args = parse_args(argv)
-        if args.samples < 2:
-            raise UserError(f"--samples must be at least 2, got {args.samples}")
-        if len(args.name) > len(args.checkpoint):
-            raise UserError("more --name than --checkpoint options")
-        corpus = open_corpus(args.data)
-        names = args.name + [None] * (len(args.checkpoint) - len(args.name))
-        runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
-        for runner in runners:
-            corpus.require_width(runner.steps, f"model {runner.name}", "give a model and a corpus of one meter")
-        runners = with_selection(runners, args.candidates, args.selection, args.levers)
-        t0 = time.perf_counter()
-        result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
-                          args.from_noise, quiet=args.quiet, split=args.split)
-        result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
-                                  seconds=round(time.perf_counter() - t0, 1))
-        md = to_markdown(result)
-        for path, text in ((args.out_md, md + "\n"), (args.out_json, json.dumps(_jsonable(result), indent=2) + "\n")):
-            if path:
-                Path(path).write_text(text)
-    except UserError as err:
-        print(f"srlive-eval: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"srlive-eval: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
-        return 2
+    return run_tool("srlive-eval", lambda: _evaluate_main(argv))
+
+
+def _evaluate_main(argv) -> int:
+    args = parse_args(argv)
+    if args.samples < 2:
+        raise UserError(f"--samples must be at least 2, got {args.samples}")
+    if args.solo_tunes < 1:
+        raise UserError(f"--solo-tunes must be at least 1, got {args.solo_tunes}")
+    if len(args.name) > len(args.checkpoint):
+        raise UserError("more --name than --checkpoint options")
+    corpus = open_corpus(args.data)
+    names = args.name + [None] * (len(args.checkpoint) - len(args.name))
+    runners = [load_runner(c, name=n) for c, n in zip(args.checkpoint, names)]
+    for runner in runners:
+        corpus.require_width(runner.steps, f"model {runner.name}", "give a model and a corpus of one meter")
+    runners = with_selection(runners, args.candidates, args.selection, args.levers)
+    t0 = time.perf_counter()
+    result = evaluate(corpus, runners, args.samples, args.seed, args.threshold, args.temperature,
+                      args.from_noise, quiet=args.quiet, split=args.split, solo=args.solo_check,
+                      solo_tunes=args.solo_tunes)
+    result["settings"].update(data=str(args.data), checkpoints=list(args.checkpoint),
+                              seconds=round(time.perf_counter() - t0, 1))
+    md = to_markdown(result)
+    for path, text in ((args.out_md, md + "\n"), (args.out_json, json.dumps(_jsonable(result), indent=2) + "\n")):
+        if path:
+            Path(path).write_text(text)
     print(md)
     print(f"\n({result['settings']['seconds']} s)")
     return 0

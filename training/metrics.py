@@ -1,11 +1,15 @@
 """Measures of generated music. Pure: numpy in, numbers out; no I/O, no torch.
 
-Three families:
+Four families:
 
 - The paper's measures (Akbari & Liang, ICASSP 2018, section 4.1) over multi-bar samples:
   scale consistency, tone span, uniqueness, velocity span, recurrence, diversity.
 - MuseGAN's per-bar measures: empty bars (EB), used pitch classes (UPC), qualified notes (QN).
 - The jam-partner measure: key fit of an answer bar to the 4 real bars before it.
+- The listening measures: the share of onsets on odd sixteenths (after a performer who plays
+  none), the onsets a bar shares with a bar before (phrase returns), and a solo chain's empty
+  bars, runs of identical bars and notes per bar against the music's range. (The classifier
+  two-sample test is srlive_training.two_sample.)
 
 Conventions shared by every function here:
 
@@ -25,6 +29,7 @@ Conventions shared by every function here:
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -430,3 +435,66 @@ def summarize_samples(samples: Sequence[np.ndarray], threshold: float = DEFAULT_
     out["downbeat"] = float(profile[0])
     out["odd_steps"] = float(np.nansum(profile[1::2])) if np.isfinite(profile).any() else float("nan")
     return out
+
+
+# --------------------------------------------------------------------------- rhythm, phrases, solo
+# The listening rows (srlive_training.phrase_eval): does the answer take the performer's rhythm,
+# come back to the tune's figures at the phrase, and keep going when it plays alone.
+
+
+def odd_onset_share(bars: Sequence[np.ndarray]) -> float:
+    """Share of the onsets of the bars (note arrays [n, 4], steps within each bar) that fall on an
+    odd sixteenth (steps 1, 3, 5, ...). NaN if the bars hold no note."""
+    starts = np.concatenate([np.asarray(b, np.int64).reshape(-1, 4)[:, 1] for b in bars] or [np.zeros(0, np.int64)])
+    return float(np.mean(starts % 2 == 1)) if starts.size else float("nan")
+
+
+def even_only(bars: Sequence[np.ndarray]) -> bool:
+    """True when no note of the bars (note arrays) starts on an odd sixteenth: a performer playing
+    in eighth notes and slower (silent bars count as even)."""
+    return not any(np.any(np.asarray(b, np.int64).reshape(-1, 4)[:, 1] % 2 == 1) for b in bars)
+
+
+def shared_onsets(bar: np.ndarray, other: np.ndarray) -> float:
+    """Phrase returns: the share of the bar's onsets (step, pitch) that `other` (another bar's
+    notes, steps within its bar) also has: 1 when the bar restates every note of the other where
+    it stood, 0 when it starts no note where the other did. NaN if the bar has no note."""
+    a = np.asarray(bar, np.int64).reshape(-1, 4)
+    if not len(a):
+        return float("nan")
+    b = {(int(s), int(p)) for p, s in np.asarray(other, np.int64).reshape(-1, 4)[:, :2]}
+    return float(np.mean([(int(s), int(p)) in b for p, s in a[:, :2]]))
+
+
+def longest_identical_run(rolls: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> int:
+    """The longest run of consecutive bars [T, 88, S] whose sounding cells are the same (1 when no
+    bar repeats the one before; 0 for no bars). A partner stuck on one bar shows a long run."""
+    on = as_bars(rolls) >= threshold
+    if not len(on):
+        return 0
+    same = (on[1:] == on[:-1]).reshape(len(on) - 1, -1).all(1)
+    run = best = 1
+    for s in same:
+        run = run + 1 if s else 1
+        best = max(best, run)
+    return best
+
+
+def count_range(counts: Sequence[int], low: float = 10, high: float = 90) -> tuple[float, float]:
+    """The `low`th and `high`th percentiles of notes per bar (the music's usual range)."""
+    c = np.asarray(counts, np.float64)
+    return (float(np.percentile(c, low)), float(np.percentile(c, high))) if c.size else (math.nan, math.nan)
+
+
+def outside_share(counts: Sequence[float], low: float, high: float) -> float:
+    """Share of the counts below `low` or above `high`. NaN for no counts."""
+    c = np.asarray(counts, np.float64)
+    return float(np.mean((c < low) | (c > high))) if c.size else float("nan")
+
+
+def phrase_means(counts: Sequence[int], width: int = 8) -> np.ndarray:
+    """Mean notes per bar of each successive `width`-bar phrase of a chain (a last, shorter phrase
+    is left out): how busy the chain is as it goes on."""
+    c = np.asarray(counts, np.float64)
+    n = len(c) // width
+    return c[: n * width].reshape(n, width).mean(1)

@@ -51,8 +51,8 @@ class PhraseConfig:
     steps: int = 16
     history: tuple[int, ...] = (1, 2, 4, 8)
     latent: int = 32
-    hidden: int = 256
-    event_embed: int = 64
+    hidden: int = 192
+    event_embed: int = 48
     context_embed: int = 96
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 3
@@ -133,16 +133,14 @@ def step_context(history: torch.Tensor) -> torch.Tensor:
     return both.permute(0, 3, 1, 2).flatten(2)
 
 
-def interval_logits(last_pitch: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """For each pitch p, the weight of the interval from the last note to p: last_pitch one-hot
-    [..., 88] and weights [..., 2*INTERVALS+1] (intervals -INTERVALS .. +INTERVALS) -> [..., 88]
-    (0 where the last note is further than INTERVALS, or there is none)."""
-    padded = F.pad(last_pitch, (INTERVALS, INTERVALS))
-    out = 0.0
+def interval_shifts() -> torch.Tensor:
+    """The constant [89, 88 * (2*INTERVALS+1)]: row q (the last note's pitch row; 88: no note yet)
+    says, for each pitch p and interval d (-INTERVALS .. +INTERVALS), whether p lies d above q."""
+    m = torch.zeros(N_PITCHES + 1, N_PITCHES, 2 * INTERVALS + 1)
     for i, d in enumerate(range(-INTERVALS, INTERVALS + 1)):
-        # pitch p is d above the last note when the last note is p - d: padded row p - d + INTERVALS
-        out = out + weights[..., i : i + 1] * padded[..., INTERVALS - d : INTERVALS - d + N_PITCHES]
-    return out
+        for p in range(max(0, d), min(N_PITCHES, N_PITCHES + d)):
+            m[p - d, p, i] = 1.0
+    return m.reshape(N_PITCHES + 1, -1)
 
 
 class StepDecoder(nn.Module):
@@ -160,30 +158,34 @@ class StepDecoder(nn.Module):
         self.logits = nn.Linear(cfg.hidden, N_EVENTS)
         self.copy = nn.Linear(cfg.hidden, 2 * c)
         self.interval = nn.Linear(cfg.hidden, 2 * INTERVALS + 1)
+        self.register_buffer("shifts", interval_shifts(), persistent=False)
         self.n_context = c
 
     def initial_state(self, z: torch.Tensor, phrase: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.init(torch.cat([z, phrase], dim=-1)))[None]  # [1, N, H]
 
-    def inputs(self, prev_events: torch.Tensor, ctx: torch.Tensor, z: torch.Tensor, first_step: int = 0) -> torch.Tensor:
-        """prev_events [N, T], ctx [N, T, 2C*88] (steps first_step ..) -> GRU inputs [N, T, ...]."""
-        t = prev_events.shape[1]
-        pos = self.position(torch.arange(first_step, first_step + t, device=prev_events.device))
-        return torch.cat([self.embed(prev_events), F.relu(self.context(ctx)), pos.expand(prev_events.shape[0], t, -1),
-                          z[:, None].expand(-1, t, -1)], dim=-1)
+    def static_inputs(self, ctx: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """What the GRU reads at every step besides the event before: the step's context, its
+        place in the bar and z: ctx [N, S, 2C*88], z [N, L] -> [N, S, ...]."""
+        n, steps = ctx.shape[0], ctx.shape[1]
+        pos = self.position.weight[None, :steps].expand(n, steps, self.position.weight.shape[1])
+        return torch.cat([F.relu(self.context(ctx)), pos, z[:, None].expand(n, steps, z.shape[1])], dim=-1)
 
-    def head(self, h: torch.Tensor, ctx: torch.Tensor, last_pitch: torch.Tensor, sounding_before: torch.Tensor):
+    def head(self, h: torch.Tensor, ctx: torch.Tensor, last_pitch: torch.Tensor, sounding: torch.Tensor):
         """Event logits [N, T, 90] from GRU outputs h [N, T, H], the steps' context [N, T, 2C*88],
-        the last new note's pitch one-hot [N, T, 88] and whether a note sounded at the step before
-        [N, T] (HOLD is impossible where none did)."""
+        the last new note's pitch row [N, T] (long; 88 where there is none yet) and the pitch
+        sounding at the step before, one-hot [N, T, 88] (zeros where none): HOLD is impossible
+        where none did, and so is starting that pitch again (a roll cannot tell it from a hold)."""
         logits = self.logits(h)
-        gates = self.copy(h)  # [N, T, 2C]
-        bars = ctx.view(*ctx.shape[:-1], 2 * self.n_context, N_PITCHES)
-        copy = (gates[..., None] * bars).sum(dim=-2)  # [N, T, 88]
-        interval = interval_logits(last_pitch, self.interval(h))
-        pitches = logits[..., :N_PITCHES] + copy + interval
-        hold = torch.where(sounding_before > 0, logits[..., HOLD], torch.full_like(logits[..., HOLD], _NEG))
-        return torch.cat([pitches, hold[..., None], logits[..., REST:]], dim=-1)
+        n, t = h.shape[0], h.shape[1]
+        gates = self.copy(h).reshape(n * t, 1, 2 * self.n_context)
+        bars = ctx.reshape(n * t, 2 * self.n_context, N_PITCHES)
+        copy = torch.bmm(gates, bars).reshape(n, t, N_PITCHES)
+        windows = F.embedding(last_pitch, self.shifts).reshape(n, t, N_PITCHES, 2 * INTERVALS + 1)
+        interval = torch.matmul(windows, self.interval(h)[..., None])[..., 0]
+        no_hold = (1.0 - sounding.sum(dim=-1, keepdim=True)) * _NEG
+        return torch.cat([logits[..., :N_PITCHES] + copy + interval + sounding * _NEG, logits[..., HOLD:HOLD + 1] + no_hold,
+                          logits[..., REST:]], dim=-1)
 
 
 class PhraseVAE(nn.Module):
@@ -205,10 +207,10 @@ class PhraseVAE(nn.Module):
         G = self.generator
         ctx = step_context(history)
         prev = torch.cat([torch.full_like(events[:, :1], START), events[:, :-1]], dim=1)
-        h, _ = G.gru(G.inputs(prev, ctx, z), G.initial_state(z, phrase))
-        last = F.one_hot(last_pitch.clamp(min=0), N_PITCHES).to(h.dtype) * (last_pitch >= 0)[..., None].to(h.dtype)
-        sounding_before = _sounding_after(prev).to(h.dtype)  # a HOLD after a rest holds nothing
-        return G.head(h, ctx, last, sounding_before)
+        inputs = torch.cat([G.embed(prev), G.static_inputs(ctx, z)], dim=-1)
+        h, _ = G.gru(inputs, G.initial_state(z, phrase))
+        last = torch.where(last_pitch >= 0, last_pitch, torch.full_like(last_pitch, N_PITCHES))
+        return G.head(h, ctx, last, _sounding_after(prev).to(h.dtype))
 
     def losses(self, history: torch.Tensor, target: torch.Tensor, events: torch.Tensor, last_pitch: torch.Tensor,
                free_bits: float = 0.0) -> dict:
@@ -223,51 +225,74 @@ class PhraseVAE(nn.Module):
         kl = (ls_p - ls_q + (torch.exp(2 * ls_q) + (mu_q - mu_p) ** 2) / (2 * torch.exp(2 * ls_p)) - 0.5).sum(1).mean()
         return {"ce": ce, "kl": kl, "kl_loss": torch.clamp(kl, min=free_bits), "logits": logits}
 
-    def play(self, history: torch.Tensor, noise: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+    def play(self, history: torch.Tensor, noise: torch.Tensor, temperature: torch.Tensor, trace: list | None = None
+             ) -> torch.Tensor:
         """What step.onnx computes: the phrase heard [N, C, 88, S], noise [N, L + S] (standard
-        normal), temperature [N, 1] -> the answer [N, 1, 88, S] in [0, 1]."""
+        normal), temperature [N, 1] -> the answer [N, 1, 88, S] in [0, 1].
+
+        The arithmetic of `teacher_forced` step by step, written for a small graph (one exported
+        call a bar runs the whole loop, so every node counts S times): everything that does not
+        depend on the events drawn is computed once before the loop, the three heads are one
+        matrix product, and the interval term is a lookup. `trace`, when given, receives z and
+        each step's logits and events (for tests)."""
         cfg, G = self.config, self.generator
-        n, steps, latent = history.shape[0], cfg.steps, cfg.latent
+        steps, latent, width = cfg.steps, cfg.latent, 2 * cfg.context
+        n = history.shape[0]
         mu, ls, phrase = self.encoder(history)
         z = mu + temperature * noise[:, :latent] * torch.exp(torch.clamp(ls, max=LOG_SCALE_MAX))
         uniform = 0.5 * (1.0 + torch.erf(noise[:, latent : latent + steps] / math.sqrt(2.0)))
+        if trace is not None:
+            trace.append((z, phrase))
         ctx = step_context(history)
+        statics = G.static_inputs(ctx, z).unbind(1)
+        heard = ctx.reshape(n, steps, width, N_PITCHES).unbind(1)
+        heads_w = torch.cat([G.logits.weight, G.copy.weight, G.interval.weight])
+        heads_b = torch.cat([G.logits.bias, G.copy.bias, G.interval.bias])
+        shifts = G.shifts.reshape(N_PITCHES + 1, N_PITCHES, 2 * INTERVALS + 1)
+        events_w = G.embed.weight[:N_EVENTS]
         h = G.initial_state(z, phrase)
-        prev = torch.full((n, 1), START, dtype=torch.long, device=history.device)
-        cur = history.new_zeros(n, N_PITCHES)  # the pitch sounding (one-hot, or nothing)
-        last = history.new_zeros(n, N_PITCHES)  # the last new note's pitch
-        value = history.new_zeros(n, 1)
-        temp = torch.clamp(temperature, min=0.05)
+        embedded = G.embed.weight[START][None].expand(n, cfg.event_embed)
+        zeros = mu[:, :1] * 0.0  # [N, 1] zeros shaped by the batch
+        cur = zeros.expand(-1, N_PITCHES)  # the pitch sounding (one-hot, or nothing)
+        last = torch.full_like(uniform[:, 0], N_PITCHES).to(torch.long)  # the last new note's row (88: none)
+        value = zeros
+        inverse_t = 1.0 / torch.clamp(temperature, min=0.05)
         columns = []
         for s in range(steps):
-            out, h = G.gru(G.inputs(prev, ctx[:, s : s + 1], z, first_step=s), h)
-            sounding = cur.sum(dim=-1, keepdim=True)
-            logits = G.head(out, ctx[:, s : s + 1], last[:, None], sounding)[:, 0]
-            probs = torch.softmax(logits / temp, dim=-1)
-            below = (torch.cumsum(probs, dim=-1) < uniform[:, s : s + 1]).to(torch.long).sum(dim=-1, keepdim=True)
-            event = torch.clamp(below, max=N_EVENTS - 1)
-            chance = torch.gather(probs, 1, event)
-            onehot = (torch.arange(N_EVENTS, device=history.device)[None] == event).to(history.dtype)
-            new_note = onehot[:, :N_PITCHES]
-            is_new = new_note.sum(dim=-1, keepdim=True)
-            is_hold = onehot[:, HOLD : HOLD + 1]
+            out, h = G.gru(torch.cat([embedded, statics[s]], dim=-1)[:, None], h)
+            base, gates, iv = F.linear(out[:, 0], heads_w, heads_b).split([N_EVENTS, width, 2 * INTERVALS + 1], dim=-1)
+            copy = torch.matmul(gates[:, None], heard[s])[:, 0]
+            interval = torch.matmul(shifts[last], iv[:, :, None])[..., 0]
+            pitches = base[:, :N_PITCHES] + copy + interval + cur * _NEG
+            hold = base[:, HOLD : HOLD + 1] + (1.0 - cur.sum(dim=-1, keepdim=True)) * _NEG
+            logits = torch.cat([pitches, hold, base[:, REST:]], dim=-1)
+            probs = torch.softmax(logits * inverse_t, dim=-1)
+            below = (torch.cumsum(probs, dim=-1) < uniform[:, s : s + 1]).to(probs.dtype).sum(dim=-1)
+            event = torch.clamp(below, max=N_EVENTS - 1).to(torch.long)
+            if trace is not None:
+                trace.append((logits, event))
+            onehot = F.one_hot(event, N_EVENTS).to(probs.dtype)
+            chance = (probs * onehot).sum(dim=-1, keepdim=True)
+            new_note, is_hold, is_rest = onehot.split([N_PITCHES, 1, 1], dim=-1)
             cur = new_note + is_hold * cur
-            last = new_note + (1.0 - is_new) * last
-            value = is_new * (0.5 + 0.5 * chance) + is_hold * value
+            last = torch.where(event < N_PITCHES, event, last)
+            value = (1.0 - is_hold - is_rest) * (0.5 + 0.5 * chance) + is_hold * value
             columns.append(cur * value)
-            prev = event
+            embedded = torch.matmul(onehot, events_w)
         return torch.stack(columns, dim=-1)[:, None]
 
 
 def _sounding_after(prev: torch.Tensor) -> torch.Tensor:
-    """Whether a note sounds after each of the events `prev` [N, T] (a HOLD after a rest holds nothing)."""
+    """The pitch sounding after each of the events `prev` [N, T], one-hot [N, T, 88] (zeros where
+    nothing does; a HOLD after a rest holds nothing)."""
     out = []
-    cur = torch.zeros_like(prev[:, 0], dtype=torch.bool)
+    cur = torch.full_like(prev[:, 0], -1)
     for s in range(prev.shape[1]):
         e = prev[:, s]
-        cur = (e < N_PITCHES) | ((e == HOLD) & cur)
+        cur = torch.where(e < N_PITCHES, e, torch.where(e == HOLD, cur, torch.full_like(cur, -1)))
         out.append(cur)
-    return torch.stack(out, dim=1).to(torch.float32)
+    cur_all = torch.stack(out, dim=1)
+    return F.one_hot(cur_all.clamp(min=0), N_PITCHES) * (cur_all >= 0)[..., None]
 
 
 class PlayModule(nn.Module):
@@ -283,3 +308,29 @@ class PlayModule(nn.Module):
 
 def build_phrase(cfg: PhraseConfig) -> PhraseVAE:
     return PhraseVAE(cfg)
+
+
+@torch.no_grad()
+def listens(model: PhraseVAE, histories: torch.Tensor, seed: int = 0, temperature: float = 1.0) -> dict:
+    """The context test: the share of answers that change when only the bars heard change (each
+    phrase's answer against the next phrase's, on the same noise), and when only z's noise changes
+    (the same phrases and event draws). A decoder deaf to the bars heard scores 0 on "bars"; one
+    that ignores z, 0 on "z"."""
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    n = histories.shape[0]
+    noise = torch.randn(n, cfg.noise_size, generator=g)
+    other = noise.clone()
+    other[:, : cfg.latent] = torch.randn(n, cfg.latent, generator=g)
+    t = torch.full((n, 1), float(temperature))
+    was = model.training
+    model.eval()
+    base = model.play(histories, noise, t) > 0
+    moved = model.play(torch.roll(histories, 1, dims=0), noise, t) > 0
+    redrawn = model.play(histories, other, t) > 0
+    model.train(was)
+
+    def changed(a, b):
+        return float((a != b).flatten(1).any(dim=1).float().mean())
+
+    return {"bars": changed(base, moved), "z": changed(base, redrawn)}

@@ -49,6 +49,7 @@ from srlive_training.bar_cutting import CUTS, FOUR_FOUR, MAX_ODD_SHARE, SPLIT_PE
 from srlive_training.corpus import SPLITS, BarCorpus
 from srlive_training.tune_parsing import (CHORD_VELOCITY, MELODY_VELOCITY, SourceFile, TuneResult, make_tasks,
                                           parse_all)
+from srlive_training.tool import run_tool
 
 FORMAT = 1  # bump when the bars this module makes change for the same inputs and settings
 FOLK_SOURCES = ("oneills1850", "ryansMammoth", "airdsAirs", "essenFolksong", "nottingham-dataset")
@@ -369,20 +370,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.workers < 1:
-            raise UserError("--workers must be at least 1")
-        if args.max_tunes is not None and args.max_tunes < 1:
-            raise UserError("--max-tunes must be at least 1")
-        kw = dict(sources=args.sources, midi_dirs=args.midi_dir, cache_dir=args.cache_dir,
-                  workers=args.workers, max_tunes=args.max_tunes, progress=not args.quiet, seed=args.seed,
-                  meter=args.meter)
-        if args.sources is not None and not args.sources and not args.midi_dir:
-            raise UserError("no input: give --sources and/or --midi-dir")
-        corpus = prepare(**kw) if args.force else load_corpus(**kw)
-    except UserError as err:
-        print(f"srlive-prepare: {err}", file=sys.stderr)
-        return err.exit_code
+    return run_tool("srlive-prepare", lambda: _prepare_main(args))
+
+
+def _prepare_main(args) -> int:
+    if args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    if args.max_tunes is not None and args.max_tunes < 1:
+        raise UserError("--max-tunes must be at least 1")
+    kw = dict(sources=args.sources, midi_dirs=args.midi_dir, cache_dir=args.cache_dir,
+              workers=args.workers, max_tunes=args.max_tunes, progress=not args.quiet, seed=args.seed,
+              meter=args.meter)
+    if args.sources is not None and not args.sources and not args.midi_dir:
+        raise UserError("no input: give --sources and/or --midi-dir")
+    corpus = prepare(**kw) if args.force else load_corpus(**kw)
     s = corpus.summary
     print(format_table(s))
     print(f"{s['tunes']} tunes, {s['bars']} bars, {s['failed']} failed to parse, {s['duplicates']} duplicates; "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srlive.contract import DEFAULT_TEMPERATURE
+from srlive.contract import DEFAULT_TEMPERATURE, LATENT
 from srlive.errors import ModelError, UserError
 from srlive.model.answer import Answerer, draw_noise
 from srlive.roll import DEFAULT_THRESHOLD, N_PITCHES, STEPS, as_heard  # noqa: F401  (as_heard: callers import it here too)
@@ -41,10 +41,11 @@ class _Selecting:
 
     candidates: int = 1
     selection: Weights = Weights()
+    latent: int = LATENT  # the size of the model's noise input (srlive.latent)
 
     def answerers(self, n: int, threshold: float = DEFAULT_THRESHOLD) -> list[Answerer]:
         """One answerer (with its own memory of the bars heard and played) per sample."""
-        return [Answerer(self, self.candidates, self.selection, threshold) for _ in range(n)]
+        return [Answerer(self, self.candidates, self.selection, threshold, latent=self.latent) for _ in range(n)]
 
     def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
                answerers: list[Answerer] | None = None, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
@@ -55,7 +56,7 @@ class _Selecting:
         s, w = len(prev), prev.shape[-1]
         answerers = answerers or self.answerers(s, threshold)
         n = self.candidates
-        noise = draw_noise(rng, s * n)
+        noise = draw_noise(rng, s * n, self.latent)
         out = np.empty((s, N_PITCHES, w), np.float32)
         per_call = max(1, self.batch // n)
         for a in range(0, s, per_call):
@@ -133,6 +134,8 @@ class OnnxRunner(_Selecting):
         self.context = getattr(rt, "context", 1)  # bars the encoder hears (srlive.context)
         self.memory = getattr(rt, "memory", 0)  # and what the second holds (srlive.memory)
         self.memory_kind = getattr(rt, "memory_kind", "bars")
+        self.history = getattr(rt, "history", None)  # which bars back it hears (srlive.history)
+        self.latent = int(getattr(rt, "latent", LATENT))
         self._generator = None
 
     @property
@@ -150,7 +153,11 @@ class OnnxRunner(_Selecting):
         return self.rt.critic(bars)
 
     def from_noise(self, n: int, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+        """G(temperature * z_p); a model without generator.onnx that hears a phrase (the step
+        decoder) answers silence instead, as srlive's solo begins."""
         gen = self.path / "generator.onnx"
+        if not gen.is_file() and self.history and len(self.history) > 2:
+            return self.answer(np.zeros((n, N_PITCHES, self.steps), np.float32), rng, temperature)
         if not gen.is_file():
             raise ModelError(f"{self.path} has no generator.onnx, which starting from noise needs; use --start heard")
         if self._generator is None:
@@ -195,15 +202,18 @@ def load_runner(path, device: str = "cpu", name: str | None = None):
 
 
 def continue_bars(runner, first: np.ndarray, n_bars: int, rng: np.random.Generator, temperature: float = 1.0,
-                  threshold: float = DEFAULT_THRESHOLD, on_bar=None) -> np.ndarray:
+                  threshold: float = DEFAULT_THRESHOLD, on_bar=None, before: np.ndarray | None = None) -> np.ndarray:
     """From bars `first` [N, 88, W], generate n_bars next bars each from the one before:
-    returns [N, n_bars, 88, W] (the first bars themselves not included). `on_bar()` is called
-    after each bar (progress)."""
+    returns [N, n_bars, 88, W] (the first bars themselves not included). `before` [N, B, 88, W],
+    when given, are bars heard before `first`, oldest first (a phrase the chain goes on from).
+    `on_bar()` is called after each bar (progress)."""
     prev = as_bars(np.asarray(first, dtype=np.float32))
     out = np.empty((len(prev), n_bars, N_PITCHES, prev.shape[-1]), dtype=np.float32)
     # one memory of the bars heard and played per sample (a runner without selection has none)
     answerers = runner.answerers(len(prev), threshold) if hasattr(runner, "answerers") else []
-    for answerer, bar in zip(answerers, prev):
+    for k, (answerer, bar) in enumerate(zip(answerers, prev)):
+        for earlier in (() if before is None else before[k]):
+            answerer.hear(heard=earlier)
         answerer.hear(heard=bar)  # the bar the chain starts from, as the engine hears a performer's bar
     for t in range(n_bars):
         if answerers:

@@ -29,6 +29,7 @@ from srlive.takes import midifile
 from srlive_training.metrics import REAL_THRESHOLD, as_bars, bar_notes
 from srlive_training.plots import piano_roll_png
 from srlive_training.runner import START, as_heard, generate, load_runner
+from srlive_training.tool import run_tool
 
 BPM = 120.0
 TICKS_PER_BEAT = midifile.TICKS_PER_BEAT
@@ -157,17 +158,12 @@ def run(args: argparse.Namespace) -> tuple[Path, Path, np.ndarray]:
 
 
 def main(argv=None) -> int:
-    try:
-        args = parse_args(argv)
-        out, png, bars = run(args)
-    except UserError as err:
-        print(f"srlive-sample: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"srlive-sample: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
-    print(f"wrote {out} ({len(bars)} bars) and {png}")
-    return 0
+    def work() -> int:
+        out, png, bars = run(parse_args(argv))
+        print(f"wrote {out} ({len(bars)} bars) and {png}")
+        return 0
+
+    return run_tool("srlive-sample", work)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from srlive_training.loop import dist_from_env, run_training
 from srlive_training.phrase_model import PHRASE_CONFIGS
 from srlive_training.run_log import val_line
 from srlive_training.settings import TRAIN_PRESETS, apply_overrides
+from srlive_training.tool import run_tool
 
 PROG = "srlive-train"
 
@@ -71,16 +72,20 @@ def _check_out_dir(out: Path) -> None:
         raise UserError(f"cannot write to the output folder {out}: {e.strerror or e}; choose another --out") from None
 
 
-def _train_step_decoder(args, out: Path, device) -> int:
-    """The step decoder's run (srlive_training.phrase_train): one process, --set names its settings."""
-    from srlive_training.phrase_train import PhraseTraining, run_phrase_training
-
-    tc = PhraseTraining(seed=args.seed)
+def _with_options(tc, args):
+    """Training settings with the command line's --batch-size, --val-every and --set laid over."""
     if args.batch_size is not None:
         tc = dataclasses.replace(tc, batch_size=args.batch_size)
     if args.val_every is not None:
         tc = dataclasses.replace(tc, val_every=args.val_every)
-    tc = apply_overrides(tc, args.set)
+    return apply_overrides(tc, args.set)
+
+
+def _train_step_decoder(args, out: Path, device) -> int:
+    """The step decoder's run (srlive_training.phrase_train): one process, --set names its settings."""
+    from srlive_training.phrase_train import PhraseTraining, run_phrase_training
+
+    tc = _with_options(PhraseTraining(seed=args.seed), args)
     corpus = _load_data(args.data)
     cfg = PHRASE_CONFIGS[args.preset]
     print(f"{PROG}: preset {args.preset} (step decoder), {corpus.n_tunes} tunes, device {device}", file=sys.stderr)
@@ -121,73 +126,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    return run_tool(PROG, lambda: _train_main(args))
+
+
+def _train_main(args) -> int:
     dist = dist_from_env()
+    if args.preset not in TRAIN_PRESETS and args.preset not in PHRASE_CONFIGS:
+        names = sorted([*TRAIN_PRESETS, *PHRASE_CONFIGS])
+        raise UserError(f"unknown preset {args.preset!r}; choose one of {', '.join(names)}")
+    if args.steps is None and args.minutes is None:
+        raise UserError("say how long to train: --steps N and/or --minutes M")
+    if (args.steps is not None and args.steps < 0) or (args.minutes is not None and args.minutes <= 0):
+        raise UserError("--steps must be >= 0 and --minutes > 0")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    if args.keep_every < 0:
+        raise UserError("--keep-every must be >= 0 (0 keeps only last.pt and best.pt)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    device = torch.device(f"cuda:{dist.local_rank}" if use_cuda else "cpu")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    if dist.main:
+        _check_out_dir(out)
+    if args.preset in PHRASE_CONFIGS:
+        return _train_step_decoder(args, out, device)
+    tc = _with_options(dataclasses.replace(TRAIN_PRESETS[args.preset], seed=args.seed), args)
+    corpus = _load_data(args.data)
+    check_bar_width(corpus, tc.config)
+    if len(corpus.pairs("train")) < tc.batch_size * dist.world_size:
+        raise UserError(f"the corpus has {len(corpus.pairs('train'))} training pairs, fewer than one batch of "
+                        f"{tc.batch_size} per rank; use a smaller --batch-size or more data")
+    if dist.enabled:
+        import torch.distributed as tdist
+
+        if use_cuda:
+            torch.cuda.set_device(dist.local_rank)
+        tdist.init_process_group("nccl" if use_cuda else "gloo")
+    if dist.main:
+        if args.init_from and not args.resume:
+            print(f"{PROG}: fine-tuning from {args.init_from}", file=sys.stderr)
+        print(f"{PROG}: preset {args.preset}, {len(corpus.pairs('train'))} training pairs, device {device}, "
+              f"world size {dist.world_size}, deviations: {'; '.join(tc.deviations()) or 'none'}", file=sys.stderr)
     try:
-        if args.preset not in TRAIN_PRESETS and args.preset not in PHRASE_CONFIGS:
-            names = sorted([*TRAIN_PRESETS, *PHRASE_CONFIGS])
-            raise UserError(f"unknown preset {args.preset!r}; choose one of {', '.join(names)}")
-        if args.steps is None and args.minutes is None:
-            raise UserError("say how long to train: --steps N and/or --minutes M")
-        if (args.steps is not None and args.steps < 0) or (args.minutes is not None and args.minutes <= 0):
-            raise UserError("--steps must be >= 0 and --minutes > 0")
-        if args.batch_size is not None and args.batch_size < 1:
-            raise UserError("--batch-size must be at least 1")
-        if args.keep_every < 0:
-            raise UserError("--keep-every must be >= 0 (0 keeps only last.pt and best.pt)")
-        if args.device == "cuda" and not torch.cuda.is_available():
-            raise UserError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
-        use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
-        device = torch.device(f"cuda:{dist.local_rank}" if use_cuda else "cpu")
-        if args.threads > 0:
-            torch.set_num_threads(args.threads)
-        out = Path(args.out)
-        if dist.main:
-            _check_out_dir(out)
-        if args.preset in PHRASE_CONFIGS:
-            return _train_step_decoder(args, out, device)
-        tc = dataclasses.replace(TRAIN_PRESETS[args.preset], seed=args.seed)
-        if args.batch_size is not None:
-            tc = dataclasses.replace(tc, batch_size=args.batch_size)
-        if args.val_every is not None:
-            tc = dataclasses.replace(tc, val_every=args.val_every)
-        tc = apply_overrides(tc, args.set)
-        corpus = _load_data(args.data)
-        check_bar_width(corpus, tc.config)
-        if len(corpus.pairs("train")) < tc.batch_size * dist.world_size:
-            raise UserError(f"the corpus has {len(corpus.pairs('train'))} training pairs, fewer than one batch of "
-                            f"{tc.batch_size} per rank; use a smaller --batch-size or more data")
+        res = run_training(corpus, tc, out, steps=args.steps, minutes=args.minutes, device=device,
+                           resume=args.resume, dist=dist, progress=not args.no_progress,
+                           keep_every=args.keep_every, init_from=args.init_from)
+    finally:
         if dist.enabled:
             import torch.distributed as tdist
 
-            if use_cuda:
-                torch.cuda.set_device(dist.local_rank)
-            tdist.init_process_group("nccl" if use_cuda else "gloo")
-        if dist.main:
-            if args.init_from and not args.resume:
-                print(f"{PROG}: fine-tuning from {args.init_from}", file=sys.stderr)
-            print(f"{PROG}: preset {args.preset}, {len(corpus.pairs('train'))} training pairs, device {device}, "
-                  f"world size {dist.world_size}, deviations: {'; '.join(tc.deviations()) or 'none'}", file=sys.stderr)
-        try:
-            res = run_training(corpus, tc, out, steps=args.steps, minutes=args.minutes, device=device,
-                               resume=args.resume, dist=dist, progress=not args.no_progress,
-                               keep_every=args.keep_every, init_from=args.init_from)
-        finally:
-            if dist.enabled:
-                import torch.distributed as tdist
-
-                tdist.destroy_process_group()
-        if dist.main:
-            last = " ".join(f"{k} {v:.4g}" for k, v in res.last.items())
-            print(f"{PROG}: {res.step} steps in {res.seconds:.0f} s of training, {res.bars_per_sec:.0f} bars/s; "
-                  f"last losses: {last}", file=sys.stderr)
-            if res.val:
-                print(f"{PROG}: " + val_line(res.step, res.bars_per_sec, res.val), file=sys.stderr)
-            print(f"{PROG}: wrote {out / 'last.pt'}, {out / 'best.pt'}, {out / 'train_log.csv'}, "
-                  f"{out / 'loss_curves.png'}", file=sys.stderr)
-        return 0
-    except UserError as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
-        return 2
+            tdist.destroy_process_group()
+    if dist.main:
+        last = " ".join(f"{k} {v:.4g}" for k, v in res.last.items())
+        print(f"{PROG}: {res.step} steps in {res.seconds:.0f} s of training, {res.bars_per_sec:.0f} bars/s; "
+              f"last losses: {last}", file=sys.stderr)
+        if res.val:
+            print(f"{PROG}: " + val_line(res.step, res.bars_per_sec, res.val), file=sys.stderr)
+        print(f"{PROG}: wrote {out / 'last.pt'}, {out / 'best.pt'}, {out / 'train_log.csv'}, "
+              f"{out / 'loss_curves.png'}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

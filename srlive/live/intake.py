@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Callable
 
+from srlive.clocks.bar_clock import BarClock
 from srlive.live.quantise import NoteMsg
 from srlive.live.render import CC, OFF, ON
+from srlive.settings import Settings
 
 ECHO_WINDOW = 0.25  # seconds
 CLOCK_TYPES = ("clock", "start", "continue", "stop", "songpos")
@@ -83,6 +86,7 @@ class EchoFilter:
         return False
 
 
+@dataclass
 class Intake:
     """What the engine's input thread does with each message (the module's docstring): it hands
     each on to one place — the clock, the capture buffer, the take, the thru output, or a live
@@ -91,16 +95,14 @@ class Intake:
     ``settings()`` is read once a message (live controls replace the settings whole); ``control``
     applies a live control; ``warn(key, text)`` says something once."""
 
-    def __init__(self, clock, capture: CaptureBuffer, send_now: Callable, control: Callable[[str, int], None],
-                 settings: Callable, warn: Callable[[str, str], None], recorder=None, echo: EchoFilter | None = None):
-        self.clock = clock
-        self.capture = capture
-        self.send_now = send_now
-        self.control = control
-        self.settings = settings
-        self.warn = warn
-        self.recorder = recorder
-        self.echo = echo
+    clock: BarClock
+    capture: CaptureBuffer
+    send_now: Callable  # (kind, channel, data1, data2, source): thru, at once
+    control: Callable[[str, int], None]
+    settings: Callable[[], Settings]
+    warn: Callable[[str, str], None]
+    recorder: object = None
+    echo: EchoFilter | None = None
 
     def take(self, msg, t: float) -> None:
         """One input message, stamped ``t`` on arrival (already moved back by --input-latency)."""

@@ -85,14 +85,22 @@ class Answerer:
         return int(getattr(self.model, "context", 1))
 
     @property
+    def offsets(self) -> tuple[int, ...]:
+        """Which bars the model hears, as offsets back from the bar it answers (srlive.history: 1 the
+        bar answered, 2 the bar that went by before it, ...)."""
+        offsets = getattr(self.model, "history", None)
+        return tuple(offsets) if offsets else ((1, 2) if self.bars_heard == 2 else (1,))
+
+    @property
     def memory(self) -> int:
         """How many of the performer's bars the model's second bar holds (srlive.memory; 0: the bar before)."""
         return int(getattr(self.model, "memory", 0) or 0)
 
     def model_input(self, source: np.ndarray) -> np.ndarray:
-        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the source and
-        (context 2) the bar that went by before it (silence when none did): the last bar given to
-        `hear`, or the one before that when the last is the source itself. A model with memory M
+        """What the model hears for an answer to `source` [88, W]: [context, 88, W], the bars at the
+        model's offsets (`offsets`, srlive.history): the source (1), and the bars that went by before it (2: the
+        one before, ... 8: seven before; silence where none did): counted back from the last bar
+        given to `hear`, or from the one before that when the last is the source itself. A model with memory M
         hears instead its memory (srlive.memory_kind: the mean, or the rhythm) of the performer's
         last M bars given to `hear` (srlive.roll.memory_of; silence before they play), the bar
         answered among them when it is theirs."""
@@ -103,11 +111,16 @@ class Answerer:
             mine = [b for b in self.history.heard_bars(self.memory) if b.shape == src.shape]
             kind = getattr(self.model, "memory_kind", "bars")
             return np.stack([src, memory_of(np.stack(mine), kind=kind) if mine else np.zeros_like(src)])
-        bars = [self.history.sounded(k) for k in (2, 1) if self.history.back(k) is not None]
-        if bars and bars[-1] is not None and bars[-1].shape == src.shape and np.array_equal(bars[-1], src):
-            bars.pop()
-        before = bars[-1] if bars and bars[-1] is not None and bars[-1].shape == src.shape else np.zeros_like(src)
-        return np.stack([src, before])
+        # the bars that went by before the source, counted from the newest, or from the one before
+        # it when the newest is the source itself
+        newest = self.history.sounded(1)
+        first = 2 if newest is not None and newest.shape == src.shape and np.array_equal(newest, src) else 1
+
+        def back(k: int) -> np.ndarray:
+            bar = src if k == 1 else self.history.sounded(first + k - 2)
+            return bar if bar is not None and bar.shape == src.shape else np.zeros_like(src)
+
+        return np.stack([back(k) for k in self.offsets])
 
     def count(self, candidates: int | None = None) -> int:
         """How many candidates a bar draws: `candidates` (a live control's), else the answerer's."""

@@ -39,6 +39,7 @@ from srlive import roll
 from srlive.model import gpu
 from srlive.contract import (
     CONTEXTS,
+    HISTORY_MAX,
     DEFAULT_TEMPERATURE,
     DEVICES,
     FORMAT_VERSION,
@@ -164,12 +165,36 @@ def model_steps(meta: dict[str, str]) -> int:
 
 def model_context(meta: dict[str, str], file: Path) -> int:
     """How many bars the model's encoder hears (srlive.context): 1, the bar answered, or 2, with
-    the bar before it; 1 for a model without it."""
+    the bar before it; 1 for a model without it; with srlive.history, one bar per offset there."""
     raw = meta.get(META["context"], "1")
+    if META["history"] in meta:
+        history = model_history(meta, file)
+        if raw != str(len(history)):
+            raise ModelError(f"{file}: srlive.context is {raw!r} but srlive.history names {len(history)} bars; "
+                             "re-export the model")
+        return len(history)
     if not raw.isdigit() or int(raw) not in CONTEXTS:
         raise ModelError(f"{file}: srlive.context is {raw!r}, this srlive needs {' or '.join(map(str, CONTEXTS))}; "
                          "re-export the model")
     return int(raw)
+
+
+def model_history(meta: dict[str, str], file: Path) -> tuple[int, ...]:
+    """The bars the model hears, as offsets back from the bar it answers (srlive.history): 1 is the
+    bar answered, 2 the bar that went by before it, ...; (1,) or (1, 2) for a model without it."""
+    raw = meta.get(META["history"])
+    if raw is None:
+        return (1, 2) if meta.get(META["context"], "1") == "2" else (1,)
+    try:
+        history = tuple(json.loads(raw))
+        ok = (history and all(isinstance(k, int) and 1 <= k <= HISTORY_MAX for k in history)
+              and list(history) == sorted(set(history)) and history[0] == 1)
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ModelError(f"{file}: srlive.history is {raw!r}, this srlive needs increasing bar offsets from 1 "
+                         f"to {HISTORY_MAX}, such as [1, 2, 4, 8]; re-export the model")
+    return history
 
 
 def model_memory(meta: dict[str, str], file: Path, context: int) -> int:
@@ -277,6 +302,7 @@ class Runtime:
         self.latent = latent
         self.steps = model_steps(metadata)  # the bar's width: 16 (4/4) or 12 (3/4, 6/8)
         self.context = model_context(metadata, path)  # bars heard: the bar answered (and the one before)
+        self.history = model_history(metadata, path)  # which bars back those are
         self.memory = model_memory(metadata, path, self.context)  # or the performer's last bars
         self.memory_kind = model_memory_kind(metadata, path)
         self._bar_shape = (self.context, roll.N_PITCHES, self.steps)  # what the encoder hears

@@ -18,16 +18,17 @@ def bar_of(pitch: int) -> np.ndarray:
     return roll.notes_to_roll([(pitch, 0, 4, 90)])
 
 
-def test_the_bar_k_back_up_to_eight_and_none_for_a_bar_that_did_not_happen():
+def test_the_bar_k_back_up_to_nine_and_none_for_a_bar_that_did_not_happen():
+    # nine: a model hears up to 8 bars back from the bar it answers, itself the newest
     h = BarHistory()
     assert h.back(1) is None and len(h) == 0
-    for k in range(10):
-        h.add(heard=bar_of(40 + k) if k % 2 else None, played=bar_of(70 + k))
-    assert len(h) == BARS_KEPT == 8
-    assert h.back(1).heard[49 - roll.LOWEST_PITCH].any()  # the newest: bar 9, heard
-    assert h.back(2).heard is None and h.back(2).played[78 - roll.LOWEST_PITCH].any()
+    for k in range(11):
+        h.add(heard=bar_of(40 + k) if k % 2 == 0 else None, played=bar_of(70 + k))
+    assert len(h) == BARS_KEPT == 9
+    assert h.back(1).heard[50 - roll.LOWEST_PITCH].any()  # the newest: bar 10, heard
+    assert h.back(2).heard is None and h.back(2).played[79 - roll.LOWEST_PITCH].any()
     assert h.sounded(2) is h.back(2).played  # silent: what sounded was srlive's
-    assert h.back(8).played[72 - roll.LOWEST_PITCH].any() and h.back(9) is None and h.back(0) is None
+    assert h.back(9).played[72 - roll.LOWEST_PITCH].any() and h.back(10) is None and h.back(0) is None
 
 
 def test_the_performers_bars_are_kept_across_a_long_silence():

@@ -156,3 +156,26 @@ def test_a_model_with_a_rhythm_memory_hears_where_the_performers_notes_started()
     answerer.answer(HEARD, np.random.default_rng(0), 1.0)
     np.testing.assert_array_equal(model.calls[-1][0][0, 1], memory_of(np.stack([QUIET, HEARD]), kind="rhythm"))
     assert not np.array_equal(model.calls[-1][0][0, 1], (QUIET + HEARD) / 2)
+
+
+def test_a_model_that_hears_a_phrase_gets_the_bars_1_2_4_and_8_back():
+    class Phrase:
+        context, history, latent = 4, (1, 2, 4, 8), 8
+
+    from srlive.model.answer import Answerer as _Answerer
+
+    answerer = _Answerer(Phrase(), latent=8)
+    bars = [np.zeros((88, 16), np.float32) for _ in range(10)]
+    for k, bar in enumerate(bars):
+        bar[30 + k, 0] = 1.0
+    for bar in bars[:-1]:
+        answerer.hear(heard=bar)
+    heard = answerer.model_input(bars[-1])  # answering a bar not yet heard: 2 back is the newest
+    assert [int(np.argmax(h[:, 0])) - 30 for h in heard] == [9, 8, 6, 2]
+    answerer.hear(heard=bars[-1])
+    heard = answerer.model_input(bars[-1])  # the newest is the bar answered itself
+    assert [int(np.argmax(h[:, 0])) - 30 for h in heard] == [9, 8, 6, 2]
+    fresh = _Answerer(Phrase(), latent=8)
+    fresh.hear(heard=bars[0])
+    early = fresh.model_input(bars[1])
+    assert early[1, 30, 0] == 1.0 and not early[2:].any()  # before the phrase began: silence
