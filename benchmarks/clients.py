@@ -318,10 +318,11 @@ class Recorder(_Client):
             pass
 
 
-# What a flood sends, round and round: mostly what srlive must ignore or survive — other channels,
-# pitch bend, aftertouch, active sensing, SysEx, a bare running-status pair — with, once a cycle,
-# notes on channel 1 outside the 88 keys, a note-on never turned off and a plain note (a player
-# can't play 10,000 notes a second; a broken controller can send that much of everything else).
+# What a flood sends, round and round: mostly what srlive must ignore or survive — notes on all 16
+# channels, controllers, pitch bend, aftertouch, active sensing, SysEx, a bare running-status pair —
+# with, once a cycle, notes on channel 1 outside the 88 keys, a note-on never turned off and a plain
+# note (a player can't play 10,000 notes a second; a broken controller can send that much of
+# everything else).
 _JUNK = (
     [0x91, 60, 100], [0x81, 60, 0],  # channel 2: filtered by --in-channel 1
     [0xE0, 0, 64], [0xE0, 127, 127],  # pitch bend
@@ -331,17 +332,29 @@ _JUNK = (
     [60, 100],  # running status: data bytes without their status byte
     [0x9F, 64, 100], [0xBF, 7, 100],  # channel 16
 )
-FLOOD_CYCLE = _JUNK * 9 + (
+#: a note and a controller on each of the 16 channels (srlive listens to all without --in-channel)
+_EVERY_CHANNEL = tuple(m for ch in range(16) for m in ([0x90 | ch, 60, 100], [0x80 | ch, 60, 0],
+                                                       [0xB0 | ch, 1, 64]))
+FLOOD_CYCLE = _JUNK * 9 + _EVERY_CHANNEL + (
     [0x90, 5, 90], [0x80, 5, 0], [0x90, 120, 90], [0x80, 120, 0],  # outside the 88 keys
     [0x90, 62, 70], [0x80, 62, 0],  # a plain note on channel 1
     [0x90, 71, 80],  # a note-on without its note-off
 )
 
+#: An expressive (MPE-like) keyboard played with five fingers: each finger's note on a channel of its
+#: own among 2-9 (a member channel), per-note pitch bend and channel pressure streaming while it is
+#: held. No note-ons here (the performer's phrase plays the notes): only the stream between them.
+MPE_CHANNELS = tuple(range(1, 9))  # 0-based: MIDI channels 2-9
+MPE_CYCLE = tuple(m for k in range(64) for ch in (MPE_CHANNELS[k % 5], MPE_CHANNELS[(k + 5) % 8])
+                  for m in ([0xE0 | ch, (k * 37) % 128, 64 + (k % 9) - 4], [0xD0 | ch, 40 + k % 60]))
 
-def flood(performer: "Performer", rate: float, seconds: float, chunk: int = 10) -> int:
-    """Send FLOOD_CYCLE round and round at ``rate`` messages a second for ``seconds``; returns
-    how many were sent. Chunks of ``chunk`` messages go out on absolute deadlines."""
-    start = time.perf_counter()
+
+def flood(performer: "Performer", rate: float, seconds: float, chunk: int = 10,
+          cycle: Sequence[list[int]] = FLOOD_CYCLE, delay: float = 0.0) -> int:
+    """Send ``cycle`` (FLOOD_CYCLE) round and round at ``rate`` messages a second for ``seconds``,
+    starting ``delay`` s from now; returns how many were sent. Chunks of ``chunk`` messages go out
+    on absolute deadlines."""
+    start = time.perf_counter() + delay
     period = chunk / rate
     sent = 0
     k = 0
@@ -351,7 +364,7 @@ def flood(performer: "Performer", rate: float, seconds: float, chunk: int = 10) 
             return sent
         with performer._send_lock:  # the phrase may be playing from another thread
             for _ in range(chunk):
-                performer.rt.send_message(FLOOD_CYCLE[sent % len(FLOOD_CYCLE)])
+                performer.rt.send_message(cycle[sent % len(cycle)])
                 sent += 1
         k += 1
 

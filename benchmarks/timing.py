@@ -4,6 +4,9 @@
     python -m benchmarks.timing --bars 40          # shorter
     python -m benchmarks.timing --sync --jitter 0.05   # follow a DAW clock with 5% jitter
     python -m benchmarks.timing --link --tempo 133 --bars 100 --rt-server   # beside a Link peer (root)
+    python -m benchmarks.timing --bars 60 --flood 10000 --rt-server --floor  # a broken controller, --record on
+    python -m benchmarks.timing --bars 60 --mpe 3000 --rt-server --floor     # an MPE keyboard's stream
+    python -m benchmarks.timing --rss-minutes 10 --rt-server                 # memory: 10 quiet, 10 flooded
 
 srlive runs as a real process (``python -m srlive --backend jack --metronome ...``) between two
 helper JACK clients: a performer plays a phrase into its input for the whole run (in ``--sync``, a
@@ -58,11 +61,12 @@ def _rss_sampler(pid: int, samples: list, stop: threading.Event, every: float = 
 
     proc = psutil.Process(pid)
 
-    def run():
+    def run():  # srlive and its sender process together
         t0 = time.monotonic()
         while not stop.wait(every):
             try:
-                samples.append((time.monotonic() - t0, proc.memory_info().rss))
+                rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children())
+                samples.append((time.monotonic() - t0, rss))
             except psutil.Error:
                 return
 
@@ -105,7 +109,8 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
              extra: tuple = (), perform_bars: Optional[int] = None, rss: bool = False, label: str = "timing",
              during=None, workdir: Optional[str] = None, flood_rate: float = 0.0, with_stats: bool = True,
              drop: float = 0.0, stall: Optional[tuple[float, int]] = None, floor: bool = False,
-             grid=None, change: Optional[tuple[float, float]] = None) -> dict:
+             grid=None, change: Optional[tuple[float, float]] = None, record: bool = False,
+             mpe_rate: float = 0.0, flood_delay: float = 0.0) -> dict:
     """Run srlive for ``bars`` bars between the helper clients; return the figures (a dict).
 
     ``grid`` (benchmarks.link_grid.PeerGrid, with ``--link`` among ``extra``): an outside beat grid
@@ -114,12 +119,24 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
 
     ``change`` (BPM, bar) with ``sync``: the clock source changes to BPM at that bar (a fraction of a
     bar is mid-bar); onsets are then measured against its ideal sixteenths, and the worst onset of
-    each bar from the change on is reported."""
+    each bar from the change on is reported.
+
+    ``record``: srlive records its take (``--record take.mid`` in the run's folder), and the take's
+    size and tracks are reported. ``mpe_rate``: an expressive controller's stream (per-note pitch bend
+    and channel pressure on channels 2-9, benchmarks.clients.MPE_CYCLE) beside the phrase.
+    ``flood_delay``: seconds of the run before the flood starts (the RSS check's quiet part)."""
     bar_len = 16 * step_seconds(tempo)
     step = step_seconds(tempo)
     perform_bars = bars if perform_bars is None else perform_bars
     args = ["--metronome", "--seed", "0", *extra]
     samples: list = []
+    if workdir is None and record:
+        import tempfile
+
+        workdir = tempfile.mkdtemp(prefix="srlive-timing-")
+    take = os.path.join(workdir, "take.mid") if record else None
+    if take:
+        args += ["--record", take, "--overwrite"]
     with LiveSession(tempo=tempo, bars=bars, extra=args, sync=sync, workdir=workdir, stats=with_stats) as run:
         run.wait_ready()
         stop = threading.Event()
@@ -139,8 +156,14 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         if flood_rate:
             from benchmarks.clients import flood
 
-            threading.Thread(target=lambda: flooded.append(flood(run.performer, flood_rate, bars * bar_len)),
-                             daemon=True).start()
+            threading.Thread(target=lambda: flooded.append(
+                flood(run.performer, flood_rate, bars * bar_len - flood_delay, delay=flood_delay)), daemon=True).start()
+        streamed: list[int] = []
+        if mpe_rate:
+            from benchmarks.clients import MPE_CYCLE, flood
+
+            threading.Thread(target=lambda: streamed.append(flood(run.performer, mpe_rate, bars * bar_len,
+                                                                  cycle=MPE_CYCLE)), daemon=True).start()
         if sync:
             changes = [(round(change[1] * 96), change[0])] if change else ()
             origin = run.clock.start(tempo, jitter=jitter, lead=0.3, drop=drop, stall=stall, changes=changes)
@@ -169,6 +192,7 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
             time.sleep(0.5)
         result = {"tempo": tempo, "bars": bars, "sync": sync, "jitter": jitter if sync else None,
                   "flood": f"{flooded[0] if flooded else '?'} messages at {flood_rate:g}/s" if flood_rate else None,
+                  "mpe": f"{streamed[0] if streamed else '?'} messages at {mpe_rate:g}/s" if mpe_rate else None,
                   "exit_code": code, "stderr": run.stderr.strip().splitlines()[-5:], "args": run.args}
     own_origin = stats.get("origin_perf_counter") if stats else None
     heard = pair_notes(events)
@@ -242,6 +266,22 @@ def run_live(tempo: float = 180.0, bars: int = 200, sync: bool = False, jitter: 
         # srlive's own metronome deadlines (s from bar 1): exact multiples of the bar unless it drifts
         result["deadlines"] = [{"note": e["note"], "channel": e["channel"], "deadline": e["deadline"]}
                                for e in stats.get("events", []) if e["kind"] == "note_on" and e["channel"] == 10]
+    if take and os.path.exists(take):
+        import mido
+
+        mid = mido.MidiFile(take)
+        result["take"] = {"bytes": os.path.getsize(take), "tracks": [t.name for t in mid.tracks],
+                          "markers": sorted({m.text.split(":")[0] for t in mid.tracks for m in t
+                                             if m.type == "marker"})}
+    if rss and samples and flood_delay:
+        def around(t_end: float) -> float:  # the median over the 30 s before t_end
+            window = [r for t, r in samples if t_end - 30 <= t <= t_end] or [samples[-1][1]]
+            return float(np.median(window)) / 2**20
+
+        quiet, flooded_mb = around(flood_delay), around(samples[-1][0])
+        result["rss_quiet_vs_flood_mb"] = {"after_quiet": round(quiet, 2), "after_flood": round(flooded_mb, 2),
+                                           "difference": round(flooded_mb - quiet, 2),
+                                           "quiet_s": round(flood_delay), "flood_s": round(samples[-1][0] - flood_delay)}
     if rss and samples:
         warm = [r for t, r in samples if t >= 10] or [r for _, r in samples]
         result["rss_mb"] = {"first": round(warm[0] / 2**20, 2), "last": round(samples[-1][1] / 2**20, 2),
@@ -287,10 +327,17 @@ def report(result: dict, out=sys.stdout) -> None:
         p(f"worst onset of each bar from the tempo change on (bar: ms): {result['worst_by_bar_after_change_ms']}")
     if "rss_mb" in result:
         p(f"resident memory (MB): {result['rss_mb']}")
+    if "rss_quiet_vs_flood_mb" in result:
+        p(f"resident memory after the quiet part and after the flood (MB): {result['rss_quiet_vs_flood_mb']}")
+    if "take" in result:
+        t = result["take"]
+        p(f"take: {t['bytes']} bytes, tracks {t['tracks']}, markers {t['markers']}")
     if "load" in result:
         p(f"load: {result['load']}")
     if result.get("flood"):
         p(f"flood on the input: {result['flood']} (benchmarks.clients.FLOOD_CYCLE)")
+    if result.get("mpe"):
+        p(f"expressive controller on the input: {result['mpe']} (benchmarks.clients.MPE_CYCLE)")
     if result["stderr"]:
         p("srlive said: " + " | ".join(result["stderr"]))
 
@@ -342,7 +389,16 @@ def main(argv=None) -> int:
     ap.add_argument("--stall", type=float, nargs=2, default=None, metavar=("MS", "BARS"),
                     help="every BARS bars hold the clock MS ms after the downbeat, then send a burst (with --sync)")
     ap.add_argument("--flood", type=float, default=0.0, metavar="RATE",
-                    help="also flood srlive's input with RATE junk messages a second (10000 measures a broken controller)")
+                    help="also flood srlive's input with RATE junk messages a second (10000 measures a broken "
+                         "controller); srlive records its take meanwhile")
+    ap.add_argument("--mpe", type=float, default=0.0, metavar="RATE",
+                    help="an expressive controller beside the phrase: RATE messages a second of per-note pitch bend "
+                         "and channel pressure on channels 2-9 (3000: an MPE keyboard played with five fingers); "
+                         "srlive records its take meanwhile")
+    ap.add_argument("--rss-minutes", type=float, default=0.0, metavar="N",
+                    help="memory check: N quiet minutes, then N minutes of --flood (default 10000/s); resident "
+                         "memory after each (overrides --bars)")
+    ap.add_argument("--no-record", action="store_true", help="no --record even with --flood or --mpe")
     ap.add_argument("--change", type=float, nargs=2, default=None, metavar=("BPM", "BAR"),
                     help="the clock source changes to BPM at BAR (8.5: mid-bar 9) (with --sync)")
     ap.add_argument("--floor", action="store_true",
@@ -358,6 +414,12 @@ def main(argv=None) -> int:
         print("timing: --link and --sync are two clocks: choose one", file=sys.stderr)
         return 2
     extra = [a for a in args.srlive_args if a != "--"]
+    flood_delay = 0.0
+    if args.rss_minutes:
+        flood_delay = 60.0 * args.rss_minutes
+        args.bars = int(2 * flood_delay / (16 * step_seconds(args.tempo))) + 1
+        args.flood = args.flood or 10000.0
+    record = bool(args.flood or args.mpe) and not args.no_record
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
     if args.link:
@@ -373,7 +435,8 @@ def main(argv=None) -> int:
         return finish(run_live(args.tempo, args.bars, sync=args.sync, jitter=args.jitter, drop=args.drop,
                                stall=(args.stall[0], int(args.stall[1])) if args.stall else None, extra=tuple(extra),
                                workdir=args.keep, label="sync" if args.sync else "link" if args.link else "timing",
-                               flood_rate=args.flood, floor=args.floor, grid=grid,
+                               flood_rate=args.flood, floor=args.floor, grid=grid, record=record,
+                               mpe_rate=args.mpe, flood_delay=flood_delay, rss=bool(args.rss_minutes),
                                change=(args.change[0], args.change[1]) if args.change else None), args)
 
     def with_peer() -> int:

@@ -194,6 +194,9 @@ class LiveRun:
     view: object = None
     engine: object = None
     locked: bool = False
+    opening: object = None  # the output being opened (start_output), from setup on
+    sender: object = None  # srlive.live.sender.SenderProcess (None: SRLIVE_SENDER=thread)
+    watch: object = None  # srlive.ports.watch.PortWatch
 
 
 def check_live(cfg: dict) -> None:
@@ -218,9 +221,50 @@ def check_live(cfg: dict) -> None:
                         "choose two ports or add --allow-feedback")
 
 
+class start_output:
+    """The output being opened: in srlive.live.sender's process of its own (so input cannot delay output),
+    started now, so that it starts while the model loads; calling it waits until the port is open and
+    returns (the output, the sender process). With SRLIVE_SENDER=thread the port opens in this process
+    and the scheduler runs as a thread (the way srlive sent before: kept to compare the two on one
+    machine in one hour); the sender is then None."""
+
+    def __init__(self, name: str, backend: str):
+        import os
+
+        self.name, self.backend, self.sender = name, backend, None
+        if os.environ.get("SRLIVE_SENDER", "").strip().lower() != "thread":
+            from srlive.live.sender import SenderProcess
+
+            self.sender = SenderProcess(name, backend, client_name="srlive", realtime=True)
+
+    def __call__(self):
+        if self.sender is None:
+            from srlive import ports
+
+            return ports.open_output(self.name, backend=self.backend, client_name="srlive"), None
+        self.sender.wait_ready()
+        return self.sender, self.sender
+
+    def cancel(self) -> None:
+        """The run did not start (a mistake found meanwhile): the sender process goes."""
+        if self.sender is not None:  # it has played nothing: no note to close
+            self.sender.process.terminate()
+            self.sender.process.join(1.0)
+
+
+def watch_ports(engine, ports_open: list, backend: str):
+    """srlive.ports.watch from now on: each port's news said as it comes, and a JACK server that stopped
+    or dropped srlive's client ends the run in one line (engine.fail), whether a bar plays or not."""
+    from srlive.ports.watch import JackGraphView, PortWatch
+
+    graph = JackGraphView() if backend == "jack" else None
+    return PortWatch(ports_open, log=engine.log, on_fatal=engine.fail, graph=graph).start()
+
+
 def setup_live(cfg: dict) -> LiveRun:
-    """Everything before a port opens: the checks, the files claimed, the model loaded and warmed
-    up, and the Settings built once (the model's defaults, the backend's input path)."""
+    """Everything before a port opens here: the checks, the files claimed, the sender process started
+    (it opens the output while the model loads), the model loaded and warmed up, and the Settings
+    built once (the model's defaults, the backend's input path)."""
     from srlive import ports
     from srlive.takes.recorder import check_writable
     from srlive.takes.takepath import claim
@@ -231,8 +275,13 @@ def setup_live(cfg: dict) -> LiveRun:
     stats = make_stats(cfg, notes)
     seed = seed_roll_of(cfg)
     t_start = time.perf_counter()
-    runtime = load_model(cfg)
     backend = ports.resolve_backend(cfg["backend"])
+    opening = start_output(cfg["out"] or "srlive out", backend)
+    try:
+        runtime = load_model(cfg)
+    except BaseException:
+        opening.cancel()
+        raise
     settings = settings_from(cfg, runtime, input_latency=input_latency_of(cfg, backend), input_cycle=input_cycle_of(backend))
     recorder = None
     if take is not None:
@@ -242,7 +291,7 @@ def setup_live(cfg: dict) -> LiveRun:
     if stats is not None:
         stats.meta["input_latency_ms"] = round(settings.input_latency * 1000, 3)
     return LiveRun(cfg, settings, runtime, backend, recorder=recorder, stats=stats, seed=seed, notes=notes,
-                   t_start=t_start)
+                   t_start=t_start, opening=opening)
 
 
 def open_live(run: LiveRun) -> None:
@@ -254,15 +303,17 @@ def open_live(run: LiveRun) -> None:
     from srlive.ui.view import terminal_view, view_wanted
 
     cfg, settings = run.cfg, run.settings
-    run.output = ports.open_output(cfg["out"] or "srlive out", backend=run.backend, client_name="srlive")
+    run.output, run.sender = run.opening()
     if cfg["in"] is not None:
         run.inp = ports.open_input(cfg["in"], backend=run.backend, client_name="srlive")
         # what the engine ignores anyway, dropped before Python where the backend can (floods)
         run.inp.ignore(*unused_input_types(settings.sync))
+        run.inp.only_channel(settings.in_channel)  # --in-channel: the others dropped unparsed too
     run.view = terminal_view(forced=cfg["view"] is True) if view_wanted(cfg["view"]) else None
     status = run.view if run.view is not None else StatusLine()  # the view prints the messages above its panel
     run.engine = Engine(run.runtime, settings, output=run.output, input=run.inp, recorder=run.recorder,
-                        stats=run.stats, status=status, seed_roll=run.seed, realtime=True, view=run.view)
+                        stats=run.stats, status=status, seed_roll=run.seed, realtime=True, view=run.view,
+                        sender=run.sender)
 
 
 def play_live(run: LiveRun) -> int:
@@ -300,8 +351,9 @@ def play_live(run: LiveRun) -> int:
         f"model on {run.runtime.provider}; {_start(settings)} (Ctrl-C stops)")
     if run.view is not None:
         run.view.start()
+    run.watch = watch_ports(engine, [run.inp, run.output], run.backend)
     engine.run()
-    return 0
+    return 1 if engine.failed else 0  # srlive could no longer hear or play (engine.fail): said in one line
 
 
 def _how(settings) -> str:
@@ -332,6 +384,8 @@ def teardown_live(run: LiveRun) -> None:
     written, however the run ended."""
     from srlive import ports
 
+    if run.watch is not None:
+        run.watch.stop()
     if run.locked:
         memlock.unlock_memory()
     if run.view is not None:
@@ -341,6 +395,8 @@ def teardown_live(run: LiveRun) -> None:
         run.inp.close()
     if run.output is not None:
         run.output.close()
+    elif run.opening is not None:
+        run.opening.cancel()  # the sender started, its port never taken up
     ports.close_all()  # the JACK watcher last, while the interpreter is whole (docs/design.md)
     if run.stats is not None and run.engine is not None:
         try:

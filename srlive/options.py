@@ -247,7 +247,7 @@ OPTIONS: tuple[Option, ...] = (
            "(repeatable; a preset's [cc] table)", "NUM=TARGET"),
     # takes
     Option("record", _text, None, "record the session to this .mid in musical time (the clock's bars and "
-           "tempo map; tracks performer and srlive), rewritten after every bar", "FILE.mid"),
+           "tempo map; tracks performer and srlive), brought up to date after every bar", "FILE.mid"),
     Option("stats", _text, None, "at exit, write per-bar inference ms and per-event lateness to this "
            "JSON file", "FILE.json"),
     Option("overwrite", _flag, False, "replace an existing --record take, file-mode answer or --stats file "

@@ -53,7 +53,7 @@ from srlive.live.intake import CaptureBuffer, EchoFilter, Intake
 from srlive.live.modes import make_mode
 from srlive.live.quantise import Quantiser
 from srlive.live.render import CC, OFF, ON, Event, metronome_bar, render_notes, sounding_notes
-from srlive.live.scheduler import Scheduler
+from srlive.live.scheduler import Scheduler, message_bytes
 from srlive.meter import check_model
 from srlive.model.answer import Answerer, draw_noise
 from srlive.model.keylock import KeyFollower, active_scale
@@ -64,11 +64,6 @@ START_LEAD = 0.25  # seconds between "go" and bar 1 in solo / count-in (room for
 # seconds before a window closes when a throwaway step warms the model (module docstring): the
 # first ends well before the close even cold, the second leaves the caches warm at it
 REHEARSE_LEADS = (0.075, 0.008)
-
-
-def _bytes(kind: int, channel: int, data1: int, data2: int) -> bytes:
-    status = {ON: 0x90, OFF: 0x80, CC: 0xB0}[kind] | (channel & 0x0F)
-    return bytes([status, data1 & 0x7F, data2 & 0x7F])
 
 
 class BarPlan(NamedTuple):
@@ -87,7 +82,7 @@ class Engine:
     def __init__(self, runtime, settings: Settings, *, output=None, input=None, now: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep, recorder=None, stats=None, status=None,
                  seed_roll: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-                 timer: Callable[[], float] | None = None, realtime: bool = False, view=None):
+                 timer: Callable[[], float] | None = None, realtime: bool = False, view=None, sender=None):
         self.runtime = runtime
         self.settings = settings
         self.output = output
@@ -118,10 +113,15 @@ class Engine:
                                  weights=getattr(runtime, "selection", None), threshold=settings.threshold,
                                  latent=self.latent, history=self.history)
         self.own_bar: int | None = None  # the bar last_own was made for
-        self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
-                                   on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
-                                   retime=self.clock.time_of_pulse if self.clock.bends else None,
-                                   offset=settings.offset)
+        retime = self.clock.time_of_pulse if self.clock.bends else None
+        if sender is not None:  # srlive.live.sender: the scheduler in a process of its own, owning the output
+            self.scheduler = sender.scheduler(max_late=settings.max_late, offset=settings.offset, retime=retime,
+                                              on_sent=self._on_sent, on_dropped=self._on_dropped,
+                                              on_output=self._sent_out, on_lost=self._on_sender_lost)
+        else:
+            self.scheduler = Scheduler(self._send, now=now, sleep=sleep, max_late=settings.max_late,
+                                       on_sent=self._on_sent, on_dropped=self._on_dropped, realtime=realtime,
+                                       retime=retime, offset=settings.offset)
         self.capture = CaptureBuffer()
         self.echo = EchoFilter() if settings.allow_feedback else None
         self.last_own: np.ndarray | None = None  # srlive's last answer as it sounds (roll.as_heard)
@@ -140,6 +140,7 @@ class Engine:
         self.stop_event = threading.Event()
         self._warned: set[str] = set()
         self._shut = False
+        self.failed: str | None = None  # why the run ended short (the sender lost): srlive exits non-zero
         self.lock = threading.RLock()
         if recorder is not None:
             recorder.follow(self.clock)  # the take in the clock's bars and tempo
@@ -148,17 +149,36 @@ class Engine:
 
     # --- output -------------------------------------------------------------------------------
     def _send(self, kind: int, channel: int, data1: int, data2: int, source: str) -> None:
-        data = _bytes(kind, channel, data1, data2)
+        data = message_bytes(kind, channel, data1, data2)
         t = self.now()
         if self.output is not None:
-            if self.echo is not None:
-                self.echo.sent(data, t)
             if self._send_bytes is not None:
                 self._send_bytes(data)
             else:
                 self.output.send(_message(data))
+        self._sent_out(source, t, data, self.scheduler.firing)
+
+    def _sent_out(self, source: str, t: float, data: bytes, event: Event | None) -> None:
+        """What went out at ``t``: remembered for echo suppression, recorded (a scheduled event at its
+        grid place). Called by ``_send``, or for the sender process by its reader thread."""
+        if self.echo is not None and self.output is not None:
+            self.echo.sent(data, t)
         if self.recorder is not None and source in ("srlive", "panic", "metronome"):
-            self.recorder.add(source, t, data, self.scheduler.firing)  # a scheduled event: at its grid place
+            self.recorder.add(source, t, data, event)
+
+    def _on_sender_lost(self, why: str) -> None:
+        """The sender process is gone: nothing srlive plays can be heard."""
+        self.fail(f"{why}: nothing srlive plays can be heard")
+
+    def fail(self, why: str) -> None:
+        """srlive can no longer hear or play (srlive.ports.watch, the sender): said once, in one line;
+        the run ends, every note closed, and srlive exits non-zero."""
+        with self.lock:
+            if self.failed:
+                return
+            self.failed = why
+        self.log(f"{why}; closing every note and stopping")
+        self.stop()
 
     def _on_sent(self, e: Event, t: float) -> None:
         if e.kind == ON and e.source == "srlive":
@@ -447,7 +467,6 @@ class Engine:
                     self.stats.tempo(bar - 1, self.bar_tempo(bar - 1))
                 if self.recorder is not None:
                     self._record(close)
-                self._poll_ports()
                 if self.view is not None:  # the answer is scheduled: the view shows it before it sounds
                     self.view(view_snapshot(self, bar, plan))
                 elif self.status is not None:
@@ -474,22 +493,9 @@ class Engine:
             self.rehearse()
         return True
 
-    def _poll_ports(self) -> None:
-        """Once a bar, off the hot path: has a port's other end gone or come back? Say so once."""
-        for port in (self.output, self.input):
-            poll = getattr(port, "poll", None)
-            if poll is None:
-                continue
-            try:
-                news = poll()
-            except Exception:  # a port that can't tell: nothing to say
-                news = None
-            if news:
-                self.log(news)
-
-    def _record(self, until: float) -> None:
+    def _record(self, until: float, final: bool = False) -> None:
         try:
-            self.recorder.write(until)
+            self.recorder.write(until, final=final) if final else self.recorder.write(until)
         except OSError as e:
             self.warn_once("record", f"could not rewrite the recording ({e.strerror}); still playing")
 
@@ -507,7 +513,7 @@ class Engine:
             self.scheduler.stop(panic=True)
         finally:
             if self.recorder is not None:
-                self._record(self.now())
+                self._record(self.now(), final=True)
             self.clock.close()  # a Link session leaves it
             if self.status is not None:
                 self.status.close()

@@ -41,8 +41,15 @@ from srlive.live.render import CC, OFF, ON, SWEEP, Event
 Send = Callable[[int, int, int, int, str], None]  # (kind, channel, data1, data2, source)
 ALL_NOTES_OFF = 123
 
+_STATUS = {ON: 0x90, OFF: 0x80, CC: 0xB0}
+
 DEFAULT_MAX_LATE = 0.010  # seconds: a note-on later than this is dropped
 DEFAULT_SPIN = 0.0015  # seconds before a deadline when waiting turns into spinning
+
+
+def message_bytes(kind: int, channel: int, data1: int, data2: int) -> bytes:
+    """The MIDI bytes of a note-on, note-off or control change."""
+    return bytes([_STATUS[kind] | (channel & 0x0F), data1 & 0x7F, data2 & 0x7F])
 
 
 class Scheduler:

@@ -31,6 +31,21 @@ def _quiet(_message: str) -> None:
     pass
 
 
+#: what libjack prints in every client of a process when its server goes away; srlive.ports.watch
+#: says it in one line instead
+SERVER_GONE_CHATTER = ("Cannot read socket", "CheckRes error", "JackSocketClientChannel read fail",
+                       "Server is not running", "Cannot connect to server", "Cannot open", "jack server is not running",
+                       "JackShmReadWritePtr", "Failed to connect", "Unable to connect")
+
+
+def _to_stderr_but_shutdown_chatter(message: str) -> None:
+    """libjack's messages on stderr as usual, except the lines it prints when its server is gone."""
+    import sys
+
+    if not any(message.startswith(line) for line in SERVER_GONE_CHATTER):
+        print(message, file=sys.stderr, flush=True)
+
+
 class JackGraph:
     """One JACK client that watches the server's graph (opened on first use, kept until ``close()``,
     at the latest when Python begins to exit: see ``_watcher``)."""
@@ -44,6 +59,7 @@ class JackGraph:
         self._closes_at_exit = False
         self.close_timeout = close_timeout
         self.stuck: list = []  # clients whose close never returned (kept: never closed twice or collected)
+        self.gone: Optional[str] = None  # why the server shut the watcher down (its shutdown callback)
 
     def _open(self, name: str):
         """A client on the running server, or None; libjack says nothing when there is none."""
@@ -55,8 +71,8 @@ class JackGraph:
         except jack.JackError:
             return None
         finally:
-            jack.set_error_function(None)  # libjack's own printing to stderr again
-            jack.set_info_function(None)
+            jack.set_error_function(_to_stderr_but_shutdown_chatter)  # libjack's printing again, less the chatter
+            jack.set_info_function(_to_stderr_but_shutdown_chatter)
 
     def running(self) -> bool:
         if self.jack is None:
@@ -71,16 +87,28 @@ class JackGraph:
             return True
 
     def _watcher(self):
-        if self.jack is None:
-            return None
+        if self.jack is None or self.gone:
+            return None  # a client whose server went is asked nothing more
         if self.client is None:
             self.client = self._open("srlive-watch")
+            if self.client is not None:
+                try:  # libjack calls it from its own thread when the server goes (or drops the client)
+                    self.client.set_shutdown_callback(self._on_shutdown)
+                except Exception:  # noqa: BLE001 - an old JACK-Client: the graph queries still tell
+                    pass
             if self.client is not None and not self._closes_at_exit:
                 # Closed by an exit hook, not left to jack.Client.__del__, which would close libjack's
                 # last client in the interpreter's module teardown (docs/design.md: shutdown order).
                 self._at_exit(self.close)
                 self._closes_at_exit = True
         return self.client
+
+    def _on_shutdown(self, status, reason: str) -> None:
+        self.gone = " ".join(str(reason).split()) or "no reason given"
+
+    def server_gone(self) -> Optional[str]:
+        """Why the server is gone (its shutdown callback said so), or None while it is there."""
+        return self.gone
 
     def close(self) -> None:
         """Drop the watching client (before stopping a server we started, to keep libjack quiet).
@@ -166,6 +194,18 @@ def jack_input_delay() -> float:
     return period / 2 if period else 0.0
 
 
+def watch_server() -> bool:
+    """Open the watcher now (so its shutdown callback is in place from the start); False without JACK."""
+    graph = _the_graph()
+    with graph.lock:
+        return graph._watcher() is not None
+
+
+def server_gone() -> Optional[str]:
+    """Why the JACK server went away under srlive (None while it is there, or when never watched)."""
+    return _the_graph().server_gone()
+
+
 def forget_jack_server() -> None:
     """Close the watching client: before its server stops, or to watch another server."""
     _the_graph().close()
@@ -189,23 +229,53 @@ def find_own_port(local: str, previous: Optional[str] = None, before: Optional[s
 # --- input: arrival times from JACK's own times ----------------------------------------------------
 
 
+#: seconds of drains after which an origin no drain came near is let go (ArrivalClock)
+REBASE_WINDOW = 0.5
+#: how far above the origin every drain of a window must lie for the origin to move up to them
+REBASE_LAG = 0.005
+#: ... and how many messages the window must hold (only a flood overflows the queue: a few messages
+#: drained late on a busy machine must not move the origin)
+REBASE_COUNT = 64
+
+
 class ArrivalClock:
     """Arrival times on perf_counter from JACK times: ``clock(delta, drained)`` for a message
     drained at ``drained`` that came ``delta`` s of JACK time after the one before it (python-rtmidi's
     delta: the difference of two ``jack_get_time()`` readings in its process callback, so messages
     of one cycle share a time and the time is the cycle's, not the event's frame: see
     jack_input_delay). The origin is the least (drained − JACK time) seen: a message can't be
-    drained before it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own."""
+    drained before it arrived, so the quickest drain bounds the origin best; spacing stays JACK's own.
 
-    def __init__(self):
+    When python-rtmidi's queue is full (a flood the consumer could not keep up with) it drops
+    messages, and each takes its delta with it: the sum of deltas falls behind JACK's time and every
+    later stamp would come that much early, for good (notes put into bars already closed: srlive
+    deaf to them). So an origin that no drain came within REBASE_LAG of for REBASE_WINDOW seconds of
+    drains, REBASE_COUNT messages at least, is let go: it moves up to the least of that window. A backlog that made every drain of a
+    window late moves it up too, and the next prompt drain brings it back down."""
+
+    def __init__(self, window: float = REBASE_WINDOW, lag: float = REBASE_LAG, count: int = REBASE_COUNT):
         self.jack_time = 0.0
         self.origin: Optional[float] = None
+        self.window, self.lag, self.count = window, lag, count
+        self._window_count = 0
+        self._window_start: Optional[float] = None
+        self._window_min = float("inf")  # the least (drained − JACK time) of this window
+        self.rebased = 0  # times the origin moved up
 
     def __call__(self, delta: float, drained: float) -> float:
         self.jack_time += delta
         origin = drained - self.jack_time
         if self.origin is None or origin < self.origin:
             self.origin = origin
+        if self._window_start is None:
+            self._window_start = drained
+        self._window_min = min(self._window_min, origin)
+        self._window_count += 1
+        if drained - self._window_start >= self.window:
+            if self._window_min > self.origin + self.lag and self._window_count >= self.count:
+                self.origin = self._window_min
+                self.rebased += 1
+            self._window_start, self._window_min, self._window_count = drained, float("inf"), 0
         return self.origin + self.jack_time
 
 

@@ -41,7 +41,9 @@ from srlive.ports.backends import CAN_MAKE_VIRTUAL, HINTS, LABELS, match_port, p
 from srlive.ports.jack_backend import JACK_DRAIN, ArrivalClock, BurstPacer
 
 UNLINKED_GRACE = 0.25  # seconds a named port may look unlinked before it counts as lost
-INPUT_QUEUE = 8192  # messages python-rtmidi may hold for the consumer (JACK input)
+#: messages python-rtmidi may hold for the consumer (JACK input): a few seconds of a 10,000-a-second
+#: flood, so a consumer starved that long by a busy machine catches up rather than losing messages
+INPUT_QUEUE = 32768
 DRAIN_EVERY = 0.00025  # seconds between looks at the JACK input queue when it is empty
 IDLE_WAIT = 0.05  # seconds the consumer waits for input before it looks whether the port closed
 #: the most messages the consumer hands on in one go before it yields (a flood's backlog is taken
@@ -249,6 +251,7 @@ class MidiInput(_Port):
         self.callback_errors = 0
         self.last_error: Optional[BaseException] = None
         self._dropped_status: frozenset[int] = frozenset()
+        self._channel: Optional[int] = None  # only_channel: other channels' messages dropped unparsed
         self._rt.ignore_types(sysex=False, timing=False, active_sense=False)
         self._arrived: queue.SimpleQueue[tuple[list[int], float]] = queue.SimpleQueue()
         self._consume_lock = threading.Lock()  # one batch at a time, in arrival order
@@ -283,6 +286,12 @@ class MidiInput(_Port):
         # took its delta with it and ArrivalClock's sum fell behind: stamps ran early (−50 ms after
         # a second of flood with SysEx and active sensing; a keyboard's active sensing alone does it
         # slowly). So on JACK every message is queued and the status check below drops it unparsed.
+
+    def only_channel(self, channel: Optional[int]) -> None:
+        """Drop channel messages (notes, controllers, ...) of every channel but ``channel`` (0-15) by
+        their status byte, before anything is parsed (``--in-channel``); None keeps every channel.
+        System messages (clock, transport) are not channel messages and stay."""
+        self._channel = channel
 
     # -- the backend's side: stamp and queue -----------------------------------------------
 
@@ -350,6 +359,8 @@ class MidiInput(_Port):
             self.bad_messages += 1
             return
         if (status if status >= 0xF0 else status & 0xF0) in self._dropped_status:
+            return
+        if self._channel is not None and status < 0xF0 and status & 0x0F != self._channel:
             return
         try:
             msg = mido.Message.from_bytes(data)

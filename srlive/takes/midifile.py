@@ -6,7 +6,8 @@ plays the file) and in ticks, the file's first tempo and time signature, and whe
 Writing: named tracks of mido messages, with a tempo and a time signature in the first track,
 replaced atomically (a temporary file in the same folder, then os.replace), so a reader never sees
 a half-written file. mido encodes every message, its delta time and the file's chunks; a Track
-keeps its messages encoded, so a take rewritten after every bar is not encoded again each time.
+keeps its messages encoded, so a take written after every bar is not encoded again each time; a
+GrowingFile (below) writes only what is new.
 """
 
 from __future__ import annotations
@@ -197,3 +198,134 @@ def _place_new(tmp: Path, path: Path) -> None:
         if os.path.lexists(path):
             raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
         os.replace(tmp, path)
+
+
+# --- a take that grows in place --------------------------------------------------------------------
+#: Each track's chunk is written with room to grow, filled by a padding event (a sequencer-specific
+#: meta event, which readers skip) before its End of Track. Lengths and the End of Track's delta are
+#: written as 4-byte variable-length numbers (a reader decodes 0x80 0x80 0x80 0x05 as 5), so the
+#: padding's header and the End of Track keep their sizes whatever they hold.
+PAD_HEADER = 7  # delta 0, FF 7F, a 4-byte length
+END_OF_TRACK = 7  # a 4-byte delta, FF 2F 00
+MIN_ROOM = 4096  # bytes a track's chunk holds at least
+
+
+def _varlen4(n: int) -> bytes:
+    """``n`` as a variable-length number of exactly four bytes."""
+    return bytes([0x80 | (n >> 21) & 0x7F, 0x80 | (n >> 14) & 0x7F, 0x80 | (n >> 7) & 0x7F, n & 0x7F])
+
+
+def _padding(length: int) -> bytes:
+    """The header of a padding event whose ``length`` data bytes follow (their contents never matter)."""
+    return b"\x00\xff\x7f" + _varlen4(length)
+
+
+def _end_of_track(delta: int) -> bytes:
+    return _varlen4(max(delta, 0)) + b"\xff\x2f\x00"
+
+
+class _Slot:
+    """Where one track lies in the file: its encoded head, where its body starts, how much of the body
+    is on disk, and the room its chunk has after the head."""
+
+    def __init__(self, track: Track, head: bytes, start: int, room: int):
+        self.track, self.head, self.start, self.room = track, head, start, room
+        self.written = len(track.body)
+
+
+class GrowingFile:
+    """A type-1 standard MIDI file written again after every bar for the cost of what is new.
+
+    ``write(tracks, end_tick)`` takes (name, head messages, Track, closing messages) for each track:
+    the Track grows by appending (srlive.recorder's tracks do), the closing messages (note-offs for
+    notes still sounding) belong to this write only. When the layout is unchanged and every track's
+    new bytes fit its room, each track gets one write in place: its new messages, the closing ones and
+    a padding header, then its End of Track at the chunk's end; nothing before is touched, so a write
+    costs what the bar added, however long the take. Otherwise (the first write, a track added, a
+    head changed, a track re-encoded, the room used up) the whole file is written anew, atomically,
+    each chunk with room for as much again as it holds (at least MIN_ROOM): the take is rewritten
+    whole only a logarithmic number of times. The file is a valid MIDI file after every write."""
+
+    def __init__(self, path, ticks_per_beat: int = TICKS_PER_BEAT, time_signature: tuple[int, int] = (4, 4)):
+        self.path = Path(path)
+        self.tpb = ticks_per_beat
+        self.time_signature = time_signature
+        self.slots: list[_Slot] | None = None
+        self.rewrites = 0  # whole-file writes so far
+        self.appends = 0  # in-place writes so far
+
+    def _heads(self, tracks) -> list[bytes]:
+        num, den = self.time_signature
+        heads = []
+        for i, (name, head, _, _) in enumerate(tracks):
+            first = [mido.MetaMessage("track_name", name=name)]
+            if i == 0:
+                first.append(mido.MetaMessage("time_signature", numerator=num, denominator=den))
+            heads.append(bytes(Track(name, [*first, *head]).body))
+        return heads
+
+    def write(self, tracks: Sequence[tuple[str, Sequence[mido.MetaMessage], Track, Sequence[mido.Message]]],
+              end_tick: int, replace: bool = True) -> None:
+        """Write the take so far (see the class); FileExistsError when ``replace`` is False and a file
+        is there (the first write only)."""
+        heads = self._heads(tracks)
+        if not self._fits(tracks, heads):
+            self._rewrite(tracks, heads, end_tick, replace)
+            return
+        try:
+            with open(self.path, "r+b") as f:
+                for slot, (_, _, track, closing) in zip(self.slots, tracks):
+                    self._append(f, slot, track, closing, end_tick)
+        except OSError:
+            self.slots = None  # start again whole next time
+            raise
+        self.appends += 1
+
+    def _tail(self, track: Track, closing: Sequence[mido.Message]) -> tuple[bytes, int]:
+        """The closing messages encoded, and the tick they end on."""
+        tail = Track(track.name)
+        tail.ticks = track.ticks
+        tail.extend(closing)
+        return bytes(tail.body), tail.ticks
+
+    def _fits(self, tracks, heads) -> bool:
+        if self.slots is None or len(self.slots) != len(tracks) or not self.path.exists():
+            return False
+        for slot, head, (_, _, track, closing) in zip(self.slots, heads, tracks):
+            if slot.track is not track or slot.head != head or len(track.body) < slot.written:
+                return False
+            closing_bytes, _ = self._tail(track, closing)
+            if len(track.body) + len(closing_bytes) + PAD_HEADER + END_OF_TRACK > slot.room:
+                return False
+        return True
+
+    def _append(self, f, slot: _Slot, track: Track, closing, end_tick: int) -> None:
+        closing_bytes, tick = self._tail(track, closing)
+        used = len(track.body) + len(closing_bytes)
+        pad = slot.room - used - PAD_HEADER - END_OF_TRACK
+        f.seek(slot.start + slot.written)
+        f.write(bytes(track.body[slot.written:]) + closing_bytes + _padding(pad))
+        f.seek(slot.start + slot.room - END_OF_TRACK)
+        f.write(_end_of_track(end_tick - tick))
+        slot.written = len(track.body)
+
+    def _rewrite(self, tracks, heads, end_tick: int, replace: bool) -> None:
+        slots: list[_Slot] = []
+
+        def save(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                write_chunk(f, b"MThd", struct.pack(">hhh", 1, len(tracks), self.tpb))
+                for head, (_, _, track, closing) in zip(heads, tracks):
+                    closing_bytes, tick = self._tail(track, closing)
+                    used = len(track.body) + len(closing_bytes) + PAD_HEADER + END_OF_TRACK
+                    room = max(MIN_ROOM, 2 * used)
+                    pad = room - used
+                    body = (bytes(head) + bytes(track.body) + closing_bytes + _padding(pad) + bytes(pad)
+                            + _end_of_track(end_tick - tick))
+                    start = f.tell() + 8 + len(head)  # past the chunk's header and the head
+                    write_chunk(f, b"MTrk", body)
+                    slots.append(_Slot(track, head, start, room))
+
+        replace_atomically(self.path, save, replace)
+        self.slots = slots
+        self.rewrites += 1

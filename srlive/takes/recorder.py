@@ -19,9 +19,12 @@ capture lets them go too) and note-offs land where it stopped; when it starts ag
 place (the DAW rewound), the take goes on at the next bar line after what it holds, and the marker
 says which of the clock's bars that is.
 
-The file is rewritten by atomic replace after every bar, so a crash — even SIGKILL — loses at most
-the bar in progress; each snapshot closes the notes still sounding at its end. Each message is
-encoded once, as it comes (srlive.takes.midifile.Track), so a rewrite costs one file write. A session's
+The file is written after every bar, so a crash — even SIGKILL — loses at most the bar in progress;
+each write closes the notes still sounding at its end. Each message is encoded once, as it comes
+(srlive.takes.midifile.Track), and a write puts only what is new in place
+(srlive.takes.midifile.GrowingFile), so a bar costs the same however long the take. A flood is kept
+out (BAR_NOTES): past it a bar's note-ons are left out and a marker says how many; a channel with no
+track opens one only from a bar that was no flood. A session's
 first write never replaces an existing file: if one appeared since the name was chosen
 (srlive.takes.takepath), the take moves to the next free name and says so.
 """
@@ -46,6 +49,9 @@ from srlive.takes.takepath import next_free
 
 TAKE_TRACK = "srlive take"  # the conductor track: tempo map, time signature, markers
 TRACK_OF_SOURCE = {"performer": "performer", "srlive": "srlive", "panic": "srlive", "metronome": "metronome"}
+#: the performer's note-ons a take keeps in one bar: more than ten fingers play in a bar; a flood (a
+#: broken controller) beyond it is left out, and a marker at the bar's downbeat says how much
+BAR_NOTES = 256
 TEMPO_TOLERANCE = 0.001  # a bar's tempo is written when it differs from the last written by more
 MAX_PENDING = 4096  # messages kept while the clock has no time base (the newest: a flood can't grow it)
 EARLY_ONSET = 0.25  # beats: a note-on at most this early for the take's first bar is put at its start
@@ -94,16 +100,15 @@ class _Conductor:
         else:
             self.events.append(item)
 
-    def snapshot(self, tempo: float) -> midifile.Track:
+    def parts(self, tempo: float) -> tuple[list[mido.MetaMessage], midifile.Track]:
+        """(what goes before the events: a tempo at tick 0 while the map has none there yet, the
+        events encoded so far)."""
         for tick, _, msg in self.events[self.encoded:]:
             self.track.add(msg.copy(time=tick - self.track.ticks))
         self.encoded = len(self.events)
         if any(tick == 0 and msg.type == "set_tempo" for tick, _, msg in self.events[:8]):
-            return self.track
-        out = midifile.Track(TAKE_TRACK, [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))])
-        out.body += self.track.body
-        out.ticks = self.track.ticks
-        return out
+            return [], self.track
+        return [mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))], self.track
 
     @property
     def last_tick(self) -> int:
@@ -132,6 +137,12 @@ class Recorder:
         self._tempo: float | None = None  # the tempo last written
         self._written = False
         self._lock = threading.Lock()
+        self.file = midifile.GrowingFile(self.path, self.tpb, meter.time_signature)
+        self._empty = {name: _Track(name) for name in ("performer", "srlive")}  # tracks shown before any note
+        self._pbar = -1  # the take bar the performer's notes are counted in
+        self._pnotes = 0  # the performer's note-ons in it
+        self._held: list[tuple[int, bytes, bool]] = []  # its messages on channels without a track yet
+        self._left_out = 0  # note-ons of it left out of the take
 
     # --- the clock ----------------------------------------------------------------------------
     def follow(self, clock) -> None:
@@ -256,6 +267,65 @@ class Recorder:
         if status == NOTE_ON and (stopped or tick < -EARLY_ONSET * self.tpb):
             return  # played while the clock stood, or before the take began
         channel = key[0] if name == "performer" else 0
+        if name == "performer" and not self._performer_keeps(tick, data, stopped, status == NOTE_ON):
+            return
+        self._append_to(name, channel, key, tick, msg, status)
+
+    def _performer_keeps(self, tick: int, data: bytes, stopped: bool, note_on: bool) -> bool:
+        """Whether a performer's message goes into its track now (BAR_NOTES): a note-on past the bar's
+        budget is left out; a message on a channel with no track yet waits for its bar to end, and
+        opens the track only if the bar was no flood, so a flood opens no track a channel."""
+        bar = tick // self.bar_ticks
+        if bar > self._pbar:
+            self._end_performer_bar()
+            self._pbar = bar
+        elif bar < self._pbar:  # a straggler stamped into a bar already closed: only into a track there is
+            return ("performer", data[0] & 0x0F) in self.tracks
+        if note_on:
+            self._pnotes += 1
+        if ("performer", data[0] & 0x0F) not in self.tracks:
+            self._held.append((tick, data, stopped))
+            return False
+        if note_on and self._pnotes > BAR_NOTES:
+            self._left_out += 1
+            return False
+        return True
+
+    def _end_performer_bar(self) -> None:
+        """The performer's bar is over: what waited on channels without a track goes in when the bar
+        was no flood; in a flood only the busiest channel's, and only when the take has no performer
+        track yet. Left-out notes are said by a marker at the bar's downbeat."""
+        held, self._held = self._held, []
+        flooded = self._pnotes > BAR_NOTES
+        keep: set[int] | None = None  # channels whose held messages go in (None: all)
+        if flooded:
+            ons = [d[0] & 0x0F for _, d, _ in held if d[0] & 0xF0 == NOTE_ON and len(d) > 2 and d[2]]
+            keep = set()
+            if ons and not any(name == "performer" for name, _ in self.tracks):
+                keep = {max(set(ons), key=ons.count)}
+        room = BAR_NOTES
+        for tick, data, stopped in held:
+            on = data[0] & 0xF0 == NOTE_ON and len(data) > 2 and data[2] > 0
+            if keep is not None and (data[0] & 0x0F not in keep or (on and room <= 0)):
+                self._left_out += on
+                continue
+            room -= on
+            self._append_message("performer", tick, data, stopped)
+        if self._left_out and self._pbar >= 0:
+            self.conductor.add(self._pbar * self.bar_ticks, mido.MetaMessage(
+                "marker", text=f"input flood: {self._left_out} notes left out of this bar"))
+        self._pnotes = self._left_out = 0
+
+    def _append_message(self, name: str, tick: int, data: bytes, stopped: bool) -> None:
+        """A message kept for a track (after _performer_keeps), into it."""
+        msg = mido.Message.from_bytes(data)
+        status = data[0] & 0xF0
+        if status == NOTE_ON and data[2] == 0:
+            status = NOTE_OFF
+        key = (data[0] & 0x0F, data[1] if len(data) > 1 else 0)
+        self._append_to(name, key[0] if name == "performer" else 0, key, tick, msg, status)
+
+    def _append_to(self, name: str, channel: int, key: tuple[int, int], tick: int, msg, status: int) -> None:
         tr = self.tracks.get((name, channel))
         if tr is None:
             tr = self.tracks[(name, channel)] = _Track(name)
@@ -304,50 +374,71 @@ class Recorder:
         return max([tr.last_tick for tr in self.tracks.values()] + [self.conductor.last_tick])
 
     def _names(self) -> list[tuple[str, _Track]]:
-        performer = sorted((ch, tr) for (name, ch), tr in self.tracks.items() if name == "performer")
+        performer = sorted(((ch, tr) for (name, ch), tr in self.tracks.items() if name == "performer"),
+                           key=lambda item: item[0])
         named = ([("performer", performer[0][1])] if len(performer) == 1 else
-                 [(f"performer ch {ch + 1}", tr) for ch, tr in performer]) or [("performer", _Track("performer"))]
+                 [(f"performer ch {ch + 1}", tr) for ch, tr in performer]) or [("performer", self._empty["performer"])]
         for name in ("srlive", "metronome"):
             tr = self.tracks.get((name, 0))
             if tr is not None or name == "srlive":
-                named.append((name, tr or _Track(name)))
+                named.append((name, tr or self._empty[name]))
         return named
+
+    def _parts(self, until: float | None, final: bool = False):
+        """(conductor head, conductor track, [(name, track, closing note-offs)], end tick): the take as it
+        stands, still-sounding notes closed at the end. The performer's bar still going at ``until``
+        keeps its messages on channels without a track until it ends (``final``, or no ``until``: now)."""
+        self._flush()
+        place = self._place(until) if until is not None else None
+        if final or until is None or place is not None and place[0] >= (self._pbar + 1) * self.bar_ticks:
+            self._end_performer_bar()
+            self._pbar = max(self._pbar, place[0] // self.bar_ticks if place is not None else self._pbar)
+        end = self._end()
+        if place is not None:
+            end = max(end, place[0])
+            if not place[1]:
+                self._tempo_through(place[0])
+        tracks = []
+        for name, tr in self._names():
+            closing, tick = [], tr.last_tick
+            for (ch, pitch), n in tr.open.items():
+                for _ in range(n):
+                    closing.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=end - tick))
+                    tick = end
+            tracks.append((name, tr.encoded, closing))
+        tempo = self._tempo or self.timeline.clock.tempo
+        head, conductor = self.conductor.parts(tempo)
+        return head, conductor, tracks, end
 
     def snapshot(self, until: float | None = None) -> tuple[midifile.Track, list[midifile.Track], int]:
         """The tempo map, each track's messages as they stand (still-sounding notes closed at the
         end), and that end."""
         with self._lock:
-            self._flush()
-            place = self._place(until) if until is not None else None
-            end = self._end()
-            if place is not None:
-                end = max(end, place[0])
-                if not place[1]:
-                    self._tempo_through(place[0])
+            head, conductor, parts, end = self._parts(until)
+            tempo_map = midifile.Track(TAKE_TRACK, head)
+            tempo_map.body += conductor.body
+            tempo_map.ticks = conductor.ticks
             tracks = []
-            for name, tr in self._names():
-                closing, tick = [], tr.last_tick
-                for (ch, pitch), n in tr.open.items():
-                    for _ in range(n):
-                        closing.append(mido.Message("note_off", channel=ch, note=pitch, velocity=0, time=end - tick))
-                        tick = end
-                track = tr.encoded.copy()
+            for name, encoded, closing in parts:
+                track = encoded.copy()
                 track.name = name
                 track.extend(closing)
                 tracks.append(track)
-            tempo = self._tempo or self.timeline.clock.tempo
-            return self.conductor.snapshot(tempo), tracks, end
+            return tempo_map, tracks, end
 
-    def write(self, until: float | None = None) -> None:
-        """Atomically replace the file with the take so far (the first time, only where no file is)."""
-        tempo_map, tracks, end = self.snapshot(until)
-        for _ in range(1000):
-            try:
-                midifile.write(self.path, tracks, None, tempo_map=tempo_map, end_tick=end, ticks_per_beat=self.tpb,
-                               time_signature=self.meter.time_signature, replace=self.overwrite or self._written)
-                break
-            except FileExistsError:
-                free = next_free(self.path)
-                self.log(f"{self.path} appeared meanwhile; recording to {free}")
-                self.path = free
-        self._written = True
+    def write(self, until: float | None = None, final: bool = False) -> None:
+        """Write the take so far: what is new since the last write, in place (srlive.takes.midifile.GrowingFile);
+        the first time only where no file is. ``final``: the take ends here (the bar going on too)."""
+        with self._lock:
+            head, conductor, parts, end = self._parts(until, final)
+            tracks = [(TAKE_TRACK, head, conductor, [])] + [(name, [], encoded, closing)
+                                                             for name, encoded, closing in parts]
+            for _ in range(1000):
+                try:
+                    self.file.write(tracks, end, replace=self.overwrite or self._written)
+                    break
+                except FileExistsError:
+                    free = next_free(self.path)
+                    self.log(f"{self.path} appeared meanwhile; recording to {free}")
+                    self.path = self.file.path = free
+            self._written = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import mido
@@ -58,6 +59,16 @@ class Outcome:
                 dev = float(grid_deviation([n.on], self.origin, self.step)[0]) * 1000
                 wrong.append(f"note {n.pitch} heard at step {k} ({dev:+.1f} ms) but not scheduled there")
         return wrong
+
+
+def settle(predicate, timeout: float = 2.0) -> bool:
+    """Until ``predicate()`` holds (True), or ``timeout`` s went by (its last answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
 
 
 def run_srlive(tempo: float = TEMPO, bars: int = 4, perform_bars: int = 1, extra=(), sync: bool = False,

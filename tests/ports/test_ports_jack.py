@@ -11,17 +11,9 @@ import pytest
 from srlive import ports
 from benchmarks.clients import Performer, Recorder
 from srlive.errors import PortError
+from live_helpers import settle
 
 pytestmark = pytest.mark.jack
-
-
-def settle(predicate, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def linked(port) -> bool:

@@ -196,6 +196,33 @@ def test_arrival_clock_keeps_jack_spacing_and_the_tightest_origin():
     assert clock.origin == pytest.approx(100.0001)
 
 
+def test_arrival_clock_lets_go_of_an_origin_a_full_queue_left_behind():
+    """A flood overflowed python-rtmidi's queue: 0.2 s of deltas were lost with the dropped messages.
+    Stamps would stay 0.2 s early for good; after a window of drains none of which came near the old
+    origin, they are right again."""
+    clock = ports.ArrivalClock()
+    t = 100.0
+    for _ in range(1000):  # a flood drained promptly: 1 ms apart, 0.1 ms after arrival
+        t += 0.001
+        clock(0.001, t + 0.0001)
+    t += 0.2  # 0.2 s of messages dropped, their deltas with them: the next delta is 1 ms
+    stamps = []
+    for _ in range(1000):
+        t += 0.001
+        stamps.append((t, clock(0.001, t + 0.0001)))
+    assert stamps[0][1] == pytest.approx(stamps[0][0] - 0.2, abs=1e-3)  # at first early by what was lost
+    assert stamps[-1][1] == pytest.approx(stamps[-1][0], abs=2e-4)  # then on time again
+    assert clock.rebased == 1
+
+
+def test_arrival_clock_keeps_its_origin_for_a_few_late_drains_on_a_busy_machine():
+    clock = ports.ArrivalClock()
+    assert clock(0.0, 50.0001) == pytest.approx(50.0001)
+    for k in range(1, 20):  # a message a second, each drained 8 ms late
+        assert clock(1.0, 50.0 + k + 0.008) == pytest.approx(50.0001 + k)
+    assert clock.rebased == 0
+
+
 def test_jack_input_is_drained_by_a_thread_and_never_calls_back_inside_jack(world, monkeypatch):
     import threading
 
@@ -235,6 +262,25 @@ def test_ignored_types_are_dropped_by_status_before_parsing(world):
     assert port.bad_messages == 1  # the bare running-status pair
     with pytest.raises(ValueError, match="pitchbend"):
         port.ignore("pitchbend")
+
+
+def test_only_channel_drops_other_channels_unparsed_and_keeps_system_messages(world, monkeypatch):
+    port = ports.open_input("Keys")
+    got = []
+    port.set_callback(lambda msg, t: got.append((msg.type, getattr(msg, "channel", None))))
+    port.only_channel(2)
+    parsed = []
+    real = ports.midiports.mido.Message.from_bytes
+    monkeypatch.setattr(ports.midiports.mido.Message, "from_bytes", lambda data: parsed.append(data) or real(data))
+    for data in ([0x90, 60, 9], [0x92, 60, 9], [0xB5, 7, 1], [0xB2, 7, 1], [0xF8], [0x82, 60, 0]):
+        port._rt.callback((data, 0.0), None)
+    port.consume_pending()
+    assert got == [("note_on", 2), ("control_change", 2), ("clock", None), ("note_off", 2)]
+    assert len(parsed) == 4  # the other channels' messages were never parsed
+    port.only_channel(None)
+    port._rt.callback(([0x95, 60, 9], 0.0), None)
+    port.consume_pending()
+    assert got[-1] == ("note_on", 5)
 
 
 class _SentLog:

@@ -16,7 +16,7 @@ def note(on: bool, channel: int, pitch: int, velocity: int) -> bytes:
     return bytes([(0x90 if on else 0x80) | channel, pitch, velocity if on else 0])
 
 
-def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch):
+def test_written_after_every_bar_and_readable_each_time_whole_only_when_its_tracks_change(tmp_path, monkeypatch):
     path = tmp_path / "take.mid"
     rec = Recorder(path, tempo=120)
     rec.add("performer", 9.0, b"\x90\x30\x40")  # two beats before the take's first bar: left out
@@ -41,7 +41,10 @@ def test_rewritten_after_every_bar_and_readable_each_time(tmp_path, monkeypatch)
         offs = len(perf) - ons
         assert ons == offs  # every note-on has its note-off in every snapshot
         rec.add("performer", t0 + 3 * beat, note(False, 0, 60 + bar, 0))
-    assert len(replaced) == 4 and all(os.path.dirname(a) == str(tmp_path) for a, _ in replaced)
+    # whole (atomically) the first time and when the performer's track opened (its first bar over);
+    # the two bars after that only appended what was new
+    assert len(replaced) == rec.file.rewrites == 2 and rec.file.appends == 2
+    assert all(os.path.dirname(a) == str(tmp_path) for a, _ in replaced)
     assert not [p for p in tmp_path.iterdir() if p.name != "take.mid"]  # no temp files left
     mid = mido.MidiFile(path)
     srl = [(m.note, m.channel) for m in mid.tracks[2] if m.type == "note_on"]
