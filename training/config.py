@@ -36,8 +36,26 @@ from srlive.contract import CONTEXTS, MEMORY_KINDS, MEMORY_MAX, METERS, N_PITCHE
 GEN_OUTPUTS = ("cells", "step")
 
 
+class PlainConfig:
+    """A frozen dataclass config as plain data: what checkpoints and `srlive.config` hold."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(PlainConfig):
     name: str = "live"
     steps: int = STEPS  # the bar's width in sixteenths: 16 (4/4) or 12 (3/4, 6/8)
     latent: int = 128
@@ -98,21 +116,6 @@ class ModelConfig:
             raise ValueError(f"memory must be 0, or 1 to {MEMORY_MAX} bars with context 2, not {self.memory}")
         if self.memory_kind not in MEMORY_KINDS:
             raise ValueError(f"memory_kind must be one of {list(MEMORY_KINDS)}, not {self.memory_kind!r}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**kw)
 
 
 PAPER = ModelConfig(

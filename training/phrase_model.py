@@ -27,8 +27,6 @@ drops the notes the decoder was less sure of).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from dataclasses import dataclass
 
@@ -37,6 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from srlive.contract import LOG_SCALE_MAX, METERS, N_PITCHES
+from srlive_training.config import PlainConfig
 from srlive_training.events import HOLD, N_EVENTS, REST, START
 from srlive_training.model import Discriminator
 
@@ -45,7 +44,7 @@ _NEG = -1e9  # a logit that never wins (finite, so ONNX and softmax stay NaN-fre
 
 
 @dataclass(frozen=True)
-class PhraseConfig:
+class PhraseConfig(PlainConfig):
     name: str = "phrase"
     kind: str = "phrase"
     steps: int = 16
@@ -78,19 +77,6 @@ class PhraseConfig:
         """The noise input: z's standard normal noise, then one per step for the event draws."""
         return self.latent + self.steps
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PhraseConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown phrase config keys: {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 PHRASE = PhraseConfig()
