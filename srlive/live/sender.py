@@ -48,6 +48,22 @@ REPORT_BATCH = 512  # reports sent up in one message at most
 
 
 # --- the sender's side -----------------------------------------------------------------------------
+def local_line(time_of_pulse: Callable[[float], float], now: float, span: float = 24.0) -> tuple[float, float, float]:
+    """(pulse, its time, seconds a pulse): the clock's line at the pulse it is at ``now``, its slope
+    over the next ``span`` pulses. A clock that bends (the performer-following clock) is a line
+    only piece by piece, so the line is taken where the notes about to go out are, not from bar 1;
+    for a clock that is one line (a MIDI clock's model, Link) it is that line."""
+    t0 = time_of_pulse(0.0)
+    period = (time_of_pulse(96.0) - t0) / 96.0
+    pulse = max(0.0, (now - t0) / period)
+    for _ in range(2):  # Newton's steps onto the pulse at ``now`` along the clock's own path
+        t = time_of_pulse(pulse)
+        period = (time_of_pulse(pulse + span) - t) / span
+        pulse = max(0.0, pulse + (now - t) / period)
+    t = time_of_pulse(pulse)
+    return (pulse, t, (time_of_pulse(pulse + span) - t) / span)
+
+
 class PulseLine:
     """The main process's clock as the sender knows it: time of a pulse on the line it last got."""
 
@@ -305,12 +321,12 @@ class SenderProcess:
         return " ".join(news) or None
 
     def _follow_clock(self) -> None:
-        """--sync: send the clock's line whenever it moves (the sender re-times by it)."""
+        """A clock that bends (--sync, --follow): send its line where it is now whenever it moves
+        (the sender re-times by it)."""
         last = None
         while not self._stopped.is_set() and not self.lost:
             try:
-                t0 = self._retime(0.0)
-                line = (0.0, t0, (self._retime(96.0) - t0) / 96.0)
+                line = local_line(self._retime, time.perf_counter())
             except Exception:  # noqa: BLE001 - no estimate (stopped): the events' own times
                 line = None
             if line != last:

@@ -3,6 +3,7 @@ port, reports up for the take, the stats and echo suppression; and the main proc
 reports (SenderProcess._dispatch / _lose) without a process. The process itself, through real
 ports: tests/ports/test_sender_jack.py."""
 
+import pytest
 import threading
 
 from srlive.live.render import CC, OFF, ON, SWEEP, Event
@@ -192,3 +193,15 @@ def test_a_lost_sender_is_said_once():
     p._lose("the sender process is gone")
     assert said == ["the sender process ended (exit code -9)"]
     assert p.poll() is None
+
+
+def test_the_line_sent_for_a_bending_clock_is_its_line_where_it_is_now():
+    from srlive.live.sender import local_line
+
+    def bent(p):  # 0.02 s a pulse for bar 1, then 0.025 s a pulse (a performer who slowed down)
+        return 0.02 * p if p <= 96 else 0.02 * 96 + 0.025 * (p - 96)
+
+    p0, t0, period = local_line(bent, now=10.0)
+    assert period == pytest.approx(0.025) and t0 == pytest.approx(10.0) and bent(p0) == pytest.approx(10.0)
+    straight = local_line(lambda p: 1.0 + 0.5 * p, now=3.0)  # one line: that line
+    assert straight[2] == pytest.approx(0.5) and 1.0 + 0.5 * straight[0] == pytest.approx(straight[1])
