@@ -20,9 +20,10 @@ macOS and Windows, so both processes read the same time) and never waits on it.
 * ``SenderCore`` is the sender's side without the process: a srlive.scheduler.Scheduler on the port,
   driven by commands. Every guarantee of the scheduler holds there: note-offs always sent,
   ``--max-late``, ``--offset``, sweeps, mute, panic, All Notes Off on exit.
-* ``--sync``: the scheduler follows the MIDI clock's latest estimate. The clock lives in the main
-  process, so a thread there sends its line (a pulse, its time, seconds a pulse) whenever it moves
-  (``RETIME_EVERY``); the sender re-times from the line it last got.
+* A clock that bends (``--sync``, ``--follow``): the scheduler follows the clock's latest estimate.
+  The clock lives in the main process, so a thread there sends its line where it is now (a pulse,
+  its time, seconds a pulse: ``local_line``) whenever it moves (``RETIME_EVERY``); the sender
+  re-times from the line it last got.
 * Endings. ``stop`` closes every note and sends CC 123. If the main process dies (even SIGKILL) the
   command pipe ends and the sender does the same, then exits. SIGINT is the main process's to
   handle (Ctrl-C reaches both); SIGTERM to the sender alone ends it like ``stop``. If the sender dies,
