@@ -39,10 +39,14 @@ def of_signature(signature: tuple[int, int] | None, source: str) -> Meter | None
                     f"give --meter to answer it in one of those")
 
 
+def _models(root: Path | None) -> Path:
+    """The folder of the models shipped inside srlive (or ``root``, for tests)."""
+    return root if root is not None else Path(str(importlib.resources.files("srlive").joinpath("models")))
+
+
 def shipped_model(meter: Meter, root: Path | None = None) -> Path:
     """The folder of the model shipped for ``meter``'s bars; one line when this srlive has none."""
-    base = root if root is not None else Path(str(importlib.resources.files("srlive").joinpath("models")))
-    path = base / meter.model
+    path = _models(root) / meter.model
     if not (path / "step.onnx").is_file() and not (path / "generator.onnx").is_file():
         raise ModelError(f"no shipped model for {meter.name} bars ({path} is not there); give --model PATH of a "
                          f"model trained on {meter.steps}-step bars, or play --meter {DEFAULT_METER}")
@@ -56,7 +60,7 @@ def model_path(given: str | None, meter: Meter, root: Path | None = None) -> Pat
     if not given:
         return shipped_model(meter, root)
     path = Path(given)
-    base = root if root is not None else Path(str(importlib.resources.files("srlive").joinpath("models")))
+    base = _models(root)
     if not path.exists() and path.name == given and (base / given / "step.onnx").is_file():
         return base / given
     return path

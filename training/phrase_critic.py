@@ -17,19 +17,16 @@ import torch
 from torch import nn
 
 from srlive_training.corpus import BarCorpus
+from srlive_training.critic import notes_of
 from srlive_training.phrase_batches import PhraseStream, fixed_batches
 from srlive_training.phrase_model import PhraseVAE
-
-
-def _notes(bars: torch.Tensor) -> torch.Tensor:
-    return (bars > 0).to(torch.float32)
 
 
 @torch.no_grad()
 def _answers(model: PhraseVAE, history: torch.Tensor, temperature: float, g: torch.Generator) -> torch.Tensor:
     n = history.shape[0]
     noise = torch.randn(n, model.config.noise_size, generator=g)
-    return _notes(model.play(history, noise, torch.full((n, 1), float(temperature))))
+    return notes_of(model.play(history, noise, torch.full((n, 1), float(temperature))))
 
 
 @torch.no_grad()
@@ -39,7 +36,7 @@ def held_out_accuracy(model: PhraseVAE, corpus: BarCorpus, temperature: float, n
     right = seen = 0.0
     for b in fixed_batches(corpus, "val", model.config.history, n, seed):
         hist = torch.from_numpy(b.history)
-        real = _notes(torch.from_numpy(corpus_bars_of(b)))
+        real = notes_of(torch.from_numpy(corpus_bars_of(b)))
         fake = _answers(model, hist, temperature, g)
         right += float((model.discriminator(real)[0] > 0).sum() + (model.discriminator(fake)[0] < 0).sum())
         seen += 2 * len(hist)
@@ -63,7 +60,7 @@ def train_phrase_critic(model: PhraseVAE, corpus: BarCorpus, minutes: float | No
     t0, step, recent = time.monotonic(), 0, []
     while not ((steps is not None and step >= steps) or (minutes is not None and time.monotonic() - t0 >= minutes * 60)):
         b = stream.next()
-        real = _notes(torch.from_numpy(corpus_bars_of(b)))
+        real = notes_of(torch.from_numpy(corpus_bars_of(b)))
         fake = _answers(model, torch.from_numpy(b.history), temperature, g)
         lr_, lf = d(real)[0], d(fake)[0]
         loss = bce(lr_, torch.full_like(lr_, 0.9)) + bce(lf, torch.zeros_like(lf))
