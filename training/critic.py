@@ -51,7 +51,11 @@ def model_from_onnx(folder: str | Path) -> tuple[VAEGAN, dict[str, str]]:
     step = Path(folder) / "step.onnx" if Path(folder).is_dir() else Path(folder)
     if not step.is_file():
         raise UserError(f"--model {folder}: no step.onnx there; give an exported model folder")
-    proto = onnx.load(str(step))
+    try:
+        proto = onnx.load(str(step))
+    except Exception as e:  # noqa: BLE001 - a file that is no ONNX model: one line, not a traceback
+        raise UserError(f"--model {folder}: {step.name} is not a readable ONNX model ({type(e).__name__}); "
+                        "give an exported model folder or a step decoder's checkpoint (.pt)") from None
     meta = {p.key: p.value for p in proto.metadata_props}
     if META["config"] not in meta:
         raise UserError(f"--model {folder}: {step.name} has no srlive metadata; give a model made by srlive-export")

@@ -110,3 +110,13 @@ def test_a_stream_resumes_where_it_was():
     b = PhraseStream(corpus, "train", (1, 2, 4, 8), 8, seed=1)
     b.restore(a.position)
     assert np.array_equal(a.next().events, b.next().events)
+
+
+def test_a_critic_asked_of_a_file_that_is_no_model_is_one_line(tmp_path, capsys):
+    from srlive_training import critic
+
+    bad = tmp_path / "corpus.npz"
+    bad.write_bytes(b"not a model")
+    assert critic.main(["--model", str(bad), "--data", str(bad), "--out", str(tmp_path / "c"), "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a readable ONNX model" in err and "\n" not in err
