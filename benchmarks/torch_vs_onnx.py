@@ -5,9 +5,11 @@
 Needs torch and the training package (the `train` extra); the live tool never imports either, so
 this comparison lives here rather than in `srlive --bench`.
 
-The torch model is rebuilt from the ONNX file itself — the config from its srlive.config metadata,
-the weights from its initializers, which the exporter names after the torch parameters
-("encoder.fc.weight", ...) — and checked to give the same output. The two run interleaved in this
+The torch model of an all-at-once VAE-GAN is rebuilt from the ONNX file itself — the config from
+its srlive.config metadata, the weights from its initializers, which the exporter names after the
+torch parameters ("encoder.fc.weight", ...); a step decoder's traced graph renames its weights, so
+its torch model is read from its checkpoint (--checkpoint; for a shipped model, its own in
+training/checkpoints/). Either is checked to give the same output. The two run interleaved in this
 process, torch on one thread like onnxruntime, taking turns in blocks of 50 steps (--block): load
 on the shared machine hits both alike, and neither measures the other's cache pollution (with
 --block 1, onnxruntime's p50 rises by ~70 µs on a 1 MB-L2 core: its 2.3 MB of weights are evicted
@@ -46,19 +48,32 @@ def time_steps(rt, bars: np.ndarray, noise: np.ndarray, indices: range, wall: li
         wall.append(clock() - s)
         cpu.append(time.thread_time() - c)
 
-def torch_twin(onnx_file: Path):
-    """The torch StepModule with the ONNX file's config and weights, or (None, reason)."""
+REPO = Path(__file__).resolve().parents[1]
+
+
+def torch_twin(onnx_file: Path, checkpoint: Path | None = None):
+    """The torch module that step.onnx was exported from (same config and weights), or (None, reason)."""
     try:
         import onnx
         import torch
         from onnx import numpy_helper
 
+        from srlive_training.checkpoint import CheckpointError
         from srlive_training.config import ModelConfig
         from srlive_training.model import VAEGAN, StepModule
+        from srlive_training.phrase_model import PlayModule, is_phrase_config
+        from srlive_training.phrase_train import load_phrase_checkpoint
     except ImportError as e:
         return None, f"{e.name} is not installed (fix: pip install -e \".[train]\")"
     proto = onnx.load(str(onnx_file))
     meta = {p.key: p.value for p in proto.metadata_props}
+    if is_phrase_config(json.loads(meta["srlive.config"])):
+        checkpoint = checkpoint or REPO / "training" / "checkpoints" / f"{Path(onnx_file).parent.name}.pt"
+        try:
+            model, _ = load_phrase_checkpoint(checkpoint)
+        except CheckpointError as e:
+            return None, f"{e} (a step decoder's torch model comes from its checkpoint: give --checkpoint)"
+        return PlayModule(model).eval(), ""
     model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
     step = StepModule(model.encoder, model.generator).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
@@ -75,13 +90,14 @@ def compare(rt, twin, steps: int, block: int, temperature: float = 1.0, clock=ti
     import torch
 
     rng = np.random.default_rng(0)
-    bars = music_like_bars(64, rng)
+    heard = (rt.context, 88, rt.steps) if rt.context > 1 else (88, rt.steps)  # one answer's input
+    bars = music_like_bars(64 * rt.context, rng, steps=rt.steps).reshape(64, *heard)
     noise = rng.standard_normal((steps, rt.latent)).astype(np.float32)
     torch.set_num_threads(1)
     temp_t = torch.full((1, 1), temperature)
 
     def torch_step(i: int) -> np.ndarray:
-        bar = torch.from_numpy(bars[i % len(bars)][None, None])
+        bar = torch.from_numpy(bars[i % len(bars)].reshape(1, -1, 88, rt.steps))
         return twin(bar, torch.from_numpy(noise[i][None]), temp_t).numpy()
 
     ort_times: list[float] = []
@@ -119,6 +135,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.torch_vs_onnx", description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
     p.add_argument("--model", default=None, help="model folder or step.onnx (default: the shipped model)")
+    p.add_argument("--checkpoint", type=Path, default=None, help="a step decoder's checkpoint (default: a shipped "
+                   "model's own in training/checkpoints/)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--steps", type=int, default=2000, help="model steps to time in each (default 2000)")
     p.add_argument("--block", type=int, default=50, help="steps per turn (default 50; 1 = every step)")
@@ -132,7 +150,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         return e.exit_code
     step_file = rt.files.get("step.onnx")
     twin, why = (None, f"{rt.path} has no step.onnx (give a model folder with one)") if step_file is None \
-        else torch_twin(step_file)
+        else torch_twin(step_file, args.checkpoint)
     if twin is None:
         print(f"torch_vs_onnx: {why}", file=sys.stderr)
         return 2

@@ -55,7 +55,7 @@ def shipped_model(meter: Meter, root: Path | None = None) -> Path:
 
 def model_path(given: str | None, meter: Meter, root: Path | None = None) -> Path:
     """The model a session plays: --model as a path when it is one, else the name of a model
-    shipped inside srlive (a folder of srlive/models: `default`, `triple`, `phrase`), else, with no
+    shipped inside srlive (a folder of srlive/models: `default`, `triple`), else, with no
     --model, the one shipped for the meter's bars (`shipped_model`)."""
     if not given:
         return shipped_model(meter, root)

@@ -262,7 +262,7 @@ OPTIONS: tuple[Option, ...] = (
            "the model's own", "N"),
     Option("selection", parse_selection, None, "how the candidates are scored: weights of critic, motif, "
            "density, length and copy, e.g. critic=1,motif=2 (default: the model's own)", "NAME=W,..."),
-    Option("model", _text, None, "model folder or step.onnx, or a shipped model's name (default, triple, phrase; "
+    Option("model", _text, None, "model folder or step.onnx, or a shipped model's name (default, triple; "
            "default: the shipped model for the meter; its bars must be the meter's length)", "PATH"),
     Option("device", _choice(*DEVICES), "auto", "where the model runs", choices=DEVICES),
     # actions

@@ -45,7 +45,7 @@ class _Selecting:
 
     def answerers(self, n: int, threshold: float = DEFAULT_THRESHOLD) -> list[Answerer]:
         """One answerer (with its own memory of the bars heard and played) per sample."""
-        return [Answerer(self, self.candidates, self.selection, threshold, latent=self.latent) for _ in range(n)]
+        return [Answerer(self, self.candidates, self.selection, threshold) for _ in range(n)]
 
     def answer(self, prev: np.ndarray, rng: np.random.Generator, temperature: float = 1.0,
                answerers: list[Answerer] | None = None, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:

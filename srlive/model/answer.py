@@ -61,12 +61,12 @@ class Answerer:
     engine's; by default its own, written by ``hear``)."""
 
     def __init__(self, model, candidates: int = 1, weights: Weights | None = None,
-                 threshold: float = DEFAULT_THRESHOLD, latent: int = LATENT, history: BarHistory | None = None):
+                 threshold: float = DEFAULT_THRESHOLD, latent: int | None = None, history: BarHistory | None = None):
         self.model = model
         self.candidates = int(candidates)
         self.weights = weights or Weights()
         self.threshold = float(threshold)
-        self.latent = int(latent)
+        self.latent = int(latent if latent is not None else getattr(model, "latent", LATENT))  # the noise it draws
         self.history = history if history is not None else BarHistory()
         self.context = Context(self.history, threshold=self.threshold)
 

@@ -131,7 +131,7 @@ def time_bars(rt, bars: np.ndarray, count: int, candidates: int, wall: list[floa
     in seconds."""
     from srlive.model.answer import Answerer
 
-    answerer = Answerer(rt, candidates, getattr(rt, "selection", None), latent=rt.latent)
+    answerer = Answerer(rt, candidates, getattr(rt, "selection", None))
     rng = np.random.default_rng(seed)
     temperature = getattr(rt, "temperature", 1.0) if temperature is None else temperature
     for i in range(count):
@@ -156,7 +156,7 @@ def time_after_rest(rt, candidates: int, rests: int, rest: float = REST, sleep=t
     from srlive.live.engine import REHEARSE_LEADS
     from srlive.model.answer import Answerer
 
-    answerer = Answerer(rt, candidates, getattr(rt, "selection", None), latent=rt.latent)
+    answerer = Answerer(rt, candidates, getattr(rt, "selection", None))
     steps = model_steps(rt)
     bars = music_like_bars(8, np.random.default_rng(3), steps)
     rng = np.random.default_rng(3)

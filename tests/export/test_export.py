@@ -274,11 +274,13 @@ def test_metadata_and_the_export_record_carry_no_absolute_paths(trained, tmp_pat
 def test_the_shipped_models_files_name_no_machines_paths():
     from srlive.model.runtime import default_model_path
 
-    folder = default_model_path()
-    for f in ("encoder.onnx", "generator.onnx", "step.onnx"):
-        props = {p.key: p.value for p in onnx.load(str(folder / f), load_external_data=False).metadata_props}
-        assert not any(token in value for value in props.values() for token in ('"/', ":\\\\")), f
-    assert '"/' not in (folder / "export.json").read_text()
+    for folder in default_model_path().parent.iterdir():
+        files = sorted(folder.glob("*.onnx"))
+        assert files, folder
+        for f in files:
+            props = {p.key: p.value for p in onnx.load(str(f), load_external_data=False).metadata_props}
+            assert not any(token in value for value in props.values() for token in ('"/', ":\\\\")), f
+        assert '"/' not in (folder / "export.json").read_text()
 
 
 def test_out_that_is_a_file_is_refused_before_exporting(tmp_path, capsys):
@@ -304,32 +306,6 @@ def test_the_model_selects_as_exported_and_bad_selection_is_one_line(trained, tm
         err = capsys.readouterr().err.strip()
         assert says in err and "\n" not in err
     assert not (tmp_path / "bad").exists()
-
-
-@pytest.mark.parametrize("name, steps", [("default", 16), ("triple", 12)])
-def test_the_shipped_checkpoint_holds_the_shipped_models_weights_and_its_critic(name, steps):
-    from pathlib import Path
-
-    from srlive_training.checkpoint import load_checkpoint
-    from srlive_training.model import sample_z
-
-    root = Path(__file__).resolve().parents[2]
-    ckpt = root / "training" / "checkpoints" / f"{name}.pt"
-    assert ckpt.stat().st_size <= 20 * 1024 * 1024
-    model, state = load_checkpoint(ckpt)  # plain data: read with weights_only=True
-    assert {"encoder", "generator", "discriminator"} <= {k.split(".")[0] for k in state["model"]}
-    assert model.config.steps == steps
-    rt = load_runtime(root / "srlive" / "models" / name, device="cpu")
-    assert rt.has_critic and rt.candidates >= 1 and rt.steps == steps
-    rng = np.random.default_rng(0)
-    bars = (rng.random((16, 88, steps)) < 0.05).astype(np.float32)
-    noise = rng.standard_normal((16, 128)).astype(np.float32)
-    with torch.no_grad():
-        mu, log_scale = model.encoder(torch.from_numpy(bars[:, None]))
-        want = model.generator(sample_z(mu, log_scale, torch.from_numpy(noise), 1.35))[:, 0].numpy()
-        logits = model.discriminator(torch.from_numpy((bars[:, None] >= 0.5).astype(np.float32)))[0][:, 0].numpy()
-    assert np.abs(rt.step_batch(bars, noise, 1.35) - want).max() < 1e-4
-    assert np.abs(rt.critic((bars >= 0.5).astype(np.float32)) - logits).max() < 1e-4
 
 
 def test_a_model_that_hears_two_bars_exports_and_answers_as_torch_does(tmp_path):

@@ -389,23 +389,23 @@ def test_bench_bars_for_a_12_step_model_are_12_steps_wide_and_4_4_bars_unchanged
 
 def test_model_is_a_path_a_shipped_models_name_or_the_meters_own(tmp_path):
     shipped = tmp_path / "models"
-    for name in ("default", "triple", "phrase"):
+    for name in ("default", "triple", "other"):
         (shipped / name).mkdir(parents=True)
         (shipped / name / "step.onnx").write_bytes(b"x")
     four = METERS["4/4"]
     assert meters.model_path(None, four, root=shipped) == shipped / "default"
     assert meters.model_path(None, METERS["6/8"], root=shipped) == shipped / "triple"
-    assert meters.model_path("phrase", four, root=shipped) == shipped / "phrase"
+    assert meters.model_path("other", four, root=shipped) == shipped / "other"
     own = tmp_path / "mine"
     own.mkdir()
     assert meters.model_path(str(own), four, root=shipped) == own  # a path that exists is a path
     assert meters.model_path("nothing", four, root=shipped) == meters.Path("nothing")  # load_runtime says it is missing
 
 
-def test_the_shipped_step_decoder_answers_four_four_bars():
+def test_the_shipped_default_is_the_step_decoder_and_answers_four_four_bars():
     from srlive.model.runtime import load_runtime
 
-    rt = load_runtime(meters.model_path("phrase", METERS["4/4"]), "cpu")
+    rt = load_runtime(meters.model_path(None, METERS["4/4"]), "cpu")
     meters.check_model(rt, METERS["4/4"])
     assert rt.history == (1, 2, 4, 8) and rt.context == 4 and rt.has_critic
     with pytest.raises(ModelError):

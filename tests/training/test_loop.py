@@ -167,24 +167,3 @@ def test_a_checkpoint_of_cells_fine_tunes_into_one_pitch_a_step_from_where_it_he
     assert load_checkpoint(tmp_path / "tuned" / "last.pt")[1]["optimizers"]["opt_eg"]["state"]
 
 
-def test_the_shipped_checkpoint_fine_tunes_though_it_keeps_no_optimiser_state(tmp_path):
-    """training/checkpoints/default.pt holds E, G and D (the critic) but not Adam's moments:
-    --init-from starts from its weights and step with Adam afresh."""
-    from pathlib import Path
-
-    shipped = Path(__file__).resolve().parents[2] / "training" / "checkpoints" / "default.pt"
-    _, ckpt = load_checkpoint(shipped)
-    assert "optimizers" not in ckpt
-    tuned = run_training(corpus(), small(seed=1, config="live-steps"), tmp_path / "tuned",
-                         steps=ckpt["step"] + 1, progress=False, init_from=shipped)
-    assert tuned.step == ckpt["step"] + 1
-    moved = params(tuned.model)
-    assert any(not torch.equal(ckpt["model"][k], moved[k]) for k in moved)
-    # --set fresh_discriminator=true: E and G as shipped, D (the shipped critic) started afresh
-    held = run_training(corpus(), small(seed=1, config="live-steps", fresh_discriminator=True), tmp_path / "held",
-                        steps=ckpt["step"], progress=False, init_from=shipped)
-    torch.manual_seed(1)
-    fresh = Discriminator(get_config("live-steps")).state_dict()
-    for k, v in params(held.model).items():
-        want = fresh[k[len("discriminator."):]] if k.startswith("discriminator.") else ckpt["model"][k]
-        assert torch.equal(v, want), k
