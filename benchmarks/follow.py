@@ -223,16 +223,11 @@ def main(argv=None) -> int:
         if args.plot:
             plot(results, args.plot)
         return 0
-    from benchmarks.jackserver import JackUnavailable, use_private_rt_server, use_test_server
+    from benchmarks.jackserver import server_or_say, use_private_rt_server, use_test_server
 
-    try:
-        server = use_private_rt_server()
-    except JackUnavailable:
-        try:
-            server = use_test_server()
-        except JackUnavailable as err:
-            print(f"follow: {err}", file=sys.stderr)
-            return 2
+    server = server_or_say("follow", use_private_rt_server, use_test_server)
+    if server is None:
+        return 2
     results = []
     try:
         with tempfile.TemporaryDirectory() as d:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from srlive.ports import forget_jack_server, jack_running
 
@@ -134,6 +134,18 @@ def start(command: list[str] = DUMMY_COMMAND, timeout: float = 10.0, log=None) -
     raise JackUnavailable(f"{' '.join(command)} did not answer within {timeout:.0f} s")
 
 
+def server_or_say(prog: str, *starters: Callable[[], JackServer]) -> Optional[JackServer]:
+    """The server from the first of ``starters`` that gets one, or None once the last has failed and
+    its reason is printed as one line on stderr (``prog: ...``): the caller then exits 2."""
+    for starter in starters:
+        try:
+            return starter()
+        except JackUnavailable as err:
+            reason = err
+    print(f"{prog}: {reason}", file=sys.stderr)
+    return None
+
+
 @contextlib.contextmanager
 def jack_server(command: list[str] = DUMMY_COMMAND) -> Iterator[JackServer]:
     server = start(command)
@@ -156,10 +168,8 @@ def main(argv=None) -> int:
         print("a JACK server is running", flush=True)
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        server = start(command)
-    except JackUnavailable as err:
-        print(f"benchmarks.jackserver: {err}", file=sys.stderr)
+    server = server_or_say("benchmarks.jackserver", lambda: start(command))
+    if server is None:
         return 2
     print(f"started {' '.join(command)} (pid {server.process.pid}); Ctrl-C stops it", flush=True)
     try:

@@ -70,12 +70,10 @@ def main(argv=None) -> int:
     ap.add_argument("--bars", type=int, default=6)
     ap.add_argument("--change-bar", type=int, default=3, help="0-based bar where the tempo changes")
     args = ap.parse_args(argv)
-    from benchmarks.jackserver import JackUnavailable, use_test_server
+    from benchmarks.jackserver import server_or_say, use_test_server
 
-    try:
-        server = use_test_server()
-    except JackUnavailable as err:
-        print(f"take_tempo: {err}", file=sys.stderr)
+    server = server_or_say("take_tempo", use_test_server)
+    if server is None:
         return 2
     worst = []
     try:

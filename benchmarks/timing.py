@@ -367,12 +367,10 @@ def finish(result: dict, args) -> int:
 
 
 def with_jack(fn, rt_server: bool = False):
-    from benchmarks.jackserver import JackUnavailable, start, use_private_rt_server
+    from benchmarks.jackserver import server_or_say, start, use_private_rt_server
 
-    try:
-        server = use_private_rt_server() if rt_server else start()
-    except JackUnavailable as err:
-        print(f"benchmark: {err}", file=sys.stderr)
+    server = server_or_say("benchmark", use_private_rt_server if rt_server else start)
+    if server is None:
         return 2
     try:
         return fn()

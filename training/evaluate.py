@@ -85,30 +85,12 @@ PROFILE_TARGET = 0.10  # total variation between the onset profiles, at most
 DOWNBEAT_TOLERANCE = 0.20  # relative
 ODD_STEPS_MARGIN = 0.05  # onsets on odd sixteenths: at most the music's + 5 points
 
-# (key, header, kind): kind "pct" shows a fraction as a percentage, "f1"/"f2"/"f3" decimals
-COLUMNS = (
-    ("scale_consistency", "scale cons. %", "pct"),
-    ("tone_span", "tone span", "f1"),
-    ("uniqueness", "uniq. %", "pct"),
-    ("velocity_span", "vel. span", "f1"),
-    ("recurrence", "recur.", "f2"),
-    ("diversity", "divers.", "f3"),
-    ("empty_bars", "EB %", "pct"),
-    ("used_pitch_classes", "UPC", "f2"),
-    ("qualified_notes", "QN %", "pct"),
-    ("stepwise", "steps %", "pct"),
-    ("kept_cells", "kept %", "pct"),
-    ("new_pitches", "new pitches %", "pct"),
-    ("sounding_steps", "sounds %", "pct"),
-    ("notes", "notes", "f1"),
-    ("pace_kept", "pace kept", "f2"),
-    ("notes_follow", "notes follow", "f2"),
-    ("downbeat", "downbeat %", "pct"),
-    ("odd_steps", "odd 16ths %", "pct"),
-    ("profile_distance", "profile TV", "f3"),
-    ("key_fit", "key fit", "f3"),
-    ("empty_answers", "empty ans. %", "pct"),
-    ("context_sensitivity", "context sens.", "f3"),
+# the main table's columns, in order (headers and kinds: tables.HEADERS)
+COLUMNS = tables.columns(
+    "scale_consistency", "tone_span", "uniqueness", "velocity_span", "recurrence", "diversity", "empty_bars",
+    "used_pitch_classes", "qualified_notes", "stepwise", "kept_cells", "new_pitches", "sounding_steps", "notes",
+    "pace_kept", "notes_follow", "downbeat", "odd_steps", "profile_distance", "key_fit", "empty_answers",
+    "context_sensitivity",
 )
 
 

@@ -44,18 +44,8 @@ CLASSIFIER_TARGET = {16: 0.65, 12: 0.75}  # by bar width: 4/4, triple
 ODD_MARGIN = 0.02  # odd sixteenths after even contexts: at most the music's + 2 points
 RETURNS_TOLERANCE = 0.20  # returns t-4 and t-8 (and solo): within 20 % of the music's
 
-# (key, header, kind) as evaluate.COLUMNS
-COLUMNS = (
-    ("classifier_logistic", "classifier (logistic)", "f3"),
-    ("classifier_boosted", "classifier (boosted)", "f3"),
-    ("odd_after_even", "odd 16ths after even %", "pct"),
-    ("returns_1", "returns t−1 %", "pct"),
-    ("returns_2", "returns t−2 %", "pct"),
-    ("returns_4", "returns t−4 %", "pct"),
-    ("returns_8", "returns t−8 %", "pct"),
-    ("solo_returns_4", "solo t−4 %", "pct"),
-    ("solo_returns_8", "solo t−8 %", "pct"),
-)
+COLUMNS = tables.columns("classifier_logistic", "classifier_boosted", "odd_after_even", "returns_1", "returns_2",
+                        "returns_4", "returns_8", "solo_returns_4", "solo_returns_8")
 
 
 @dataclass

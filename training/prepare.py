@@ -279,26 +279,6 @@ def _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter="4/4"):
     return files, settings, key, Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
 
 
-def prepare(
-    sources: Sequence[str] | None = ALL_SOURCES,
-    midi_dirs: Sequence[str | os.PathLike] = (),
-    cache_dir: str | os.PathLike | None = None,
-    workers: int = 2,
-    max_tunes: int | None = None,
-    progress: bool = True,
-    seed: int = 0,
-    meter: str = "4/4",
-) -> BarCorpus:
-    """Parse every input, cut the bars, split, and save the cache (always parses; see load_corpus)."""
-    files, settings, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter)
-    corpus = build_corpus(files, settings, key, workers, progress)
-    path = cache_path(cdir, key)
-    corpus.summary["cache_path"] = str(path)
-    corpus.save(path)
-    path.with_suffix(".splits.json").write_text(json.dumps(split_names(corpus), indent=1))
-    return corpus
-
-
 def load_corpus(
     cache_dir: str | os.PathLike | None = None,
     sources: Sequence[str] | None = ALL_SOURCES,
@@ -308,13 +288,24 @@ def load_corpus(
     progress: bool = True,
     seed: int = 0,
     meter: str = "4/4",
+    rebuild: bool = False,
 ) -> BarCorpus:
-    """The cached corpus for these inputs and settings; prepares it first when missing."""
-    _, _, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter)
+    """The cached corpus for these inputs and settings. When the cache is missing, or with
+    ``rebuild``, it parses every input, cuts the bars, splits, and saves the cache first."""
+    files, settings, key, cdir = _resolve(sources, midi_dirs, cache_dir, max_tunes, seed, meter)
     path = cache_path(cdir, key)
-    if path.exists():
+    if path.exists() and not rebuild:
         return BarCorpus.load(path)
-    return prepare(sources, midi_dirs, cdir, workers, max_tunes, progress, seed, meter)
+    corpus = build_corpus(files, settings, key, workers, progress)
+    corpus.summary["cache_path"] = str(path)
+    corpus.save(path)
+    path.with_suffix(".splits.json").write_text(json.dumps(split_names(corpus), indent=1))
+    return corpus
+
+
+def prepare(**settings) -> BarCorpus:
+    """load_corpus's keywords, always parsing and saving the cache anew (srlive-prepare --force)."""
+    return load_corpus(**settings, rebuild=True)
 
 
 def preview_pngs(corpus: BarCorpus, out_dir: str | os.PathLike, n_bars: int = 4, seed: int = 0) -> list[Path]:
@@ -383,7 +374,7 @@ def _prepare_main(args) -> int:
               meter=args.meter)
     if args.sources is not None and not args.sources and not args.midi_dir:
         raise UserError("no input: give --sources and/or --midi-dir")
-    corpus = prepare(**kw) if args.force else load_corpus(**kw)
+    corpus = load_corpus(**kw, rebuild=args.force)
     s = corpus.summary
     print(format_table(s))
     print(f"{s['tunes']} tunes, {s['bars']} bars, {s['failed']} failed to parse, {s['duplicates']} duplicates; "

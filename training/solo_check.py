@@ -28,16 +28,9 @@ SEEDS = 5
 RUN_LIMIT = 4
 TUNES = 20  # held-out phrases per seed (--solo-tunes)
 
-COLUMNS = (
-    ("chains", "chains", "f0"),
-    ("bars", "bars", "f0"),
-    ("empty_bars", "empty bars", "f0"),
-    ("longest_run", "longest identical run", "f0"),
-    ("bars_outside", "bars outside p10–p90 %", "pct"),
-    ("phrases_outside", "8-bar phrases outside %", "pct"),
-    ("returns_4", "returns t−4 %", "pct"),
-    ("returns_8", "returns t−8 %", "pct"),
-)
+# empty bars: a count here, where the main table's empty_bars is a share
+COLUMNS = tables.columns("chains", "bars", ("empty_bars", "empty bars", "f0"), "longest_run", "bars_outside",
+                         "phrases_outside", "returns_4", "returns_8")
 
 
 def opening_phrases(corpus, split: str, n: int, rng: np.random.Generator) -> np.ndarray:

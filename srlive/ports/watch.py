@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Callable, Optional, Protocol
 
 EVERY = 0.5  # seconds between looks
@@ -65,22 +66,28 @@ class JackGraphView:
         return self._jack.jack_connections(full_name)
 
 
+@dataclass(eq=False)
 class PortWatch:
-    def __init__(self, ports: list, *, log: Callable[[str], None], on_fatal: Callable[[str], None],
-                 graph: Optional[Graph] = None, now: Callable[[], float] = time.monotonic,
-                 every: float = EVERY, give_up: float = GIVE_UP):
-        self.ports = [p for p in ports if p is not None]
-        self.log = log
-        self.on_fatal = on_fatal
-        self.graph = graph
-        self.now = now
-        self.every = every
-        self.give_up = give_up
-        self.fatal: Optional[str] = None
-        self._unlinked: dict[int, float] = {}  # port index -> since when its named peer is there but not linked
-        self._missing: dict[int, float] = {}  # port index -> since when it is not in the graph
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+    """Watches ``ports`` (None entries are dropped: ports that did not open) every ``every`` seconds
+    once started; ``check()`` is one round."""
+
+    ports: list
+    _: KW_ONLY
+    log: Callable[[str], None]
+    on_fatal: Callable[[str], None]
+    graph: Optional[Graph] = None
+    now: Callable[[], float] = time.monotonic
+    every: float = EVERY
+    give_up: float = GIVE_UP
+    fatal: Optional[str] = field(default=None, init=False)
+    # port index -> since when its named peer is there but not linked; ... since when it is not in the graph
+    _unlinked: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _missing: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _thread: Optional[threading.Thread] = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        self.ports = [p for p in self.ports if p is not None]
 
     # -- one round ---------------------------------------------------------------------------
     def check(self) -> Optional[str]:

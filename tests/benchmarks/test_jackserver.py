@@ -33,3 +33,16 @@ def test_the_test_server_waits_for_every_client_whether_realtime_or_not(monkeypa
         monkeypatch.setattr(jackserver, "realtime_allowed", lambda: allowed)
         command = jackserver.test_command()
         assert "-S" in command and ("--realtime" in command) == allowed
+
+
+def test_a_benchmark_takes_the_first_server_it_gets_or_one_line_saying_why(capsys):
+    def unavailable(why):
+        def starter():
+            raise jackserver.JackUnavailable(why)
+        return starter
+
+    got = jackserver.JackServer()
+    assert jackserver.server_or_say("bench", unavailable("no realtime"), lambda: got) is got
+    assert capsys.readouterr().err == ""
+    assert jackserver.server_or_say("bench", unavailable("no realtime"), unavailable("jackd is not installed")) is None
+    assert capsys.readouterr().err == "bench: jackd is not installed\n"

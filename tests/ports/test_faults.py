@@ -11,7 +11,7 @@ import pretty_midi
 import pytest
 from live_helpers import DENSE, SRLIVE_CHANNEL, TEMPO, midi_notes
 
-from benchmarks.analysis import grid_deviation, pair_notes
+from benchmarks.analysis import Heard, grid_deviation, pair_notes
 from benchmarks.session import LiveSession, phrase, step_seconds
 
 pytestmark = pytest.mark.jack
@@ -28,6 +28,15 @@ def start(extra=(), sync=False, bars=None, workdir=None) -> LiveSession:
         run.close()
         raise
     return run
+
+
+def stop(run: LiveSession, sig: int, early: str) -> tuple[int, Heard]:
+    """Asserts srlive still runs (`early` says what it should have outlived), sends it `sig`, waits
+    for it to exit and returns its exit code with the notes the recorder heard, paired."""
+    assert run.proc.poll() is None, early
+    run.signal(sig)
+    code = run.wait(20)
+    return code, pair_notes(run.recorder.snapshot())
 
 
 def sleep_until(t: float) -> None:
@@ -59,9 +68,7 @@ def test_a_signal_mid_bar_closes_every_note_sends_cc123_keeps_the_take_and_exits
     try:
         origin = run.play(phrase(TEMPO, 1))
         sleep_until(origin + 3.4 * BAR)  # mid-bar 4, notes sounding
-        run.signal(sig)
-        code = run.wait(20)
-        heard = pair_notes(run.recorder.snapshot())
+        code, heard = stop(run, sig, "srlive stopped before the signal")
     finally:
         run.close()
     assert code == 0, run.stderr
@@ -81,12 +88,10 @@ def test_sigkill_leaves_a_take_holding_every_finished_bar(tmp_path):
     try:
         origin = run.play(phrase(TEMPO, 1))
         sleep_until(origin + 4.5 * BAR)
-        run.signal(signal.SIGKILL)
-        run.wait(20)
-        heard = pair_notes(run.recorder.snapshot())
+        code, heard = stop(run, signal.SIGKILL, "srlive stopped before the kill")
     finally:
         run.close()
-    assert run.returncode == -signal.SIGKILL
+    assert code == -signal.SIGKILL
     pm = pretty_midi.PrettyMIDI(str(take))  # a whole file: written by atomic replace
     assert {i.name for i in pm.instruments} >= {"performer", "srlive"}
     played = srlive_bars(heard, origin)  # origin: the performer's first note, within a hop
@@ -106,10 +111,7 @@ def test_output_peer_goes_away_and_comes_back(tmp_path):
         gone_at = time.perf_counter()
         run.recorder.reopen()  # ... and comes back under the same port name
         sleep_until(origin + 9.5 * BAR)
-        assert run.proc.poll() is None, "srlive stopped while its output was away"
-        run.signal(signal.SIGTERM)
-        code = run.wait(20)
-        heard = pair_notes(run.recorder.snapshot())
+        code, heard = stop(run, signal.SIGTERM, "srlive stopped while its output was away")
     finally:
         run.close()
     assert code == 0, run.stderr
@@ -133,10 +135,7 @@ def test_input_goes_away_srlive_waits_and_says_so(tmp_path):
         sleep_until(origin + 1.5 * BAR)
         run.performer.close()  # the performer's keyboard or DAW disappears
         sleep_until(origin + 4.5 * BAR)
-        assert run.proc.poll() is None, "srlive stopped when its input went away"
-        run.signal(signal.SIGINT)
-        code = run.wait(20)
-        heard = pair_notes(run.recorder.snapshot())
+        code, heard = stop(run, signal.SIGINT, "srlive stopped when its input went away")
     finally:
         run.close()
     assert code == 0, run.stderr

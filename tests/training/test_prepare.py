@@ -300,6 +300,8 @@ def test_load_corpus_reuses_the_cache_without_parsing(tmp_path, midi_dir, monkey
     again = prepare.load_corpus(**kw)
     np.testing.assert_array_equal(again.bars, first.bars)
     assert again.summary["key"] == first.summary["key"]
+    with pytest.raises(AssertionError, match="parsed again"):  # prepare (srlive-prepare --force) always parses
+        prepare.prepare(**kw)
     (midi_dir / "one.mid").write_bytes((midi_dir / "sub" / "two.MID").read_bytes())  # an input changed
     with pytest.raises(AssertionError, match="parsed again"):
         prepare.load_corpus(**kw)
