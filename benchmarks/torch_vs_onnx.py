@@ -5,7 +5,8 @@
 Needs torch and the training package (the `train` extra); the live tool never imports either, so
 this comparison lives here rather than in `srlive --bench`.
 
-The torch model is rebuilt from the ONNX file itself — the config from its srlive.config metadata,
+The model is a VAE-GAN's (`paper` or `live`; the step decoder has no torch twin here: one line,
+exit 2). The torch model is rebuilt from the ONNX file itself — the config from its srlive.config metadata,
 the weights from its initializers, which the exporter names after the torch parameters
 ("encoder.fc.weight", ...) — and checked to give the same output. The two run interleaved in this
 process, torch on one thread like onnxruntime, taking turns in blocks of 50 steps (--block): load
@@ -59,7 +60,10 @@ def torch_twin(onnx_file: Path):
         return None, f"{e.name} is not installed (fix: pip install -e \".[train]\")"
     proto = onnx.load(str(onnx_file))
     meta = {p.key: p.value for p in proto.metadata_props}
-    model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
+    try:
+        model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
+    except ValueError as e:  # the step decoder, or a VAE-GAN of a retired configuration
+        return None, f"{onnx_file.name}: no VAE-GAN of the paper's or live configuration to rebuild in torch ({e})"
     step = StepModule(model.encoder, model.generator).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
     wanted = step.state_dict()

@@ -1,4 +1,4 @@
-"""benchmarks.torch_vs_onnx: the torch twin of the shipped model, timed against onnxruntime
+"""benchmarks.torch_vs_onnx: the torch twin of a VAE-GAN model, timed against onnxruntime
 (timings are printed, never asserted)."""
 
 from __future__ import annotations
@@ -13,10 +13,20 @@ from benchmarks import torch_vs_onnx
 KEYS = {"provider", "steps", "block", "p50_ms", "p99_ms", "max_ms", "torch_p50_ms", "torch_p99_ms", "speedup"}
 
 
-def test_json_has_all_keys_with_torch():
+@pytest.fixture(scope="module")
+def live_model(tmp_path_factory):
+    """An exported untrained `live` VAE-GAN (the shipped step decoder has no torch twin here)."""
     pytest.importorskip("torch")
+    from srlive_export import cli
+
+    out = tmp_path_factory.mktemp("bench") / "live"
+    assert cli.main(["--untrained", "live", "--out", str(out), "--n-real", "20", "--n-random", "20"]) == 0
+    return out
+
+
+def test_json_has_all_keys_with_torch(live_model):
     out = io.StringIO()
-    assert torch_vs_onnx.main(["--json", "--steps", "40", "--block", "10"], out=out) == 0
+    assert torch_vs_onnx.main(["--json", "--model", str(live_model), "--steps", "40", "--block", "10"], out=out) == 0
     text = out.getvalue()
     result = json.loads(text.strip().splitlines()[-1])
     assert KEYS <= set(result)
@@ -31,3 +41,16 @@ def test_a_model_folder_that_is_not_there_is_one_line_exit_2(tmp_path, capsys):
     assert torch_vs_onnx.main(["--model", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("torch_vs_onnx: ") and len(err.splitlines()) == 1
+
+
+def test_a_model_without_a_torch_twin_is_one_line_exit_2(tmp_path, capsys):
+    """The step decoder (or a VAE-GAN of a retired configuration) has no twin to rebuild."""
+    pytest.importorskip("torch")
+    from srlive_export import cli
+
+    out = tmp_path / "phrase"
+    assert cli.main(["--untrained", "phrase", "--out", str(out), "--n-real", "20", "--n-random", "20"]) == 0
+    capsys.readouterr()
+    assert torch_vs_onnx.main(["--model", str(out), "--steps", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("torch_vs_onnx: ") and len(err.splitlines()) == 1 and "Traceback" not in err
