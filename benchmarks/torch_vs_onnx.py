@@ -74,7 +74,10 @@ def torch_twin(onnx_file: Path, checkpoint: Path | None = None):
         except CheckpointError as e:
             return None, f"{e} (a step decoder's torch model comes from its checkpoint: give --checkpoint)"
         return PlayModule(model).eval(), ""
-    model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
+    try:
+        model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
+    except ValueError as e:  # the step decoder, or a VAE-GAN of a retired configuration
+        return None, f"{onnx_file.name}: no VAE-GAN of the paper's or live configuration to rebuild in torch ({e})"
     step = StepModule(model.encoder, model.generator).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
     wanted = step.state_dict()
@@ -92,7 +95,7 @@ def compare(rt, twin, steps: int, block: int, temperature: float = 1.0, clock=ti
     rng = np.random.default_rng(0)
     heard = (rt.context, 88, rt.steps) if rt.context > 1 else (88, rt.steps)  # one answer's input
     bars = music_like_bars(64 * rt.context, rng, steps=rt.steps).reshape(64, *heard)
-    noise = rng.standard_normal((steps, rt.latent)).astype(np.float32)
+    noise = rng.standard_normal((max(steps, WARMUP), rt.latent)).astype(np.float32)  # warm-up steps too
     torch.set_num_threads(1)
     temp_t = torch.full((1, 1), temperature)
 

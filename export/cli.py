@@ -204,8 +204,7 @@ def export(args) -> int:
         if not _checked(protos, props):
             return 1
         bar.set_postfix_str("parity vs torch")
-        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps,
-                                                  cfg.context)
+        bars, noise, temperature = parity_inputs(real, args.n_random, cfg.latent, args.seed, cfg.steps)
         report = check_parity(model, protos, bars, noise, temperature, n_real=len(real), real_source=source,
                               tolerance=args.tolerance)
         bar.update()

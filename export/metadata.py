@@ -63,9 +63,7 @@ def build_metadata(config: dict, data_summary: dict | None, trained_steps: int |
         META["lowest_pitch"]: str(roll.LOWEST_PITCH),
         META["steps"]: str(int(config.get("steps", roll.STEPS))),  # the bar's width: 16, or 12 (triple)
         META["latent"]: str(int(config.get("latent", roll.LATENT))),
-        META["context"]: str(int(config.get("context", 1))),  # bars the encoder hears
-        META["memory"]: str(int(config.get("memory", 0))),  # its second: the performer's last bars (0: the bar before)
-        META["memory_kind"]: str(config.get("memory_kind", "bars")),  # and what it keeps of them
+        META["context"]: "1",  # bars the encoder hears: the VAE-GAN's one (phrase_export writes the step decoder's)
         META["data"]: data,
         META["trained_steps"]: str(int(trained_steps or 0)),
         META["created"]: created,

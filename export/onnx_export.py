@@ -19,7 +19,7 @@ import onnx
 import torch
 from torch import nn
 
-from srlive.contract import HEARING_FILES, ONNX_FILES, STEPS
+from srlive.contract import ONNX_FILES, STEPS
 from srlive_export.optimize import rewrite_elu
 from srlive_training.model import VAEGAN, StepModule
 
@@ -30,9 +30,9 @@ IR_VERSION = 9
 EXAMPLE_BATCH = 3  # not 0 or 1, so torch.export cannot specialise the batch dimension
 
 
-def _example_inputs(names: list[str], latent: int, steps: int = STEPS, heard: int = 1) -> tuple[torch.Tensor, ...]:
+def _example_inputs(names: list[str], latent: int, steps: int = STEPS) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    shapes = {"bar": (heard, 88, steps), "z": (latent,), "noise": (latent,), "temperature": (1,)}
+    shapes = {"bar": (1, 88, steps), "z": (latent,), "noise": (latent,), "temperature": (1,)}
     return tuple(torch.rand(EXAMPLE_BATCH, *shapes[n], generator=g) for n in names)
 
 
@@ -53,15 +53,15 @@ def _quiet():
 
 
 def to_onnx(module: nn.Module, inputs: list[str], outputs: list[str], latent: int,
-            steps: int = STEPS, heard: int = 1) -> onnx.ModelProto:
+            steps: int = STEPS) -> onnx.ModelProto:
     """Export one module with the given input/output names and a dynamic batch dimension; bars
-    are [N, 1, 88, steps], a bar going in [N, heard, 88, steps] (ModelConfig.context)."""
+    are [N, 1, 88, steps]."""
     module = module.eval()
     batch = torch.export.Dim("N", min=1, max=1 << 16)
     with _quiet(), torch.no_grad():
         program = torch.onnx.export(
             module,
-            _example_inputs(inputs, latent, steps, heard),
+            _example_inputs(inputs, latent, steps),
             None,
             input_names=inputs,
             output_names=outputs,
@@ -109,8 +109,7 @@ def export_protos(model: VAEGAN, rewrite: bool = True, progress=None) -> dict[st
     protos = {}
     for filename, module in modules.items():
         inputs, outputs = ONNX_FILES[filename]
-        heard = model.config.context if filename in HEARING_FILES else 1
-        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps, heard)
+        protos[filename] = to_onnx(module, list(inputs), list(outputs), latent, model.config.steps)
         if rewrite:
             rewrite_elu(protos[filename])
         if progress is not None:

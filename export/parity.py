@@ -101,17 +101,15 @@ def random_bars(n: int, rng: np.random.Generator, steps: int = roll.STEPS) -> np
     return np.concatenate([uniform, binary])
 
 
-def parity_inputs(real: np.ndarray, n_random: int, latent: int, seed: int = 0, steps: int = roll.STEPS,
-                  context: int = 1):
-    """(bars [M,context,88,steps], noise [M,latent], temperature [M,1]) with fixed noise and
-    temperatures; with context 2 each bar's second channel is the bar before it in the set."""
+def parity_inputs(real: np.ndarray, n_random: int, latent: int, seed: int = 0, steps: int = roll.STEPS):
+    """(bars [M,1,88,steps], noise [M,latent], temperature [M,1]) with fixed noise and temperatures."""
     rng = np.random.default_rng(seed)
     bars = np.concatenate([np.asarray(real, np.float32).reshape(-1, roll.N_PITCHES, steps),
                            random_bars(n_random, rng, steps)])
     m = len(bars)
     noise = rng.standard_normal((m, latent)).astype(np.float32)
     temperature = rng.choice(np.array([0.0, 0.5, 1.0, 1.5], np.float32), size=(m, 1))
-    return np.stack([np.roll(bars, k, axis=0) for k in range(context)], axis=1), noise, temperature
+    return bars[:, None], noise, temperature
 
 
 def _session(proto: onnx.ModelProto) -> ort.InferenceSession:

@@ -84,7 +84,11 @@ def load_checkpoint(path, map_location="cpu") -> tuple[VAEGAN, dict]:
     ckpt = read_checkpoint(path, map_location)
     if not isinstance(ckpt, dict) or not {"config", "model"} <= ckpt.keys():
         raise CheckpointError(f"{path}: not a srlive checkpoint (no model config and weights)")
-    model = VAEGAN(ModelConfig.from_dict(ckpt["config"]))
+    try:
+        cfg = ModelConfig.from_dict(ckpt["config"])
+    except ValueError as e:  # a model of a retired configuration, or the step decoder's checkpoint
+        raise CheckpointError(f"{path}: {e}") from None
+    model = VAEGAN(cfg)
     model.load_state_dict(ckpt["model"])
     return model, ckpt
 

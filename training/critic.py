@@ -95,9 +95,7 @@ def held_out_accuracy(model: VAEGAN, corpus: BarCorpus, temperature: float, batc
     """Share of validation pairs told right (real next bar vs the generator's answer)."""
     g = torch.Generator().manual_seed(seed)
     right, seen = 0.0, 0
-    for k, (prev, nxt) in enumerate(iterate_batches(corpus, "val", 128, seed, augment=False,
-                                                    context=model.config.context, memory=model.config.memory,
-                                                    memory_kind=model.config.memory_kind)):
+    for k, (prev, nxt) in enumerate(iterate_batches(corpus, "val", 128, seed, augment=False)):
         if k >= batches:
             break
         prev, nxt = torch.from_numpy(prev), torch.from_numpy(nxt)
@@ -120,9 +118,7 @@ def train_critic(model: VAEGAN, corpus: BarCorpus, minutes: float | None, steps:
     t0, step, epoch = time.monotonic(), 0, 0
     recent: list[float] = []
     while True:
-        for prev, nxt in iterate_batches(corpus, "train", batch_size, seed + epoch, augment=True,
-                                         context=model.config.context, memory=model.config.memory,
-                                         memory_kind=model.config.memory_kind):
+        for prev, nxt in iterate_batches(corpus, "train", batch_size, seed + epoch, augment=True):
             out = critic_step(model, opt, torch.from_numpy(prev), torch.from_numpy(nxt), temperature, generator)
             recent = (recent + [out["accuracy"]])[-200:]
             step += 1

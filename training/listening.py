@@ -14,7 +14,6 @@ import math
 import numpy as np
 import torch
 
-from srlive_training.batches import context_rolls
 from srlive_training.corpus import BarCorpus
 from srlive_training.metrics import bar_notes
 from srlive_training.model import VAEGAN
@@ -56,22 +55,17 @@ def listening_check(model: VAEGAN, corpus: BarCorpus, n: int = 200, seed: int = 
     ctx = np.stack([transpose_roll(corpus.rolls(np.arange(j - 4, j)), k) for j, k in zip(pick, keys)])
     real_next = np.stack([transpose_roll(corpus.rolls(j), k) for j, k in zip(pick, keys)])
     have_other = all(o >= 0 for o in others)
-    cfg = model.config
 
     def heard(j: int, k: int) -> np.ndarray:
-        """Bar j as the encoder hears it (the bars before it, or the performer's memory), in key k."""
-        bars = context_rolls(corpus, np.array([j]), cfg.context, cfg.memory, cfg.memory_kind)[0]
-        moved = transpose_roll(bars, k)
-        if cfg.memory and cfg.memory_kind == "rhythm":
-            moved[1] = bars[1]  # the same in every key
-        return moved
+        """Bar j as the encoder hears it ([1, 88, S]), in key k."""
+        return transpose_roll(corpus.rolls(np.array([j])), k)
 
     other_prev = np.stack([heard(o, k) for o, k in zip(others, other_keys)]) if have_other else None
     gen = torch.Generator().manual_seed(seed + 1)
     model = model.eval()
 
     def answer(prev: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(prev).to(device)  # [N, context, 88, S]
+        x = torch.as_tensor(prev).to(device)  # [N, 1, 88, S]
         noise = torch.randn(len(prev), model.config.latent, generator=gen).to(device)
         return model.step(x, noise, 1.0)[:, 0].cpu().numpy()
 

@@ -31,10 +31,10 @@ from srlive_training.checkpoint import CheckpointError, read_checkpoint, save_ch
 from srlive_training.config import ModelConfig, get_config
 from srlive_training.corpus import BarCorpus
 from srlive_training.listening import listening_check, listening_score
-from srlive_training.model import VAEGAN, Discriminator, zero_padded
+from srlive_training.model import VAEGAN
 from srlive_training.run_log import CsvLog, Window, plot_curves, val_line
 from srlive_training.settings import TrainConfig
-from srlive_training.trainer import Trainer, init_output_density, to_tensor
+from srlive_training.trainer import Trainer, to_tensor
 
 
 @dataclass
@@ -80,84 +80,42 @@ def load_start(path: str | os.PathLike, cfg: ModelConfig) -> dict:
             or not any(k.startswith("discriminator.") for k in start["model"]):
         raise UserError(f"--init-from {path}: not a training checkpoint (it needs E, G and D's weights); "
                         "give last.pt, best.pt, a step-NNNNNN.pt or a shipped training/checkpoints/*.pt")
-    their = ModelConfig.from_dict(start["config"])
-    if their.context > cfg.context:
-        raise UserError(f"--init-from {path}: its encoder hears {their.context} bars; fine-tune it with "
-                        f"--set context={their.context}")
-    if their.context == cfg.context == 2 and _second_bar(their) != _second_bar(cfg):
-        raise UserError(f"--init-from {path}: its second bar is {_second_bar(their)}, not "
-                        f"{_second_bar(cfg)}; fine-tune it with --set memory={their.memory}"
-                        + (f" --set memory_kind={their.memory_kind}" if their.memory else ""))
-    if (their.gen_output, cfg.gen_output) == ("cells", "step"):  # G's last layer made over (one_pitch_per_step_from_cells)
-        their = dataclasses.replace(their, name=cfg.name, gen_output=cfg.gen_output)
-    if dataclasses.replace(their, context=cfg.context, memory=cfg.memory, memory_kind=cfg.memory_kind) != cfg:
+    try:
+        their = ModelConfig.from_dict(start["config"])
+    except ValueError as e:
+        raise UserError(f"--init-from {path}: {e}") from None
+    if their != cfg:
         raise UserError(f"--init-from {path}: its model config is {start['config'].get('name')!r}, not "
                         f"{cfg.name!r}; use --preset {start['config'].get('name')}")
     return start
 
 
-def _second_bar(cfg: ModelConfig) -> str:
-    if not cfg.memory:
-        return "the bar before"
-    return f"the performer's last {cfg.memory} bars" + (" (their rhythm)" if cfg.memory_kind == "rhythm" else "")
-
-
 def load_resume(out: Path | None) -> dict:
-    """OUT/last.pt, to go on from exactly where it stopped."""
+    """OUT/last.pt, to go on from exactly where it stopped: not a run of settings or a model
+    config retired since (its deviations name them), which this code would go on differently."""
     if out is None or not (out / "last.pt").exists():
         raise UserError(f"nothing to resume: {out}/last.pt does not exist; drop --resume to start afresh")
-    return read_checkpoint(out / "last.pt")
+    ckpt = read_checkpoint(out / "last.pt")
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    retired = [d.partition("=")[0] for d in ckpt.get("deviations", []) if d.partition("=")[0] not in names]
+    try:
+        ModelConfig.from_dict(ckpt["config"])
+    except ValueError as e:
+        retired.append(str(e))
+    if retired:
+        raise UserError(f"--resume {out}: it was trained with what this code no longer has ({'; '.join(retired)}); "
+                        "start afresh in another --out")
+    return ckpt
 
 
 def new_model(cfg: ModelConfig, tc: TrainConfig, weights: dict | None) -> VAEGAN:
     """The model a run starts from: a checkpoint's weights, or a fresh one seeded by tc.seed (the
-    same on every rank) with TrainConfig's initialisation."""
+    same on every rank)."""
     torch.manual_seed(tc.seed)
     model = VAEGAN(cfg)
     if weights is not None:
-        state = widen_context(weights["model"], cfg.context)
-        model.load_state_dict(one_pitch_per_step_from_cells(state, model))
-        if tc.fresh_discriminator:
-            torch.manual_seed(tc.seed)
-            model.discriminator.load_state_dict(Discriminator(cfg).state_dict())
-        return model
-    if tc.init_output_density is not None:
-        init_output_density(model, tc.init_output_density)
-    if tc.init_log_scale is not None:
-        with torch.no_grad():
-            model.encoder.fc.bias[cfg.latent:].fill_(tc.init_log_scale)
+        model.load_state_dict(weights["model"])
     return model
-
-
-#: the encoder's first convolution: the one weight whose shape depends on ModelConfig.context
-CONTEXT_WEIGHT = "encoder.convs.0.weight"
-
-
-def widen_context(state: dict, context: int) -> dict:
-    """A model state dict whose encoder heard fewer bars, made to hear `context`: the first
-    convolution's weights for the added bars are zero, so the widened model answers exactly as
-    the narrower one did until training teaches it to listen to them."""
-    w = state.get(CONTEXT_WEIGHT)
-    if w is None or w.shape[1] >= context:
-        return state
-    return {**state, CONTEXT_WEIGHT: zero_padded(w, (w.shape[0], context, *w.shape[2:]))}
-
-
-def one_pitch_per_step_from_cells(state: dict, model: VAEGAN) -> dict:
-    """A state dict whose G drew each cell on its own (gen_output "cells"), made for `model`, whose
-    G draws one pitch or a rest a step ("step"); unchanged when the two already agree. The cells
-    model's last layer gives a, and a cell sounds with sigmoid(2a), at odds e^(2a); the step model
-    gets the pitch logits 2a and a rest logit of 0, so each pitch's share is its odds over 1 plus
-    the step's odds, and a step sounds when its cells' odds add up to more than 1: where one cell
-    was sure, or several hesitated. From there training teaches it which pitch to commit to."""
-    layer = model.generator.body[-1]
-    prefix = f"generator.body.{len(model.generator.body) - 1}."
-    w = state.get(prefix + "weight")
-    if w is None or w.shape == layer.weight.shape:
-        return state
-    return {**state,
-            prefix + "weight": zero_padded(2.0 * w, layer.weight.shape),
-            prefix + "bias": zero_padded(2.0 * state[prefix + "bias"], layer.bias.shape)}
 
 
 class CheckpointWriter:
@@ -188,9 +146,7 @@ class Run:
         self.corpus, self.tc, self.model, self.trainer, self.stream = corpus, tc, model, trainer, stream
         self.dist, self.device, self.out, self.writer, self.origin = dist, device, out, writer, origin
         self.elapsed_before, self.train_seconds = elapsed_before, 0.0
-        self.val_batches = (fixed_val_batches(corpus, tc.batch_size, tc.val_batches, model.config.context,
-                                               model.config.memory, model.config.memory_kind)
-                            if dist.main else [])
+        self.val_batches = fixed_val_batches(corpus, tc.batch_size, tc.val_batches) if dist.main else []
         self.data_summary = dict(corpus.summary or {})
         self.data_summary.setdefault("bars", int(len(corpus.bars)))
         self.data_summary.setdefault("tunes", int(corpus.n_tunes))
@@ -202,9 +158,8 @@ class Run:
         return self.elapsed_before + self.train_seconds
 
     def step(self) -> dict:
-        batch = self.stream.next()
-        after = (to_tensor(batch[2], self.device), torch.as_tensor(batch[3], device=self.device)) if len(batch) > 2 else ()
-        return self.trainer.train_step(to_tensor(batch[0], self.device), to_tensor(batch[1], self.device), *after)
+        prev, nxt = self.stream.next()
+        return self.trainer.train_step(to_tensor(prev, self.device), to_tensor(nxt, self.device))
 
     def is_val_step(self) -> bool:
         return self.tc.val_every > 0 and self.trainer.step % self.tc.val_every == 0
@@ -281,12 +236,8 @@ def _progress_bar(trainer: Trainer, steps: int | None):
 
 
 def _show(bar, last: dict) -> None:
-    post = dict(D=f"{last['loss_d']:.3f}", adv=f"{last['loss_adv']:.3f}", Ll=f"{last['loss_feat']:.3g}",
-                prior=f"{last['loss_prior']:.3g}")
-    for key, name in (("loss_recon", "rec"), ("loss_pc", "pc"), ("loss_density", "dens")):
-        if last.get(key):
-            post[name] = f"{last[key]:.3g}"
-    bar.set_postfix(post, refresh=False)
+    bar.set_postfix(dict(D=f"{last['loss_d']:.3f}", adv=f"{last['loss_adv']:.3f}", Ll=f"{last['loss_feat']:.3g}",
+                         prior=f"{last['loss_prior']:.3g}"), refresh=False)
 
 
 def run_training(
@@ -318,17 +269,14 @@ def run_training(
     dist = dist or Dist()
     device = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
-    cfg = model_config or dataclasses.replace(get_config(tc.config), context=tc.context, memory=tc.memory,
-                                                     memory_kind=tc.memory_kind)
+    cfg = model_config or get_config(tc.config)
     ckpt = load_resume(out) if resume else None
     if ckpt is not None:
         tc, cfg = TrainConfig.from_dict(ckpt["train_config"]), ModelConfig.from_dict(ckpt["config"])
     start = load_start(init_from, cfg) if init_from is not None and ckpt is None else None
     model = new_model(cfg, tc, ckpt or start)
     trainer = Trainer(model, tc, device, dist.rank, dist.enabled)
-    stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size,
-                         with_after=tc.own_prev_share > 0, context=cfg.context, ahead=tc.own_prev_steps,
-                         memory=cfg.memory, memory_kind=cfg.memory_kind)
+    stream = BatchStream(corpus, tc.batch_size, tc.seed, tc.augment, dist.rank, dist.world_size)
     best, elapsed_before = -math.inf, 0.0
     if ckpt is not None:
         trainer.load_state_dict(ckpt["optimizers"])
@@ -339,7 +287,7 @@ def run_training(
         elapsed_before = float(ckpt.get("train_seconds", 0.0))
     if start is not None:
         moments = start.get("optimizers", {})  # none in a shipped checkpoint: Adam starts afresh
-        trainer.load_moments({k: v for k, v in moments.items() if not (tc.fresh_discriminator and k == "opt_d")})
+        trainer.load_moments(moments)
         trainer.step = int(start["step"])
         elapsed_before = float(start.get("train_seconds", 0.0))  # the model's training time, both runs
     origin = (ckpt or {}).get("init_from") or (start and {

@@ -1,10 +1,8 @@
 """The semi-recurrent CNN VAE-GAN (Akbari & Liang, ICASSP 2018).
 
-Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each (with cfg.context = 2, x^{t-1} and x^{t-2}
-stacked as channels: [N, 2, 88, S], the bar heard first).
+Encoder E: previous bar x^{t-1} -> (mu, log_scale), 128 each.
 z = mu + temperature * z_p * exp(log_scale), z_p ~ N(0, I)   (log_scale = log sigma, the paper's eps)
-Generator G: z -> next bar in [0, 1]: with gen_output "cells" every cell on its own (tanh output mapped
-by (t + 1) / 2); with "step", at each step one pitch or a rest (see Generator.forward).
+Generator G: z -> next bar in [0, 1], every cell on its own (tanh output mapped by (t + 1) / 2).
 Discriminator D: bar -> (logit of "real", features of one intermediate block for L_l).
 
 Shapes: bars are [N, 1, 88, S] float32 in [0, 1], S = cfg.steps (16, or 12 for triple bars);
@@ -29,7 +27,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in, h, w = cfg.context, N_PITCHES, cfg.steps
+        c_in, h, w = 1, N_PITCHES, cfg.steps
         pad = cfg.enc_kernel // 2
         for c in cfg.enc_channels:
             layers += [nn.Conv2d(c_in, c, cfg.enc_kernel, stride=cfg.enc_stride, padding=pad), nn.ELU()]
@@ -44,16 +42,6 @@ class Encoder(nn.Module):
         h = self.convs(bar).flatten(1)
         out = self.fc(h)
         return out[:, : self.latent], out[:, self.latent :]
-
-
-def zero_padded(t: torch.Tensor, shape) -> torch.Tensor:
-    """`t` (weights, or Adam's moments of them) in the leading corner of zeros of `shape`, no
-    dimension smaller than t's: a layer given more inputs (an encoder that hears more bars,
-    ModelConfig.context) or more outputs (G's rest channel) that answers as before until training
-    moves the new weights."""
-    out = t.new_zeros(shape)
-    out[tuple(slice(0, n) for n in t.shape)] = t
-    return out
 
 
 class Generator(nn.Module):
@@ -72,52 +60,23 @@ class Generator(nn.Module):
                 deconv = nn.ConvTranspose2d(c_in, c_out, cfg.gen_kernel, stride=cfg.gen_stride, padding=pad)
             layers += [deconv, nn.ELU()]
             c_in = c_out
-        self.one_per_step = cfg.gen_output == "step"
-        # "step": a second channel whose mean over the pitch rows is each step's rest logit
-        layers += [nn.Conv2d(c_in, 2 if self.one_per_step else 1, 3, padding=1)]
+        layers += [nn.Conv2d(c_in, 1, 3, padding=1)]
         self.body = nn.Sequential(*layers)
-        self.margin = cfg.gen_time_margin
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.proj(z).view(z.shape[0], *self.proj_shape)
         x = self.body(x)
-        if self.margin:  # the steps drawn beyond the bar's edges are cut off
-            x = x[..., self.margin : x.shape[-1] - self.margin]
-        if self.one_per_step:
-            return one_pitch_per_step(x[:, :1], x[:, 1:].mean(dim=2, keepdim=True), hard=not self.training)
         # clamped: onnxruntime's fast tanh can return -1 - 6e-8, and the contract is [0, 1]
         return torch.clamp((torch.tanh(x) + 1.0) * 0.5, 0.0, 1.0)
 
 
-def one_pitch_per_step(pitch_logits: torch.Tensor, rest_logit: torch.Tensor, hard: bool = True) -> torch.Tensor:
-    """The "step" output: at each step a softmax over the 88 pitches and a rest, committed to its
-    likeliest pitch. The bar holds, at that pitch, the chance the step sounds (1 - the rest's
-    share), and 0 elsewhere, so the threshold reads a note there when the step more likely sounds
-    than rests, and never two at one step. pitch_logits [N, 1, 88, S], rest_logit [N, 1, 1, S].
-
-    In training (hard=False) every other pitch keeps its share of that chance in proportion to
-    the likeliest's (share / likeliest share * chance of sounding), so a step that hesitates
-    between two pitches shows both, as the cells model would: every loss term and D see the
-    hesitation and get a gradient at every pitch, and the answer played (hard) is the bar trained
-    on once the model commits. (Committing in training too, with the gradient passed straight
-    through, left the soft counts of every loss term blind to the pitches not chosen:
-    training/results/EXPERIMENTS.md.)"""
-    shares = torch.softmax(torch.cat([pitch_logits, rest_logit], dim=2), dim=2)
-    pitches, rest = shares[:, :, :-1], shares[:, :, -1:]
-    top = pitches.amax(dim=2, keepdim=True)
-    if not hard:
-        return pitches / top * (1.0 - rest)
-    return (pitches >= top).to(pitches.dtype) * (1.0 - rest)
-
-
 class Discriminator(nn.Module):
-    """D of the paper: one bar [N, 1, 88, S] -> (logit, features). With in_channels=2 the same
-    network judges a pair of bars stacked as channels (the pair critic, see training/trainer.py)."""
+    """D of the paper: one bar [N, 1, 88, S] -> (logit, features)."""
 
-    def __init__(self, cfg: ModelConfig, in_channels: int = 1):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         blocks = []
-        c_in, h, w = in_channels, N_PITCHES, cfg.steps
+        c_in, h, w = 1, N_PITCHES, cfg.steps
         pad = cfg.disc_kernel // 2
         for c in cfg.disc_channels:
             blocks.append(

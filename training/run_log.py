@@ -8,25 +8,21 @@ import sys
 from pathlib import Path
 
 LOG_COLUMNS = ["step", "time", "epoch", "bars_per_sec", "loss_d", "loss_e", "loss_g", "loss_prior", "loss_feat",
-               "loss_adv", "loss_recon", "loss_pc", "loss_density", "loss_struct", "loss_motion", "d_real", "d_fake", "kl_weight",
-               "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior", "val_loss_recon", "val_loss_pc", "val_loss_density", "val_loss_struct", "val_loss_motion",
+               "loss_adv", "d_real", "d_fake", "val_loss_d", "val_loss_adv", "val_loss_feat", "val_loss_prior",
                "val_key_fit", "val_key_fit_other", "val_context", "val_empty", "val_real_empty", "val_density",
-               "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score",
-               # appended (not inserted) so a run resumed from an older log keeps its columns aligned
-               "loss_pair", "loss_pair_d", "pair_real", "pair_fake", "loss_spread", "loss_coverage",
-               "loss_register", "val_loss_register", "loss_onsets", "val_loss_onsets",
-               "loss_polyphony", "val_loss_polyphony",
-               "loss_pitches", "val_loss_pitches",
-               "loss_notes", "val_loss_notes",
-               "loss_figures", "val_loss_figures"]
+               "val_real_density", "val_note_len", "val_real_note_len", "val_pitches", "val_real_pitches", "val_score"]
 
 
 class CsvLog:
-    """train_log.csv: one header, then one row per logged step (None: nothing written)."""
+    """train_log.csv: one header, then one row per logged step (None: nothing written). Appending
+    to a log keeps its own header's columns, so a run resumed from an older log stays aligned."""
 
     def __init__(self, path: Path | None, append: bool):
-        self.path = path
-        if path is not None and not (append and path.exists()):
+        self.path, self.columns = path, LOG_COLUMNS
+        if path is not None and append and path.exists():
+            with open(path, newline="") as f:
+                self.columns = next(csv.reader(f), None) or LOG_COLUMNS
+        elif path is not None:
             with open(path, "w", newline="") as f:
                 csv.writer(f).writerow(LOG_COLUMNS)
 
@@ -35,7 +31,7 @@ class CsvLog:
             return
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow(["" if row.get(c) is None else (f"{row[c]:.6g}" if isinstance(row[c], float) else row[c])
-                                    for c in LOG_COLUMNS])
+                                    for c in self.columns])
 
 
 class Window:

@@ -85,16 +85,13 @@ class TorchRunner(_Selecting):
         self.batch = batch
         self.config = model.config
         self.steps = model.config.steps  # the bar's width
-        self.context = model.config.context  # bars the encoder hears
-        self.memory = model.config.memory  # and what the second holds (0: the bar before)
-        self.memory_kind = model.config.memory_kind
 
     def candidates_for(self, bars: np.ndarray, noise: np.ndarray, temperature: float) -> np.ndarray:
         """N answers to each of S bars (srlive.model.runtime.Runtime.candidates_for's contract)."""
         from srlive_training.model import sample_z
 
         torch = self.torch
-        bars = np.asarray(bars, np.float32).reshape(-1, self.context, N_PITCHES, self.steps)
+        bars = np.asarray(bars, np.float32).reshape(-1, 1, N_PITCHES, self.steps)
         n = len(noise) // len(bars)
         with torch.no_grad():
             mu, log_scale = self.model.encoder(torch.from_numpy(bars).to(self.device))

@@ -1,15 +1,18 @@
-"""srlive-train: train the semi-recurrent CNN VAE-GAN (the command line; the parts are below).
+"""srlive-train: train the step decoder or the paper's semi-recurrent CNN VAE-GAN (the command line;
+the parts are below).
 
+    srlive-train --preset phrase --data CACHE.npz --out runs/phrase --minutes 80
     srlive-train --preset live --data CACHE.npz --out runs/live --minutes 55
     srlive-train --preset live --data CACHE.npz --out runs/live --steps 20000 --resume
     srlive-train --preset live --data CACHE.npz --out runs/tuned --minutes 30 \
-        --init-from runs/live/step-007000.pt --set encoder_freeze_step=1   # fine-tune, new settings
+        --init-from runs/live/step-007000.pt --set lr_g=2e-4   # fine-tune, new settings
     torchrun --nproc-per-node 2 -m srlive_training.train --preset paper --data CACHE.npz --out runs/p --steps 1000
 
-A preset (srlive_training.settings.TRAIN_PRESETS) is a model config (srlive_training.config) with
-its training settings; `--set KEY=VALUE` changes one setting. The run is srlive_training.loop,
-one step srlive_training.trainer, its loss terms srlive_training.loss_terms. What the settings
-did in training runs: training/results/EXPERIMENTS.md.
+A preset is either the step decoder's (srlive_training.phrase_model.PHRASE_CONFIGS: `phrase`,
+`phrase-triple`; the shipped models; its run is srlive_training.phrase_train) or the VAE-GAN's
+(srlive_training.settings.TRAIN_PRESETS: `paper`, `live`; a model config of srlive_training.config
+with the paper's training settings; its run is srlive_training.loop, one step
+srlive_training.trainer). `--set KEY=VALUE` changes one setting.
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ def check_bar_width(corpus: BarCorpus, config_name: str) -> None:
     """The corpus's bars must be as wide as the model's (16 steps: 4/4, 12: triple)."""
     from srlive_training.config import CONFIGS, get_config
 
-    fits = [n for n, c in CONFIGS.items() if c.steps == corpus.steps]
-    corpus.require_width(get_config(config_name).steps, f"model config {config_name}",
+    fits = [n for n, c in {**CONFIGS, **PHRASE_CONFIGS}.items() if c.steps == corpus.steps]
+    cfg = PHRASE_CONFIGS[config_name] if config_name in PHRASE_CONFIGS else get_config(config_name)
+    corpus.require_width(cfg.steps, f"model config {config_name}",
                          f"use a preset of {corpus.steps}-step bars ({', '.join(fits) or 'none'}) or another --data")
 
 
@@ -87,6 +91,7 @@ def _train_step_decoder(args, out: Path, device) -> int:
 
     tc = _with_options(PhraseTraining(seed=args.seed), args)
     corpus = _load_data(args.data)
+    check_bar_width(corpus, args.preset)
     cfg = PHRASE_CONFIGS[args.preset]
     print(f"{PROG}: preset {args.preset} (step decoder), {corpus.n_tunes} tunes, device {device}", file=sys.stderr)
     v = run_phrase_training(corpus, cfg, out, tc, minutes=args.minutes, steps=args.steps, resume=args.resume,
@@ -99,10 +104,12 @@ def _train_step_decoder(args, out: Path, device) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Train srlive's semi-recurrent CNN VAE-GAN.")
+    p = argparse.ArgumentParser(prog=PROG, description="Train srlive's step decoder, or the paper's semi-recurrent "
+                                                       "CNN VAE-GAN.")
     p.add_argument("--preset", "--config", dest="preset", default="live",
-                   help=f"training preset: a model config with its training settings: {', '.join(sorted(TRAIN_PRESETS))} "
-                        "(default live; --config is the older name of this option)")
+                   help=f"training preset: the step decoder's ({', '.join(PHRASE_CONFIGS)}: the shipped models) or "
+                        f"the paper's VAE-GAN's ({', '.join(TRAIN_PRESETS)}) (default live; --config is the older "
+                        "name of this option)")
     p.add_argument("--data", help="prepared corpus: a BarCorpus .npz or a cache folder (default: prepare/load the default cache)")
     p.add_argument("--out", required=True, help="output folder: train_log.csv, loss_curves.png, last.pt, best.pt")
     p.add_argument("--steps", type=int, help="train until this many steps in total (one D + two E/G updates each)")
@@ -120,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one training setting of the preset, e.g. --set structure_weight=20 (repeatable)")
+                   help="override one training setting of the preset, e.g. --set lr_g=2e-4 (repeatable)")
     return p
 
 

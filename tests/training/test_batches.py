@@ -1,4 +1,4 @@
-"""Training batches: augmentation by transposition, epochs sharded per rank, the bar after next."""
+"""Training batches: augmentation by transposition, epochs sharded per rank."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from srlive.roll import transpose_roll
 from srlive_training import batches
 from srlive_training.corpus import BarCorpus
-from tiny_corpus import tiny_corpus
 
 
 def test_augment_transpose_matches_transpose_roll_and_keeps_pairs_aligned():
@@ -86,105 +85,15 @@ def test_batches_augment_in_range():
     assert (prev.reshape(16, -1).sum(axis=1) == 1).all()  # one cell moved, not lost
 
 
-def test_batches_with_after_bring_the_bar_after_next_transposed_with_the_pair():
-    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
-    c.split[:] = 0
-    plain = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True))
-    full = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, with_after=True))
-    assert len(plain) == len(full) > 0
-    raw = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, with_after=True))
-    seen_end = seen_after = False
-    for (p, n), (p2, n2, after, has), (rp, rn, rafter, rhas) in zip(plain, full, raw):
-        np.testing.assert_array_equal(p, p2)  # the same draws: prev and next unchanged by with_after
-        np.testing.assert_array_equal(n, n2)
-        np.testing.assert_array_equal(has, rhas)
-        for i in range(len(p)):
-            # find the pair in the corpus: bar j, j+1 of one tune
-            j = next(j for j in c.pairs("train") if np.array_equal(c.rolls(j), rp[i, 0]) and np.array_equal(c.rolls(j + 1), rn[i, 0]))
-            goes_on = j + 2 < len(c.tune) and c.tune[j + 2] == c.tune[j]
-            assert bool(has[i]) == goes_on
-            if goes_on:
-                seen_after = True
-                np.testing.assert_array_equal(rafter[i, 0], c.rolls(j + 2))
-                k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p2[i, 0]))
-                np.testing.assert_array_equal(after[i, 0], transpose_roll(rafter[i, 0], k))
-            else:
-                seen_end = True
-                assert not after[i].any()
-    assert seen_end and seen_after
-
-
-def test_context_two_brings_the_bar_before_in_its_tune_and_silence_before_a_tunes_first_bar():
-    corpus = id_corpus([5, 7])
-    seen_first = seen_inner = False
-    for prev, nxt in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(2), augment=False, context=2):
-        assert prev.shape[1:] == (2, 88, 16) and nxt.shape[1:] == (1, 88, 16)
-        heard = ids(prev[:, 0])
-        np.testing.assert_array_equal(ids(nxt[:, 0]), heard + 1)
-        for i, j in enumerate(heard):
-            if j == 0 or corpus.tune[j - 1] != corpus.tune[j]:  # a tune's first bar: nothing before it
-                seen_first = True
-                assert prev[i, 1].max() == 0
-            else:
-                seen_inner = True
-                assert ids(prev[i, 1:2])[0] == j - 1
-    assert seen_first and seen_inner
-
-
-def test_memory_is_the_mean_of_the_bar_heard_and_the_bars_before_it_in_its_tune():
-    corpus = id_corpus([5, 7])
-    seen_short = seen_full = False
-    for prev, nxt in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(2), augment=False, context=2,
-                                             memory=3):
-        heard = ids(prev[:, 0])
-        for i, j in enumerate(heard):
-            mine = [k for k in (j, j - 1, j - 2) if k >= 0 and corpus.tune[k] == corpus.tune[j]]
-            want = corpus.rolls(np.array(mine)).mean(axis=0)
-            np.testing.assert_allclose(prev[i, 1], want, rtol=1e-6)
-            seen_short |= len(mine) < 3
-            seen_full |= len(mine) == 3
-    assert seen_short and seen_full
-
-
-def test_a_rhythm_memory_stays_where_the_notes_start_whatever_key_a_pair_is_moved_to():
-    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
-    c.split[:] = 0
-    kw = dict(context=2, memory=3, memory_kind="rhythm", with_after=True)
-    raw = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, **kw))
-    moved = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, **kw))
-    shifted = False
-    for (rp, *_), (p, *_) in zip(raw, moved):
-        shifted |= not np.array_equal(rp[:, 0], p[:, 0])
-        np.testing.assert_array_equal(p[:, 1], rp[:, 1])
-        assert all(np.array_equal(p[i, 1], np.repeat(p[i, 1, :1], 88, axis=0)) for i in range(len(p)))
-    assert shifted
-
-
-def test_context_bars_are_transposed_with_the_bar_heard():
-    c = tiny_corpus(n_tunes=6, bars=5, seed=3)
-    c.split[:] = 0
-    raw = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=False, context=2, with_after=True))
-    moved = list(batches.iterate_batches(c, "train", 4, np.random.default_rng(7), augment=True, context=2, with_after=True))
-    for (rp, rn, ra, _), (p, n, a, _) in zip(raw, moved):
-        for i in range(len(p)):
-            k = next(k for k in range(-5, 6) if np.array_equal(transpose_roll(rp[i, 0], k), p[i, 0]))
-            for got, was in ((p[i, 1], rp[i, 1]), (n[i, 0], rn[i, 0]), (a[i, 0], ra[i, 0])):
-                np.testing.assert_array_equal(got, transpose_roll(was, k))
-
-
-def test_ahead_brings_the_bars_after_next_that_the_tune_has():
-    corpus = id_corpus([6, 9])
-    seen_end = False
-    for prev, nxt, after, has in batches.iterate_batches(corpus, "train", 4, np.random.default_rng(3), augment=False,
-                                                         with_after=True, ahead=3):
-        assert after.shape[1:] == (3, 88, 16) and has.shape == (len(prev), 3)
-        for i, j in enumerate(ids(prev[:, 0])):
-            for k in range(3):
-                there = j + 2 + k < len(corpus.tune) and corpus.tune[j + 2 + k] == corpus.tune[j]
-                assert bool(has[i, k]) == there
-                if there:
-                    assert ids(after[i, k:k + 1])[0] == j + 2 + k
-                else:
-                    seen_end = True
-                    assert after[i, k].max() == 0
-    assert seen_end
+def test_augment_transpose_moves_every_channel_of_bars_heard_with_the_bar_written():
+    """The step decoder's batches: the bars heard [N, 4, 88, 16] and the bar it writes [N, 1, 88, 16]
+    move by one interval together."""
+    rng = np.random.default_rng(3)
+    heard = (rng.random((32, 4, 88, 16)) > 0.97).astype(np.float32)
+    bar = (rng.random((32, 1, 88, 16)) > 0.97).astype(np.float32)
+    a, b = batches.augment_transpose(bar, heard, np.random.default_rng(6))
+    assert a.shape == bar.shape and b.shape == heard.shape
+    for i, k in enumerate(np.random.default_rng(6).integers(-5, 6, size=32)):
+        np.testing.assert_array_equal(a[i, 0], transpose_roll(bar[i, 0], k))
+        for c in range(4):
+            np.testing.assert_array_equal(b[i, c], transpose_roll(heard[i, c], k))

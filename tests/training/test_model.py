@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from srlive_training.config import LIVE, PAPER, ModelConfig, get_config
+from srlive_training.config import CONFIGS, LIVE, PAPER, ModelConfig, get_config
 from srlive_training.checkpoint import load_checkpoint, save_checkpoint
 from srlive_training.model import StepModule, VAEGAN
 
@@ -80,66 +80,12 @@ def test_log_scale_is_capped_when_sampling_z():
     torch.testing.assert_close(z, torch.exp(torch.tensor([[-1.0, 0.0, LOG_SCALE_MAX, LOG_SCALE_MAX]])))
 
 
-def test_a_generator_with_a_time_margin_draws_wider_and_cuts_back_to_the_bar():
-    from srlive_training.config import LIVE_STEPS, ModelConfig
-
-    model = VAEGAN(LIVE_STEPS)
-    out = model.generator(torch.randn(3, LIVE_STEPS.latent))
-    assert out.shape == (3, 1, 88, 16) and float(out.min()) >= 0 and float(out.max()) <= 1
-    assert model.generator.proj.out_features == 32 * 22 * 5  # 20 steps drawn, 2 cut off on each side
-    with pytest.raises(ValueError):
-        ModelConfig(name="x", gen_proj=(32, 22, 4), gen_time_margin=2)  # 16 steps drawn: nothing to cut
-
-
-def test_a_generator_of_one_pitch_a_step_commits_each_step_to_its_likeliest_pitch_or_a_rest():
-    """gen_output "step": at each step a softmax over the 88 pitches and a rest; the bar holds the
-    chance the step sounds at the likeliest pitch and 0 elsewhere, and every pitch's share still
-    gets the gradient."""
-    from srlive_training.config import LIVE_STEP_PITCH
-    from srlive_training.model import one_pitch_per_step
-
-    pitch_logits = torch.zeros(1, 1, 88, 3)
-    pitch_logits[0, 0, 40, 0] = 3.0   # step 0: pitch 40 stands out, the rest is unlikely
-    pitch_logits[0, 0, 40, 1] = 0.5   # step 1: pitch 40 a little ahead, but a rest is likelier
-    pitch_logits[0, 0, 41, 2] = 1.0   # step 2: pitch 41, rest at even odds with all pitches together
-    rest = torch.tensor([-5.0, 12.0, 0.0]).view(1, 1, 1, 3)
-    rest[..., 2] = torch.logsumexp(pitch_logits[0, 0, :, 2], 0)
-    pitch_logits.requires_grad_(True)
-    bar = one_pitch_per_step(pitch_logits, rest)
-    assert [int((bar[0, 0, :, s] > 0).sum()) for s in range(3)] == [1, 1, 1]
-    assert [int(bar[0, 0, :, s].argmax()) for s in range(3)] == [40, 40, 41]
-    sounds = bar[0, 0].amax(0)
-    assert float(sounds[0]) > 0.99 and float(sounds[1]) < 0.01
-    torch.testing.assert_close(sounds[2], torch.tensor(0.5))
-    # in training every other pitch shows its share of the chance of sounding, relative to the likeliest's
-    soft = one_pitch_per_step(pitch_logits, rest, hard=False)
-    torch.testing.assert_close(soft.amax(2), bar.amax(2))
-    assert torch.equal(soft.argmax(2), bar.argmax(2))
-    torch.testing.assert_close(soft[0, 0, 42, 2], soft[0, 0, 41, 2] / torch.e)  # logit 0 against 1
-    (soft * torch.arange(88.0).view(1, 1, 88, 1)).sum().backward()  # a loss that wants high pitches
-    assert float(pitch_logits.grad[0, 0, 87, 0]) > float(pitch_logits.grad[0, 0, 1, 0]) > 0
-
-    torch.manual_seed(0)
-    model = VAEGAN(LIVE_STEP_PITCH).eval()  # eval: it commits, as exported and played
-    with torch.no_grad():
-        out = model.generator(torch.randn(5, LIVE_STEP_PITCH.latent) * 3)
-    assert out.shape == (5, 1, 88, 16) and float(out.min()) >= 0 and float(out.max()) <= 1
-    assert int((out > 0).sum(2).max()) == 1
-    with pytest.raises(ValueError, match="gen_output"):
-        ModelConfig(gen_output="chords")
-
-
-def test_a_fresh_generator_of_one_pitch_a_step_starts_at_even_odds_of_a_rest():
-    from srlive_training.config import LIVE_STEP_PITCH
-    from srlive_training.trainer import init_output_density
-
-    torch.manual_seed(0)
-    model = VAEGAN(LIVE_STEP_PITCH)
-    init_output_density(model, 0.02)
-    model.eval()
-    with torch.no_grad():
-        for layer in model.generator.modules():  # leave the biases alone: every logit is its bias
-            if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
-                layer.weight.zero_()
-        out = model.generator(torch.randn(2, LIVE_STEP_PITCH.latent))
-    torch.testing.assert_close(out.amax(2), torch.full((2, 1, 16), 0.5))
+def test_a_config_of_a_retired_experiment_is_refused_and_its_switches_at_this_models_values_pass():
+    old = {**LIVE.to_dict(), "context": 1, "memory": 0, "memory_kind": "bars", "gen_time_margin": 0, "gen_output": "cells"}
+    assert ModelConfig.from_dict(old) == LIVE
+    for key, value in (("context", 2), ("gen_time_margin", 2), ("gen_output", "step")):
+        with pytest.raises(ValueError, match=f"retired configuration \\({key}={value}\\)"):
+            ModelConfig.from_dict({**old, key: value})
+    with pytest.raises(ValueError, match="unknown"):
+        ModelConfig.from_dict({**old, "colour": "red"})
+    assert sorted(CONFIGS) == ["live", "paper"]

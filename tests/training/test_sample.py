@@ -95,33 +95,3 @@ def test_onnx_export_runs_like_the_checkpoint(files):
     assert np.abs(a - b).max() < 1e-4
     a = torch_runner.from_noise(4, np.random.default_rng(3))
     assert np.abs(a - onnx_runner.from_noise(4, np.random.default_rng(3))).max() < 1e-4
-
-
-def test_a_two_bar_checkpoint_answers_chains_hearing_the_bar_before_each_one():
-    """The evaluation's runner feeds a context-2 model what srlive feeds it: the bar answered and
-    the bar that went by before it (the chain's last answer)."""
-    import dataclasses
-
-    import torch
-
-    from srlive_training.config import LIVE
-    from srlive_training.model import VAEGAN
-    from srlive_training.runner import TorchRunner
-
-    torch.manual_seed(1)
-    model = VAEGAN(dataclasses.replace(LIVE, context=2))
-    with torch.no_grad():
-        model.encoder.convs[0].weight[:, 0].zero_()  # it hears only the bar before
-        model.encoder.convs[0].weight[:, 1].mul_(8.0)
-    runner = TorchRunner(model)
-    a = notes_to_roll([(60, 0, 16, 100)])
-    b = notes_to_roll([(72, 0, 4, 100), (76, 4, 8, 100)])
-    answers = []
-    for before in (a, b):
-        ans = runner.answerers(1)
-        ans[0].hear(heard=before)
-        ans[0].hear(heard=a)
-        answers.append(runner.answer(a[None], np.random.default_rng(0), 1.0, ans)[0])
-    assert not np.array_equal(answers[0], answers[1])  # the same bar answered, another bar before it
-    chain = generate(runner, "heard", 3, np.random.default_rng(0), seeds=np.stack([a, b]))
-    assert chain.shape == (2, 3, 88, 16)

@@ -1,6 +1,6 @@
-"""The triple model end to end on a tiny corpus of 12-step bars: the live-triple config's shapes,
+"""The triple model end to end on a tiny corpus of 12-step bars: the phrase-triple config's shapes,
 one training step through srlive-train, srlive-export with parity and srlive.steps = 12 in every
-file, and srlive.model.runtime answering a [88, 12] bar."""
+file, and srlive.model.runtime answering the phrase heard with a [88, 12] bar."""
 
 from __future__ import annotations
 
@@ -15,31 +15,20 @@ from run_helpers import one_thread  # noqa: F401 - an autouse fixture
 from tiny_corpus import tiny_corpus
 from srlive.errors import ModelError
 from srlive_training.config import CONFIGS, ModelConfig, get_config
-from srlive_training.model import VAEGAN
+from srlive_training.phrase_model import PHRASE_CONFIGS, PhraseVAE
 
-TRIPLE = "live-triple"
+TRIPLE = "phrase-triple"
 
 
-def test_live_triple_reads_and_writes_bars_of_twelve_steps():
-    cfg = get_config(TRIPLE)
+def test_phrase_triple_reads_and_writes_bars_of_twelve_steps():
+    cfg = PHRASE_CONFIGS[TRIPLE]
     assert cfg.steps == 12
-    model = VAEGAN(cfg).eval()
+    model = PhraseVAE(cfg).eval()
     with torch.no_grad():
-        mu, log_scale = model.encoder(torch.rand(5, 1, 88, 12))
-        out = model.generator(mu)
+        out = model.play(torch.rand(5, cfg.context, 88, 12).round(), torch.randn(5, cfg.noise_size), torch.ones(5, 1))
         logit, _ = model.discriminator(out)
-    assert mu.shape == log_scale.shape == (5, 128)
     assert out.shape == (5, 1, 88, 12) and float(out.min()) >= 0 and float(out.max()) <= 1
     assert logit.shape == (5, 1)
-
-
-def test_live_triple_generator_draws_past_both_edges_of_the_bar():
-    cfg = get_config(TRIPLE)
-    # the transposed convolutions draw 16 columns and the bar is the middle 12: no edge column
-    assert cfg.gen_proj[2] * cfg.gen_stride ** len(cfg.gen_channels) == 16 and cfg.gen_time_margin == 2
-    model = VAEGAN(cfg).eval()
-    x = model.generator.proj(torch.zeros(1, 128)).view(1, *model.generator.proj_shape)
-    assert model.generator.body(x).shape[-1] == 16
 
 
 def test_model_config_refuses_a_bar_width_no_meter_has_and_a_projection_that_misses_it():
@@ -76,33 +65,35 @@ def exported(tmp_path_factory):
 
 def test_export_writes_steps_twelve_into_every_file_and_parity_holds(exported):
     _, out, _ = exported
-    for name in ("encoder.onnx", "generator.onnx", "step.onnx", "critic.onnx"):
+    assert sorted(p.name for p in out.glob("*.onnx")) == ["critic.onnx", "step.onnx"]
+    for name in ("step.onnx", "critic.onnx"):
         meta = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
         assert meta["srlive.steps"] == "12"
         assert json.loads(meta["srlive.config"])["steps"] == 12
     record = json.loads((out / "export.json").read_text())
-    assert record["parity"]["flips"] == 0 and record["parity"]["max_abs_diff"] <= 1e-4
+    assert record["parity"]["event_flips"] == 0 and record["parity"]["max_abs_diff"] <= 1e-4
 
 
 def test_runtime_loads_the_triple_model_and_answers_a_twelve_step_bar_as_torch_does(exported):
     from srlive.model.runtime import load_runtime
-    from srlive_training.checkpoint import load_checkpoint
+    from srlive_training.phrase_train import load_phrase_checkpoint
 
     ckpt, out, _ = exported
     rt = load_runtime(out, device="cpu")
-    assert rt.steps == 12
+    model, _ = load_phrase_checkpoint(ckpt)
+    cfg = model.config
+    assert rt.steps == 12 and rt.context == cfg.context and rt.latent == cfg.noise_size
     rng = np.random.default_rng(0)
-    bars = (rng.random((6, 88, 12)) < 0.08).astype(np.float32)
-    noise = rng.standard_normal((6, 128)).astype(np.float32)
-    got = np.stack([rt.step(b, n, 1.0) for b, n in zip(bars, noise)])
+    heard = (rng.random((6, cfg.context, 88, 12)) < 0.08).astype(np.float32)
+    noise = rng.standard_normal((6, cfg.noise_size)).astype(np.float32)
+    got = np.stack([rt.step(b, n, 1.0) for b, n in zip(heard, noise)])
     assert got.shape == (6, 88, 12)
-    model, _ = load_checkpoint(ckpt)
     with torch.no_grad():
-        ref = model.eval().step(torch.from_numpy(bars[:, None]), torch.from_numpy(noise), 1.0).numpy()[:, 0]
+        ref = model.eval().play(torch.from_numpy(heard), torch.from_numpy(noise), torch.ones(6, 1)).numpy()[:, 0]
     assert np.abs(got - ref).max() <= 1e-4
-    assert rt.step_batch(bars, noise, 1.0).shape == (6, 88, 12)
-    assert rt.candidates_for(bars[:2], np.repeat(noise[:2], 3, axis=0), 1.0).shape == (6, 88, 12)
-    assert rt.critic(bars).shape == (6,)
+    assert rt.step_batch(heard, noise, 1.0).shape == (6, 88, 12)
+    assert rt.candidates_for(heard[:2], np.repeat(noise[:2], 3, axis=0), 1.0).shape == (6, 88, 12)
+    assert rt.critic(heard[:, 0]).shape == (6,)
 
 
 def test_runtime_refuses_files_of_two_bar_widths(exported, tmp_path):
@@ -113,10 +104,14 @@ def test_runtime_refuses_files_of_two_bar_widths(exported, tmp_path):
 
     _, out, _ = exported
     four = tmp_path / "four"
-    assert export_cli.main(["--untrained", "live", "--out", str(four), "--n-real", "20", "--n-random", "20"]) == 0
+    assert export_cli.main(["--untrained", "phrase", "--out", str(four), "--n-real", "20", "--n-random", "20"]) == 0
     mixed = tmp_path / "mixed"
     shutil.copytree(out, mixed)
-    shutil.copy(four / "critic.onnx", mixed / "critic.onnx")
+    critic = onnx.load(str(four / "critic.onnx"))  # a 4/4 critic, its noise size made the triple model's
+    for p in critic.metadata_props:
+        if p.key == "srlive.latent":
+            p.value = str(PHRASE_CONFIGS[TRIPLE].noise_size)
+    onnx.save(critic, str(mixed / "critic.onnx"))
     with pytest.raises(ModelError, match="steps"):
         load_runtime(mixed, device="cpu")
 
@@ -128,7 +123,7 @@ def test_training_a_four_four_preset_on_triple_bars_is_one_line(exported, tmp_pa
     rc = train_main(["--preset", "live", "--data", str(data), "--out", str(tmp_path / "r"), "--steps", "1",
                      "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "live-triple" in err[0] and "12 steps" in err[0]
+    assert rc == 2 and len(err) == 1 and "phrase-triple" in err[0] and "12 steps" in err[0]
 
 
 def test_export_refuses_a_corpus_of_other_bars_for_parity(exported, tmp_path, capsys):
@@ -148,7 +143,7 @@ def test_answer_selection_chooses_among_twelve_step_candidates(exported):
 
     _, out, _ = exported
     rt = load_runtime(out, device="cpu")
-    answerer = Answerer(rt, candidates=4)
+    answerer = Answerer(rt, candidates=4, latent=rt.latent)
     rng = np.random.default_rng(1)
     heard = (rng.random((88, 12)) < 0.05).astype(np.float32)
     answerer.hear(heard=heard)
@@ -160,10 +155,10 @@ def test_answer_selection_chooses_among_twelve_step_candidates(exported):
 def test_critic_training_refuses_a_corpus_of_other_bars(exported, tmp_path, capsys):
     from srlive_training.critic import main as critic_main
 
-    _, out, _ = exported
+    ckpt, _, _ = exported
     four = tmp_path / "four.npz"
     tiny_corpus(n_tunes=4, bars=4).save(four)
-    rc = critic_main(["--model", str(out), "--data", str(four), "--out", str(tmp_path / "c"), "--steps", "1"])
+    rc = critic_main(["--model", str(ckpt), "--data", str(four), "--out", str(tmp_path / "c"), "--steps", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "answers bars of 12 steps, the corpus holds bars of 16 steps" in err[0]
 
