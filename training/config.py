@@ -42,20 +42,13 @@ class PlainConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig(PlainConfig):
+class BarModelConfig(PlainConfig):
+    """What every model's config names: the bar's width, the latent size and D (the critic, the
+    paper's discriminator of srlive_training.model, which both kinds of model keep)."""
+
     name: str = "live"
     steps: int = STEPS  # the bar's width in sixteenths: 16 (4/4) or 12 (3/4, 6/8)
     latent: int = 128
-    # encoder
-    enc_channels: tuple[int, ...] = (8, 16, 32)
-    enc_kernel: int = 5
-    enc_stride: int = 2
-    # generator: projection of z to (C, H, W), then deconvolutions; with gen_stride 2 each one
-    # doubles H and W, so H * 2**len(gen_channels) must be 88 and W * 2**len(...) must be steps
-    gen_proj: tuple[int, int, int] = (32, 22, 4)
-    gen_channels: tuple[int, ...] = (16, 8)
-    gen_kernel: int = 4
-    gen_stride: int = 2
     # discriminator
     disc_channels: tuple[int, ...] = (16, 32, 64)
     disc_kernel: int = 3
@@ -67,6 +60,25 @@ class ModelConfig(PlainConfig):
         widths = sorted({m.steps for m in METERS.values()})
         if self.steps not in widths:
             raise ValueError(f"steps must be one of {widths} (a bar of a meter srlive plays), not {self.steps}")
+
+
+@dataclass(frozen=True)
+class ModelConfig(BarModelConfig):
+    """The VAE-GAN: E's and G's layers besides the bar, the latent and D."""
+
+    # encoder
+    enc_channels: tuple[int, ...] = (8, 16, 32)
+    enc_kernel: int = 5
+    enc_stride: int = 2
+    # generator: projection of z to (C, H, W), then deconvolutions; with gen_stride 2 each one
+    # doubles H and W, so H * 2**len(gen_channels) must be 88 and W * 2**len(...) must be steps
+    gen_proj: tuple[int, int, int] = (32, 22, 4)
+    gen_channels: tuple[int, ...] = (16, 8)
+    gen_kernel: int = 4
+    gen_stride: int = 2
+
+    def __post_init__(self):
+        super().__post_init__()
         c, h, w = self.gen_proj
         k = self.gen_stride ** len(self.gen_channels)
         if h * k != N_PITCHES or w * k != self.steps:

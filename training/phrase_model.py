@@ -35,7 +35,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from srlive.contract import LOG_SCALE_MAX, METERS, N_PITCHES
-from srlive_training.config import PlainConfig
+from srlive_training.config import BarModelConfig
 from srlive_training.events import HOLD, N_EVENTS, REST, START
 from srlive_training.model import Discriminator
 
@@ -44,27 +44,19 @@ _NEG = -1e9  # a logit that never wins (finite, so ONNX and softmax stay NaN-fre
 
 
 @dataclass(frozen=True)
-class PhraseConfig(PlainConfig):
+class PhraseConfig(BarModelConfig):
     name: str = "phrase"
-    kind: str = "phrase"
-    steps: int = 16
-    history: tuple[int, ...] = (1, 2, 4, 8)
     latent: int = 32
+    kind: str = "phrase"
+    history: tuple[int, ...] = (1, 2, 4, 8)
     hidden: int = 192
     event_embed: int = 48
     context_embed: int = 96
     enc_channels: tuple[int, ...] = (8, 16, 32)
     enc_kernel: int = 3
-    # D (the critic), as the paper's discriminator of srlive_training.model
-    disc_channels: tuple[int, ...] = (16, 32, 64)
-    disc_kernel: int = 3
-    disc_stride: int = 2
-    feature_layer: int = -1
 
     def __post_init__(self):
-        widths = sorted({m.steps for m in METERS.values()})
-        if self.steps not in widths:
-            raise ValueError(f"steps must be one of {widths}, not {self.steps}")
+        super().__post_init__()
         if not self.history or sorted(set(self.history)) != list(self.history) or self.history[0] < 1:
             raise ValueError(f"history must be increasing bar offsets from 1, not {self.history}")
 
