@@ -19,7 +19,7 @@ def test_shipped_presets_load_and_do_what_they_say():
     sparse = load_preset("sparse")
     assert sparse["threshold"] >= 0.7 and sparse["velocity"] == "follow"
     assert load_preset("jam")["cc"] == {21: "temperature", 22: "threshold", 23: "mode", 24: "mute", 25: "panic"}
-    assert all(load_preset(name)["candidates"] > 1 for name in ("jam", "call-and-response", "solo"))  # they select
+    assert not any("candidates" in load_preset(name) for name in names)  # each plays its model's own count
 
 
 def test_preset_keys_are_exactly_the_long_options():
