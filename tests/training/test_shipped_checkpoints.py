@@ -16,7 +16,7 @@ from srlive_training.phrase_train import PhraseTraining, load_phrase_checkpoint,
 from tiny_corpus import tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = [("default", 16)]
+SHIPPED = [("default", 16), ("triple", 12)]
 
 
 def _phrases(n: int, context: int, steps: int, seed: int = 0) -> np.ndarray:
