@@ -1,4 +1,4 @@
-"""Piano rolls of srlive answering held-out tunes: one candidate a bar against the presets' eight.
+"""Piano rolls of srlive answering held-out tunes: one candidate a bar against the model's own setting.
 
     python -m srlive_training.answer_pictures --data CACHE.npz --model srlive/models/default \\
         --out training/results/answers_before_after.png --seed 0
@@ -7,9 +7,9 @@ Tunes: the first three tunes of the cache's test split (in split order, as in .s
 have at least 8 bars, each of the first 8 with notes. srlive hears each tune's first 8 bars as in accompany mode, through its own
 answer path (srlive.model.answer via training/runner.py): at each bar it hears the performer's bar and its
 own last answer as it sounds (srlive.roll.as_heard), then answers the bar; the answer plays in the
-next bar. It does so twice with the same seed: "before", the model's own answer (1 candidate a bar),
-and "after", 8 candidates a bar chosen by the critic and the model's own selection weights
-(srlive.selection, as the presets play); with --before MODEL, that model's own answers (1 candidate
+next bar. It does so twice with the same seed: "before", the model's first answer (1 candidate a bar),
+and "after", the model's own number of candidates a bar (srlive.candidates; 8 for a model that
+has none), chosen by its own selection weights (srlive.selection, as srlive plays by default); with --before MODEL, that model's own answers (1 candidate
 a bar, its own temperature) come first, as the model srlive played before. A tune's rows show bars
 5-8 in time: the tune as heard, and under each of its bars what srlive played in that bar (its
 answer to the bar before). Each row's label gives notes per bar and the share of onsets on every
@@ -36,7 +36,7 @@ from srlive_training.tool import run_tool
 TUNES = 3  # tunes drawn
 HEARD = 8  # bars of each tune srlive hears
 SHOWN = 4  # bars shown: the last SHOWN of those heard
-AFTER = 8  # candidates a bar "after" (the presets')
+AFTER = 8  # candidates a bar "after" for a model that draws one by default
 
 
 def pick_tunes(corpus, n: int = TUNES, min_bars: int = HEARD) -> list[tuple[str, np.ndarray]]:
@@ -102,15 +102,16 @@ def answer_pictures(runner, corpus, out, seed: int = 0, temperature: float | Non
         raise UserError(f"the corpus has {len(picked)} test tunes of at least {HEARD} bars, {TUNES} needed; "
                         "prepare a larger corpus")
     temperature = runner.temperature if temperature is None else temperature
+    after = runner.candidates if runner.candidates > 1 else AFTER  # the model's own setting
     tunes = np.stack([corpus.rolls(idx[:HEARD]) for _, idx in picked])
     answers = {}
     if before is not None:
         before.candidates = 1
         answers[f"before ({before.name}), 1 candidate"] = accompany(before, tunes, np.random.default_rng(seed),
                                                                     before.temperature, threshold)
-        rows = (("after, 1 candidate", 1), (f"after, {AFTER} candidates", AFTER))
+        rows = (("after, 1 candidate", 1), (f"after, {after} candidates", after))
     else:
-        rows = (("before, 1 candidate", 1), (f"after, {AFTER} candidates", AFTER))
+        rows = (("before, 1 candidate", 1), (f"after, {after} candidates", after))
     for row, n in rows:
         runner.candidates = n
         answers[row] = accompany(runner, tunes, np.random.default_rng(seed), temperature, threshold)
