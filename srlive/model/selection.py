@@ -15,6 +15,10 @@ overridable with `--selection`):
   choppy bars; this holds them in).
 - ``copy``: a penalty for an answer that repeats the bar it answers (cell overlap above half).
 
+Besides the terms, a silent candidate loses to every candidate with a note while the context
+sounds (the performer's recent bars or srlive's own): a bar of silence in the middle of the
+music is what a listener notices first, and the terms alone sometimes prefer it.
+
 The first four are standardised across the candidates (zero mean, unit spread) before weighting,
 so a weight says how much a term counts whatever its scale. The copy penalty (0 .. 1) is counted in
 units of the other terms' whole range, so with a copy weight of 1 or more an exact copy loses to
@@ -284,4 +288,8 @@ def choose(candidates: np.ndarray, context: Context, weights: Weights, critic_lo
     # copy scores below every candidate that is not one, whatever the other terms say
     spread = float(scores.max() - scores.min()) + 1.0
     scores -= weights.copy * raw["copy"] * spread
+    if targets is not None:
+        # while the music goes on, a silent candidate scores below every one with a note: srlive
+        # does not drop a bar of silence into a phrase when it has drawn a bar to play
+        scores -= (cand.notes == 0) * (float(scores.max() - scores.min()) + 1.0)
     return Choice(int(np.argmax(scores)), scores, raw)

@@ -92,6 +92,18 @@ def test_a_copy_of_the_bar_heard_loses_even_when_the_other_terms_prefer_it():
     assert choice.terms["copy"][0] == 1.0 and choice.terms["copy"][1] == 0.0
 
 
+def test_a_silent_candidate_loses_while_the_music_goes_on_even_when_the_terms_prefer_it():
+    silent = np.zeros_like(LEAPS)
+    ctx = Context()
+    ctx.add(heard=RISING)
+    choice = choose(np.stack([silent, LEAPS]), ctx, Weights(), critic_logits=np.array([50.0, -50.0]))
+    assert choice.index == 1
+    # with nothing heard or played yet, silence is an answer like any other
+    assert choose(np.stack([silent, LEAPS]), Context(), Weights(), critic_logits=np.array([50.0, -50.0])).index == 0
+    # and when every candidate is silent, the first is played
+    assert choose(np.stack([silent, silent]), ctx, Weights()).index == 0
+
+
 def test_copy_penalty_starts_above_half_the_cells():
     heard = RISING
     half = bar((60, 0, 4), (62, 4, 8), (50, 8, 12), (52, 12, 16))  # 8 of 16 cells shared: Jaccard 1/3
