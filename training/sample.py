@@ -10,8 +10,9 @@ Where the bars start (the paper's two test frameworks, Akbari & Liang 2018, sect
 - --start noise: the first bar is G(z_p), then as with heard.
 (--framework 1 / 2, the paper's numbering, is accepted for --start heard / noise.)
 The .mid holds the generated bars (plus the seed bar first with --with-seed) at 120 BPM, 4/4.
-training/results/sample_from_heard.{mid,png} and sample_from_noise.{mid,png} are the shipped
-model's samples made with --start heard and --start noise.
+training/results/sample_from_heard.{mid,png} is the shipped model's sample made with --start heard
+(16 bars, seed 0). The step decoder answers "from noise" with silence (it writes what follows a
+phrase, and there is none), so --start noise is for the paper's VAE-GAN.
 """
 
 from __future__ import annotations
