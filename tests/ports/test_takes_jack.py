@@ -49,7 +49,7 @@ def notes_by_mido(path):
 @pytest.mark.parametrize("tempi", [(150, 150), (150, 162)], ids=["150bpm", "150-then-162bpm"])
 def test_a_take_following_midi_clock_is_on_sixteenths_with_the_clocks_tempo_map(tmp_path, tempi):
     take = tmp_path / "take.mid"
-    bars, change_bar = 6, 3  # the DAW's tempo changes at bar 4 (0-based 3)
+    bars, change_bar = 8, 3  # the DAW's tempo changes at bar 4 (0-based 3); 8 bars: a solo from silence starts sparse
     with LiveSession(tempo=120, bars=bars, sync=True, workdir=tmp_path,
                      extra=[*DENSE, "--mode", "solo", "--record", str(take)]) as run:
         run.wait_ready()
