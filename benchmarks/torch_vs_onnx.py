@@ -93,14 +93,13 @@ def compare(rt, twin, steps: int, block: int, temperature: float = 1.0, clock=ti
     import torch
 
     rng = np.random.default_rng(0)
-    heard = (rt.context, 88, rt.steps) if rt.context > 1 else (88, rt.steps)  # one answer's input
-    bars = music_like_bars(64 * rt.context, rng, steps=rt.steps).reshape(64, *heard)
+    bars = music_like_bars(64 * rt.context, rng, steps=rt.steps).reshape(64, *rt.heard_shape)
     noise = rng.standard_normal((max(steps, WARMUP), rt.latent)).astype(np.float32)  # warm-up steps too
     torch.set_num_threads(1)
     temp_t = torch.full((1, 1), temperature)
 
     def torch_step(i: int) -> np.ndarray:
-        bar = torch.from_numpy(bars[i % len(bars)].reshape(1, -1, 88, rt.steps))
+        bar = torch.from_numpy(bars[i % len(bars)][None])
         return twin(bar, torch.from_numpy(noise[i][None]), temp_t).numpy()
 
     ort_times: list[float] = []

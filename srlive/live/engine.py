@@ -106,12 +106,11 @@ class Engine:
         self.keys = KeyFollower(history=self.history)  # the key of what the performer played, for --scale follow
         self.mode = make_mode(settings.mode, seed_roll)
         self.rng = np.random.default_rng(settings.seed)
-        self.latent = int(getattr(runtime, "latent", roll.LATENT))
         # N candidates a bar, scored and chosen (srlive.model.answer); the model's own count and weights
         # unless the settings (a command line, a preset, a live control) say otherwise
         self.answerer = Answerer(runtime, candidates=getattr(runtime, "candidates", 1),
                                  weights=getattr(runtime, "selection", None), threshold=settings.threshold,
-                                 latent=self.latent, history=self.history)
+                                 history=self.history)
         self.own_bar: int | None = None  # the bar last_own was made for
         retime = self.clock.time_of_pulse if self.clock.bends else None
         if sender is not None:  # srlive.live.sender: the scheduler in a process of its own, owning the output
@@ -299,7 +298,7 @@ class Engine:
         """The model's answer to ``source`` for bar ``bar`` (srlive.model.answer.Answer), or None
         when the bar is skipped: already begun, or the step failed."""
         s = self.settings
-        noise = draw_noise(self.rng, self.answerer.count(s.candidates), self.latent)
+        noise = draw_noise(self.rng, self.answerer.count(s.candidates), self.answerer.latent)
         w0 = self.timer()
         if self.now() >= self.clock.time_at(bar):  # a stall: no step for a bar already playing
             return self._skip(bar, None, "late")

@@ -305,7 +305,7 @@ class Runtime:
         self.history = model_history(metadata, path)  # which bars back those are
         self.memory = model_memory(metadata, path, self.context)  # or the performer's last bars
         self.memory_kind = model_memory_kind(metadata, path)
-        self._bar_shape = (self.context, roll.N_PITCHES, self.steps)  # what the encoder hears
+        self.heard_shape = (self.context, roll.N_PITCHES, self.steps)  # what the model hears for one answer
         self.temperature = model_temperature(metadata, path)  # its own default (srlive.temperature)
         # how hard it selects by default (srlive.candidates, srlive.selection)
         self.candidates, self.selection = model_selection(metadata, path)
@@ -333,7 +333,7 @@ class Runtime:
     def step_batch(self, bars: np.ndarray, noise: np.ndarray, temperature) -> np.ndarray:
         """bars [N, 88, steps] ([N, context, 88, steps]), noise [N, latent], temperature (scalar or [N])
         → next bars [N, 88, steps]."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self.heard_shape)
         n = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(n, self.latent)
         temp = np.broadcast_to(np.asarray(temperature, np.float32).reshape(-1, 1), (n, 1)).copy()
@@ -354,7 +354,7 @@ class Runtime:
         s*N .. s*N+N-1) → [S*N, 88, 16]. Each bar is encoded once and its N latents generated in
         one call when the model has the encoder + generator pair; one bar and one noise is exactly
         `step`."""
-        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self._bar_shape)
+        bars = np.ascontiguousarray(bars, np.float32).reshape(-1, *self.heard_shape)
         s = bars.shape[0]
         noise = np.ascontiguousarray(noise, np.float32).reshape(-1, self.latent)
         n = noise.shape[0] // s
@@ -362,7 +362,7 @@ class Runtime:
             return self.step(bars[0], noise[0], temperature)[None]
         if n == 1 or "encoder.onnx" not in self._sessions:
             return self.step_batch(np.repeat(bars, n, axis=0), noise, temperature)
-        mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars.reshape(-1, *self._bar_shape)})
+        mu, log_scale = self._sessions["encoder.onnx"].run(None, {"bar": bars.reshape(-1, *self.heard_shape)})
         temp = np.float32(temperature)
         out = self._generate(np.repeat(mu, n, axis=0), np.repeat(log_scale, n, axis=0), noise, temp)
         return out.reshape(s * n, roll.N_PITCHES, self.steps)
@@ -381,7 +381,7 @@ class Runtime:
         """Run `n` steps on throwaway input so the first real bar meets no cold caches."""
         rng = np.random.default_rng(0)
         for _ in range(n):
-            bar = (rng.random(self._bar_shape) < 0.05).astype(np.float32)
+            bar = (rng.random(self.heard_shape) < 0.05).astype(np.float32)
             self.step(bar, rng.standard_normal(self.latent).astype(np.float32), 1.0)
 
     def __repr__(self) -> str:

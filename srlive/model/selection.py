@@ -286,10 +286,14 @@ def choose(candidates: np.ndarray, context: Context, weights: Weights, critic_lo
             scores += w * _standard(raw[name])
     # the copy penalty in units of the other terms' whole range: with a weight of 1 or more an exact
     # copy scores below every candidate that is not one, whatever the other terms say
-    spread = float(scores.max() - scores.min()) + 1.0
-    scores -= weights.copy * raw["copy"] * spread
+    scores -= weights.copy * raw["copy"] * _whole_range(scores)
     if targets is not None:
         # while the music goes on, a silent candidate scores below every one with a note: srlive
         # does not drop a bar of silence into a phrase when it has drawn a bar to play
-        scores -= (cand.notes == 0) * (float(scores.max() - scores.min()) + 1.0)
+        scores -= (cand.notes == 0) * _whole_range(scores)
     return Choice(int(np.argmax(scores)), scores, raw)
+
+
+def _whole_range(scores: np.ndarray) -> float:
+    """More than the scores' whole range: a penalty of this many units puts a candidate below all others."""
+    return float(scores.max() - scores.min()) + 1.0

@@ -232,7 +232,7 @@ def test_bench_rejects_bad_batch_sizes(capsys):
 def test_bound_step_at_batch_n_gives_step_batchs_answers():
     rt = runtime.load_runtime(device="cpu")
     rng = np.random.default_rng(0)
-    bars = music_like_bars(8 * rt.context, rng).reshape(8, rt.context, 88, rt.steps)  # every bar the model hears
+    bars = music_like_bars(8 * rt.context, rng).reshape(8, *rt.heard_shape)  # every bar the model hears
     noise = rng.standard_normal((8, rt.latent)).astype(np.float32)
     temps = np.linspace(0.5, 1.5, 8, dtype=np.float32)
     got = rt.bound_step(8).run(bars, noise, temps)

@@ -27,20 +27,15 @@ def _one_line_error(path, match: str, cls=ModelError) -> str:
     return msg
 
 
-def heard_shape(rt) -> tuple[int, ...]:
-    """What the model hears for one answer: the bar heard, or with more context its bars stacked."""
-    return (rt.context, 88, rt.steps) if rt.context > 1 else (88, rt.steps)
-
-
 def test_default_model_ships_and_steps():
     assert (runtime.default_model_path() / "step.onnx").is_file()
     rt = load_runtime()
     assert rt.provider == CPU and rt.metadata["srlive.format"] == "1"
     rt.warmup(3)
     rng = np.random.default_rng(0)
-    first = rt.step((rng.random(heard_shape(rt)) < 0.1).astype(np.float32), rng.standard_normal(rt.latent).astype(np.float32), 1.0)
+    first = rt.step((rng.random(rt.heard_shape) < 0.1).astype(np.float32), rng.standard_normal(rt.latent).astype(np.float32), 1.0)
     kept = first.copy()
-    second = rt.step(np.zeros(heard_shape(rt), np.float32), rng.standard_normal(rt.latent).astype(np.float32), 1.0)
+    second = rt.step(np.zeros(rt.heard_shape, np.float32), rng.standard_normal(rt.latent).astype(np.float32), 1.0)
     assert first.shape == (88, 16) and first.dtype == np.float32
     assert 0.0 <= first.min() and first.max() <= 1.0
     assert np.array_equal(first, kept)  # a returned bar is never overwritten by the next step
@@ -130,7 +125,7 @@ def test_auto_falls_back_quietly_when_cuda_cannot_start(monkeypatch, capfd):
     rt = load_runtime(device="auto")
     assert rt.provider == CPU
     assert rt.device_note.startswith("model on the CPU: onnxruntime could not start CUDA")
-    rt.step(np.zeros(heard_shape(rt), np.float32), np.zeros(rt.latent, np.float32), 1.0)
+    rt.step(np.zeros(rt.heard_shape, np.float32), np.zeros(rt.latent, np.float32), 1.0)
     assert capfd.readouterr().err == ""
     with pytest.raises(UserError, match="could not start CUDA"):
         load_runtime(device="cuda")
@@ -150,8 +145,7 @@ NO_TORCH = textwrap.dedent("""
         import srlive.cli
     rt = srlive.model.runtime.load_runtime(device="auto")
     rt.warmup(2)
-    shape = (rt.context, 88, rt.steps) if rt.context > 1 else (88, rt.steps)
-    out = rt.step(np.zeros(shape, np.float32), np.zeros(rt.latent, np.float32), 1.0)
+    out = rt.step(np.zeros(rt.heard_shape, np.float32), np.zeros(rt.latent, np.float32), 1.0)
     assert out.shape == (88, 16)
     assert not any(m == "torch" or m.startswith("torch.") for m in sys.modules), "torch was imported"
     maps = open("/proc/self/maps").read() if sys.platform == "linux" else ""
@@ -172,7 +166,7 @@ def test_live_package_runs_a_step_without_torch():
 def test_candidates_for_one_bar_and_one_noise_is_exactly_the_step():
     rt = load_runtime(None, "cpu")
     rng = np.random.default_rng(5)
-    bar = (rng.random(heard_shape(rt)) < 0.05).astype(np.float32)
+    bar = (rng.random(rt.heard_shape) < 0.05).astype(np.float32)
     noise = rng.standard_normal((1, rt.latent)).astype(np.float32)
     assert np.array_equal(rt.candidates_for(bar[None], noise, 1.3)[0], rt.step(bar, noise[0], 1.3))
 
@@ -180,7 +174,7 @@ def test_candidates_for_one_bar_and_one_noise_is_exactly_the_step():
 def test_candidates_for_each_bar_answer_like_the_step_model():
     rt = load_runtime(None, "cpu")
     rng = np.random.default_rng(6)
-    bars = (rng.random((3, *heard_shape(rt))) < 0.05).astype(np.float32)
+    bars = (rng.random((3, *rt.heard_shape)) < 0.05).astype(np.float32)
     noise = rng.standard_normal((12, rt.latent)).astype(np.float32)
     got = rt.candidates_for(bars, noise, 1.2)
     want = rt.step_batch(np.repeat(bars, 4, axis=0), noise, 1.2)
