@@ -67,7 +67,8 @@ def torch_twin(onnx_file: Path, checkpoint: Path | None = None):
         return None, f"{e.name} is not installed (fix: pip install -e \".[train]\")"
     proto = onnx.load(str(onnx_file))
     meta = {p.key: p.value for p in proto.metadata_props}
-    if is_phrase_config(json.loads(meta["srlive.config"])):
+    config = json.loads(meta["srlive.config"])
+    if is_phrase_config(config):
         checkpoint = checkpoint or REPO / "training" / "checkpoints" / f"{Path(onnx_file).parent.name}.pt"
         try:
             model, _ = load_phrase_checkpoint(checkpoint)
@@ -75,8 +76,8 @@ def torch_twin(onnx_file: Path, checkpoint: Path | None = None):
             return None, f"{e} (a step decoder's torch model comes from its checkpoint: give --checkpoint)"
         return PlayModule(model).eval(), ""
     try:
-        model = VAEGAN(ModelConfig.from_dict(json.loads(meta["srlive.config"])))
-    except ValueError as e:  # the step decoder, or a VAE-GAN of a retired configuration
+        model = VAEGAN(ModelConfig.from_dict(config))
+    except ValueError as e:  # a VAE-GAN of a retired configuration
         return None, f"{onnx_file.name}: no VAE-GAN of the paper's or live configuration to rebuild in torch ({e})"
     step = StepModule(model.encoder, model.generator).eval()
     weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer}
