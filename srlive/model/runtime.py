@@ -123,7 +123,9 @@ def _resolve(path: Path) -> dict[str, Path]:
             found.pop("generator.onnx", None)
         return found
     if not path.exists():
-        raise ModelError(f"{path}: no such model file or folder")
+        shipped = ", ".join(sorted(p.name for p in default_model_path().parent.iterdir() if p.is_dir()))
+        raise ModelError(f"{path}: no such model file or folder; give a model folder, a step.onnx, or the name of "
+                         f"a shipped model ({shipped})")
     if path.suffix in (".pt", ".pth", ".ckpt"):
         raise ModelError(f"{path}: a training checkpoint, not an exported model; export it with srlive-export")
     return {"step.onnx": path}

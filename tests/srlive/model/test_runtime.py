@@ -51,6 +51,7 @@ def test_hand_made_model_with_the_contract_loads(tmp_path):
 
 def test_missing_model(tmp_path):
     msg = _one_line_error(tmp_path / "nowhere", "no such model file or folder")
+    assert "shipped model (default, triple)" in msg
     assert str(tmp_path / "nowhere") in msg
     _one_line_error(tmp_path, "no step.onnx")
     (tmp_path / "best.pt").write_bytes(b"not onnx")
